@@ -1,0 +1,187 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Admin sends cluster-level requests: the connectivity check and topic
+// creation.
+type Admin struct {
+	cfg    Config
+	client *kafka.Client
+	dialer *kafka.Dialer
+}
+
+// NewAdmin returns an Admin for cfg. It fails only on invalid settings.
+func NewAdmin(cfg Config) (*Admin, error) {
+	t, err := cfg.Transport()
+	if err != nil {
+		return nil, err
+	}
+	d, err := cfg.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	return &Admin{cfg: cfg, client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers()...), Transport: t, Timeout: cfg.DialTimeout}, dialer: d}, nil
+}
+
+// Check connects, authenticates and reads cluster metadata within the dial
+// timeout. Its error says what a person should fix: the address, the
+// credentials or the TLS setup.
+func (a *Admin) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.DialTimeout)
+	defer cancel()
+	if a.cfg.usesSASL() {
+		if err := a.checkSASL(ctx); err != nil {
+			return err
+		}
+	}
+	_, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}})
+	if err == nil {
+		return nil
+	}
+	return a.explain(err)
+}
+
+// checkSASL authenticates against the first bootstrap server that accepts a
+// TCP connection. Brokers differ in how they refuse a login (an error code,
+// or closing the connection at once), so a failure after the TCP connection
+// succeeded is reported as rejected credentials.
+func (a *Admin) checkSASL(ctx context.Context) error {
+	var lastErr error
+	for _, addr := range a.cfg.Brokers() {
+		raw, err := (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		_ = raw.Close() // only probing reachability
+		conn, err := a.dialer.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			if ctx.Err() != nil {
+				return a.explain(err)
+			}
+			return fmt.Errorf("kafka at %s (%s) rejected %s authentication as %q: check KAFKA_USERNAME and KAFKA_PASSWORD%s: %w",
+				addr, a.cfg.SecurityProtocol, a.cfg.SASLMechanism, a.cfg.Username, tlsHint(a.cfg), err)
+		}
+		return conn.Close()
+	}
+	return a.explain(lastErr)
+}
+
+func tlsHint(c Config) string {
+	if c.usesTLS() {
+		return " (or KAFKA_CA_FILE if the TLS handshake failed)"
+	}
+	return ""
+}
+
+func (a *Admin) explain(err error) error {
+	where := fmt.Sprintf("%s (%s)", a.cfg.BootstrapServers, a.cfg.SecurityProtocol)
+	var ke kafka.Error
+	var ne net.Error
+	switch {
+	case errors.As(err, &ke) && (ke == kafka.SASLAuthenticationFailed || ke == kafka.IllegalSASLState || ke == kafka.UnsupportedSASLMechanism):
+		return fmt.Errorf("kafka at %s rejected %s authentication as %q: check KAFKA_USERNAME and KAFKA_PASSWORD: %w", where, a.cfg.SASLMechanism, a.cfg.Username, err)
+	case errors.As(err, &ke) && (ke == kafka.TopicAuthorizationFailed || ke == kafka.ClusterAuthorizationFailed || ke == kafka.GroupAuthorizationFailed):
+		return fmt.Errorf("kafka at %s denied user %q: check the user's ACLs: %w", where, a.cfg.Username, err)
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+		return fmt.Errorf("no answer from kafka at %s within %s: check KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL and the network: %w", where, a.cfg.DialTimeout, err)
+	default:
+		return fmt.Errorf("kafka at %s: %w", where, err)
+	}
+}
+
+// TopicSpec describes a topic to create.
+type TopicSpec struct {
+	Name              string
+	Partitions        int               // <= 0 means the broker default
+	ReplicationFactor int               // <= 0 means the broker default
+	Configs           map[string]string // e.g. retention.ms
+}
+
+// EnsureTopics creates the topics that do not exist yet and waits until every
+// one of them has a leader for each partition. Existing topics are left as
+// they are.
+func (a *Admin) EnsureTopics(ctx context.Context, specs ...TopicSpec) error {
+	req := &kafka.CreateTopicsRequest{}
+	for _, s := range specs {
+		tc := kafka.TopicConfig{Topic: s.Name, NumPartitions: -1, ReplicationFactor: -1}
+		if s.Partitions > 0 {
+			tc.NumPartitions = s.Partitions
+		}
+		if s.ReplicationFactor > 0 {
+			tc.ReplicationFactor = s.ReplicationFactor
+		}
+		for k, v := range s.Configs {
+			tc.ConfigEntries = append(tc.ConfigEntries, kafka.ConfigEntry{ConfigName: k, ConfigValue: v})
+		}
+		req.Topics = append(req.Topics, tc)
+	}
+	res, err := a.client.CreateTopics(ctx, req)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", a.explain(err))
+	}
+	for name, terr := range res.Errors {
+		if terr != nil && !errors.Is(terr, kafka.TopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", name, terr)
+		}
+	}
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.Name
+	}
+	return a.waitForLeaders(ctx, names)
+}
+
+func (a *Admin) waitForLeaders(ctx context.Context, topics []string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		md, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+		ready := err == nil
+		if ready {
+			for _, t := range md.Topics {
+				if t.Error != nil || len(t.Partitions) == 0 {
+					ready = false
+				}
+				for _, p := range t.Partitions {
+					if p.Error != nil || p.Leader.Host == "" {
+						ready = false
+					}
+				}
+			}
+		}
+		if ready {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("topics %v have no leader yet: %w", topics, errors.Join(ctx.Err(), err))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Partitions returns the number of partitions of topic.
+func (a *Admin) Partitions(ctx context.Context, topic string) (int, error) {
+	md, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return 0, a.explain(err)
+	}
+	for _, t := range md.Topics {
+		if t.Name == topic {
+			if t.Error != nil {
+				return 0, fmt.Errorf("topic %s: %w", topic, t.Error)
+			}
+			return len(t.Partitions), nil
+		}
+	}
+	return 0, fmt.Errorf("topic %s: not in metadata", topic)
+}

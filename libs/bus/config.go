@@ -1,0 +1,194 @@
+// Package bus is StreamForge's Kafka layer on github.com/segmentio/kafka-go:
+// connection settings from the environment (the way a Strimzi KafkaUser
+// secret and cluster CA are consumed), a batching producer that surfaces every
+// delivery error, a consumer-group reader that commits an offset only after
+// its handler succeeded, topic creation and a fast connectivity check.
+package bus
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+)
+
+// Security protocols, named as in Kafka's security.protocol.
+const (
+	Plaintext     = "PLAINTEXT"
+	SSL           = "SSL"
+	SASLPlaintext = "SASL_PLAINTEXT"
+	SASLSSL       = "SASL_SSL"
+)
+
+// SASL mechanisms. SCRAM-SHA-512 is what Strimzi's KafkaUser uses.
+const (
+	ScramSHA512 = "SCRAM-SHA-512"
+	ScramSHA256 = "SCRAM-SHA-256"
+	Plain       = "PLAIN"
+)
+
+// Config holds the Kafka connection settings shared by every service. Field
+// tags give the environment variable names (architecture §3a).
+type Config struct {
+	BootstrapServers string        `envconfig:"KAFKA_BOOTSTRAP_SERVERS" required:"true" desc:"comma-separated host:port list of Kafka brokers"`
+	SecurityProtocol string        `envconfig:"KAFKA_SECURITY_PROTOCOL" default:"PLAINTEXT" desc:"PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"`
+	SASLMechanism    string        `envconfig:"KAFKA_SASL_MECHANISM" default:"SCRAM-SHA-512" desc:"SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN (SASL protocols only)"`
+	Username         string        `envconfig:"KAFKA_USERNAME" desc:"SASL user (the KafkaUser name)"`
+	Password         string        `envconfig:"KAFKA_PASSWORD" secret:"true" desc:"SASL password (the KafkaUser secret's password key)"`
+	PasswordFile     string        `envconfig:"KAFKA_PASSWORD_FILE" desc:"file holding the SASL password, used when KAFKA_PASSWORD is empty (secret volume, Vault CSI)"`
+	CAFile           string        `envconfig:"KAFKA_CA_FILE" desc:"PEM CA bundle for TLS (the cluster CA's ca.crt); system roots when empty"`
+	CertFile         string        `envconfig:"KAFKA_CERT_FILE" desc:"PEM client certificate for mutual TLS (a TLS KafkaUser's user.crt)"`
+	KeyFile          string        `envconfig:"KAFKA_KEY_FILE" desc:"PEM client key for mutual TLS (user.key)"`
+	ClientID         string        `envconfig:"KAFKA_CLIENT_ID" desc:"client id sent to the brokers (default: the service name)"`
+	DialTimeout      time.Duration `envconfig:"KAFKA_DIAL_TIMEOUT" default:"10s" desc:"connect and authenticate timeout"`
+}
+
+// Brokers returns the bootstrap servers as a list.
+func (c Config) Brokers() []string {
+	var out []string
+	for _, b := range strings.Split(c.BootstrapServers, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func (c Config) usesSASL() bool {
+	return c.SecurityProtocol == SASLPlaintext || c.SecurityProtocol == SASLSSL
+}
+
+func (c Config) usesTLS() bool { return c.SecurityProtocol == SSL || c.SecurityProtocol == SASLSSL }
+
+// Validate checks the settings without touching the network. Errors name the
+// environment variable at fault.
+func (c Config) Validate() error {
+	brokers := c.Brokers()
+	if len(brokers) == 0 {
+		return errors.New("KAFKA_BOOTSTRAP_SERVERS: is empty (want host:port[,host:port...])")
+	}
+	for _, b := range brokers {
+		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
+			return fmt.Errorf("KAFKA_BOOTSTRAP_SERVERS: %q is not host:port", b)
+		}
+	}
+	switch c.SecurityProtocol {
+	case Plaintext, SSL, SASLPlaintext, SASLSSL:
+	default:
+		return fmt.Errorf("KAFKA_SECURITY_PROTOCOL: %q is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL", c.SecurityProtocol)
+	}
+	if c.usesSASL() {
+		switch c.SASLMechanism {
+		case ScramSHA512, ScramSHA256, Plain:
+		default:
+			return fmt.Errorf("KAFKA_SASL_MECHANISM: %q is not one of SCRAM-SHA-512, SCRAM-SHA-256, PLAIN", c.SASLMechanism)
+		}
+		if c.Username == "" {
+			return fmt.Errorf("KAFKA_USERNAME: is required with KAFKA_SECURITY_PROTOCOL=%s", c.SecurityProtocol)
+		}
+		if c.Password == "" && c.PasswordFile == "" {
+			return fmt.Errorf("KAFKA_PASSWORD: is required with KAFKA_SECURITY_PROTOCOL=%s (or set KAFKA_PASSWORD_FILE)", c.SecurityProtocol)
+		}
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return errors.New("KAFKA_CERT_FILE and KAFKA_KEY_FILE: set both or neither")
+	}
+	if c.DialTimeout <= 0 {
+		return fmt.Errorf("KAFKA_DIAL_TIMEOUT: must be positive, got %s", c.DialTimeout)
+	}
+	return nil
+}
+
+// security builds the SASL mechanism and TLS config the settings ask for;
+// either may be nil. It reads the password, CA and client certificate files.
+func (c Config) security() (sasl.Mechanism, *tls.Config, error) {
+	if err := c.Validate(); err != nil {
+		return nil, nil, err
+	}
+	var mech sasl.Mechanism
+	if c.usesSASL() {
+		pass := c.Password
+		if pass == "" {
+			b, err := os.ReadFile(c.PasswordFile)
+			if err != nil {
+				return nil, nil, fmt.Errorf("KAFKA_PASSWORD_FILE: %w", err)
+			}
+			pass = strings.TrimRight(string(b), "\r\n")
+		}
+		var err error
+		switch c.SASLMechanism {
+		case ScramSHA512:
+			mech, err = scram.Mechanism(scram.SHA512, c.Username, pass)
+		case ScramSHA256:
+			mech, err = scram.Mechanism(scram.SHA256, c.Username, pass)
+		case Plain:
+			mech = plain.Mechanism{Username: c.Username, Password: pass}
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("KAFKA_SASL_MECHANISM: %w", err)
+		}
+	}
+	if !c.usesTLS() {
+		return mech, nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("KAFKA_CA_FILE: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, nil, fmt.Errorf("KAFKA_CA_FILE: %s holds no PEM certificate", c.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("KAFKA_CERT_FILE/KAFKA_KEY_FILE: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return mech, tc, nil
+}
+
+// Dialer returns a kafka-go dialer with these settings (used by readers).
+func (c Config) Dialer() (*kafka.Dialer, error) {
+	mech, tc, err := c.security()
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Dialer{
+		ClientID:      c.ClientID,
+		Timeout:       c.DialTimeout,
+		DualStack:     true,
+		SASLMechanism: mech,
+		TLS:           tc,
+	}, nil
+}
+
+// Transport returns a kafka-go transport with these settings (used by
+// writers and admin requests).
+func (c Config) Transport() (*kafka.Transport, error) {
+	mech, tc, err := c.security()
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Transport{
+		ClientID:    c.ClientID,
+		DialTimeout: c.DialTimeout,
+		SASL:        mech,
+		TLS:         tc,
+		MetadataTTL: 30 * time.Second,
+	}, nil
+}

@@ -1,0 +1,71 @@
+package bus_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/streamforge/streamforge/libs/bus"
+)
+
+func TestConfigValidateNamesVariable(t *testing.T) {
+	good := bus.Config{BootstrapServers: "a:9092, b:9092", SecurityProtocol: bus.Plaintext, SASLMechanism: bus.ScramSHA512, DialTimeout: 1e9}
+	tests := []struct {
+		name string
+		edit func(*bus.Config)
+		want string // the variable the error must name; "" = valid
+	}{
+		{"plaintext", func(*bus.Config) {}, ""},
+		{"sasl ok", func(c *bus.Config) { c.SecurityProtocol, c.Username, c.Password = bus.SASLSSL, "u", "p" }, ""},
+		{"sasl password file", func(c *bus.Config) { c.SecurityProtocol, c.Username, c.PasswordFile = bus.SASLPlaintext, "u", "/f" }, ""},
+		{"empty servers", func(c *bus.Config) { c.BootstrapServers = " , " }, "KAFKA_BOOTSTRAP_SERVERS"},
+		{"no port", func(c *bus.Config) { c.BootstrapServers = "kafka" }, "KAFKA_BOOTSTRAP_SERVERS"},
+		{"bad protocol", func(c *bus.Config) { c.SecurityProtocol = "SASL_TLS" }, "KAFKA_SECURITY_PROTOCOL"},
+		{"bad mechanism", func(c *bus.Config) { c.SecurityProtocol, c.SASLMechanism = bus.SASLSSL, "GSSAPI" }, "KAFKA_SASL_MECHANISM"},
+		{"sasl no user", func(c *bus.Config) { c.SecurityProtocol, c.Password = bus.SASLSSL, "p" }, "KAFKA_USERNAME"},
+		{"sasl no password", func(c *bus.Config) { c.SecurityProtocol, c.Username = bus.SASLSSL, "u" }, "KAFKA_PASSWORD"},
+		{"cert without key", func(c *bus.Config) { c.CertFile = "/c" }, "KAFKA_KEY_FILE"},
+		{"zero timeout", func(c *bus.Config) { c.DialTimeout = 0 }, "KAFKA_DIAL_TIMEOUT"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good
+			tt.edit(&c)
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Validate: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Validate = %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigReadsFiles(t *testing.T) {
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.crt")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := bus.Config{BootstrapServers: "a:1", SecurityProtocol: bus.SSL, CAFile: notPEM, DialTimeout: 1e9}
+	if _, err := c.Dialer(); err == nil || !strings.Contains(err.Error(), "KAFKA_CA_FILE") {
+		t.Errorf("Dialer with a non-PEM CA = %v, want an error naming KAFKA_CA_FILE", err)
+	}
+	c = bus.Config{BootstrapServers: "a:1", SecurityProtocol: bus.SASLPlaintext, SASLMechanism: bus.ScramSHA512, Username: "u", PasswordFile: filepath.Join(dir, "missing"), DialTimeout: 1e9}
+	if _, err := c.Transport(); err == nil || !strings.Contains(err.Error(), "KAFKA_PASSWORD_FILE") {
+		t.Errorf("Transport with a missing password file = %v, want an error naming KAFKA_PASSWORD_FILE", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pw"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.PasswordFile = filepath.Join(dir, "pw")
+	tr, err := c.Transport()
+	if err != nil {
+		t.Fatalf("Transport: %v", err)
+	}
+	if tr.SASL == nil || tr.SASL.Name() != bus.ScramSHA512 {
+		t.Errorf("Transport SASL = %v, want %s", tr.SASL, bus.ScramSHA512)
+	}
+}

@@ -1,0 +1,173 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Handler processes one batch of messages. It returns nil only when every
+// message is handled for good (written, or deliberately skipped); only then
+// are the batch's offsets committed. A returned error makes the consumer try
+// the same batch again.
+type Handler func(ctx context.Context, batch []Message) error
+
+// ConsumerOptions tune a consumer. The zero value of a field means its default.
+type ConsumerOptions struct {
+	// Group is the consumer group id (required).
+	Group string
+	// Topics to read (at least one).
+	Topics []string
+	// FromLatest makes a group with no committed offset start at the end of
+	// each partition instead of the beginning.
+	FromLatest bool
+	// BatchSize is the most messages handed to the handler at once (default 1).
+	BatchSize int
+	// BatchWait is how long a batch waits to fill after its first message
+	// (default 100ms; unused when BatchSize is 1).
+	BatchWait time.Duration
+	// MaxRetries is how often a failed batch is retried before Run gives up
+	// and returns the error, offsets uncommitted (default 5).
+	MaxRetries int
+	// RetryBackoff is the first wait between retries; it doubles up to 30s
+	// (default 200ms).
+	RetryBackoff time.Duration
+	// Metrics receives the consume counters; nil keeps them unregistered.
+	Metrics *Metrics
+}
+
+// Consumer reads topics as a member of a consumer group with at-least-once
+// delivery: an offset is committed only after the handler succeeded for the
+// batch that contains it, so a crash at any point re-delivers rather than
+// loses.
+type Consumer struct {
+	r    *kafka.Reader
+	opts ConsumerOptions
+	m    *Metrics
+}
+
+// NewConsumer returns a consumer; it joins the group on the first Run.
+func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
+	if opts.Group == "" {
+		return nil, errors.New("consumer: group is required")
+	}
+	if len(opts.Topics) == 0 {
+		return nil, errors.New("consumer: at least one topic is required")
+	}
+	d, err := cfg.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	start := kafka.FirstOffset
+	if opts.FromLatest {
+		start = kafka.LastOffset
+	}
+	opts.BatchSize = orDefault(opts.BatchSize, 1)
+	opts.BatchWait = orDefault(opts.BatchWait, 100*time.Millisecond)
+	opts.MaxRetries = orDefault(opts.MaxRetries, 5)
+	opts.RetryBackoff = orDefault(opts.RetryBackoff, 200*time.Millisecond)
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers:                cfg.Brokers(),
+		GroupID:                opts.Group,
+		GroupTopics:            opts.Topics,
+		Dialer:                 d,
+		StartOffset:            start,
+		MinBytes:               1,
+		MaxBytes:               10 << 20,
+		MaxWait:                250 * time.Millisecond,
+		ReadBatchTimeout:       5 * time.Second,
+		CommitInterval:         0, // synchronous commits: a commit returns only once stored
+		HeartbeatInterval:      time.Second,
+		SessionTimeout:         10 * time.Second,
+		RebalanceTimeout:       10 * time.Second,
+		JoinGroupBackoff:       500 * time.Millisecond,
+		WatchPartitionChanges:  true,
+		PartitionWatchInterval: 5 * time.Second,
+		QueueCapacity:          max(opts.BatchSize, 100),
+	})
+	m := opts.Metrics
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	return &Consumer{r: r, opts: opts, m: m}, nil
+}
+
+// Run fetches batches and hands them to h until ctx is cancelled (then it
+// returns nil) or a batch still fails after MaxRetries (then it returns that
+// error and commits nothing for the batch). A batch being handled when ctx is
+// cancelled is still committed if its handler succeeds.
+func (c *Consumer) Run(ctx context.Context, h Handler) error {
+	batch := make([]Message, 0, c.opts.BatchSize)
+	for {
+		batch = batch[:0]
+		first, err := c.r.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("fetch from %v: %w", c.opts.Topics, err)
+		}
+		batch = append(batch, first)
+		if c.opts.BatchSize > 1 {
+			batch = c.fill(ctx, batch)
+		}
+		countByTopic(c.m.consumed, batch)
+		if err := c.handle(ctx, h, batch); err != nil {
+			return err
+		}
+		// Commit even when ctx was cancelled during the handler: the work
+		// is done, and committing now saves a re-delivery.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err = c.r.CommitMessages(cctx, batch...)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("commit offsets of %d messages: %w", len(batch), err)
+		}
+		countByTopic(c.m.committed, batch)
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// fill adds messages to batch until it is full or BatchWait has passed since
+// the first message.
+func (c *Consumer) fill(ctx context.Context, batch []Message) []Message {
+	fctx, cancel := context.WithTimeout(ctx, c.opts.BatchWait)
+	defer cancel()
+	for len(batch) < c.opts.BatchSize {
+		m, err := c.r.FetchMessage(fctx)
+		if err != nil {
+			break // the wait is over or ctx is done; handle what we have
+		}
+		batch = append(batch, m)
+	}
+	return batch
+}
+
+func (c *Consumer) handle(ctx context.Context, h Handler, batch []Message) error {
+	wait := c.opts.RetryBackoff
+	for attempt := 0; ; attempt++ {
+		err := h(ctx, batch)
+		if err == nil {
+			return nil
+		}
+		c.m.handlerErrors.WithLabelValues(batch[0].Topic).Inc()
+		if attempt >= c.opts.MaxRetries || ctx.Err() != nil {
+			first, last := batch[0], batch[len(batch)-1]
+			return fmt.Errorf("handle %d messages from %s[%d]@%d..%d after %d attempts: %w",
+				len(batch), first.Topic, first.Partition, first.Offset, last.Offset, attempt+1, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// Close leaves the group and releases connections.
+func (c *Consumer) Close() error { return c.r.Close() }

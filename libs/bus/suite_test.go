@@ -1,0 +1,300 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/bus/bustest"
+)
+
+// The suite runs against any broker: the embedded one in unit tests, real
+// Apache Kafka in integration tests (integration_test.go).
+
+func uniqueTopic(t *testing.T) string {
+	return fmt.Sprintf("t-%d-%s", time.Now().UnixNano()%1e9, bustestName(t))
+}
+
+func bustestName(t *testing.T) string {
+	out := []byte{}
+	for _, r := range t.Name() {
+		if (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			out = append(out, byte(r))
+		}
+	}
+	if len(out) > 40 {
+		out = out[len(out)-40:]
+	}
+	return string(out)
+}
+
+func runSuite(t *testing.T, broker func(t *testing.T) bus.Config) {
+	t.Run("ProduceConsumeKeepsKeyOrder", func(t *testing.T) { testProduceConsume(t, broker(t)) })
+	t.Run("CommitOnlyAfterHandlerSucceeded", func(t *testing.T) { testCommitAfterSuccess(t, broker(t)) })
+	t.Run("TransientHandlerErrorIsRetried", func(t *testing.T) { testRetry(t, broker(t)) })
+	t.Run("EnsureTopicsIsIdempotent", func(t *testing.T) { testEnsureTopics(t, broker(t)) })
+	t.Run("TailSeesMessagesSinceTime", func(t *testing.T) { testTail(t, broker(t)) })
+}
+
+func testProduceConsume(t *testing.T, cfg bus.Config) {
+	topic := uniqueTopic(t)
+	bustest.Topics(t, cfg, 3, topic)
+	reg := prometheus.NewRegistry()
+	m := bus.NewMetrics(reg)
+	p, err := bus.NewProducer(cfg, bus.ProducerOptions{Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	const n, keys = 3000, 7
+	msgs := make([]bus.Message, n)
+	for i := range msgs {
+		msgs[i] = bus.Message{Topic: topic, Key: []byte("k" + strconv.Itoa(i%keys)), Value: []byte(strconv.Itoa(i))}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// Several sends, as a loader would, to exercise batching across calls.
+	for i := 0; i < n; i += 500 {
+		if err := p.Send(ctx, msgs[i:i+500]...); err != nil {
+			t.Fatalf("Send: %v", err)
+		}
+	}
+	if got := testutil.ToFloat64(m.ProducedCounter(topic)); got != n {
+		t.Errorf("produced counter = %v, want %d", got, n)
+	}
+
+	c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: topic + "-g", Topics: []string{topic}, BatchSize: 256, BatchWait: 50 * time.Millisecond, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	seen := map[int]int{}
+	lastPerKey := map[string]int{}
+	var mu sync.Mutex
+	rctx, rcancel := context.WithCancel(ctx)
+	err = c.Run(rctx, func(_ context.Context, batch []bus.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, msg := range batch {
+			v, _ := strconv.Atoi(string(msg.Value))
+			seen[v]++
+			k := string(msg.Key)
+			if prev, ok := lastPerKey[k]; ok && v < prev {
+				t.Errorf("key %s: %d arrived after %d", k, v, prev)
+			}
+			lastPerKey[k] = v
+		}
+		if len(seen) == n {
+			rcancel()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("timed out with %d of %d messages", len(seen), n)
+	}
+	for i := range n {
+		if seen[i] != 1 {
+			t.Fatalf("message %d seen %d times, want once", i, seen[i])
+		}
+	}
+	if got := testutil.ToFloat64(m.CommittedCounter(topic)); got != n {
+		t.Errorf("committed counter = %v, want %d", got, n)
+	}
+}
+
+// consumeValues runs a consumer until it has seen want messages or fails.
+func consumeValues(t *testing.T, cfg bus.Config, group, topic string, h func(v int) error, want int) ([]int, error) {
+	t.Helper()
+	c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: group, Topics: []string{topic}, MaxRetries: 1, RetryBackoff: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var got []int
+	err = c.Run(ctx, func(_ context.Context, batch []bus.Message) error {
+		v, _ := strconv.Atoi(string(batch[0].Value))
+		if err := h(v); err != nil {
+			return err
+		}
+		got = append(got, v)
+		if len(got) == want {
+			cancel()
+		}
+		return nil
+	})
+	return got, err
+}
+
+func testCommitAfterSuccess(t *testing.T, cfg bus.Config) {
+	topic := uniqueTopic(t)
+	bustest.Topics(t, cfg, 1, topic)
+	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := range 10 {
+		if err := p.Publish(context.Background(), topic, nil, []byte(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	boom := errors.New("store is down")
+	got, err := consumeValues(t, cfg, topic+"-g", topic, func(v int) error {
+		if v == 5 {
+			return boom
+		}
+		return nil
+	}, 10)
+	if !errors.Is(err, boom) {
+		t.Fatalf("Run = %v, want the handler's error", err)
+	}
+	if fmt.Sprint(got) != "[0 1 2 3 4]" {
+		t.Fatalf("first consumer handled %v, want [0 1 2 3 4]", got)
+	}
+	// A new member of the group resumes at the failed message: nothing
+	// after the last success was committed, nothing before it comes back.
+	got, err = consumeValues(t, cfg, topic+"-g", topic, func(int) error { return nil }, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[5 6 7 8 9]" {
+		t.Fatalf("second consumer handled %v, want [5 6 7 8 9]", got)
+	}
+}
+
+func testRetry(t *testing.T, cfg bus.Config) {
+	topic := uniqueTopic(t)
+	bustest.Topics(t, cfg, 1, topic)
+	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Publish(context.Background(), topic, nil, []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	failures := 0
+	got, err := consumeValues(t, cfg, topic+"-g", topic, func(int) error {
+		if failures < 1 {
+			failures++
+			return errors.New("transient")
+		}
+		return nil
+	}, 1)
+	if err != nil || len(got) != 1 || failures != 1 {
+		t.Fatalf("got %v, err %v after %d failures; want the message after one retry", got, err, failures)
+	}
+}
+
+func testEnsureTopics(t *testing.T, cfg bus.Config) {
+	a, err := bus.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	topic := uniqueTopic(t)
+	for range 2 {
+		if err := a.EnsureTopics(ctx, bus.TopicSpec{Name: topic, Partitions: 4, ReplicationFactor: 1}); err != nil {
+			t.Fatalf("EnsureTopics: %v", err)
+		}
+	}
+	n, err := a.Partitions(ctx, topic)
+	if err != nil || n != 4 {
+		t.Fatalf("Partitions = %d, %v; want 4", n, err)
+	}
+}
+
+// checkWrongPassword asserts that bad credentials fail fast and readably.
+func checkWrongPassword(t *testing.T, cfg bus.Config) {
+	t.Helper()
+	cfg.Password = "definitely-wrong"
+	a, err := bus.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = a.Check(context.Background())
+	took := time.Since(start)
+	if err == nil {
+		t.Fatal("Check accepted a wrong password")
+	}
+	if took > 10*time.Second {
+		t.Errorf("Check took %s, want under 10s", took)
+	}
+	for _, want := range []string{"KAFKA_PASSWORD", cfg.Username, "SCRAM-SHA-512"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func testTail(t *testing.T, cfg bus.Config) {
+	topic := uniqueTopic(t)
+	bustest.Topics(t, cfg, 3, topic)
+	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.Publish(ctx, topic, []byte("a"), []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // broker timestamps have millisecond resolution
+	since := time.Now()
+	tail, err := bus.NewTail(ctx, cfg, topic, since, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tail.Close()
+	for i := range 6 {
+		if err := p.Publish(ctx, topic, []byte{byte('a' + i)}, []byte("new"+strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	rctx, rcancel := context.WithCancel(ctx)
+	err = tail.Run(rctx, func(_ context.Context, m bus.Message) error {
+		got = append(got, string(m.Value))
+		if len(got) == 6 {
+			rcancel()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 6 {
+		t.Fatalf("tail got %v, want the 6 new messages", got)
+	}
+	for _, v := range got {
+		if v == "old" {
+			t.Fatalf("tail from %s delivered a message sent before it: %v", since, got)
+		}
+	}
+	// The handler's error ends Run and is returned as is.
+	stop := errors.New("enough")
+	tail2, err := bus.NewTail(ctx, cfg, topic, time.Time{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tail2.Close()
+	if err := tail2.Run(ctx, func(context.Context, bus.Message) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("Run = %v, want the handler's error", err)
+	}
+}

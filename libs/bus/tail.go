@@ -1,0 +1,144 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Tail reads every partition of one topic from a point in time, without a
+// consumer group and without committing. Every Tail sees every message, which
+// is what a worker needs on queue-control (all workers must see a stop, not
+// one of them) and what a tool needs to watch queue-events. It is ready to
+// deliver as soon as NewTail returns: there is no group to join.
+type Tail struct {
+	topic   string
+	readers []*kafka.Reader
+	m       *Metrics
+}
+
+// NewTail positions a reader on each partition of topic at the first message
+// at or after since (the end of the partition when there is none; the
+// beginning when since is zero).
+func NewTail(ctx context.Context, cfg Config, topic string, since time.Time, m *Metrics) (*Tail, error) {
+	a, err := NewAdmin(cfg)
+	if err != nil {
+		return nil, err
+	}
+	n, err := a.Partitions(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	d, err := cfg.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = NewMetrics(nil)
+	}
+	t := &Tail{topic: topic, m: m}
+	for p := range n {
+		r := kafka.NewReader(kafka.ReaderConfig{
+			Brokers:   cfg.Brokers(),
+			Topic:     topic,
+			Partition: p,
+			Dialer:    d,
+			MinBytes:  1,
+			MaxBytes:  4 << 20,
+			MaxWait:   200 * time.Millisecond,
+		})
+		t.readers = append(t.readers, r)
+		var off int64 = kafka.FirstOffset
+		if !since.IsZero() {
+			off, err = offsetAt(ctx, d, cfg.Brokers()[0], topic, p, since)
+		}
+		if err == nil {
+			err = r.SetOffset(off)
+		}
+		if err != nil {
+			_ = t.Close() // the positioning error is the one to report
+			return nil, fmt.Errorf("position %s[%d] at %s: %w", topic, p, since.Format(time.RFC3339), err)
+		}
+	}
+	return t, nil
+}
+
+// Run calls h for each message, one at a time, in order within a partition,
+// until ctx is cancelled (it then returns nil) or a read fails. An error from
+// h is returned at once.
+func (t *Tail) Run(ctx context.Context, h func(ctx context.Context, m Message) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	msgs := make(chan Message)
+	errs := make(chan error, len(t.readers))
+	for _, r := range t.readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				m, err := r.ReadMessage(ctx)
+				if err != nil {
+					if ctx.Err() == nil {
+						errs <- fmt.Errorf("read %s[%d]: %w", t.topic, r.Config().Partition, err)
+					}
+					return
+				}
+				select {
+				case msgs <- m:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errs:
+			return err
+		case m := <-msgs:
+			t.m.consumed.WithLabelValues(m.Topic).Inc()
+			if err := h(ctx, m); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Close releases the readers.
+func (t *Tail) Close() error {
+	var errs []error
+	for _, r := range t.readers {
+		errs = append(errs, r.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// offsetAt returns the offset of the first message at or after t, or the
+// current end of the partition when there is none. The end is resolved now,
+// not when the reader first fetches: kafka-go's LastOffset would skip
+// messages written in between.
+func offsetAt(ctx context.Context, d *kafka.Dialer, broker, topic string, partition int, t time.Time) (int64, error) {
+	conn, err := d.DialLeader(ctx, "tcp", broker, topic, partition)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	off, err := conn.ReadOffset(t)
+	if err != nil {
+		return 0, err
+	}
+	if off >= 0 {
+		return off, nil
+	}
+	return conn.ReadLastOffset()
+}

@@ -1,0 +1,190 @@
+// Package control is the queue-control listener every worker runs: it reads
+// the commands addressed to the worker's task, answers ping with pong, turns
+// stop into a signal the worker's loop watches, and hands start commands to
+// the worker. Messages that do not parse are logged, counted and skipped.
+package control
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/protocol"
+)
+
+// Source delivers queue-control messages. *bus.Tail satisfies it.
+type Source interface {
+	Run(ctx context.Context, h func(ctx context.Context, m bus.Message) error) error
+}
+
+// Responder answers pings. *telemetry.Emitter satisfies it.
+type Responder interface {
+	Pong(ctx context.Context, replyTo string) error
+}
+
+// Options identify the worker and tune the listener.
+type Options struct {
+	// QueueID, Service and TelemetryID say which commands are this
+	// worker's: those for QueueID whose target is empty, Service or
+	// TelemetryID.
+	QueueID, Service, TelemetryID string
+	// PingTTL: pings older than this are not answered (default 30s), so a
+	// worker that starts late does not answer pings nobody waits for.
+	PingTTL time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Registerer receives the listener's metrics; nil keeps them unregistered.
+	Registerer prometheus.Registerer
+	// Log receives one line per command acted on and per malformed message.
+	Log zerolog.Logger
+}
+
+// Listener acts on the commands addressed to one worker.
+type Listener struct {
+	src      Source
+	resp     Responder
+	o        Options
+	stop     chan struct{}
+	stopOnce sync.Once
+	starts   chan protocol.Command
+
+	commands  *prometheus.CounterVec
+	malformed prometheus.Counter
+	ignored   prometheus.Counter
+}
+
+// New returns a listener reading src and answering pings through resp.
+func New(src Source, resp Responder, o Options) *Listener {
+	if o.PingTTL <= 0 {
+		o.PingTTL = 30 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	l := &Listener{
+		src: src, resp: resp, o: o,
+		stop:   make(chan struct{}),
+		starts: make(chan protocol.Command, 16),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamforge_control_commands_total", Help: "queue-control commands addressed to this worker, by command.",
+		}, []string{"command"}),
+		malformed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamforge_control_messages_malformed_total", Help: "queue-control messages that did not parse or validate (skipped).",
+		}),
+		ignored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamforge_control_messages_ignored_total", Help: "Valid queue-control messages for other tasks or workers.",
+		}),
+	}
+	if o.Registerer != nil {
+		for _, c := range []prometheus.Collector{l.commands, l.malformed, l.ignored} {
+			if err := o.Registerer.Register(c); err != nil {
+				o.Log.Warn().Err(err).Msg("control metrics not registered")
+			}
+		}
+	}
+	return l
+}
+
+// Open positions a reader on queue-control at now minus lookback, so a
+// worker started after its start or stop command was sent still sees it.
+func Open(ctx context.Context, cfg bus.Config, lookback time.Duration, m *bus.Metrics) (*bus.Tail, error) {
+	return bus.NewTail(ctx, cfg, protocol.TopicControl, time.Now().Add(-lookback), m)
+}
+
+// Run reads commands until ctx is done (it returns nil) or the source fails.
+func (l *Listener) Run(ctx context.Context) error {
+	err := l.src.Run(ctx, l.Handle)
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// Stopped is closed when a stop command for this worker arrives.
+func (l *Listener) Stopped() <-chan struct{} { return l.stop }
+
+// Starts delivers start commands for this worker.
+func (l *Listener) Starts() <-chan protocol.Command { return l.starts }
+
+// Handle acts on one queue-control message. It returns an error only when
+// ctx is done; bad messages and failed pongs are logged and skipped so the
+// listener keeps serving.
+func (l *Listener) Handle(ctx context.Context, m bus.Message) error {
+	cmd, err := protocol.DecodeCommand(m.Value)
+	if err != nil {
+		l.malformed.Inc()
+		l.o.Log.Warn().Err(err).Int("partition", m.Partition).Int64("offset", m.Offset).
+			Str("payload", truncate(m.Value, 200)).Msg("malformed control message skipped")
+		return nil
+	}
+	if !cmd.AddressedTo(l.o.QueueID, l.o.Service, l.o.TelemetryID) {
+		l.ignored.Inc()
+		return nil
+	}
+	l.commands.WithLabelValues(string(cmd.Command)).Inc()
+	log := l.o.Log.With().Str("command", string(cmd.Command)).Str("command_id", cmd.CommandID).Logger()
+	switch cmd.Command {
+	case protocol.CommandPing:
+		if age := l.o.Now().Sub(protocol.TimeOf(cmd.Timestamp)); age > l.o.PingTTL {
+			log.Debug().Dur("age", age).Msg("stale ping not answered")
+			return nil
+		}
+		if err := l.resp.Pong(ctx, cmd.CommandID); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			log.Error().Err(err).Msg("pong not sent")
+			return nil
+		}
+		log.Info().Msg("ping answered")
+	case protocol.CommandStop:
+		log.Info().Msg("stop requested")
+		l.stopOnce.Do(func() { close(l.stop) })
+	case protocol.CommandStart:
+		select {
+		case l.starts <- cmd:
+			log.Info().Msg("start received")
+		default:
+			log.Warn().Msg("start dropped: worker is not taking start commands")
+		}
+	}
+	return nil
+}
+
+// MalformedCounter returns the counter of skipped malformed messages.
+func (l *Listener) MalformedCounter() prometheus.Counter { return l.malformed }
+
+// CommandCounter returns the counter of commands acted on of kind k.
+func (l *Listener) CommandCounter(k protocol.CommandKind) prometheus.Counter {
+	return l.commands.WithLabelValues(string(k))
+}
+
+func truncate(b []byte, n int) string {
+	if len(b) <= n {
+		return string(b)
+	}
+	return string(b[:n]) + "..."
+}
+
+// ErrStopRequested is the cause a worker's context carries when it was
+// cancelled by a stop command (see WithStop).
+var ErrStopRequested = errors.New("stop requested on queue-control")
+
+// WithStop returns a context cancelled with cause ErrStopRequested when l
+// receives a stop command.
+func WithStop(ctx context.Context, l *Listener) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-l.Stopped():
+			cancel(ErrStopRequested)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(context.Canceled) }
+}

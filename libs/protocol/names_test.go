@@ -1,0 +1,209 @@
+package protocol_test
+
+import (
+	"math/rand/v2"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/streamforge/streamforge/libs/protocol"
+)
+
+func TestSeedNames(t *testing.T) {
+	day := time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)
+	q, err := protocol.NewQueueID("BTCUSDT", "api_candles_5m", day, "a1b2c3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ got, want string }{
+		{q, "wf-btcusdt-api_candles_5m-20240801-a1b2c3"},
+		{protocol.DataTopic(q), "wf-btcusdt-api_candles_5m-20240801-a1b2c3-data"},
+		{protocol.DLQTopic(protocol.DataTopic(q)), "wf-btcusdt-api_candles_5m-20240801-a1b2c3-data-dlq"},
+		{protocol.CollectionName("BTCUSDT", "api_candles_5m", day), "btcusdt_api_candles_5m_2024_08_01"},
+		{protocol.TelemetryID("loader-producer", "a1b2c3"), "loader-producer__a1b2c3"},
+		{protocol.TelemetryService("arango-connector__a1b2c3"), "arango-connector"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+	parsed, err := protocol.ParseQueueID(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(protocol.QueueID{Symbol: "BTCUSDT", Type: "api_candles_5m", Day: day, Suffix: "a1b2c3"}, parsed); d != "" {
+		t.Errorf("ParseQueueID (-want +got):\n%s", d)
+	}
+}
+
+func TestNewQueueIDRejects(t *testing.T) {
+	day := time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)
+	for _, tt := range []struct{ symbol, typ, suffix string }{
+		{"btcusdt", "api_trades", "a1b2c3"},
+		{"BTCUSDT", "api-trades", "a1b2c3"},
+		{"BTCUSDT", "api_trades", "A1B2C3"},
+		{"BTCUSDT", "api_trades", "a1b2"},
+		{"", "api_trades", "a1b2c3"},
+	} {
+		if q, err := protocol.NewQueueID(tt.symbol, tt.typ, day, tt.suffix); err == nil {
+			t.Errorf("NewQueueID(%q, %q, %q) = %q, want an error", tt.symbol, tt.typ, tt.suffix, q)
+		}
+	}
+	for _, bad := range []string{"wf-btcusdt-api_trades-2024080-a1b2c3", "btcusdt-api_trades-20240801-a1b2c3", "wf-btcusdt-api_trades-20241301-a1b2c3", "wf-BTCUSDT-api_trades-20240801-a1b2c3"} {
+		if _, err := protocol.ParseQueueID(bad); err == nil {
+			t.Errorf("ParseQueueID(%q) accepted it", bad)
+		}
+	}
+}
+
+func TestNewSuffixIsSixHex(t *testing.T) {
+	r := rand.NewChaCha8([32]byte{1})
+	seen := map[string]bool{}
+	for range 100 {
+		s, err := protocol.NewSuffix(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`^[0-9a-f]{6}$`).MatchString(s) {
+			t.Fatalf("suffix %q is not six hex digits", s)
+		}
+		seen[s] = true
+	}
+	if len(seen) < 99 {
+		t.Errorf("only %d distinct suffixes in 100", len(seen))
+	}
+}
+
+var dns1123 = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+func TestKubeName(t *testing.T) {
+	tests := []struct {
+		name  string
+		parts []string
+		want  string // "" means: only check validity
+	}{
+		{"already valid", []string{"job", "arango", "candles", "btcusdt", "abc123"}, "job-arango-candles-btcusdt-abc123"},
+		{"underscores", []string{"job", "wf-btcusdt-api_candles_5m-20240801-a1b2c3"}, ""},
+		{"upper case", []string{"Job", "BTCUSDT"}, ""},
+		{"very long", []string{strings.Repeat("loader-producer-", 10)}, ""},
+		{"only symbols", []string{"___"}, ""},
+		{"empty", nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := protocol.KubeName(tt.parts...)
+			if tt.want != "" && got != tt.want {
+				t.Errorf("KubeName = %q, want %q", got, tt.want)
+			}
+			if len(got) > 63 || !dns1123.MatchString(got) {
+				t.Errorf("KubeName = %q is not a DNS-1123 label", got)
+			}
+		})
+	}
+	if a, b := protocol.KubeName("job", "a_b"), protocol.KubeName("job", "a-b"); a == b {
+		t.Errorf("different inputs share the name %q", a)
+	}
+	long := strings.Repeat("x", 80)
+	if a, b := protocol.KubeName(long+"1"), protocol.KubeName(long+"2"); a == b {
+		t.Errorf("inputs differing after the cut share the name %q", a)
+	}
+}
+
+func TestKubeNameAlwaysValid(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("abcXYZ019_-.: /éß")
+	for range 2000 {
+		n := r.IntN(100)
+		rs := make([]rune, n)
+		for i := range rs {
+			rs[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		got := protocol.KubeName(string(rs))
+		if len(got) > 63 || !dns1123.MatchString(got) {
+			t.Fatalf("KubeName(%q) = %q is not a DNS-1123 label", string(rs), got)
+		}
+	}
+}
+
+func TestIsLabelValue(t *testing.T) {
+	for s, want := range map[string]bool{
+		"wf-btcusdt-api_candles_5m-20240801-a1b2c3": true,
+		"":                      true,
+		"-leading":              false,
+		strings.Repeat("a", 64): false,
+		"has space":             false,
+	} {
+		if got := protocol.IsLabelValue(s); got != want {
+			t.Errorf("IsLabelValue(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestParseTimeRange(t *testing.T) {
+	d := func(y int, m time.Month, dd int) time.Time { return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC) }
+	tests := []struct {
+		in      string
+		want    protocol.TimeRange
+		wantErr bool
+	}{
+		{in: "2024-08-01:2024-08-02", want: protocol.TimeRange{Start: d(2024, 8, 1), End: d(2024, 8, 2)}},
+		{in: "2024-08-01T10:00:00Z/2024-08-01T12:30:00+02:00", want: protocol.TimeRange{Start: d(2024, 8, 1).Add(10 * time.Hour), End: d(2024, 8, 1).Add(10*time.Hour + 30*time.Minute)}},
+		{in: "2024-08-02:2024-08-01", wantErr: true},
+		{in: "2024-08-01:2024-08-01", wantErr: true},
+		{in: "2024-13-01:2024-08-01", wantErr: true},
+		{in: "yesterday", wantErr: true},
+		{in: "2024-08-01T10:00:00Z/soon", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := protocol.ParseTimeRange(tt.in)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("ParseTimeRange(%q) error = %v, wantErr %v", tt.in, err, tt.wantErr)
+			continue
+		}
+		if !tt.wantErr {
+			if !got.Start.Equal(tt.want.Start) || !got.End.Equal(tt.want.End) {
+				t.Errorf("ParseTimeRange(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+			back, err := protocol.ParseTimeRange(got.String())
+			if err != nil || !back.Start.Equal(got.Start) || !back.End.Equal(got.End) {
+				t.Errorf("String() %q does not parse back: %v", got.String(), err)
+			}
+		}
+	}
+}
+
+func TestTimestamp(t *testing.T) {
+	at := time.Date(2024, 8, 1, 8, 13, 20, 123_456_789, time.UTC)
+	ts := protocol.Timestamp(at)
+	if ts != 1722500000.123 {
+		t.Errorf("Timestamp = %v, want 1722500000.123", ts)
+	}
+	if got, want := protocol.TimeOf(ts), at.Truncate(time.Millisecond); !got.Equal(want) {
+		t.Errorf("TimeOf = %v, want %v", got, want)
+	}
+}
+
+func TestTaskValidateNamesVariable(t *testing.T) {
+	good := protocol.Task{QueueID: "wf-btcusdt-api_trades-20240801-a1b2c3", Symbol: "BTCUSDT", Type: "api_trades", TelemetryID: "loader-api-trades__a1b2c3", TimeRange: "2024-08-01:2024-08-02"}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	for name, edit := range map[string]func(*protocol.Task){
+		"QUEUE_ID":     func(t *protocol.Task) { t.QueueID = "" },
+		"SYMBOL":       func(t *protocol.Task) { t.Symbol = "btc" },
+		"TELEMETRY_ID": func(t *protocol.Task) { t.TelemetryID = "x" },
+		"TIME_RANGE":   func(t *protocol.Task) { t.TimeRange = "2024" },
+		"KAFKA_TOPIC":  func(t *protocol.Task) { t.KafkaTopic = "a b" },
+	} {
+		task := good
+		edit(&task)
+		err := task.Validate()
+		if err == nil || !strings.HasPrefix(err.Error(), name+":") {
+			t.Errorf("bad %s: got %v, want an error naming it", name, err)
+		}
+	}
+}

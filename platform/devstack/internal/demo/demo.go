@@ -1,0 +1,227 @@
+// Package demo holds devstack's commands: the embedded broker on its own,
+// and the foundation demo that drives real service binaries over it.
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/bus/embedded"
+	"github.com/streamforge/streamforge/libs/protocol"
+)
+
+// brokerFlags are the embedded broker's settings shared by both commands.
+type brokerFlags struct {
+	port    int
+	dataDir string
+}
+
+func (b *brokerFlags) register(fs *flag.FlagSet, defPort int) {
+	fs.IntVar(&b.port, "port", defPort, "Kafka port on 127.0.0.1 (0 picks a free one)")
+	fs.StringVar(&b.dataDir, "data-dir", "data/kafka", "where the broker keeps topics across restarts (empty: memory only)")
+}
+
+func (b *brokerFlags) start() (*embedded.Broker, error) {
+	if b.dataDir != "" {
+		if err := os.MkdirAll(b.dataDir, 0o755); err != nil {
+			return nil, fmt.Errorf("--data-dir: %w", err)
+		}
+	}
+	return embedded.Start(embedded.Options{Port: b.port, DataDir: b.dataDir, Topics: []string{protocol.TopicControl, protocol.TopicEvents}})
+}
+
+// Kafka runs the embedded broker until ctx ends.
+func Kafka(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("devstack kafka", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var bf brokerFlags
+	bf.register(fs, 9092)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	b, err := bf.start()
+	if err != nil {
+		fmt.Fprintf(stderr, "devstack: %v\n", err)
+		return 1
+	}
+	defer b.Close()
+	fmt.Fprintf(stdout, "embedded Kafka on %s (data in %q); topics %s, %s\nexport KAFKA_BOOTSTRAP_SERVERS=%s\nCtrl-C stops it.\n",
+		b.Addr(), bf.dataDir, protocol.TopicControl, protocol.TopicEvents, b.Addr())
+	<-ctx.Done()
+	return 0
+}
+
+// Demo starts the embedded broker and walks three workers through their
+// lives with the real dummy-service and debug-producer binaries.
+func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("devstack demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var bf brokerFlags
+	bf.register(fs, 0)
+	binDir := fs.String("bin-dir", "bin", "directory holding the dummy-service and debug-producer binaries (make build)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	d := &runner{binDir: *binDir, out: stdout}
+	for _, name := range []string{"dummy-service", "debug-producer"} {
+		if _, err := os.Stat(filepath.Join(d.binDir, name)); err != nil {
+			fmt.Fprintf(stderr, "devstack: %s not found in %s: run `make build` first (or pass --bin-dir)\n", name, d.binDir)
+			return 2
+		}
+	}
+	b, err := bf.start()
+	if err != nil {
+		fmt.Fprintf(stderr, "devstack: %v\n", err)
+		return 1
+	}
+	defer b.Close()
+	d.cfg = b.Config()
+	fmt.Fprintf(stdout, "embedded Kafka on %s\n\n", b.Addr())
+	if err := d.run(ctx); err != nil {
+		fmt.Fprintf(stderr, "devstack: demo failed: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "\ndemo passed: load finished, ping answered, stop honoured, failure reported.")
+	return 0
+}
+
+type runner struct {
+	binDir string
+	cfg    bus.Config
+	out    io.Writer
+}
+
+func (d *runner) env(extra ...string) []string {
+	env := append(os.Environ(), "KAFKA_BOOTSTRAP_SERVERS="+d.cfg.BootstrapServers, "HTTP_ADDR=127.0.0.1:0", "LOG_LEVEL=warn", "HEARTBEAT_INTERVAL=2s")
+	return append(env, extra...)
+}
+
+func (d *runner) queueID(typ string) (string, error) {
+	s, err := protocol.NewSuffix(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	return protocol.NewQueueID("BTCUSDT", typ, time.Now(), s)
+}
+
+// worker starts dummy-service for a new task and returns its queue id and
+// a channel with its exit code.
+func (d *runner) worker(ctx context.Context, typ string, extraEnv []string, args ...string) (string, <-chan int, error) {
+	q, err := d.queueID(typ)
+	if err != nil {
+		return "", nil, err
+	}
+	cmd := exec.CommandContext(ctx, filepath.Join(d.binDir, "dummy-service"), args...)
+	cmd.Env = d.env(append([]string{"QUEUE_ID=" + q, "SYMBOL=BTCUSDT", "TYPE=" + typ}, extraEnv...)...)
+	cmd.Stderr = prefixed(d.out, "  dummy-service: ")
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	done := make(chan int, 1)
+	go func() { _ = cmd.Wait(); done <- cmd.ProcessState.ExitCode() }()
+	fmt.Fprintf(d.out, "started dummy-service %s for %s\n", strings.Join(args, " "), q)
+	return q, done, nil
+}
+
+func (d *runner) debugProducer(ctx context.Context, args ...string) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(d.binDir, "debug-producer"), args...)
+	cmd.Env = d.env()
+	out, err := cmd.CombinedOutput()
+	fmt.Fprintf(d.out, "debug-producer %s\n  -> %s", strings.Join(args, " "), out)
+	if err != nil {
+		return fmt.Errorf("debug-producer %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+func (d *runner) run(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	events, err := bus.NewTail(ctx, d.cfg, protocol.TopicEvents, time.Now(), nil)
+	if err != nil {
+		return err
+	}
+	defer events.Close()
+	evctx, stopEvents := context.WithCancel(ctx)
+	evDone := make(chan struct{})
+	go func() {
+		defer close(evDone)
+		_ = events.Run(evctx, func(_ context.Context, m bus.Message) error {
+			if e, err := protocol.DecodeEvent(m.Value); err == nil {
+				fmt.Fprintf(d.out, "  queue-events: %-11s %-28s records=%-6d finished=%-5v %s\n", e.Status, e.Producer, e.RecordsWritten, e.Finished, e.Message)
+			}
+			return nil
+		})
+	}()
+	defer func() { stopEvents(); <-evDone }()
+
+	// 1. A simulated load that runs to the end.
+	q, done, err := d.worker(ctx, "api_candles_5m", []string{"DUMMY_RECORDS=5000", "DUMMY_RATE=5000", "DUMMY_BATCH_SIZE=1000", "KAFKA_TOPIC=" + protocol.DataTopic("demo"), "KAFKA_CREATE_TOPICS=true"}, "--simulate-loading")
+	if err != nil {
+		return err
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := d.debugProducer(ctx, "--queue-id", q, "--command", "ping", "--expect-pong"); err != nil {
+		return err
+	}
+	if code := <-done; code != 0 {
+		return fmt.Errorf("loading worker exited %d, want 0", code)
+	}
+	// 2. An idle worker stopped on request.
+	q, done, err = d.worker(ctx, "api_trades", nil)
+	if err != nil {
+		return err
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := d.debugProducer(ctx, "--queue-id", q, "--command", "stop", "--expect-finish"); err != nil {
+		return err
+	}
+	if code := <-done; code != 0 {
+		return fmt.Errorf("stopped worker exited %d, want 0", code)
+	}
+	// 3. A worker that fails on purpose.
+	_, done, err = d.worker(ctx, "ws_orderbook", []string{"DUMMY_RATE=0", "DUMMY_BATCH_SIZE=25"}, "--fail-after", "100")
+	if err != nil {
+		return err
+	}
+	if code := <-done; code == 0 {
+		return errors.New("failing worker exited 0, want non-zero")
+	}
+	fmt.Fprintln(d.out, "failing worker exited non-zero, as asked")
+	time.Sleep(200 * time.Millisecond) // let the last events print
+	return nil
+}
+
+// prefixed writes each complete line of a child's output with a prefix.
+func prefixed(w io.Writer, prefix string) io.Writer { return &lineWriter{w: w, prefix: prefix} }
+
+type lineWriter struct {
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if _, err := fmt.Fprintf(l.w, "%s%s\n", l.prefix, l.buf[:i]); err != nil {
+			return 0, err
+		}
+		l.buf = l.buf[i+1:]
+	}
+}

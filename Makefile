@@ -18,6 +18,7 @@ MODULES  := $(shell sed -n 's|^[[:space:]]*\./\(.*\)$$|\1|p' go.work)
 SERVICES := $(notdir $(wildcard services/*))
 BIN      := $(CURDIR)/bin
 KAFKA    := platform/kafka/kafka.sh
+export PATH := $(CURDIR)/.cache/bin:$(PATH)
 GO_TEST_FLAGS ?= -race -count=1
 # Integration-tier packages (build tag "integration").
 IT_PKGS  := libs:./bus/... services/dummy-service:./test/...
@@ -78,6 +79,8 @@ lint: vet
 	@out="$$(gofmt -l $(MODULES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@if command -v shellcheck >/dev/null; then shellcheck .ci/run platform/kafka/kafka.sh platform/scripts/*.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
 	bash platform/scripts/check-dockerfiles.sh
+	@if command -v kustomize >/dev/null; then kustomize build deploy >/dev/null && echo "kustomize build deploy: OK"; else echo "kustomize not installed: skipped (.ci/run installs it)"; fi
+	@if command -v hadolint >/dev/null; then hadolint services/*/Dockerfile .devcontainer/Dockerfile && echo "hadolint: OK"; else echo "hadolint not installed: skipped (.ci/run installs it)"; fi
 
 .PHONY: check
 check: lint test modules test-integration

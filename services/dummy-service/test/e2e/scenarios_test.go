@@ -11,6 +11,7 @@ import (
 
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/testkit"
 )
 
 // pingWithin is the longest a pong may take from sending ping, when checked.
@@ -20,9 +21,9 @@ const pingWithin = time.Second
 func testPingPong(t *testing.T, cfg bus.Config, checkLatency bool) {
 	serviceTopics(t, cfg)
 	q := newQueueID(t)
-	ev := watchEvents(t, cfg, q)
+	ev := testkit.WatchEvents(t, cfg, q)
 	p := startDummy(t, cfg, q, nil)
-	ev.waitFor(t, protocol.StatusStarted, 30*time.Second)
+	ev.WaitFor(t, protocol.StatusStarted, 30*time.Second)
 
 	code, out, errOut := debugProducer(t, cfg, "--queue-id", q, "--command", "ping", "--expect-pong", "--timeout", "10s")
 	if code != 0 {
@@ -36,12 +37,12 @@ func testPingPong(t *testing.T, cfg bus.Config, checkLatency bool) {
 	if checkLatency && took > pingWithin {
 		t.Errorf("pong took %s, want under %s", took, pingWithin)
 	}
-	pong := ev.waitFor(t, protocol.StatusPong, 5*time.Second)
+	pong := ev.WaitFor(t, protocol.StatusPong, 5*time.Second)
 	if !strings.HasPrefix(pong.ReplyTo, "debug-producer-") {
 		t.Errorf("pong reply_to = %q, want the ping's command_id", pong.ReplyTo)
 	}
-	if metrics := p.metrics(t); !strings.Contains(metrics, `streamforge_control_commands_total{command="ping"} 1`) {
-		t.Errorf("ping not counted in metrics:\n%s", grep(metrics, "streamforge_control"))
+	if metrics := p.Metrics(t); !strings.Contains(metrics, `streamforge_control_commands_total{command="ping"} 1`) {
+		t.Errorf("ping not counted in metrics:\n%s", testkit.Grep(metrics, "streamforge_control"))
 	}
 }
 
@@ -49,9 +50,9 @@ func testPingPong(t *testing.T, cfg bus.Config, checkLatency bool) {
 func testStop(t *testing.T, cfg bus.Config) {
 	serviceTopics(t, cfg)
 	q := newQueueID(t)
-	ev := watchEvents(t, cfg, q)
+	ev := testkit.WatchEvents(t, cfg, q)
 	p := startDummy(t, cfg, q, nil)
-	ev.waitFor(t, protocol.StatusStarted, 30*time.Second)
+	ev.WaitFor(t, protocol.StatusStarted, 30*time.Second)
 
 	code, out, errOut := debugProducer(t, cfg, "--queue-id", q, "--command", "stop", "--expect-finish", "--timeout", "15s")
 	if code != 0 {
@@ -60,10 +61,10 @@ func testStop(t *testing.T, cfg bus.Config) {
 	if !strings.Contains(out, "interrupted") {
 		t.Errorf("debug-producer said %q, want interrupted", out)
 	}
-	if c := p.wait(t, 20*time.Second); c != 0 {
+	if c := p.Wait(t, 20*time.Second); c != 0 {
 		t.Fatalf("dummy-service exit %d after stop, want 0", c)
 	}
-	last := ev.all()[len(ev.all())-1]
+	last := ev.All()[len(ev.All())-1]
 	if last.Status != protocol.StatusInterrupted || !last.Finished {
 		t.Errorf("last event = %+v, want interrupted with finished=true", last)
 	}
@@ -74,17 +75,17 @@ func testStop(t *testing.T, cfg bus.Config) {
 func testStopDuringLoad(t *testing.T, cfg bus.Config) {
 	serviceTopics(t, cfg)
 	q := newQueueID(t)
-	ev := watchEvents(t, cfg, q)
+	ev := testkit.WatchEvents(t, cfg, q)
 	p := startDummy(t, cfg, q, []string{"DUMMY_RECORDS=1000000", "DUMMY_RATE=2000", "DUMMY_BATCH_SIZE=100"}, "--simulate-loading")
-	ev.waitFor(t, protocol.StatusLoading, 30*time.Second)
+	ev.WaitFor(t, protocol.StatusLoading, 30*time.Second)
 	code, out, errOut := debugProducer(t, cfg, "--queue-id", q, "--command", "stop", "--expect-finish", "--timeout", "15s")
 	if code != 0 {
 		t.Fatalf("debug-producer exit %d: %s%s", code, out, errOut)
 	}
-	if c := p.wait(t, 20*time.Second); c != 0 {
+	if c := p.Wait(t, 20*time.Second); c != 0 {
 		t.Fatalf("dummy-service exit %d after stop, want 0", c)
 	}
-	in := ev.waitFor(t, protocol.StatusInterrupted, 5*time.Second)
+	in := ev.WaitFor(t, protocol.StatusInterrupted, 5*time.Second)
 	if in.RecordsWritten <= 0 || in.RecordsWritten%100 != 0 || in.RecordsWritten >= 1000000 {
 		t.Errorf("interrupted after %d records, want a positive whole number of batches of 100, short of the total", in.RecordsWritten)
 	}
@@ -94,16 +95,16 @@ func testStopDuringLoad(t *testing.T, cfg bus.Config) {
 func testSigterm(t *testing.T, cfg bus.Config) {
 	serviceTopics(t, cfg)
 	q := newQueueID(t)
-	ev := watchEvents(t, cfg, q)
+	ev := testkit.WatchEvents(t, cfg, q)
 	p := startDummy(t, cfg, q, nil)
-	ev.waitFor(t, protocol.StatusStarted, 30*time.Second)
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	ev.WaitFor(t, protocol.StatusStarted, 30*time.Second)
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if c := p.wait(t, 20*time.Second); c != 0 {
+	if c := p.Wait(t, 20*time.Second); c != 0 {
 		t.Fatalf("exit %d after SIGTERM, want 0", c)
 	}
-	in := ev.waitFor(t, protocol.StatusInterrupted, 5*time.Second)
+	in := ev.WaitFor(t, protocol.StatusInterrupted, 5*time.Second)
 	if in.Message != "stopped by signal" {
 		t.Errorf("interrupted message = %q", in.Message)
 	}
@@ -114,17 +115,17 @@ func testSigterm(t *testing.T, cfg bus.Config) {
 func testFailAfter(t *testing.T, cfg bus.Config) {
 	serviceTopics(t, cfg)
 	q := newQueueID(t)
-	ev := watchEvents(t, cfg, q)
+	ev := testkit.WatchEvents(t, cfg, q)
 	p := startDummy(t, cfg, q, []string{"DUMMY_RATE=0", "DUMMY_BATCH_SIZE=30"}, "--fail-after", "100")
-	if c := p.wait(t, 30*time.Second); c == 0 {
+	if c := p.Wait(t, 30*time.Second); c == 0 {
 		t.Fatal("dummy-service exited 0 with --fail-after")
 	}
-	e := ev.waitFor(t, protocol.StatusError, 5*time.Second)
+	e := ev.WaitFor(t, protocol.StatusError, 5*time.Second)
 	if e.RecordsWritten != 100 || !e.Finished || !strings.Contains(e.Error, "fail-after") {
 		t.Errorf("error event = %+v, want records_written=100, finished, a reason", e)
 	}
-	if !strings.Contains(p.stderr.String(), "dummy-service: simulated failure after 100 records") {
-		t.Errorf("stderr lacks the one-line reason:\n%s", p.stderr.String())
+	if !strings.Contains(p.Stderr(), "dummy-service: simulated failure after 100 records") {
+		t.Errorf("stderr lacks the one-line reason:\n%s", p.Stderr())
 	}
 }
 
@@ -134,17 +135,17 @@ func testSimulateLoading(t *testing.T, cfg bus.Config) {
 	serviceTopics(t, cfg)
 	q := newQueueID(t)
 	topic := protocol.DataTopic(q)
-	ev := watchEvents(t, cfg, q)
+	ev := testkit.WatchEvents(t, cfg, q)
 	p := startDummy(t, cfg, q, []string{"DUMMY_RECORDS=2500", "DUMMY_RATE=0", "DUMMY_BATCH_SIZE=1000", "KAFKA_TOPIC=" + topic, "KAFKA_CREATE_TOPICS=true", "SYMBOL=ETHUSDT"}, "--simulate-loading")
-	if c := p.wait(t, 60*time.Second); c != 0 {
+	if c := p.Wait(t, 60*time.Second); c != 0 {
 		t.Fatalf("exit %d, want 0", c)
 	}
-	fin := ev.waitFor(t, protocol.StatusFinished, 5*time.Second)
+	fin := ev.WaitFor(t, protocol.StatusFinished, 5*time.Second)
 	if fin.RecordsWritten != 2500 || !fin.Finished {
 		t.Errorf("finished event = %+v, want 2500 records", fin)
 	}
 	var progress []int64
-	for _, e := range ev.all() {
+	for _, e := range ev.All() {
 		if e.Status == protocol.StatusLoading {
 			progress = append(progress, e.RecordsWritten)
 		}
@@ -189,9 +190,9 @@ func testSimulateLoading(t *testing.T, cfg bus.Config) {
 func testMalformedControl(t *testing.T, cfg bus.Config) {
 	serviceTopics(t, cfg)
 	q := newQueueID(t)
-	ev := watchEvents(t, cfg, q)
+	ev := testkit.WatchEvents(t, cfg, q)
 	p := startDummy(t, cfg, q, nil)
-	ev.waitFor(t, protocol.StatusStarted, 30*time.Second)
+	ev.WaitFor(t, protocol.StatusStarted, 30*time.Second)
 	prod, err := bus.NewProducer(cfg, bus.ProducerOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -209,15 +210,15 @@ func testMalformedControl(t *testing.T, cfg bus.Config) {
 	}
 	// The pong came after the garbage (same partition, same key), so all
 	// five were read by now.
-	metrics := p.metrics(t)
+	metrics := p.Metrics(t)
 	m := regexp.MustCompile(`(?m)^streamforge_control_messages_malformed_total (\d+)`).FindStringSubmatch(metrics)
 	if m == nil {
-		t.Fatalf("no malformed counter in metrics:\n%s", grep(metrics, "streamforge_control"))
+		t.Fatalf("no malformed counter in metrics:\n%s", testkit.Grep(metrics, "streamforge_control"))
 	}
 	if n, _ := strconv.Atoi(m[1]); n < len(bad) {
 		t.Errorf("malformed counter = %d, want at least %d", n, len(bad))
 	}
-	if !strings.Contains(p.stderr.String(), "malformed control message skipped") {
+	if !strings.Contains(p.Stderr(), "malformed control message skipped") {
 		t.Error("malformed messages were not logged")
 	}
 }
@@ -229,7 +230,7 @@ func testWrongPassword(t *testing.T, cfg bus.Config) {
 	q := newQueueID(t)
 	start := time.Now()
 	p := startDummy(t, cfg, q, nil)
-	code := p.wait(t, 15*time.Second)
+	code := p.Wait(t, 15*time.Second)
 	took := time.Since(start)
 	if code == 0 {
 		t.Fatal("dummy-service exited 0 with a wrong password")
@@ -238,7 +239,7 @@ func testWrongPassword(t *testing.T, cfg bus.Config) {
 	if took > 10*time.Second {
 		t.Errorf("dummy-service took %s to fail, want under 10s", took)
 	}
-	lastLine := lastLine(p.stderr.String())
+	lastLine := testkit.LastLine(p.Stderr())
 	if !strings.HasPrefix(lastLine, "dummy-service: ") || !strings.Contains(lastLine, "KAFKA_PASSWORD") {
 		t.Errorf("last stderr line %q does not name the problem", lastLine)
 	}
@@ -262,19 +263,4 @@ func testNoPong(t *testing.T, cfg bus.Config) {
 	if !strings.Contains(errOut, "no pong for queue_id") {
 		t.Errorf("stderr %q does not explain", errOut)
 	}
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
-}
-
-func grep(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
 }

@@ -185,3 +185,84 @@ func (a *Admin) Partitions(ctx context.Context, topic string) (int, error) {
 	}
 	return 0, fmt.Errorf("topic %s: not in metadata", topic)
 }
+
+// EndOffsets returns, for each partition of topic, the offset the next
+// message written to it will get (its high-water mark).
+func (a *Admin) EndOffsets(ctx context.Context, topic string) (map[int]int64, error) {
+	n, err := a.Partitions(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	reqs := make([]kafka.OffsetRequest, n)
+	for p := range n {
+		reqs[p] = kafka.LastOffsetOf(p)
+	}
+	res, err := a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, fmt.Errorf("list offsets of %s: %w", topic, a.explain(err))
+	}
+	out := make(map[int]int64, n)
+	for _, po := range res.Topics[topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("list offsets of %s[%d]: %w", topic, po.Partition, po.Error)
+		}
+		out[po.Partition] = po.LastOffset
+	}
+	if len(out) != n {
+		return nil, fmt.Errorf("list offsets of %s: %d of %d partitions answered", topic, len(out), n)
+	}
+	return out, nil
+}
+
+// CommittedOffsets returns the offsets group has committed on each partition
+// of topic; a partition without a commit is absent from the map.
+func (a *Admin) CommittedOffsets(ctx context.Context, group, topic string) (map[int]int64, error) {
+	n, err := a.Partitions(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	parts := make([]int, n)
+	for p := range n {
+		parts[p] = p
+	}
+	res, err := a.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err != nil {
+		return nil, fmt.Errorf("committed offsets of group %s on %s: %w", group, topic, a.explain(err))
+	}
+	out := map[int]int64{}
+	if errors.Is(res.Error, kafka.GroupIdNotFound) {
+		return out, nil // a group that never committed
+	}
+	if res.Error != nil {
+		return nil, fmt.Errorf("committed offsets of group %s on %s: %w", group, topic, res.Error)
+	}
+	for _, p := range res.Topics[topic] {
+		if p.Error != nil {
+			return nil, fmt.Errorf("committed offset of group %s on %s[%d]: %w", group, topic, p.Partition, p.Error)
+		}
+		if p.CommittedOffset >= 0 {
+			out[p.Partition] = p.CommittedOffset
+		}
+	}
+	return out, nil
+}
+
+// Lag returns how many messages of topic group has not committed yet, in
+// total over all partitions.
+func (a *Admin) Lag(ctx context.Context, group, topic string) (int64, error) {
+	end, err := a.EndOffsets(ctx, topic)
+	if err != nil {
+		return 0, err
+	}
+	committed, err := a.CommittedOffsets(ctx, group, topic)
+	if err != nil {
+		return 0, err
+	}
+	var lag int64
+	for p, e := range end {
+		if d := e - committed[p]; d > 0 {
+			lag += d
+		}
+	}
+	return lag, nil
+}

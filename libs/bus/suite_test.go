@@ -43,6 +43,7 @@ func runSuite(t *testing.T, broker func(t *testing.T) bus.Config) {
 	t.Run("TransientHandlerErrorIsRetried", func(t *testing.T) { testRetry(t, broker(t)) })
 	t.Run("EnsureTopicsIsIdempotent", func(t *testing.T) { testEnsureTopics(t, broker(t)) })
 	t.Run("TailSeesMessagesSinceTime", func(t *testing.T) { testTail(t, broker(t)) })
+	t.Run("EndAndCommittedOffsets", func(t *testing.T) { testOffsets(t, broker(t)) })
 }
 
 func testProduceConsume(t *testing.T, cfg bus.Config) {
@@ -296,5 +297,54 @@ func testTail(t *testing.T, cfg bus.Config) {
 	defer tail2.Close()
 	if err := tail2.Run(ctx, func(context.Context, bus.Message) error { return stop }); !errors.Is(err, stop) {
 		t.Fatalf("Run = %v, want the handler's error", err)
+	}
+}
+
+func testOffsets(t *testing.T, cfg bus.Config) {
+	topic := uniqueTopic(t)
+	bustest.Topics(t, cfg, 2, topic)
+	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	var msgs []bus.Message
+	for i := range 10 {
+		msgs = append(msgs, bus.Message{Topic: topic, Key: []byte{byte('a' + i%4)}, Value: []byte("v")})
+	}
+	if err := p.Send(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	a, err := bus.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := a.EndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(end) != 2 || end[0]+end[1] != 10 {
+		t.Fatalf("end offsets %v, want two partitions summing to 10", end)
+	}
+	group := topic + "-g"
+	if lag, err := a.Lag(ctx, group, topic); err != nil || lag != 10 {
+		t.Fatalf("lag before consuming = %d, %v; want 10", lag, err)
+	}
+	got, err := consumeValues(t, cfg, group, topic, func(int) error { return nil }, 10)
+	if err != nil || len(got) != 10 {
+		t.Fatalf("consumed %d, %v", len(got), err)
+	}
+	committed, err := a.CommittedOffsets(ctx, group, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for part, e := range end {
+		if committed[part] != e {
+			t.Errorf("partition %d committed %d, want the end %d", part, committed[part], e)
+		}
+	}
+	if lag, err := a.Lag(ctx, group, topic); err != nil || lag != 0 {
+		t.Errorf("lag after consuming = %d, %v; want 0", lag, err)
 	}
 }

@@ -70,6 +70,10 @@ func New(pub Publisher, task protocol.Task, producer string, o Options) *Emitter
 	}
 }
 
+// SetRecords records that records have been written in total, without
+// sending an event; the next heartbeat or terminal event carries it.
+func (e *Emitter) SetRecords(records int64) { e.records.Store(records) }
+
 // Records returns the count of records reported so far.
 func (e *Emitter) Records() int64 { return e.records.Load() }
 

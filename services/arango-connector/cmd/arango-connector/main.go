@@ -1,9 +1,7 @@
-// Command arango-connector is StreamForge's arango-connector: Kafka data topic into ArangoDB (or the embedded store) in large idempotent batches.
-//
-// This build carries the common runtime only (configuration, JSON logs,
-// /metrics, /healthz, /readyz, graceful shutdown); the service's own work
-// lands with issue #4. Until then it serves its endpoints and exits 0 on
-// SIGINT or SIGTERM.
+// Command arango-connector moves one task's Kafka data topic into ArangoDB
+// (or the embedded SQLite store when ARANGO_URL is empty) in large batches,
+// upserting by _key so repeats make no duplicates, committing offsets only
+// after the store acknowledged the write, and dead-lettering bad records.
 package main
 
 import (
@@ -11,24 +9,27 @@ import (
 	"os"
 
 	"github.com/streamforge/streamforge/libs/service"
+	"github.com/streamforge/streamforge/libs/store/storeopen"
+	"github.com/streamforge/streamforge/services/arango-connector/internal/connector"
 )
 
-type config struct {
-	service.Common
-}
-
 func main() {
+	var cfg connector.Config
 	os.Exit(service.Main(context.Background(), service.Options{
-		Name:    "arango-connector",
-		Summary: "Kafka data topic into ArangoDB (or the embedded store) in large idempotent batches",
-		Config:  &config{},
+		Name:    connector.Name,
+		Summary: "a task's Kafka data topic into ArangoDB or the embedded store, idempotently",
+		Config:  &cfg,
 		Args:    os.Args[1:],
-	}, run))
-}
-
-func run(ctx context.Context, rt *service.Runtime) error {
-	rt.Log.Warn().Msg("placeholder build: serving health and metrics only (see issue #4)")
-	rt.SetReady(true)
-	<-ctx.Done()
-	return nil
+	}, func(ctx context.Context, rt *service.Runtime) error {
+		st, err := storeopen.Open(ctx, cfg.StoreConfig)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := st.Close(); err != nil {
+				rt.Log.Warn().Err(err).Msg("close store")
+			}
+		}()
+		return connector.Run(ctx, rt, &cfg, st)
+	}))
 }

@@ -7,7 +7,6 @@ package dummy
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,13 +14,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/bus"
-	"github.com/streamforge/streamforge/libs/control"
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/service"
-	"github.com/streamforge/streamforge/libs/telemetry"
+	"github.com/streamforge/streamforge/libs/worker"
 )
 
 // Name is the service name: the default target and telemetry_id prefix.
@@ -80,118 +77,33 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 // with an interrupted event and a nil error (exit 0); --fail-after ends it
 // with an error event and a non-nil error.
 func Run(ctx context.Context, rt *service.Runtime, cfg *Config, fl Flags) error {
-	log := rt.Log.With().Str("queue_id", cfg.QueueID).Logger()
-	if cfg.ClientID == "" {
-		cfg.ClientID = Name
+	var topics []bus.TopicSpec
+	if cfg.KafkaTopic != "" {
+		topics = append(topics, bus.TopicSpec{Name: cfg.KafkaTopic})
 	}
-	if cfg.TelemetryID == "" {
-		id, err := telemetryID(cfg.QueueID)
-		if err != nil {
-			return err
-		}
-		cfg.TelemetryID = id
-	}
-	log = log.With().Str("telemetry_id", cfg.TelemetryID).Logger()
-
-	admin, err := bus.NewAdmin(cfg.Config)
-	if err != nil {
-		return err
-	}
-	if err := admin.Check(ctx); err != nil {
-		return err
-	}
-	if cfg.CreateTopics {
-		specs := []bus.TopicSpec{{Name: protocol.TopicControl}, {Name: protocol.TopicEvents}}
-		if cfg.KafkaTopic != "" {
-			specs = append(specs, bus.TopicSpec{Name: cfg.KafkaTopic})
-		}
-		if err := admin.EnsureTopics(ctx, specs...); err != nil {
-			return err
-		}
-	}
-
-	metrics := bus.NewMetrics(rt.Registry)
-	prod, err := bus.NewProducer(cfg.Config, bus.ProducerOptions{Metrics: metrics})
-	if err != nil {
-		return err
-	}
-	defer closeLogged(log, "producer", prod.Close)
-
-	em := telemetry.New(prod, cfg.Task, cfg.TelemetryID, telemetry.Options{Registerer: rt.Registry})
-	tail, err := control.Open(ctx, cfg.Config, cfg.ControlLookback, metrics)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", protocol.TopicControl, err)
-	}
-	defer closeLogged(log, "control reader", tail.Close)
-	lis := control.New(tail, em, control.Options{
-		QueueID: cfg.QueueID, Service: Name, TelemetryID: cfg.TelemetryID, Registerer: rt.Registry, Log: log,
+	w, err := worker.Start(ctx, rt, cfg.Config, cfg.Task, worker.Options{
+		Service: Name, HeartbeatInterval: cfg.HeartbeatInterval, ControlLookback: cfg.ControlLookback,
+		CreateTopics: cfg.CreateTopics, Topics: topics,
 	})
-
-	// bg runs the listener and heartbeats; it outlives work so that the
-	// terminal event is still sent after a stop.
-	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopBG()
-	lisErr := make(chan error, 1)
-	go func() { lisErr <- lis.Run(bg) }()
-	go em.RunHeartbeats(bg, cfg.HeartbeatInterval, func(err error) { log.Warn().Err(err).Msg("heartbeat not sent") })
-
-	work, stopWork := control.WithStop(ctx, lis)
-	defer stopWork()
-
-	// A signal arriving while the started event is in flight must not
-	// cancel it: the event is then followed by interrupted, in order.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	err = em.Started(sctx, "dummy-service started")
-	cancel()
 	if err != nil {
 		return err
 	}
-	rt.SetReady(true)
-	log.Info().Bool("simulate_loading", fl.SimulateLoading || fl.FailAfter > 0).Int64("fail_after", fl.FailAfter).Msg("started")
-
-	sim := &simulator{cfg: cfg, prod: prod, em: em, records: simulatedCounter(rt.Registry)}
-	var runErr error
-	if fl.SimulateLoading || fl.FailAfter > 0 {
-		runErr = sim.load(work, fl.FailAfter)
-	} else {
-		select {
-		case <-work.Done():
-			runErr = work.Err()
-		case err := <-lisErr:
-			runErr = fmt.Errorf("queue-control listener: %w", err)
-		}
+	defer w.Close()
+	if err := w.Started(ctx, "dummy-service started"); err != nil {
+		return err
 	}
-	return finish(ctx, work, em, runErr, log)
-}
+	simulate := fl.SimulateLoading || fl.FailAfter > 0
+	w.Log.Info().Bool("simulate_loading", simulate).Int64("fail_after", fl.FailAfter).Msg("started")
 
-// finish sends the terminal event that matches how the work ended and
-// returns the service's result.
-func finish(ctx, work context.Context, em *telemetry.Emitter, runErr error, log zerolog.Logger) error {
-	// The terminal event must go out even when ctx was cancelled by a signal.
-	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
-	var fail *failAfterError
-	switch {
-	case runErr == nil:
-		return nil // finished was sent by the simulation
-	case errors.As(runErr, &fail):
-		if err := em.Error(tctx, fail, true); err != nil {
-			return errors.Join(fail, err)
-		}
-		return &service.ExitError{Code: 1, Err: fail}
-	case errors.Is(context.Cause(work), control.ErrStopRequested), ctx.Err() != nil:
-		why := "stopped by signal"
-		if errors.Is(context.Cause(work), control.ErrStopRequested) {
-			why = "stopped on request"
-		}
-		log.Info().Int64("records", em.Records()).Str("reason", why).Msg("interrupted")
-		return em.Interrupted(tctx, why)
-	default:
-		if err := em.Error(tctx, runErr, true); err != nil {
-			log.Error().Err(err).Msg("error event not sent")
-		}
-		return runErr
+	if !simulate {
+		<-w.Work().Done()
+		return w.End(ctx, nil, nil)
 	}
+	sim := &simulator{cfg: cfg, prod: w.Producer, em: w.Events, records: simulatedCounter(rt.Registry)}
+	done, err := sim.load(w.Work(), fl.FailAfter)
+	return w.End(ctx, err, func(ctx context.Context) error {
+		return w.Events.Finished(ctx, done, "simulated "+strconv.FormatInt(done, 10)+" records")
+	})
 }
 
 // failAfterError is the deliberate failure of --fail-after.
@@ -201,29 +113,10 @@ func (e *failAfterError) Error() string {
 	return "simulated failure after " + strconv.FormatInt(e.records, 10) + " records (--fail-after)"
 }
 
-// telemetryID derives dummy-service__<6 hex> from a workflow queue id, or
-// picks a random suffix for any other id.
-func telemetryID(queueID string) (string, error) {
-	if q, err := protocol.ParseQueueID(queueID); err == nil {
-		return protocol.TelemetryID(Name, q.Suffix), nil
-	}
-	suffix, err := protocol.NewSuffix(rand.Reader)
-	if err != nil {
-		return "", err
-	}
-	return protocol.TelemetryID(Name, suffix), nil
-}
-
 func simulatedCounter(reg prometheus.Registerer) prometheus.Counter {
 	c := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "dummy_records_simulated_total", Help: "Records the simulated load produced.",
 	})
 	reg.MustRegister(c)
 	return c
-}
-
-func closeLogged(log zerolog.Logger, what string, close func() error) {
-	if err := close(); err != nil {
-		log.Warn().Err(err).Str("what", what).Msg("close")
-	}
 }

@@ -19,10 +19,11 @@ type simulator struct {
 	records prometheus.Counter
 }
 
-// load simulates records in batches until the configured total (finished
-// event, nil error), until failAfter records (a *failAfterError), or until
-// work is cancelled (its cause is returned after the current batch).
-func (s *simulator) load(work context.Context, failAfter int64) error {
+// load simulates records in batches until the configured total (nil error),
+// until failAfter records (a *failAfterError), or until work is cancelled
+// (its cause is returned after the current batch). It returns the records
+// done.
+func (s *simulator) load(work context.Context, failAfter int64) (int64, error) {
 	limit := s.cfg.Records
 	if failAfter > 0 {
 		limit = failAfter
@@ -34,18 +35,18 @@ func (s *simulator) load(work context.Context, failAfter int64) error {
 	var done int64
 	for done < limit {
 		if work.Err() != nil {
-			return context.Cause(work)
+			return done, context.Cause(work)
 		}
 		n := min(s.cfg.BatchSize, limit-done)
 		if s.cfg.KafkaTopic != "" {
 			if err := s.prod.Send(unit, s.batch(done, n)...); err != nil {
-				return err
+				return done, err
 			}
 		}
 		done += n
 		s.records.Add(float64(n))
 		if err := s.em.Progress(unit, done, "simulated "+strconv.FormatInt(done, 10)+" of "+strconv.FormatInt(limit, 10)+" records"); err != nil {
-			return err
+			return done, err
 		}
 		if s.cfg.Rate > 0 {
 			due := start.Add(time.Duration(float64(done) / s.cfg.Rate * float64(time.Second)))
@@ -56,9 +57,9 @@ func (s *simulator) load(work context.Context, failAfter int64) error {
 		}
 	}
 	if failAfter > 0 {
-		return &failAfterError{records: done}
+		return done, &failAfterError{records: done}
 	}
-	return s.em.Finished(unit, done, "simulated "+strconv.FormatInt(done, 10)+" records")
+	return done, nil
 }
 
 // batch builds records from..from+n as JSON documents with deterministic

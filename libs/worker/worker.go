@@ -1,0 +1,213 @@
+// Package worker is the life every StreamForge worker shares: check Kafka,
+// open the producer, the queue-events emitter and the queue-control
+// listener, send heartbeats, run the job under a context that a stop command
+// or a signal cancels, and end with the one terminal event that says how it
+// ended.
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/control"
+	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/service"
+	"github.com/streamforge/streamforge/libs/telemetry"
+)
+
+// Options describe the worker.
+type Options struct {
+	// Service is the worker's service name: the target it answers to and
+	// the prefix of its telemetry_id.
+	Service string
+	// HeartbeatInterval is the time between heartbeat events.
+	HeartbeatInterval time.Duration
+	// ControlLookback is how far back queue-control is read at start, so a
+	// command sent before the worker came up still counts.
+	ControlLookback time.Duration
+	// CreateTopics ensures queue-control, queue-events and Topics exist.
+	CreateTopics bool
+	Topics       []bus.TopicSpec
+}
+
+// Worker holds what a running worker uses. Create it with Start and Close it
+// when done.
+type Worker struct {
+	// Task is the task with TelemetryID filled in.
+	Task protocol.Task
+	// Kafka is the client configuration with ClientID filled in, for any
+	// further clients the job opens.
+	Kafka    bus.Config
+	Log      zerolog.Logger
+	Admin    *bus.Admin
+	Producer *bus.Producer
+	Metrics  *bus.Metrics
+	Events   *telemetry.Emitter
+	Control  *control.Listener
+
+	rt       *service.Runtime
+	work     context.Context
+	stopWork context.CancelFunc
+	stopBG   context.CancelFunc
+	closers  []func() error
+}
+
+// Start connects to Kafka (failing fast on wrong settings or credentials),
+// opens the producer, emitter and control listener, and starts heartbeats.
+// The job runs under Work(); call Started when it begins and End when it
+// is over.
+func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protocol.Task, o Options) (*Worker, error) {
+	if cfg.ClientID == "" {
+		cfg.ClientID = o.Service
+	}
+	if task.TelemetryID == "" {
+		id, err := telemetryID(o.Service, task.QueueID)
+		if err != nil {
+			return nil, err
+		}
+		task.TelemetryID = id
+	}
+	w := &Worker{Task: task, Kafka: cfg, rt: rt}
+	w.Log = rt.Log.With().Str("queue_id", task.QueueID).Str("telemetry_id", task.TelemetryID).Logger()
+	ok := false
+	defer func() {
+		if !ok {
+			w.Close()
+		}
+	}()
+
+	var err error
+	if w.Admin, err = bus.NewAdmin(cfg); err != nil {
+		return nil, err
+	}
+	if err := w.Admin.Check(ctx); err != nil {
+		return nil, err
+	}
+	if o.CreateTopics {
+		specs := append([]bus.TopicSpec{{Name: protocol.TopicControl}, {Name: protocol.TopicEvents}}, o.Topics...)
+		if err := w.Admin.EnsureTopics(ctx, specs...); err != nil {
+			return nil, err
+		}
+	}
+	w.Metrics = bus.NewMetrics(rt.Registry)
+	if w.Producer, err = bus.NewProducer(cfg, bus.ProducerOptions{Metrics: w.Metrics}); err != nil {
+		return nil, err
+	}
+	w.closers = append(w.closers, w.Producer.Close)
+	w.Events = telemetry.New(w.Producer, task, task.TelemetryID, telemetry.Options{Registerer: rt.Registry})
+
+	tail, err := control.Open(ctx, cfg, o.ControlLookback, w.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", protocol.TopicControl, err)
+	}
+	w.closers = append(w.closers, tail.Close)
+	w.Control = control.New(tail, w.Events, control.Options{
+		QueueID: task.QueueID, Service: o.Service, TelemetryID: task.TelemetryID, Registerer: rt.Registry, Log: w.Log,
+	})
+
+	// The listener and heartbeats outlive the job, so that the terminal
+	// event still follows a stop; Close ends them.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	w.stopBG = stopBG
+	go func() {
+		if err := w.Control.Run(bg); err != nil {
+			w.Log.Error().Err(err).Msg("queue-control listener stopped")
+		}
+	}()
+	go w.Events.RunHeartbeats(bg, o.HeartbeatInterval, func(err error) { w.Log.Warn().Err(err).Msg("heartbeat not sent") })
+	w.work, w.stopWork = control.WithStop(ctx, w.Control)
+	ok = true
+	return w, nil
+}
+
+// Work is the context the job runs under: it is cancelled by a stop command
+// for this worker (cause control.ErrStopRequested) or by a signal.
+func (w *Worker) Work() context.Context { return w.work }
+
+// Stopped reports whether the job was told to stop, and why.
+func (w *Worker) Stopped() (bool, string) {
+	switch {
+	case errors.Is(context.Cause(w.work), control.ErrStopRequested):
+		return true, "stopped on request"
+	case w.work.Err() != nil:
+		return true, "stopped by signal"
+	}
+	return false, ""
+}
+
+// Started sends the started event and marks the service ready. A signal
+// arriving meanwhile does not cancel the event: it is then followed by
+// interrupted, in order.
+func (w *Worker) Started(ctx context.Context, msg string) error {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := w.Events.Started(sctx, msg); err != nil {
+		return err
+	}
+	w.rt.SetReady(true)
+	return nil
+}
+
+// End sends the terminal event for how the job ended and returns the
+// service's result:
+//   - jobErr is not nil and the job was not stopped: a fatal error event,
+//     and jobErr is returned (the process exits non-zero);
+//   - finished is not nil and jobErr is nil: finished sends the finished
+//     event, and its error is returned;
+//   - otherwise the job was stopped: an interrupted event, and nil.
+//
+// Terminal events are sent even when ctx was cancelled by a signal.
+func (w *Worker) End(ctx context.Context, jobErr error, finished func(ctx context.Context) error) error {
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	stopped, why := w.Stopped()
+	switch {
+	case jobErr != nil && !stopped:
+		if err := w.Events.Error(tctx, jobErr, true); err != nil {
+			w.Log.Error().Err(err).Msg("error event not sent")
+		}
+		return jobErr
+	case finished != nil && jobErr == nil:
+		return finished(tctx)
+	default:
+		if !stopped {
+			why = "stopped"
+		}
+		w.Log.Info().Int64("records", w.Events.Records()).Str("reason", why).Msg("interrupted")
+		return w.Events.Interrupted(tctx, why)
+	}
+}
+
+// Close stops the listener and heartbeats and releases the Kafka clients.
+func (w *Worker) Close() {
+	if w.stopWork != nil {
+		w.stopWork()
+	}
+	if w.stopBG != nil {
+		w.stopBG()
+	}
+	for i := len(w.closers) - 1; i >= 0; i-- {
+		if err := w.closers[i](); err != nil {
+			w.Log.Warn().Err(err).Msg("close")
+		}
+	}
+}
+
+// telemetryID derives <service>__<6 hex> from a workflow queue id, or picks a
+// random suffix for any other id.
+func telemetryID(svc, queueID string) (string, error) {
+	if q, err := protocol.ParseQueueID(queueID); err == nil {
+		return protocol.TelemetryID(svc, q.Suffix), nil
+	}
+	suffix, err := protocol.NewSuffix(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	return protocol.TelemetryID(svc, suffix), nil
+}

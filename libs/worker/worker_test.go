@@ -1,0 +1,109 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/bus/bustest"
+	"github.com/streamforge/streamforge/libs/bus/embedded"
+	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/service"
+	"github.com/streamforge/streamforge/libs/testkit"
+	"github.com/streamforge/streamforge/libs/worker"
+)
+
+func start(t *testing.T, cfg bus.Config, ctx context.Context) *worker.Worker {
+	t.Helper()
+	q := testkit.QueueID(t, "BTCUSDT", "api_trades")
+	rt := &service.Runtime{Name: "test-worker", Log: zerolog.Nop(), Registry: prometheus.NewRegistry()}
+	w, err := worker.Start(ctx, rt, cfg, protocol.Task{QueueID: q, Symbol: "BTCUSDT", Type: "api_trades"},
+		worker.Options{Service: "test-worker", HeartbeatInterval: time.Hour, ControlLookback: time.Minute, CreateTopics: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	if w.Task.TelemetryID != protocol.TelemetryID("test-worker", q[len(q)-6:]) {
+		t.Errorf("telemetry id %q not derived from the queue id", w.Task.TelemetryID)
+	}
+	if err := w.Started(ctx, "go"); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestEndSendsTheTerminalEventThatFits(t *testing.T) {
+	cfg := bustest.Embedded(t, embedded.Options{})
+	ctx := context.Background()
+
+	t.Run("finished", func(t *testing.T) {
+		w := start(t, cfg, ctx)
+		ev := testkit.WatchEvents(t, cfg, w.Task.QueueID)
+		err := w.End(ctx, nil, func(ctx context.Context) error { return w.Events.Finished(ctx, 42, "done") })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := ev.WaitFor(t, protocol.StatusFinished, 10*time.Second); e.RecordsWritten != 42 {
+			t.Errorf("finished event = %+v", e)
+		}
+	})
+	t.Run("fatal error", func(t *testing.T) {
+		w := start(t, cfg, ctx)
+		ev := testkit.WatchEvents(t, cfg, w.Task.QueueID)
+		boom := errors.New("exchange banned us")
+		if err := w.End(ctx, boom, func(context.Context) error { t.Error("finished on an error"); return nil }); !errors.Is(err, boom) {
+			t.Fatalf("End = %v, want the job's error", err)
+		}
+		if e := ev.WaitFor(t, protocol.StatusError, 10*time.Second); !e.Finished || e.Error != boom.Error() {
+			t.Errorf("error event = %+v, want terminal with the cause", e)
+		}
+	})
+	t.Run("stop command", func(t *testing.T) {
+		w := start(t, cfg, ctx)
+		ev := testkit.WatchEvents(t, cfg, w.Task.QueueID)
+		stop, _ := json.Marshal(protocol.Command{Command: protocol.CommandStop, QueueID: w.Task.QueueID, Timestamp: protocol.Timestamp(time.Now())})
+		if err := w.Producer.Publish(ctx, protocol.TopicControl, []byte(w.Task.QueueID), stop); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-w.Work().Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("work not cancelled by the stop command")
+		}
+		// The job fails because it was cancelled: that is a stop, not an error.
+		if err := w.End(ctx, context.Cause(w.Work()), nil); err != nil {
+			t.Fatalf("End after stop = %v, want nil", err)
+		}
+		if e := ev.WaitFor(t, protocol.StatusInterrupted, 10*time.Second); e.Message != "stopped on request" {
+			t.Errorf("interrupted event = %+v", e)
+		}
+	})
+	t.Run("signal", func(t *testing.T) {
+		sig, cancel := context.WithCancel(ctx)
+		w := start(t, cfg, sig)
+		ev := testkit.WatchEvents(t, cfg, w.Task.QueueID)
+		cancel()
+		if err := w.End(sig, nil, nil); err != nil {
+			t.Fatalf("End after a signal = %v, want nil", err)
+		}
+		if e := ev.WaitFor(t, protocol.StatusInterrupted, 10*time.Second); e.Message != "stopped by signal" {
+			t.Errorf("interrupted event = %+v", e)
+		}
+	})
+}
+
+func TestStartFailsFastOnWrongPassword(t *testing.T) {
+	cfg := bustest.Embedded(t, embedded.Options{SASLUser: "u", SASLPassword: "right"})
+	cfg.Password = "wrong"
+	rt := &service.Runtime{Log: zerolog.Nop(), Registry: prometheus.NewRegistry()}
+	_, err := worker.Start(context.Background(), rt, cfg, protocol.Task{QueueID: "q"}, worker.Options{Service: "x", HeartbeatInterval: time.Hour})
+	if err == nil {
+		t.Fatal("Start accepted a wrong password")
+	}
+}

@@ -138,25 +138,20 @@ func write(w io.Writer, title, note string, ctx []string, results []result) {
 	}
 	for _, g := range order {
 		rs := groups[g]
-		var base *result
-		for i := range rs {
-			if strings.HasPrefix(rs[i].name, "baseline=") {
-				base = &rs[i]
-			}
-		}
+		bases := baselines(rs)
 		units := unitsOf(rs)
 		fmt.Fprintf(w, "## %s\n\n| benchmark |", g)
 		for _, u := range units {
 			fmt.Fprintf(w, " %s |", u)
 		}
-		if base != nil {
-			fmt.Fprintf(w, " vs %s |", strings.TrimPrefix(base.name, "baseline="))
+		if len(bases) > 0 {
+			fmt.Fprintf(w, " vs %s |", baselineWhat(bases))
 		}
 		fmt.Fprintf(w, "\n|---|")
 		for range units {
 			fmt.Fprintf(w, "---:|")
 		}
-		if base != nil {
+		if len(bases) > 0 {
 			fmt.Fprintf(w, "---:|")
 		}
 		fmt.Fprintln(w)
@@ -173,13 +168,62 @@ func write(w io.Writer, title, note string, ctx []string, results []result) {
 					fmt.Fprintf(w, " |")
 				}
 			}
-			if base != nil {
-				fmt.Fprintf(w, " %s |", ratio(r, *base))
+			if len(bases) > 0 {
+				if base, ok := baselineFor(r, bases); ok {
+					fmt.Fprintf(w, " %s |", ratio(r, base))
+				} else {
+					fmt.Fprintf(w, " n/a |")
+				}
 			}
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// baselines returns the group's baselines by their parameters: the part of
+// the name after the first '/', so "baseline=raw/records=1000" is the
+// baseline of "connector/records=1000".
+func baselines(rs []result) map[string]result {
+	out := map[string]result{}
+	for _, r := range rs {
+		if strings.HasPrefix(r.name, "baseline=") {
+			out[params(r.name)] = r
+		}
+	}
+	return out
+}
+
+func params(name string) string {
+	if i := strings.Index(name, "/"); i >= 0 {
+		return name[i+1:]
+	}
+	return ""
+}
+
+// baselineFor picks the baseline with r's parameters, or the only baseline.
+func baselineFor(r result, bases map[string]result) (result, bool) {
+	if b, ok := bases[params(r.name)]; ok {
+		return b, true
+	}
+	if len(bases) == 1 {
+		for _, b := range bases {
+			return b, true
+		}
+	}
+	return result{}, false
+}
+
+// baselineWhat names the baseline in the column heading.
+func baselineWhat(bases map[string]result) string {
+	for _, b := range bases {
+		what := strings.TrimPrefix(b.name, "baseline=")
+		if i := strings.Index(what, "/"); i >= 0 {
+			what = what[:i]
+		}
+		return what
+	}
+	return ""
 }
 
 func unitsOf(rs []result) []string {

@@ -1,0 +1,40 @@
+// Package binancesim is an embeddable, Binance-compatible exchange simulator for tests, the demo and benchmarks. It
+// serves the spot REST market-data endpoints, data.binance.vision-style archives and replays of recorded archive
+// files, and injects faults on demand. All data is deterministic from a seed and an injected clock.
+//
+// # Market
+//
+// Market generates correlated assets (Cholesky of a configurable correlation matrix) as geometric Brownian motion
+// with occasional jumps, with an intraday activity pattern (busiest around 14:30 UTC, quieter at weekends). It emits
+// aggregate trades with contiguous ids per symbol and derives klines of any interval exactly from them, so the
+// kline, aggTrades and archive views always agree. Any period can be computed without generating history: each
+// (symbol, day) has its own PRNG stream, and only a cheap day-level walk (open price, trade counts) runs from
+// MarketConfig.Start. The default rate is 2 aggregate trades per second for BTCUSDT (about 5.2 million a month).
+//
+// # REST
+//
+// GET /api/v3/ping, time, exchangeInfo, klines, aggTrades and depth, with Binance's weights (1, 1, 20, 2, 4 and
+// 5/25/50/250 by depth limit), query validation and error codes (-1100, -1102, -1120, -1121, -1127, -1128, -1130,
+// -1023). Weight is counted per client IP per clock minute, rejected requests included, and every REST response
+// carries X-MBX-USED-WEIGHT-1M. Over Options.WeightLimit a request gets 429 with Retry-After (seconds to the end of
+// the window) and {"code":-1003,...}; once an IP has had Options.BanAfter429 such 429s in one window, its next
+// over-budget request gets 418 and the IP is banned for Options.BanDuration (418 with Retry-After to the ban's end).
+// Stats exposes the accounting, so a test can prove a client never exceeded the budget (MaxWeightUsed <= limit).
+//
+// # Archives
+//
+// /data/spot/{daily,monthly}/klines/<SYMBOL>/<interval>/<SYMBOL>-<interval>-<date>.zip and
+// /data/spot/{daily,monthly}/aggTrades/<SYMBOL>/<SYMBOL>-aggTrades-<date>.zip, each with a .CHECKSUM file
+// ("<sha256>  <name>.zip"). The zip holds one header-less CSV; times are microseconds for periods from 2025-01-01, as
+// on the real site. Periods not fully before the clock are 404. Options.Replay serves recorded CSV files instead.
+//
+// # Faults
+//
+// Fail429, Ban, Fail5xx, Slow and Drop inject faults into the next requests (REST and archive; Ban affects REST only)
+// and ClearFaults cancels them. They apply before weight accounting, at most one kind per request, in this order:
+// dropped connection, 5xx, 429, ban (418), latency; a request answered by a fault is not charged weight. Stats
+// counts each kind.
+//
+// WebSocket streams (trades, klines, depth diffs, pings, the 24 h disconnect, sequence gaps) are not implemented yet;
+// a later task of issue 3 adds them.
+package binancesim

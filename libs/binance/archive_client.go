@@ -1,0 +1,163 @@
+package binance
+
+import (
+	"archive/zip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"strings"
+	"time"
+)
+
+// DefaultArchiveURL is the public Binance bulk-data site.
+const DefaultArchiveURL = "https://data.binance.vision"
+
+// ArchiveURLFromEnv returns BINANCE_ARCHIVE_URL, or DefaultArchiveURL when it
+// is unset or empty.
+func ArchiveURLFromEnv() string {
+	if v := os.Getenv("BINANCE_ARCHIVE_URL"); v != "" {
+		return v
+	}
+	return DefaultArchiveURL
+}
+
+// ErrNoArchive is matched (errors.Is) by errors for periods the archive site
+// has no file for (HTTP 404); callers fall back to REST for them.
+var ErrNoArchive = errors.New("no archive for that period")
+
+// NoArchiveError reports an archive URL that answered 404. It matches
+// ErrNoArchive.
+type NoArchiveError struct {
+	URL string
+}
+
+func (e *NoArchiveError) Error() string { return "no archive at " + e.URL }
+
+// Is makes errors.Is(err, ErrNoArchive) true.
+func (e *NoArchiveError) Is(target error) bool { return target == ErrNoArchive }
+
+// Archive downloads and parses data.binance.vision archives. Zips are spooled
+// to a temporary file while being hashed, so a month of trades never sits in
+// memory. It is safe for concurrent use.
+type Archive struct {
+	base   string
+	hc     *http.Client
+	tmpDir string
+}
+
+// NewArchive returns an archive client for baseURL (see ArchiveURLFromEnv). A
+// nil hc uses http.DefaultClient; tmpDir "" uses os.TempDir.
+func NewArchive(baseURL string, hc *http.Client, tmpDir string) *Archive {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	return &Archive{base: strings.TrimRight(baseURL, "/"), hc: hc, tmpDir: tmpDir}
+}
+
+// Klines downloads the kline archive of symbol for the day or month holding
+// day, verifies it against its .CHECKSUM and calls fn with every candle. It
+// returns an error matching ErrNoArchive when the archive does not exist, a
+// *ChecksumError when it is corrupt, or fn's error unwrapped.
+func (a *Archive) Klines(ctx context.Context, symbol string, iv Interval, p Period, day time.Time, fn func(Candle) error) error {
+	return a.withCSV(ctx, KlinesArchivePath(symbol, iv, p, day), func(r io.Reader) error {
+		return ParseKlinesCSV(r, symbol, iv, fn)
+	})
+}
+
+// AggTrades is Klines for the aggTrades archive; invalid rows are skipped.
+func (a *Archive) AggTrades(ctx context.Context, symbol string, p Period, day time.Time, fn func(AggTrade) error) error {
+	return a.withCSV(ctx, AggTradesArchivePath(symbol, p, day), func(r io.Reader) error {
+		return ParseAggTradesCSV(r, symbol, fn)
+	})
+}
+
+func (a *Archive) withCSV(ctx context.Context, rel string, parse func(io.Reader) error) error {
+	url := a.base + "/" + rel
+	checksum, err := a.fetchChecksum(ctx, url+".CHECKSUM")
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(a.tmpDir, "binance-archive-*.zip")
+	if err != nil {
+		return fmt.Errorf("archive %s: %w", url, err)
+	}
+	defer func() {
+		_ = f.Close() // read-only use from here on; the file is removed next
+		_ = os.Remove(f.Name())
+	}()
+	size, sum, err := a.download(ctx, url, f)
+	if err != nil {
+		return err
+	}
+	if err := VerifyChecksum(path.Base(rel), sum, checksum); err != nil {
+		return fmt.Errorf("archive %s: %w", url, err)
+	}
+	zr, err := zip.NewReader(f, size)
+	if err != nil {
+		return fmt.Errorf("archive %s: %w", url, err)
+	}
+	rc, err := OpenSingleCSV(zr)
+	if err != nil {
+		return fmt.Errorf("archive %s: %w", url, err)
+	}
+	perr := parse(rc)
+	if cerr := rc.Close(); cerr != nil && perr == nil {
+		// A zip entry's Close reports a CRC mismatch: data we already parsed was corrupt.
+		return fmt.Errorf("archive %s: %w", url, cerr)
+	}
+	return perr
+}
+
+func (a *Archive) get(ctx context.Context, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("archive %s: %w", url, err)
+	}
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("archive %s: %w", url, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		_ = resp.Body.Close()
+		return nil, &NoArchiveError{URL: url}
+	case resp.StatusCode != http.StatusOK:
+		_ = resp.Body.Close()
+		return nil, fmt.Errorf("archive %s: http status %d", url, resp.StatusCode)
+	}
+	return resp, nil
+}
+
+func (a *Archive) fetchChecksum(ctx context.Context, url string) ([]byte, error) {
+	resp, err := a.get(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		return nil, fmt.Errorf("archive %s: %w", url, err)
+	}
+	return b, nil
+}
+
+// download copies url into f and returns the size and hex sha256 of the body.
+func (a *Archive) download(ctx context.Context, url string, f *os.File) (int64, string, error) {
+	resp, err := a.get(ctx, url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), resp.Body)
+	if err != nil {
+		return 0, "", fmt.Errorf("archive %s: %w", url, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}

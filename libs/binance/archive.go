@@ -109,28 +109,55 @@ func isHeader(line int, fields [][]byte) bool {
 // line with an error naming the line, or at the first error from fn, which it
 // returns unwrapped.
 func ParseKlinesCSV(r io.Reader, symbol string, iv Interval, fn func(Candle) error) error {
-	var fnErr error
-	err := csvLines(r, func(line int, f [][]byte) error {
+	err := parseCSV(r, func(f [][]byte) (Candle, bool, error) {
+		c, err := parseKlineFields(symbol, iv, f)
+		return c, true, err
+	}, fn)
+	if err != nil && !isCallbackErr(err) {
+		return fmt.Errorf("klines csv %s %s: %w", symbol, iv.name, err)
+	}
+	return unwrapCallback(err)
+}
+
+// callbackError carries an error returned by the caller's fn through
+// csvLines, so that parseCSV's callers can return it unwrapped.
+type callbackError struct{ err error }
+
+func (e callbackError) Error() string { return e.err.Error() }
+
+func isCallbackErr(err error) bool {
+	_, ok := err.(callbackError)
+	return ok
+}
+
+func unwrapCallback(err error) error {
+	if ce, ok := err.(callbackError); ok {
+		return ce.err
+	}
+	return err
+}
+
+// parseCSV runs the row loop both archive parsers share: skip a header
+// line, turn each row into a record with parse (keep=false skips it),
+// prefix a row's error with its line number, and hand records to fn. An
+// error from fn comes back as a callbackError.
+func parseCSV[T any](r io.Reader, parse func(f [][]byte) (rec T, keep bool, err error), fn func(T) error) error {
+	return csvLines(r, func(line int, f [][]byte) error {
 		if isHeader(line, f) {
 			return nil
 		}
-		c, err := parseKlineFields(symbol, iv, f)
+		rec, keep, err := parse(f)
 		if err != nil {
 			return fmt.Errorf("line %d: %w", line, err)
 		}
-		if err := fn(c); err != nil {
-			fnErr = err
-			return err
+		if !keep {
+			return nil
+		}
+		if err := fn(rec); err != nil {
+			return callbackError{err}
 		}
 		return nil
 	})
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
-		return fmt.Errorf("klines csv %s %s: %w", symbol, iv.name, err)
-	}
-	return nil
 }
 
 func parseKlineFields(symbol string, iv Interval, f [][]byte) (Candle, error) {
@@ -160,13 +187,9 @@ func parseKlineFields(symbol string, iv Interval, f [][]byte) (Candle, error) {
 // milliseconds. Rows Binance marks invalid (price and qty 0, first and last id
 // -1) are skipped. Errors are returned as by ParseKlinesCSV.
 func ParseAggTradesCSV(r io.Reader, symbol string, fn func(AggTrade) error) error {
-	var fnErr error
-	err := csvLines(r, func(line int, f [][]byte) error {
-		if isHeader(line, f) {
-			return nil
-		}
+	err := parseCSV(r, func(f [][]byte) (AggTrade, bool, error) {
 		if len(f) != 8 {
-			return fmt.Errorf("line %d: %d columns, want 8", line, len(f))
+			return AggTrade{}, false, fmt.Errorf("%d columns, want 8", len(f))
 		}
 		p := fieldParser{f: f}
 		a := AggTrade{Symbol: symbol}
@@ -177,25 +200,12 @@ func ParseAggTradesCSV(r io.Reader, symbol string, fn func(AggTrade) error) erro
 		a.LastID = p.int(4)
 		a.Time = p.time(5)
 		a.BuyerMaker = p.bool(6)
-		if p.err != nil {
-			return fmt.Errorf("line %d: %w", line, p.err)
-		}
-		if a.invalid() {
-			return nil
-		}
-		if err := fn(a); err != nil {
-			fnErr = err
-			return err
-		}
-		return nil
-	})
-	if fnErr != nil {
-		return fnErr
-	}
-	if err != nil {
+		return a, !a.invalid(), p.err
+	}, fn)
+	if err != nil && !isCallbackErr(err) {
 		return fmt.Errorf("aggTrades csv %s: %w", symbol, err)
 	}
-	return nil
+	return unwrapCallback(err)
 }
 
 // invalid reports whether a is one of the placeholder rows Binance documents

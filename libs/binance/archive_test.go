@@ -152,8 +152,12 @@ func TestParseKlinesCSVReturnsCallbackError(t *testing.T) {
 	stop := errors.New("stop")
 	err := ParseKlinesCSV(openFixture(t, "spot-klines-5m/BTCUSDT-5m-2024-08.csv"), "BTCUSDT",
 		mustInterval(t, "5m"), func(Candle) error { return stop })
-	if !errors.Is(err, stop) {
-		t.Errorf("error = %v, want the callback's", err)
+	if err != stop { //nolint:errorlint // the callback's error must come back as it is, not wrapped
+		t.Errorf("error = %v, want the callback's, unwrapped", err)
+	}
+	err = ParseAggTradesCSV(strings.NewReader(aggCSV), "BTCUSDT", func(AggTrade) error { return stop })
+	if err != stop { //nolint:errorlint // as above
+		t.Errorf("aggTrades error = %v, want the callback's, unwrapped", err)
 	}
 }
 

@@ -8,11 +8,11 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/streamforge/streamforge/libs/service"
+	"github.com/streamforge/streamforge/libs/testkit"
 )
 
 type testConfig struct {
@@ -27,24 +27,6 @@ func (c *testConfig) Validate() error {
 		return errors.New("TEST_LIMIT: must be at least 1")
 	}
 	return nil
-}
-
-// syncBuffer is a goroutine-safe bytes.Buffer for captured output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -62,7 +44,7 @@ func TestMainServesAndShutsDown(t *testing.T) {
 	t.Setenv("HTTP_ADDR", "127.0.0.1:0")
 	t.Setenv("TEST_BROKERS", "k:9092")
 	t.Setenv("TEST_PASSWORD", "hunter2")
-	var stderr syncBuffer
+	var stderr testkit.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	checked := make(chan struct{})

@@ -156,22 +156,26 @@ func (e *Events) All() []protocol.Event {
 // Proc is a running service binary.
 type Proc struct {
 	Cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *Buffer
 	done   chan struct{}
 }
 
-type lockedBuffer struct {
+// Buffer is a bytes.Buffer safe for one writer goroutine and concurrent
+// readers: capture a process's or a service's output while a test reads it.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (l *Buffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+// String returns what was written so far.
+func (l *Buffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -184,7 +188,7 @@ func Start(t testing.TB, exe string, env []string, args ...string) *Proc {
 	t.Helper()
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), env...)
-	p := &Proc{Cmd: cmd, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &Proc{Cmd: cmd, stderr: &Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -65,51 +65,110 @@ func NewArchive(baseURL string, hc *http.Client, tmpDir string) *Archive {
 // returns an error matching ErrNoArchive when the archive does not exist, a
 // *ChecksumError when it is corrupt, or fn's error unwrapped.
 func (a *Archive) Klines(ctx context.Context, symbol string, iv Interval, p Period, day time.Time, fn func(Candle) error) error {
-	return a.withCSV(ctx, KlinesArchivePath(symbol, iv, p, day), func(r io.Reader) error {
-		return ParseKlinesCSV(r, symbol, iv, fn)
-	})
+	d, err := a.FetchKlines(ctx, symbol, iv, p, day)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = d.Close() }()
+	return d.Klines(symbol, iv, fn)
 }
 
 // AggTrades is Klines for the aggTrades archive; invalid rows are skipped.
 func (a *Archive) AggTrades(ctx context.Context, symbol string, p Period, day time.Time, fn func(AggTrade) error) error {
-	return a.withCSV(ctx, AggTradesArchivePath(symbol, p, day), func(r io.Reader) error {
-		return ParseAggTradesCSV(r, symbol, fn)
-	})
+	d, err := a.FetchAggTrades(ctx, symbol, p, day)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = d.Close() }()
+	return d.AggTrades(symbol, fn)
 }
 
-func (a *Archive) withCSV(ctx context.Context, rel string, parse func(io.Reader) error) error {
+// FetchKlines downloads and verifies the kline archive without parsing it,
+// so a loader can fetch several archives at once and read them in order.
+// The caller closes the Download.
+func (a *Archive) FetchKlines(ctx context.Context, symbol string, iv Interval, p Period, day time.Time) (*Download, error) {
+	return a.fetch(ctx, KlinesArchivePath(symbol, iv, p, day))
+}
+
+// FetchAggTrades is FetchKlines for the aggTrades archive.
+func (a *Archive) FetchAggTrades(ctx context.Context, symbol string, p Period, day time.Time) (*Download, error) {
+	return a.fetch(ctx, AggTradesArchivePath(symbol, p, day))
+}
+
+// Download is an archive spooled to a temporary file and verified against
+// its .CHECKSUM. Close removes the file.
+type Download struct {
+	url  string
+	f    *os.File
+	size int64
+}
+
+// Size returns the zip's size in bytes.
+func (d *Download) Size() int64 { return d.size }
+
+// Klines parses the archive as klines of symbol and calls fn with every
+// candle; fn's error is returned unwrapped.
+func (d *Download) Klines(symbol string, iv Interval, fn func(Candle) error) error {
+	return d.parse(func(r io.Reader) error { return ParseKlinesCSV(r, symbol, iv, fn) })
+}
+
+// AggTrades parses the archive as aggregate trades of symbol; invalid rows
+// are skipped.
+func (d *Download) AggTrades(symbol string, fn func(AggTrade) error) error {
+	return d.parse(func(r io.Reader) error { return ParseAggTradesCSV(r, symbol, fn) })
+}
+
+// Close removes the temporary file.
+func (d *Download) Close() error {
+	err := d.f.Close()
+	if rerr := os.Remove(d.f.Name()); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+func (a *Archive) fetch(ctx context.Context, rel string) (*Download, error) {
 	url := a.base + "/" + rel
 	checksum, err := a.fetchChecksum(ctx, url+".CHECKSUM")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f, err := os.CreateTemp(a.tmpDir, "binance-archive-*.zip")
 	if err != nil {
-		return fmt.Errorf("archive %s: %w", url, err)
+		return nil, fmt.Errorf("archive %s: %w", url, err)
 	}
+	d := &Download{url: url, f: f}
+	ok := false
 	defer func() {
-		_ = f.Close() // read-only use from here on; the file is removed next
-		_ = os.Remove(f.Name())
+		if !ok {
+			_ = d.Close()
+		}
 	}()
 	size, sum, err := a.download(ctx, url, f)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := VerifyChecksum(path.Base(rel), sum, checksum); err != nil {
-		return fmt.Errorf("archive %s: %w", url, err)
+		return nil, fmt.Errorf("archive %s: %w", url, err)
 	}
-	zr, err := zip.NewReader(f, size)
+	d.size = size
+	ok = true
+	return d, nil
+}
+
+func (d *Download) parse(parse func(io.Reader) error) error {
+	zr, err := zip.NewReader(d.f, d.size)
 	if err != nil {
-		return fmt.Errorf("archive %s: %w", url, err)
+		return fmt.Errorf("archive %s: %w", d.url, err)
 	}
 	rc, err := OpenSingleCSV(zr)
 	if err != nil {
-		return fmt.Errorf("archive %s: %w", url, err)
+		return fmt.Errorf("archive %s: %w", d.url, err)
 	}
 	perr := parse(rc)
 	if cerr := rc.Close(); cerr != nil && perr == nil {
 		// A zip entry's Close reports a CRC mismatch: data we already parsed was corrupt.
-		return fmt.Errorf("archive %s: %w", url, cerr)
+		return fmt.Errorf("archive %s: %w", d.url, cerr)
 	}
 	return perr
 }

@@ -102,7 +102,20 @@ type Client struct {
 	maxAttempts int
 	backoffMin  time.Duration
 	backoffMax  time.Duration
+	observe     func(RequestInfo)
 }
+
+// RequestInfo describes one HTTP attempt, for metrics and logs.
+type RequestInfo struct {
+	Endpoint   string
+	Status     int // 0 when no answer arrived
+	UsedWeight int // X-MBX-USED-WEIGHT-1M of the answer, -1 when absent
+	Duration   time.Duration
+	Err        error // transport error
+}
+
+// WithObserver calls fn after every HTTP attempt.
+func WithObserver(fn func(RequestInfo)) Option { return func(c *Client) { c.observe = fn } }
 
 // Option configures a Client.
 type Option func(*Client)
@@ -183,12 +196,18 @@ func (c *Client) get(ctx context.Context, endpoint string, q url.Values, weight 
 		if err != nil {
 			return nil, fmt.Errorf("binance %s: %w", endpoint, err)
 		}
+		began := c.now()
 		status, hdr, body, err := c.send(ctx, u)
 		release()
+		used := -1
 		if hdr != nil {
-			if used, perr := strconv.Atoi(hdr.Get("X-MBX-USED-WEIGHT-1M")); perr == nil {
+			if w, perr := strconv.Atoi(hdr.Get("X-MBX-USED-WEIGHT-1M")); perr == nil {
+				used = w
 				c.lim.Observe(used, c.now())
 			}
+		}
+		if c.observe != nil {
+			c.observe(RequestInfo{Endpoint: endpoint, Status: status, UsedWeight: used, Duration: c.now().Sub(began), Err: err})
 		}
 		if err == nil && status == http.StatusOK {
 			return body, nil

@@ -148,3 +148,13 @@ func topicsOf(msgs []Message) string {
 	}
 	return fmt.Sprintf("topics %v", out)
 }
+
+// PartitionOf returns the partition the producer writes key to when topic
+// has n partitions (murmur2, as the Java client does).
+func PartitionOf(key []byte, n int) int {
+	parts := make([]int, n)
+	for i := range parts {
+		parts[i] = i
+	}
+	return kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: key}, parts...)
+}

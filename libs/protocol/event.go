@@ -50,6 +50,13 @@ type Event struct {
 	Error string `json:"error,omitempty"`
 	// ReplyTo names the command (Command.CommandID) this event answers.
 	ReplyTo string `json:"reply_to,omitempty"`
+	// Percent is how much of the task is done, 0 to 100, when the worker
+	// can tell (a loader: the share of its time range covered).
+	Percent float64 `json:"percent,omitempty"`
+	// Rate is the worker's recent throughput in records per second.
+	Rate float64 `json:"rate,omitempty"`
+	// ETASeconds is the worker's estimate of the time left.
+	ETASeconds float64 `json:"eta_seconds,omitempty"`
 
 	// Extra keeps fields this version does not know.
 	Extra Extra `json:"-"`
@@ -106,6 +113,12 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 			err = field(k, raw, &e.Error)
 		case "reply_to":
 			err = field(k, raw, &e.ReplyTo)
+		case "percent":
+			err = field(k, raw, &e.Percent)
+		case "rate":
+			err = field(k, raw, &e.Rate)
+		case "eta_seconds":
+			err = field(k, raw, &e.ETASeconds)
 		default:
 			if e.Extra == nil {
 				e.Extra = Extra{}
@@ -137,6 +150,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	w.buf = strconv.AppendFloat(w.buf, e.Timestamp, 'f', -1, 64)
 	w.strOmit("error", e.Error)
 	w.strOmit("reply_to", e.ReplyTo)
+	w.floatOmit("percent", e.Percent)
+	w.floatOmit("rate", e.Rate)
+	w.floatOmit("eta_seconds", e.ETASeconds)
 	w.extra(e.Extra)
 	return w.bytes(), nil
 }
@@ -163,6 +179,12 @@ func (e *Event) Validate() error {
 	}
 	if !e.Status.Terminal() && e.Status != StatusError && e.Finished {
 		return &FieldError{Field: "finished", Problem: "must be false for status " + string(e.Status)}
+	}
+	if e.Percent < 0 || e.Percent > 100 {
+		return &FieldError{Field: "percent", Problem: "must be between 0 and 100"}
+	}
+	if e.Rate < 0 || e.ETASeconds < 0 {
+		return &FieldError{Field: "rate", Problem: "rate and eta_seconds must not be negative"}
 	}
 	if e.Timestamp <= 0 {
 		return &FieldError{Field: "timestamp", Problem: "must be a positive Unix time in seconds"}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -147,6 +148,13 @@ func (w *objectWriter) str(k, v string) {
 func (w *objectWriter) strOmit(k, v string) {
 	if v != "" {
 		w.str(k, v)
+	}
+}
+
+func (w *objectWriter) floatOmit(k string, v float64) {
+	if v != 0 {
+		w.key(k)
+		w.buf = strconv.AppendFloat(w.buf, v, 'f', -1, 64)
 	}
 }
 

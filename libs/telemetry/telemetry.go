@@ -70,6 +70,14 @@ func New(pub Publisher, task protocol.Task, producer string, o Options) *Emitter
 	}
 }
 
+// SetSubject sets the symbol and type later events carry, for a worker that
+// learns its task from a start command after it started.
+func (e *Emitter) SetSubject(symbol, typ string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.base.Symbol, e.base.Type = symbol, typ
+}
+
 // SetRecords records that records have been written in total, without
 // sending an event; the next heartbeat or terminal event carries it.
 func (e *Emitter) SetRecords(records int64) { e.records.Store(records) }
@@ -114,6 +122,22 @@ func (e *Emitter) Started(ctx context.Context, msg string) error {
 func (e *Emitter) Progress(ctx context.Context, records int64, msg string) error {
 	e.records.Store(records)
 	return e.send(ctx, protocol.Event{Status: protocol.StatusLoading, Message: msg, RecordsWritten: records})
+}
+
+// ProgressInfo is a progress report with the worker's own estimates.
+type ProgressInfo struct {
+	Records    int64
+	Message    string
+	Percent    float64 // 0 to 100; 0 when unknown
+	Rate       float64 // records per second
+	ETASeconds float64
+}
+
+// ProgressWith is Progress with the share done, the rate and the time left.
+func (e *Emitter) ProgressWith(ctx context.Context, p ProgressInfo) error {
+	e.records.Store(p.Records)
+	return e.send(ctx, protocol.Event{Status: protocol.StatusLoading, Message: p.Message, RecordsWritten: p.Records,
+		Percent: p.Percent, Rate: p.Rate, ETASeconds: p.ETASeconds})
 }
 
 // Heartbeat reports that the worker is alive, with the records so far.

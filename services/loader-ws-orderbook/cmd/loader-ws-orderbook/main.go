@@ -1,34 +1,30 @@
-// Command loader-ws-orderbook is StreamForge's loader-ws-orderbook: live order book and trades over Binance WebSocket into Kafka.
+// Command loader-ws-orderbook is StreamForge's loader-ws-orderbook: a live Binance order book (WebSocket diffs + REST snapshots) into Kafka.
 //
-// This build carries the common runtime only (configuration, JSON logs,
-// /metrics, /healthz, /readyz, graceful shutdown); the service's own work
-// lands with issue #3. Until then it serves its endpoints and exits 0 on
-// SIGINT or SIGTERM.
+// It runs one task given by the environment (QUEUE_ID, SYMBOL, TYPE,
+// TIME_RANGE, KAFKA_TOPIC, TELEMETRY_ID) or by the start command it waits
+// for on queue-control, reports its life on queue-events and exits: 0 when
+// finished or stopped, non-zero with an error event when the task is
+// invalid or cannot be completed. See the service README.
 package main
 
 import (
 	"context"
 	"os"
 
+	"github.com/streamforge/streamforge/libs/loader"
 	"github.com/streamforge/streamforge/libs/service"
 )
 
-type config struct {
-	service.Common
-}
+const name = "loader-ws-orderbook"
 
 func main() {
+	var cfg loader.Config
 	os.Exit(service.Main(context.Background(), service.Options{
-		Name:    "loader-ws-orderbook",
-		Summary: "live order book and trades over Binance WebSocket into Kafka",
-		Config:  &config{},
+		Name:    name,
+		Summary: "a live Binance order book (WebSocket diffs + REST snapshots) into Kafka",
+		Config:  &cfg,
 		Args:    os.Args[1:],
-	}, run))
-}
-
-func run(ctx context.Context, rt *service.Runtime) error {
-	rt.Log.Warn().Msg("placeholder build: serving health and metrics only (see issue #3)")
-	rt.SetReady(true)
-	<-ctx.Done()
-	return nil
+	}, func(ctx context.Context, rt *service.Runtime) error {
+		return loader.Run(ctx, rt, &cfg, loader.Options{Service: name, Kinds: []loader.Kind{loader.WSOrderbook}})
+	}))
 }

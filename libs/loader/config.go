@@ -1,0 +1,81 @@
+package loader
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/service"
+)
+
+// Config is a loader's environment. The task variables are read here but
+// checked by Run, after the loader is on queue-events, so that a bad task
+// is reported there and not only in the log.
+type Config struct {
+	service.Common
+	bus.Config
+
+	QueueID        string `envconfig:"QUEUE_ID" desc:"the task's queue id, e.g. wf-btcusdt-api_candles_5m-20240801-a1b2c3"`
+	Symbol         string `envconfig:"SYMBOL" desc:"exchange symbol(s), comma-separated, e.g. BTCUSDT or BTCUSDT,ETHUSDT; empty: wait for a start command"`
+	Type           string `envconfig:"TYPE" desc:"api_candles_<interval>, api_trades, ws_trades, ws_orderbook or ws_candles_<interval>; empty: wait for a start command"`
+	TimeRange      string `envconfig:"TIME_RANGE" desc:"YYYY-MM-DD:YYYY-MM-DD (end exclusive) or <RFC 3339>/<RFC 3339>; optional for ws_* (run until stopped)"`
+	KafkaTopic     string `envconfig:"KAFKA_TOPIC" desc:"the task's data topic (default <queue_id>-data)"`
+	CollectionName string `envconfig:"COLLECTION_NAME" desc:"store collection of the task (passed on; the loader does not use it)"`
+	TelemetryID    string `envconfig:"TELEMETRY_ID" desc:"this worker's name in queue-events, <service>__<6 hex>"`
+
+	RESTURL    string `envconfig:"BINANCE_REST_URL" default:"https://api.binance.com" desc:"Binance REST API (or data-api.binance.vision, or the simulator)"`
+	WSURL      string `envconfig:"BINANCE_WS_URL" default:"wss://stream.binance.com:9443" desc:"Binance WebSocket streams"`
+	ArchiveURL string `envconfig:"BINANCE_ARCHIVE_URL" default:"https://data.binance.vision" desc:"Binance bulk archives"`
+
+	Archives      bool          `envconfig:"LOADER_ARCHIVES" default:"true" desc:"take whole days and months from the bulk archives (REST for the edges)"`
+	Concurrency   int           `envconfig:"LOADER_CONCURRENCY" default:"4" desc:"chunks downloaded at once"`
+	BatchSize     int           `envconfig:"LOADER_BATCH_SIZE" default:"10000" desc:"records per Kafka send (also the read-back window when resuming)"`
+	WeightLimit   int           `envconfig:"BINANCE_WEIGHT_LIMIT" default:"0" desc:"request weight per minute to stay under (0: the exchange's REQUEST_WEIGHT limit)"`
+	MaxAttempts   int           `envconfig:"BINANCE_MAX_ATTEMPTS" default:"8" desc:"tries per REST request before the loader gives up with an error"`
+	BackoffMax    time.Duration `envconfig:"BINANCE_BACKOFF_MAX" default:"30s" desc:"largest wait between retries of a failed request"`
+	BookDepth     int           `envconfig:"LOADER_BOOK_DEPTH" default:"20" desc:"levels per side in published order-book snapshots"`
+	SnapshotLimit int           `envconfig:"LOADER_SNAPSHOT_LIMIT" default:"1000" desc:"levels per side of the REST depth snapshot used to sync the book"`
+	SnapshotEvery time.Duration `envconfig:"LOADER_SNAPSHOT_INTERVAL" default:"1m" desc:"how often a synced book is published as a snapshot record"`
+	TmpDir        string        `envconfig:"LOADER_TMP_DIR" desc:"where archives are spooled (default: the system's temporary directory)"`
+	StartTimeout  time.Duration `envconfig:"LOADER_START_TIMEOUT" default:"5m" desc:"how long to wait for a start command when SYMBOL or TYPE is empty"`
+
+	ProgressInterval  time.Duration `envconfig:"PROGRESS_INTERVAL" default:"2s" desc:"least time between progress events"`
+	HeartbeatInterval time.Duration `envconfig:"HEARTBEAT_INTERVAL" default:"10s" desc:"time between heartbeat events"`
+	ControlLookback   time.Duration `envconfig:"CONTROL_LOOKBACK" default:"24h" desc:"how far back in queue-control to look for this task's commands"`
+	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"true" desc:"create the data topic (and queue-control, queue-events) when missing"`
+	TopicPartitions   int           `envconfig:"DATA_TOPIC_PARTITIONS" default:"0" desc:"partitions of a data topic the loader creates (0: broker default)"`
+}
+
+// Validate checks what the loader needs before it can report anything.
+func (c *Config) Validate() error {
+	if c.QueueID == "" {
+		return errors.New("QUEUE_ID: is required")
+	}
+	if err := (protocol.Task{QueueID: c.QueueID}).Validate(); err != nil {
+		return err
+	}
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"LOADER_CONCURRENCY", c.Concurrency}, {"LOADER_BATCH_SIZE", c.BatchSize}, {"BINANCE_MAX_ATTEMPTS", c.MaxAttempts},
+		{"LOADER_BOOK_DEPTH", c.BookDepth}, {"LOADER_SNAPSHOT_LIMIT", c.SnapshotLimit}} {
+		if v.n < 1 {
+			return fmt.Errorf("%s: must be at least 1, got %d", v.name, v.n)
+		}
+	}
+	if c.WeightLimit < 0 {
+		return fmt.Errorf("BINANCE_WEIGHT_LIMIT: must not be negative, got %d", c.WeightLimit)
+	}
+	if c.SnapshotLimit > 5000 {
+		return fmt.Errorf("LOADER_SNAPSHOT_LIMIT: Binance serves at most 5000 levels, got %d", c.SnapshotLimit)
+	}
+	return nil
+}
+
+// task returns the task the environment describes.
+func (c *Config) task() protocol.Task {
+	return protocol.Task{QueueID: c.QueueID, Symbol: c.Symbol, Type: c.Type, TimeRange: c.TimeRange,
+		KafkaTopic: c.KafkaTopic, CollectionName: c.CollectionName, TelemetryID: c.TelemetryID}
+}

@@ -1,0 +1,33 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/bus/bustest"
+	"github.com/streamforge/streamforge/libs/bus/embedded"
+)
+
+// The unit tier: each scenario on an embedded broker of its own, with sizes
+// for a quick run. The integration tier (real_test.go) runs issue #3's sizes.
+
+func plain(t *testing.T) bus.Config { return bustest.Embedded(t, embedded.Options{}) }
+
+// Two REST edges, four daily archives and no month: 6,430 one-minute candles.
+func TestEmbeddedCandles(t *testing.T) {
+	testCandles(t, plain(t), "1m", "2024-08-29T12:30:00Z", "2024-09-03T07:40:00Z")
+}
+
+// Archives off: everything over REST.
+func TestEmbeddedCandlesREST(t *testing.T) {
+	testCandles(t, plain(t), "5m", "2024-08-30T00:00:00Z", "2024-09-02T03:00:00Z", "LOADER_ARCHIVES=false")
+}
+
+// A day's archive and two REST edges of trades.
+func TestEmbeddedTrades(t *testing.T) {
+	testTrades(t, plain(t), "2024-03-01T22:10:00Z", "2024-03-03T01:20:00Z", 140_000)
+}
+
+func TestEmbeddedKillRestart(t *testing.T) {
+	testKillRestart(t, plain(t), "2024-03-01T20:00:00Z", "2024-03-03T04:00:00Z")
+}

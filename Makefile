@@ -23,7 +23,8 @@ GO_TEST_FLAGS ?= -race -count=1
 # Integration-tier packages (build tag "integration"). In-process code runs
 # with the race detector; the service end-to-end packages drive binaries
 # built without it, where -race would only slow the harness down.
-IT_PKGS  := libs:./bus/...:-race services/dummy-service:./test/...: services/arango-connector:./test/...:
+IT_PKGS  := libs:./bus/...:-race services/dummy-service:./test/...: services/arango-connector:./test/...: \
+            services/loader-producer:./test/...:
 
 .PHONY: help
 help:
@@ -72,7 +73,8 @@ bench:
 	{ (cd libs && go test -run '^$$' -bench . -benchmem -benchtime 20000x ./protocol/ ./store/) ; \
 	  (cd libs && go test -run '^$$' -bench Upsert -benchtime 3x ./store/sqlite/) ; \
 	  (cd libs && go test -tags integration -run '^$$' -bench Produce -benchtime 3x ./bus/) ; \
-	  (cd services/arango-connector && go test -tags integration -run '^$$' -bench Connector -benchtime 1x -timeout 30m ./test/e2e/) ; } \
+	  (cd services/arango-connector && go test -tags integration -run '^$$' -bench Connector -benchtime 1x -timeout 30m ./test/e2e/) ; \
+	  (cd services/loader-producer && go test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/e2e/) ; } \
 	  | tee docs/benchmarks.raw.txt
 	go run ./platform/devstack/cmd/benchreport -title "StreamForge benchmarks" \
 	  -note "Real Apache Kafka $$(sed -n 's|.*<kafka.version>\(.*\)</kafka.version>.*|\1|p' platform/kafka/pom.xml) single node on loopback (platform/kafka/kafka.sh), kcat $$(kcat -V 2>/dev/null | sed -n 's/^Version \([^ ]*\).*librdkafka \([^ ]*\).*/\1 (librdkafka \2)/p'). Produce: 500,000 kline-shaped JSON records (~300 B) keyed by 6 symbols into 6 partitions, acks=all, murmur2 key partitioning, for both clients; kcat's time includes its process start. Protocol: the forward-compatible queue-events codec against encoding/json on a plain struct. Store: store.Inspect (the per-document check every adapter runs) against decoding with encoding/json; the SQLite adapter's Upsert (200,000 candles, batches of 5,000) against a plain prepared INSERT OR REPLACE. Connector: the arango-connector binary from process start to exit after its finished event, moving a real-broker topic into the embedded store, against a raw batched SQLite insert of the same documents in the same run; peak-MiB is the connector's resident-set high-water mark (VmHWM)." \

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/arangodb/go-driver/v2 v2.4.1
+	github.com/coder/websocket v1.8.15
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/google/go-cmp v0.7.0
 	github.com/kelseyhightower/envconfig v1.4.0

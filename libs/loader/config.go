@@ -32,6 +32,9 @@ type Config struct {
 	Archives      bool          `envconfig:"LOADER_ARCHIVES" default:"true" desc:"take whole days and months from the bulk archives (REST for the edges)"`
 	Concurrency   int           `envconfig:"LOADER_CONCURRENCY" default:"4" desc:"chunks downloaded at once"`
 	BatchSize     int           `envconfig:"LOADER_BATCH_SIZE" default:"10000" desc:"records per Kafka send (also the read-back window when resuming)"`
+	Compression   string        `envconfig:"KAFKA_COMPRESSION" default:"none" desc:"data-topic compression: none, gzip, snappy, lz4 or zstd"`
+	ProduceBatch  int           `envconfig:"KAFKA_BATCH_SIZE" default:"1000" desc:"most records per partition in one produce request"`
+	ProduceBytes  int64         `envconfig:"KAFKA_BATCH_BYTES" default:"921600" desc:"most uncompressed bytes per partition in one produce request (compressed it must stay under the broker's message.max.bytes)"`
 	WeightLimit   int           `envconfig:"BINANCE_WEIGHT_LIMIT" default:"0" desc:"request weight per minute to stay under (0: the exchange's REQUEST_WEIGHT limit)"`
 	MaxAttempts   int           `envconfig:"BINANCE_MAX_ATTEMPTS" default:"8" desc:"tries per REST request before the loader gives up with an error"`
 	BackoffMax    time.Duration `envconfig:"BINANCE_BACKOFF_MAX" default:"30s" desc:"largest wait between retries of a failed request"`

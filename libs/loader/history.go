@@ -114,10 +114,10 @@ func (h *history) symbol(ctx context.Context, sym string, from int64, sem chan s
 		}
 	})
 
-	w := newSymbolWriter(context.WithoutCancel(ctx), h.out, h.job.Topic, sym, h.batchSize, func(n int, last, upTo int64, sent time.Time) {
-		h.m.records.WithLabelValues(sym).Add(float64(n))
-		h.m.sendSeconds.Observe(time.Since(sent).Seconds())
-		h.prog.acked(sym, n, max(last, upTo))
+	w := newSymbolWriter(context.WithoutCancel(ctx), h.out, h.job.Topic, sym, h.batchSize, func(a ack) {
+		h.m.records.WithLabelValues(sym).Add(float64(a.records))
+		h.m.sendSeconds.Observe(time.Since(a.sent).Seconds())
+		h.prog.acked(sym, a.records, max(a.last, a.upTo))
 	})
 	defer func() { _ = w.close() }()
 	for i, c := range chunks {

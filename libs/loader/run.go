@@ -38,6 +38,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, o Options) error
 	w, err := worker.Start(ctx, rt, cfg.Config, task, worker.Options{
 		Service: o.Service, HeartbeatInterval: cfg.HeartbeatInterval, ControlLookback: cfg.ControlLookback,
 		CreateTopics: cfg.CreateTopics, Topics: dataTopics(cfg, topic),
+		Producer: bus.ProducerOptions{BatchSize: cfg.ProduceBatch, BatchBytes: cfg.ProduceBytes, Compression: cfg.Compression},
 	})
 	if err != nil {
 		return err
@@ -166,6 +167,7 @@ func runHistory(ctx context.Context, w *worker.Worker, cfg *Config, job Job, cli
 	began := time.Now()
 	err = h.run(work, rs.from)
 	stopReports()
+	w.Events.SetRecords(prog.total())
 	return w.End(ctx, err, func(tctx context.Context) error {
 		info := prog.report(time.Now(), len(job.Symbols))
 		info.Percent, info.ETASeconds = 100, 0

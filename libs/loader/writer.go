@@ -21,8 +21,17 @@ type batch struct {
 	buf  []byte
 	ends []int // end offset in buf of each record
 	msgs []bus.Message
-	last int64 // time of the last record
-	upTo int64 // when acknowledged, the symbol is complete up to here (0: unchanged)
+	last int64   // time of the last record
+	upTo int64   // when acknowledged, the symbol is complete up to here (0: unchanged)
+	recv []int64 // live records: when each was received (Unix ns)
+}
+
+// ack tells the writer's owner that a batch is in Kafka.
+type ack struct {
+	records    int
+	last, upTo int64
+	sent       time.Time
+	recv       []int64 // valid during the call only
 }
 
 // symbolWriter publishes one symbol's records in order: a batch is sent only
@@ -34,7 +43,7 @@ type symbolWriter struct {
 	key    []byte
 	size   int
 	out    Sender
-	onAck  func(records int, last, upTo int64, sent time.Time)
+	onAck  func(ack)
 	cur    *batch
 	queue  chan *batch
 	free   chan *batch
@@ -44,8 +53,7 @@ type symbolWriter struct {
 	closed bool
 }
 
-func newSymbolWriter(ctx context.Context, out Sender, topic, symbol string, size int,
-	onAck func(records int, last, upTo int64, sent time.Time)) *symbolWriter {
+func newSymbolWriter(ctx context.Context, out Sender, topic, symbol string, size int, onAck func(ack)) *symbolWriter {
 	w := &symbolWriter{
 		topic: topic, key: []byte(symbol), size: size, out: out, onAck: onAck,
 		queue: make(chan *batch, 1), free: make(chan *batch, 3), done: make(chan struct{}),
@@ -72,13 +80,13 @@ func (w *symbolWriter) send(ctx context.Context) {
 			if err := w.out.Send(ctx, b.msgs...); err != nil {
 				w.fail(fmt.Errorf("publish to %s: %w", w.topic, err))
 			} else {
-				w.onAck(len(b.ends), b.last, b.upTo, began)
+				w.onAck(ack{records: len(b.ends), last: b.last, upTo: b.upTo, sent: began, recv: b.recv})
 			}
 		} else if w.failed() == nil && b.upTo > 0 {
-			w.onAck(0, 0, b.upTo, time.Now())
+			w.onAck(ack{upTo: b.upTo, sent: time.Now()})
 		}
 		clear(b.msgs) // drop references to the old buffer
-		b.buf, b.ends, b.msgs, b.last, b.upTo = b.buf[:0], b.ends[:0], b.msgs[:0], 0, 0
+		b.buf, b.ends, b.msgs, b.recv, b.last, b.upTo = b.buf[:0], b.ends[:0], b.msgs[:0], b.recv[:0], 0, 0
 		w.free <- b
 	}
 }
@@ -114,6 +122,25 @@ func (w *symbolWriter) candle(c *binance.Candle) error {
 func (w *symbolWriter) trade(a *binance.AggTrade) error {
 	w.cur.buf = a.AppendJSON(w.cur.buf)
 	return w.added(a.Time)
+}
+
+// appender is a record that encodes itself.
+type appender interface{ AppendJSON(dst []byte) []byte }
+
+// live adds a record received at recv (a live stream's message).
+func (w *symbolWriter) live(r appender, t int64, recv time.Time) error {
+	w.cur.buf = r.AppendJSON(w.cur.buf)
+	w.cur.recv = append(w.cur.recv, recv.UnixNano())
+	return w.added(t)
+}
+
+// pending returns how many records wait in the current batch and when the
+// first of them was received (live records only).
+func (w *symbolWriter) pending() (int, int64) {
+	if len(w.cur.recv) == 0 {
+		return len(w.cur.ends), 0
+	}
+	return len(w.cur.ends), w.cur.recv[0]
 }
 
 // complete marks that every record before t has been added: once they are

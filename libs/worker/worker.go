@@ -34,6 +34,9 @@ type Options struct {
 	// CreateTopics ensures queue-control, queue-events and Topics exist.
 	CreateTopics bool
 	Topics       []bus.TopicSpec
+	// Producer tunes the producer's batching and compression (Metrics is
+	// filled in).
+	Producer bus.ProducerOptions
 }
 
 // Worker holds what a running worker uses. Create it with Start and Close it
@@ -96,7 +99,9 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 		}
 	}
 	w.Metrics = bus.NewMetrics(rt.Registry)
-	if w.Producer, err = bus.NewProducer(cfg, bus.ProducerOptions{Metrics: w.Metrics}); err != nil {
+	po := o.Producer
+	po.Metrics = w.Metrics
+	if w.Producer, err = bus.NewProducer(cfg, po); err != nil {
 		return nil, err
 	}
 	w.closers = append(w.closers, w.Producer.Close)

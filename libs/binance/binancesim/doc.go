@@ -33,8 +33,18 @@
 // Fail429, Ban, Fail5xx, Slow and Drop inject faults into the next requests (REST and archive; Ban affects REST only)
 // and ClearFaults cancels them. They apply before weight accounting, at most one kind per request, in this order:
 // dropped connection, 5xx, 429, ban (418), latency; a request answered by a fault is not charged weight. Stats
-// counts each kind.
+// counts each kind. Stats.EarlyRetries counts REST requests that arrived before the Retry-After of a 429 or 418
+// sent to the same IP was over, so a test can prove a client waits as told.
 //
-// WebSocket streams (trades, klines, depth diffs, pings, the 24 h disconnect, sequence gaps) are not implemented yet;
-// a later task of issue 3 adds them.
+// # WebSocket streams
+//
+// /stream?streams=a/b (combined, {"stream":...,"data":...}) and /ws/<stream> (raw) carry <symbol>@aggTrade, @trade,
+// @kline_<interval> and @depth / @depth@100ms in Binance's payload shapes, with SUBSCRIBE, UNSUBSCRIBE and
+// LIST_SUBSCRIPTIONS requests, 1024 streams and 5 incoming messages per second per connection. Trades are the
+// market's own aggregate trades as the clock passes them; depth diffs and /api/v3/depth read one order book per
+// symbol, so a client following Binance's "manage a local order book" rules stays in sync. The server pings
+// (WSOptions.PingInterval) and cuts clients that do not answer, cuts connections at WSOptions.MaxLifetime (Binance's
+// 24 h, compressed in tests), and can drop every connection (DropWS) or skip depth update ids (InjectDepthGap).
+// WSOptions.Rate streams synthetic trades at a fixed rate for load tests; WSOptions.Replay sends a recorded stream
+// (the cryptofeed format of the fixtures' ws-recording) with its REST depth snapshots. See ws.go.
 package binancesim

@@ -196,3 +196,26 @@ func wantError(t *testing.T, resp *http.Response, err error) {
 		t.Errorf("unexpected cancellation: %v", err)
 	}
 }
+
+func TestEarlyRetries(t *testing.T) {
+	sim, base, clk := newTestSim(t, Options{})
+	sim.Fail429(1, 3*time.Second)
+	if r := get(t, base, "/api/v3/ping", nil); r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") != "3" {
+		t.Fatalf("injected 429: status %d Retry-After %q", r.status, r.header.Get("Retry-After"))
+	}
+	get(t, base, "/api/v3/ping", nil) // too early
+	clk.Add(2 * time.Second)
+	get(t, base, "/api/v3/time", nil) // still too early
+	if n := sim.Stats().EarlyRetries; n != 2 {
+		t.Fatalf("EarlyRetries = %d after two requests inside Retry-After, want 2", n)
+	}
+	clk.Add(time.Second)
+	get(t, base, "/api/v3/ping", nil)
+	sim.Ban(time.Minute)
+	get(t, base, "/api/v3/ping", nil) // the 418 itself is not early
+	clk.Add(time.Minute)
+	get(t, base, "/api/v3/ping", nil)
+	if n := sim.Stats().EarlyRetries; n != 2 {
+		t.Errorf("EarlyRetries = %d, want still 2 after waiting as told", n)
+	}
+}

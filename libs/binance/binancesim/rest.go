@@ -252,48 +252,35 @@ func (s *Sim) aggTrades(w http.ResponseWriter, q map[string][]string) {
 	writeJSON(w, append(b, ']'))
 }
 
-// depth serves a synthetic book around the current simulated price; lastUpdateId grows by one every 100 ms.
+// depth serves the symbol's live order book (see ws_book.go) at its current update id, or the recorded snapshot of a
+// symbol of the WebSocket replay.
 func (s *Sim) depth(w http.ResponseWriter, q map[string][]string) {
-	sym, e := s.symbolParam(q)
-	if e != nil {
-		fail(w, e)
-		return
+	sym := ""
+	if v := q["symbol"]; len(v) > 0 {
+		sym = v[0]
+	}
+	replayed := s.ws.replayed(sym)
+	if !replayed {
+		var e *apiError
+		if sym, e = s.symbolParam(q); e != nil {
+			fail(w, e)
+			return
+		}
 	}
 	limit, e := limitParam(q, 100, 5000)
 	if e != nil {
 		fail(w, e)
 		return
 	}
-	now := s.now()
-	si, _ := s.market.symbol(sym)
-	if now < s.market.startMs {
-		now = s.market.startMs
-	}
-	s.market.mu.Lock()
-	mid := s.market.midPrice(si, now)
-	s.market.mu.Unlock()
-	sc := s.market.cfg.Symbols[si]
-	tick := int64(math.Pow10(8 - sc.PriceDecimals))
-	updateID := (now-s.market.startMs)/100 + 1
-	r := s.market.rng("depth", sym, updateID)
-	side := func(b []byte, sign int64) []byte {
-		b = append(b, '[')
-		for i := range int64(limit) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			qty := int64(math.Round(sc.MeanQty*r.ExpFloat64()*math.Pow10(sc.QtyDecimals))) + 1
-			b = append(b, `["`...)
-			b = appendFixed(b, max(mid+sign*(i+1)*tick, tick))
-			b = append(b, `","`...)
-			b = appendFixed(b, qty*int64(math.Pow10(8-sc.QtyDecimals)))
-			b = append(b, `"]`...)
+	if replayed {
+		body, _, err := s.ws.replayDepth(sym, limit)
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, -1000, err.Error())
+			return
 		}
-		return append(b, ']')
+		writeJSON(w, body)
+		return
 	}
-	b := fmt.Appendf(nil, `{"lastUpdateId":%d,"bids":`, updateID)
-	b = side(b, -1)
-	b = append(b, `,"asks":`...)
-	b = side(b, 1)
-	writeJSON(w, append(b, '}'))
+	si, _ := s.market.symbol(sym)
+	writeJSON(w, s.ws.books.snapshotJSON(si, s.now(), limit))
 }

@@ -1,6 +1,7 @@
 package binancesim
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"math"
@@ -31,6 +32,8 @@ type Options struct {
 	Replay []ReplayFile
 	// Sleep waits d or until ctx is done; it implements injected latency. Default: a timer.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// WS configures the WebSocket streams (/stream, /ws).
+	WS WSOptions
 }
 
 // Stats is the simulator's own accounting, for tests to assert on.
@@ -43,6 +46,10 @@ type Stats struct {
 	Slowed        int            // responses delayed by injected latency
 	Dropped       int            // connections closed without a response
 	Requests      map[string]int // requests by path ("/api/v3/klines", "archive", ...)
+	// EarlyRetries counts REST requests from an IP that arrived before the Retry-After of a 429 or 418 the simulator
+	// had sent it was over: a client that obeys Binance's rules never makes one.
+	EarlyRetries int
+	WS           WSStats // the WebSocket side
 }
 
 type ipState struct {
@@ -61,6 +68,8 @@ type Sim struct {
 	stats  Stats
 	faults faults
 	arch   archiveCache
+	retry  retryState
+	ws     *wsHub
 }
 
 // New returns a simulator. It panics if opts.Market is invalid (see NewMarket), like a test helper would; use
@@ -85,7 +94,10 @@ func New(opts Options) *Sim {
 	if opts.Sleep == nil {
 		opts.Sleep = sleep
 	}
-	return &Sim{market: m, opts: opts, ips: make(map[string]*ipState), stats: Stats{Requests: map[string]int{}}}
+	s := &Sim{market: m, opts: opts, ips: make(map[string]*ipState), stats: Stats{Requests: map[string]int{}}}
+	s.retry.notBefore = map[string]time.Time{}
+	s.ws = newWSHub(s)
+	return s
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -111,16 +123,21 @@ func (s *Sim) Stats() Stats {
 	for k, v := range s.stats.Requests {
 		st.Requests[k] = v
 	}
+	st.WS = s.ws.statsCopy()
 	return st
 }
 
 // Start serves the simulator on 127.0.0.1 on a free port and returns its base URL and a function that stops it.
 func (s *Sim) Start() (baseURL string, close func()) {
 	srv := httptest.NewServer(s.Handler())
-	return srv.URL, srv.Close
+	return srv.URL, func() {
+		s.ws.closeAll() // hijacked WebSocket connections outlive srv.Close
+		srv.Close()
+	}
 }
 
-// Handler returns the HTTP handler: /api/v3/{ping,time,exchangeInfo,klines,aggTrades,depth} and /data/spot/...
+// Handler returns the HTTP handler: /api/v3/{ping,time,exchangeInfo,klines,aggTrades,depth}, /data/spot/... and the
+// WebSocket streams /stream and /ws/<stream>.
 func (s *Sim) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 
 // weights are the REQUEST_WEIGHT costs documented for the spot API.
@@ -143,6 +160,10 @@ func depthWeight(limit int) int {
 
 func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
+	if path == "/stream" || path == "/ws" || strings.HasPrefix(path, "/ws/") {
+		s.serveWS(w, r)
+		return
+	}
 	endpoint := path
 	if strings.HasPrefix(path, "/data/") {
 		endpoint = "archive"
@@ -157,6 +178,7 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if endpoint != "archive" {
+		w = s.watchRetryAfter(w, clientIP(r))
 		// Every REST response carries the caller's current usage, injected faults included; charge updates it.
 		w.Header().Set("X-MBX-USED-WEIGHT-1M", strconv.Itoa(s.usedWeight(clientIP(r))))
 	}
@@ -283,4 +305,53 @@ func atoiOr(v string, def int) int {
 		return def
 	}
 	return n
+}
+
+// watchRetryAfter counts a request that arrives before the Retry-After sent to its IP is over, and returns a writer
+// that remembers the Retry-After of a 429 or 418 it sends. It has a lock of its own: responses are written while
+// s.mu is held.
+func (s *Sim) watchRetryAfter(w http.ResponseWriter, ip string) http.ResponseWriter {
+	s.retry.mu.Lock()
+	early := s.opts.Clock().Before(s.retry.notBefore[ip])
+	s.retry.mu.Unlock()
+	if early {
+		s.mu.Lock()
+		s.stats.EarlyRetries++
+		s.mu.Unlock()
+	}
+	return &retryWatch{ResponseWriter: w, s: s, ip: ip}
+}
+
+// retryState is when each IP may ask again, from the last Retry-After sent to it.
+type retryState struct {
+	mu        sync.Mutex
+	notBefore map[string]time.Time
+}
+
+type retryWatch struct {
+	http.ResponseWriter
+	s  *Sim
+	ip string
+}
+
+func (rw *retryWatch) WriteHeader(code int) {
+	if code == http.StatusTooManyRequests || code == http.StatusTeapot {
+		if secs, err := strconv.Atoi(rw.Header().Get("Retry-After")); err == nil {
+			r := &rw.s.retry
+			r.mu.Lock()
+			if until := rw.s.opts.Clock().Add(time.Duration(secs) * time.Second); until.After(r.notBefore[rw.ip]) {
+				r.notBefore[rw.ip] = until
+			}
+			r.mu.Unlock()
+		}
+	}
+	rw.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the connection (the Drop fault).
+func (rw *retryWatch) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// Hijack passes the connection through for the Drop fault.
+func (rw *retryWatch) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(rw.ResponseWriter).Hijack()
 }

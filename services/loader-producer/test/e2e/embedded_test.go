@@ -31,3 +31,16 @@ func TestEmbeddedTrades(t *testing.T) {
 func TestEmbeddedKillRestart(t *testing.T) {
 	testKillRestart(t, plain(t), "2024-03-01T20:00:00Z", "2024-03-03T04:00:00Z")
 }
+
+func TestEmbeddedFixtures(t *testing.T) { testFixtures(t, plain(t)) }
+func TestEmbeddedBadInput(t *testing.T) { testBadInput(t, plain(t)) }
+func TestEmbeddedStop(t *testing.T) {
+	testStop(t, plain(t), "2024-03-01T20:00:00Z", "2024-03-04T04:00:00Z")
+}
+func TestEmbeddedStartCommand(t *testing.T) { testStartCommand(t, plain(t)) }
+
+// The weight budget is ample here (a minute would have to pass otherwise);
+// the 429s and the ban are injected all the same.
+func TestEmbeddedRateLimits(t *testing.T) {
+	testRateLimits(t, plain(t), 6000, "2024-03-05T00:00:00Z", "2024-03-05T04:00:00Z")
+}

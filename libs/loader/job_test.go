@@ -1,0 +1,62 @@
+package loader
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamforge/streamforge/libs/protocol"
+)
+
+func TestParseJob(t *testing.T) {
+	now := time.Date(2024, 9, 10, 12, 0, 0, 0, time.UTC)
+	q := "wf-btcusdt-api_candles_5m-20240801-a1b2c3"
+	ok := func(sym, typ, tr string, kinds ...Kind) Job {
+		t.Helper()
+		if kinds == nil {
+			kinds = AllKinds
+		}
+		j, err := ParseJob(protocol.Task{QueueID: q, Symbol: sym, Type: typ, TimeRange: tr}, kinds, now)
+		if err != nil {
+			t.Fatalf("%s %s %s: %v", sym, typ, tr, err)
+		}
+		return j
+	}
+	j := ok("btcusdt, ETHUSDT,BTCUSDT", "api_candles_5m", "2024-08-01:2024-08-02")
+	if strings.Join(j.Symbols, ",") != "BTCUSDT,ETHUSDT" || j.Type.Kind != APICandles || j.Type.String() != "api_candles_5m" ||
+		j.Topic != q+"-data" || !j.Start.Equal(time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)) || j.Clamped {
+		t.Errorf("job %+v", j)
+	}
+	if j := ok("BTCUSDT", "api_trades", "2024-09-10:2024-09-11"); !j.Clamped || !j.End.Equal(now) {
+		t.Errorf("a range into the future is cut at now: %+v", j)
+	}
+	if j := ok("BTCUSDT", "ws_orderbook", ""); j.Type.Kind != WSOrderbook || !j.End.IsZero() {
+		t.Errorf("live job without a range: %+v", j)
+	}
+	ok("BTCUSDT", "ws_candles_1s", "2024-09-10T00:00:00Z/2024-09-11T00:00:00Z")
+
+	bad := []struct{ sym, typ, tr, want string }{
+		{"", "api_trades", "2024-08-01:2024-08-02", "SYMBOL: is required"},
+		{"BTC/USDT", "api_trades", "2024-08-01:2024-08-02", "SYMBOL:"},
+		{"BTCUSDT", "", "2024-08-01:2024-08-02", "TYPE: is required"},
+		{"BTCUSDT", "api_candles_7m", "2024-08-01:2024-08-02", `unknown kline interval "7m"`},
+		{"BTCUSDT", "ws_bananas", "", `TYPE: unknown data type "ws_bananas"`},
+		{"BTCUSDT", "api_trades", "", "TIME_RANGE: is required for api_trades"},
+		{"BTCUSDT", "api_trades", "2024-08-02:2024-08-01", "TIME_RANGE:"},
+		{"BTCUSDT", "api_trades", "2024-08-01:2024-08-01", "TIME_RANGE:"},
+		{"BTCUSDT", "api_trades", "yesterday", "TIME_RANGE:"},
+		{"BTCUSDT", "api_trades", "2024-09-11:2024-09-12", "starts in the future"},
+		{"BTCUSDT", "ws_trades", "2024-08-01:2024-08-02", "ends in the past"},
+	}
+	for _, b := range bad {
+		_, err := ParseJob(protocol.Task{QueueID: q, Symbol: b.sym, Type: b.typ, TimeRange: b.tr}, AllKinds, now)
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("%q %q %q: error %v, want %q", b.sym, b.typ, b.tr, err, b.want)
+		}
+	}
+	_, err := ParseJob(protocol.Task{QueueID: q, Symbol: "BTCUSDT", Type: "api_trades", TimeRange: "2024-08-01:2024-08-02"},
+		[]Kind{APICandles}, now)
+	if err == nil || !strings.Contains(err.Error(), "TYPE: api_trades is not loaded by this service (it loads api_candles_<interval>)") {
+		t.Errorf("restricted service: %v", err)
+	}
+}

@@ -1,0 +1,100 @@
+package loader
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+func ms(s string) int64 {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t.UnixMilli()
+}
+
+func TestPlanSources(t *testing.T) {
+	now := time.Date(2024, 10, 15, 12, 0, 0, 0, time.UTC)
+	hour := int64(time.Hour / time.Millisecond)
+	got := plan("BTCUSDT", ms("2024-07-30T21:00:00Z"), ms("2024-07-30T21:00:00Z"), ms("2024-10-15T06:00:00Z"), now, true, hour)
+	type want struct {
+		src      source
+		from, to string
+	}
+	exp := []want{
+		{fromREST, "2024-07-30T21:00:00Z", "2024-07-30T22:00:00Z"},
+		{fromREST, "2024-07-30T22:00:00Z", "2024-07-30T23:00:00Z"},
+		{fromREST, "2024-07-30T23:00:00Z", "2024-07-31T00:00:00Z"},
+		{fromDayArchive, "2024-07-31T00:00:00Z", "2024-08-01T00:00:00Z"},
+		{fromMonthArchive, "2024-08-01T00:00:00Z", "2024-09-01T00:00:00Z"},
+		{fromMonthArchive, "2024-09-01T00:00:00Z", "2024-10-01T00:00:00Z"},
+	}
+	// October is not over: its first 14 days come from daily archives, the
+	// 15th (today, not archived yet) from REST.
+	for d := 1; d <= 14; d++ {
+		day := time.Date(2024, 10, d, 0, 0, 0, 0, time.UTC)
+		exp = append(exp, want{fromDayArchive, day.Format(time.RFC3339), day.AddDate(0, 0, 1).Format(time.RFC3339)})
+	}
+	for h := range 6 {
+		at := time.Date(2024, 10, 15, h, 0, 0, 0, time.UTC)
+		exp = append(exp, want{fromREST, at.Format(time.RFC3339), at.Add(time.Hour).Format(time.RFC3339)})
+	}
+	if len(got) != len(exp) {
+		t.Fatalf("%d chunks, want %d: %+v", len(got), len(exp), got)
+	}
+	for i, e := range exp {
+		c := got[i]
+		if c.src != e.src || c.from != ms(e.from) || c.to != ms(e.to) {
+			t.Errorf("chunk %d: %s %s, want %s %s/%s", i, c.src, span(c.from, c.to), e.src, e.from, e.to)
+		}
+		if c.src != fromREST && c.period.UnixMilli() != c.from {
+			t.Errorf("chunk %d: archive period %s does not start the chunk", i, c.period)
+		}
+	}
+}
+
+// TestPlanCovers checks on random ranges that the chunks tile [from, to)
+// exactly, in order, and that a resumed plan is the tail of the full plan.
+func TestPlanCovers(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	base := ms("2024-01-01T00:00:00Z")
+	for i := range 2000 {
+		start := base + r.Int64N(400*msPerDay)
+		end := start + 1 + r.Int64N(90*msPerDay)
+		now := time.UnixMilli(start + r.Int64N(120*msPerDay))
+		span := 1 + r.Int64N(3*msPerDay)
+		archives := r.IntN(4) > 0
+		full := plan("X", start, start, end, now, archives, span)
+		at := start
+		for _, c := range full {
+			if c.from != at || c.to <= c.from {
+				t.Fatalf("case %d: chunk %s does not continue at %d", i, fmtChunk(c), at)
+			}
+			if c.src == fromREST && c.to-c.from > span {
+				t.Fatalf("case %d: REST chunk %s longer than %d ms", i, fmtChunk(c), span)
+			}
+			if c.src != fromREST && (!archives || c.to > now.UnixMilli()) {
+				t.Fatalf("case %d: archive chunk %s (archives %v, now %s)", i, fmtChunk(c), archives, now)
+			}
+			at = c.to
+		}
+		if at != end {
+			t.Fatalf("case %d: chunks end at %d, want %d", i, at, end)
+		}
+		resume := start + r.Int64N(end-start)
+		tail := plan("X", start, resume, end, now, archives, span)
+		if len(tail) == 0 || tail[0].from != resume {
+			t.Fatalf("case %d: resumed plan does not start at %d: %v", i, resume, tail)
+		}
+		off := len(full) - len(tail)
+		for j, c := range tail {
+			f := full[off+j]
+			if c.src != f.src || c.to != f.to || (j > 0 && c.from != f.from) {
+				t.Fatalf("case %d: resumed chunk %d %s differs from %s", i, j, fmtChunk(c), fmtChunk(f))
+			}
+		}
+	}
+}
+
+func fmtChunk(c chunk) string { return c.src.String() + " " + span(c.from, c.to) }

@@ -1,0 +1,99 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/streamforge/streamforge/libs/binance/binancesim"
+	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/bus/bustest"
+	"github.com/streamforge/streamforge/libs/testkit"
+)
+
+// BenchmarkLoader measures the loader binary from process start to exit,
+// loading history from the simulator's archives and REST API into a real
+// broker, against kcat producing the very records the loader wrote (read
+// back from its topic) to the same broker with the same guarantees
+// (acks=all, murmur2 keys). Figures are records per second; the loader's
+// include downloading, checksumming, unzipping and parsing; the simulator
+// serves archives it built in an untimed warm-up run.
+func BenchmarkLoader(b *testing.B) {
+	cfg := bustest.Real(b, false)
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		b.Fatal("kcat is not installed (Debian package kcat): it is the baseline")
+	}
+	loads := []struct{ name, typ, from, to string }{
+		// Ten monthly archives and a daily one, REST edges: 440,000 candles.
+		{"candles-1m", "api_candles_1m", "2024-01-31T18:00:00Z", "2024-11-02T06:00:00Z"},
+		// Six daily archives and REST edges: about 1,050,000 trades.
+		{"trades", "api_trades", "2024-03-04T05:30:00Z", "2024-03-10T09:45:00Z"},
+	}
+	for _, l := range loads {
+		var records []bus.Message // what the loader wrote, for kcat
+		b.Run("loader/data="+l.name, func(b *testing.B) {
+			_, url := startSim(b, binancesim.Options{})
+			// A first, untimed run makes the simulator build (and cache) its
+			// archives: the figure is the loader's, not the generator's.
+			warm := newTask(b, cfg, "BTCUSDT", l.typ, l.from+"/"+l.to)
+			if code := startLoader(b, cfg, warm, url).Wait(b, 10*time.Minute); code != 0 {
+				b.Fatalf("warm-up run exited %d", code)
+			}
+			var n int
+			for b.Loop() {
+				b.StopTimer()
+				tk := newTask(b, cfg, "BTCUSDT", l.typ, l.from+"/"+l.to)
+				b.StartTimer()
+				p := startLoader(b, cfg, tk, url)
+				if code := p.Wait(b, 10*time.Minute); code != 0 {
+					b.Fatalf("loader exited %d: %s", code, testkit.LastLine(p.Stderr()))
+				}
+				b.StopTimer()
+				recs := readTopic(b, cfg, tk.topic)
+				n = len(recs)
+				records = records[:0]
+				for _, r := range recs {
+					records = append(records, bus.Message{Key: []byte(r.MsgKey), Value: r.Raw})
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+		b.Run("baseline=kcat/data="+l.name, func(b *testing.B) {
+			if len(records) == 0 {
+				b.Fatal("the loader run wrote nothing to replay")
+			}
+			var in bytes.Buffer
+			for _, m := range records {
+				in.Write(m.Key)
+				in.WriteByte('\t')
+				in.Write(m.Value)
+				in.WriteByte('\n')
+			}
+			file := filepath.Join(b.TempDir(), "records.tsv")
+			if err := os.WriteFile(file, in.Bytes(), 0o600); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				b.StopTimer()
+				topic := fmt.Sprintf("bench-kcat-%s-%d", l.name, time.Now().UnixNano())
+				bustest.Topics(b, cfg, 3, topic)
+				b.StartTimer()
+				cmd := exec.CommandContext(context.Background(), kcat, "-P", "-b", cfg.BootstrapServers, "-t", topic, "-K", "\t", "-l", file,
+					"-X", "acks=all", "-X", "linger.ms=5", "-X", "partitioner=murmur2_random")
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("kcat: %v\n%s", err, out)
+				}
+			}
+			b.ReportMetric(float64(len(records))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}

@@ -9,12 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/streamforge/streamforge/libs/binance/binancesim"
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/bus/bustest"
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/testkit"
 )
 
@@ -95,5 +97,56 @@ func BenchmarkLoader(b *testing.B) {
 			}
 			b.ReportMetric(float64(len(records))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		})
+	}
+}
+
+// BenchmarkLiveTrades streams synthetic aggregate trades from the
+// simulator at a sustained 20,000 messages per second for 20 seconds
+// through ws_trades into a real broker. It reports the rate delivered, the
+// trades lost (ids missing between the first and the last; must be 0) and
+// the receipt-to-acknowledgement latency quantiles the loader measured
+// (p50-ms, p99-ms; from a uniform sample of every record).
+func BenchmarkLiveTrades(b *testing.B) {
+	cfg := bustest.Real(b, false)
+	const rate, seconds = 20_000, 20
+	_, url := startSim(b, binancesim.Options{WS: binancesim.WSOptions{Rate: rate}})
+	for b.Loop() {
+		b.StopTimer()
+		now := time.Now().UTC()
+		tr := now.Format(time.RFC3339Nano) + "/" + now.Add(seconds*time.Second).Format(time.RFC3339Nano)
+		tk := newTask(b, cfg, "BTCUSDT", "ws_trades", tr)
+		ev := testkit.WatchEvents(b, cfg, tk.queueID)
+		b.StartTimer()
+		p := startLoader(b, cfg, tk, url)
+		if code := p.Wait(b, 2*time.Minute); code != 0 {
+			b.Fatalf("loader exited %d: %s", code, testkit.LastLine(p.Stderr()))
+		}
+		b.StopTimer()
+		fin := ev.WaitFor(b, protocol.StatusFinished, 10*time.Second)
+		var minID, maxID int64 = 1 << 62, 0
+		recs := distinct(b, readTopic(b, cfg, tk.topic))
+		for _, r := range recs {
+			minID, maxID = min(minID, r.AggID), max(maxID, r.AggID)
+		}
+		lost := maxID - minID + 1 - int64(len(recs))
+		// "...; receipt to Kafka ack p50 12.2ms p99 24.4ms"
+		i := strings.Index(fin.Message, "p50 ")
+		f := strings.Fields(fin.Message[max(i, 0):])
+		if i < 0 || len(f) < 4 {
+			b.Fatalf("no latency in the finished event: %q", fin.Message)
+		}
+		p50, err1 := time.ParseDuration(f[1])
+		p99, err2 := time.ParseDuration(f[3])
+		if err1 != nil || err2 != nil {
+			b.Fatalf("latency in the finished event: %q", fin.Message)
+		}
+		b.ReportMetric(float64(len(recs))/seconds, "msgs/s")
+		b.ReportMetric(float64(lost), "lost")
+		b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+		if lost != 0 {
+			b.Errorf("%d trades lost between ids %d and %d", lost, minID, maxID)
+		}
+		b.StartTimer()
 	}
 }

@@ -44,3 +44,6 @@ func TestEmbeddedStartCommand(t *testing.T) { testStartCommand(t, plain(t)) }
 func TestEmbeddedRateLimits(t *testing.T) {
 	testRateLimits(t, plain(t), 6000, "2024-03-05T00:00:00Z", "2024-03-05T04:00:00Z")
 }
+
+func TestEmbeddedLiveTrades(t *testing.T)    { testLiveTrades(t, plain(t)) }
+func TestEmbeddedLiveOrderbook(t *testing.T) { testLiveOrderbook(t, plain(t)) }

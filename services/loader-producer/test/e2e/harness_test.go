@@ -30,8 +30,10 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	err = testkit.Build(filepath.Join("..", ".."), dir, "./cmd/loader-producer")
-	if err == nil {
-		err = testkit.Build(filepath.Join("..", "..", "..", "loader-api-candles"), dir, "./cmd/loader-api-candles")
+	for _, other := range []string{"loader-api-candles", "loader-ws-orderbook"} {
+		if err == nil {
+			err = testkit.Build(filepath.Join("..", "..", "..", other), dir, "./cmd/"+other)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -44,3 +44,6 @@ func TestRealStartCommand(t *testing.T) { testStartCommand(t, bustest.Real(t, fa
 func TestRealRateLimits(t *testing.T) {
 	testRateLimits(t, bustest.Real(t, false), 240, "2024-03-05T00:00:00Z", "2024-03-05T09:00:00Z")
 }
+
+func TestRealLiveTrades(t *testing.T)    { testLiveTrades(t, bustest.Real(t, false)) }
+func TestRealLiveOrderbook(t *testing.T) { testLiveOrderbook(t, bustest.Real(t, false)) }

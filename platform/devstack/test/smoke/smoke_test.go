@@ -27,7 +27,10 @@ var services = []string{
 // works with the workspace and without it (GOWORK=off).
 // workers are the services that already do their work: they need Kafka
 // settings to start. The others carry the runtime only so far.
-var workers = map[string]bool{"dummy-service": true, "arango-connector": true}
+var workers = map[string]bool{
+	"dummy-service": true, "arango-connector": true,
+	"loader-producer": true, "loader-api-candles": true, "loader-api-trades": true, "loader-ws-orderbook": true,
+}
 
 func build(t *testing.T) string {
 	t.Helper()

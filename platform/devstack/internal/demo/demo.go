@@ -16,9 +16,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamforge/streamforge/libs/binance/binancesim"
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/bus/embedded"
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/store/sqlite"
 )
 
 // brokerFlags are the embedded broker's settings shared by both commands.
@@ -69,12 +71,13 @@ func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var bf brokerFlags
 	bf.register(fs, 0)
-	binDir := fs.String("bin-dir", "bin", "directory holding the dummy-service and debug-producer binaries (make build)")
+	binDir := fs.String("bin-dir", "bin", "directory holding the service binaries (make build)")
+	storePath := fs.String("store-path", "data/streamforge.db", "the embedded store the pipeline step writes")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	d := &runner{binDir: *binDir, out: stdout}
-	for _, name := range []string{"dummy-service", "debug-producer"} {
+	d := &runner{binDir: *binDir, out: stdout, storePath: *storePath}
+	for _, name := range []string{"dummy-service", "debug-producer", "loader-producer", "arango-connector"} {
 		if _, err := os.Stat(filepath.Join(d.binDir, name)); err != nil {
 			fmt.Fprintf(stderr, "devstack: %s not found in %s: run `make build` first (or pass --bin-dir)\n", name, d.binDir)
 			return 2
@@ -92,14 +95,15 @@ func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "devstack: demo failed: %v\n", err)
 		return 1
 	}
-	fmt.Fprintln(stdout, "\ndemo passed: load finished, ping answered, stop honoured, failure reported.")
+	fmt.Fprintln(stdout, "\ndemo passed: a month of candles loaded and stored, ping answered, stop honoured, failure reported.")
 	return 0
 }
 
 type runner struct {
-	binDir string
-	cfg    bus.Config
-	out    io.Writer
+	binDir    string
+	storePath string
+	cfg       bus.Config
+	out       io.Writer
 }
 
 func (d *runner) env(extra ...string) []string {
@@ -146,7 +150,7 @@ func (d *runner) debugProducer(ctx context.Context, args ...string) error {
 }
 
 func (d *runner) run(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
 	events, err := bus.NewTail(ctx, d.cfg, protocol.TopicEvents, time.Now(), nil)
 	if err != nil {
@@ -166,6 +170,12 @@ func (d *runner) run(ctx context.Context) error {
 	}()
 	defer func() { stopEvents(); <-evDone }()
 
+	// 0. The real pipeline: loader-producer takes a month of candles from
+	// the exchange simulator's archives into Kafka, arango-connector stores
+	// them in the embedded store.
+	if err := d.pipeline(ctx); err != nil {
+		return err
+	}
 	// 1. A simulated load that runs to the end.
 	q, done, err := d.worker(ctx, "api_candles_5m", []string{"DUMMY_RECORDS=5000", "DUMMY_RATE=5000", "DUMMY_BATCH_SIZE=1000", "KAFKA_TOPIC=" + protocol.DataTopic("demo"), "KAFKA_CREATE_TOPICS=true"}, "--simulate-loading")
 	if err != nil {
@@ -200,6 +210,73 @@ func (d *runner) run(ctx context.Context) error {
 	}
 	fmt.Fprintln(d.out, "failing worker exited non-zero, as asked")
 	time.Sleep(200 * time.Millisecond) // let the last events print
+	return nil
+}
+
+// pipeline runs loader-producer and arango-connector on one task against an
+// in-process exchange simulator and checks what was stored.
+func (d *runner) pipeline(ctx context.Context) error {
+	sim := binancesim.New(binancesim.Options{})
+	url, stop := sim.Start()
+	defer stop()
+	const symbol, typ, timeRange = "BTCUSDT", "api_candles_5m", "2024-08-01:2024-09-01"
+	q, err := d.queueID(typ)
+	if err != nil {
+		return err
+	}
+	qid, err := protocol.ParseQueueID(q)
+	if err != nil {
+		return err
+	}
+	collection := protocol.CollectionName(symbol, typ, qid.Day)
+	if err := os.MkdirAll(filepath.Dir(d.storePath), 0o755); err != nil {
+		return fmt.Errorf("--store-path: %w", err)
+	}
+	fmt.Fprintf(d.out, "exchange simulator on %s; loading %s %s %s as %s\n", url, symbol, typ, timeRange, q)
+	task := []string{"QUEUE_ID=" + q, "SYMBOL=" + symbol, "TYPE=" + typ, "TIME_RANGE=" + timeRange}
+	start := func(name string, extra ...string) (<-chan int, error) {
+		cmd := exec.CommandContext(ctx, filepath.Join(d.binDir, name))
+		cmd.Env = d.env(append(task, extra...)...)
+		cmd.Stderr = prefixed(d.out, "  "+name+": ")
+		if err := cmd.Start(); err != nil {
+			return nil, err
+		}
+		done := make(chan int, 1)
+		go func() { _ = cmd.Wait(); done <- cmd.ProcessState.ExitCode() }()
+		return done, nil
+	}
+	began := time.Now()
+	loader, err := start("loader-producer", "BINANCE_REST_URL="+url, "BINANCE_ARCHIVE_URL="+url, "BINANCE_WS_URL=ws"+strings.TrimPrefix(url, "http"))
+	if err != nil {
+		return err
+	}
+	connector, err := start("arango-connector", "STORE_PATH="+d.storePath, "KAFKA_CREATE_TOPICS=true")
+	if err != nil {
+		return err
+	}
+	if code := <-loader; code != 0 {
+		return fmt.Errorf("loader-producer exited %d", code)
+	}
+	if code := <-connector; code != 0 {
+		return fmt.Errorf("arango-connector exited %d", code)
+	}
+	st, err := sqlite.Open(ctx, d.storePath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n, err := st.Count(ctx, collection)
+	if err != nil {
+		return err
+	}
+	want, err := sim.Market().Candles(symbol, "5m", time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC), time.Date(2024, 8, 31, 23, 59, 59, 0, time.UTC))
+	if err != nil {
+		return err
+	}
+	if n != int64(len(want)) {
+		return fmt.Errorf("the store holds %d candles in %s, the simulator has %d", n, collection, len(want))
+	}
+	fmt.Fprintf(d.out, "stored %d candles in %s (%s) in %s\n\n", n, collection, d.storePath, time.Since(began).Round(time.Millisecond))
 	return nil
 }
 

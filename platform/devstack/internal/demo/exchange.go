@@ -15,8 +15,9 @@ import (
 )
 
 // Exchange runs the exchange simulator (Binance-compatible REST and archive
-// endpoints, deterministic from a seed) until ctx ends. Point the loaders at
-// it with BINANCE_REST_URL and BINANCE_ARCHIVE_URL.
+// endpoints and WebSocket streams, deterministic from a seed) until ctx
+// ends. Point the loaders at it with BINANCE_REST_URL, BINANCE_ARCHIVE_URL
+// and BINANCE_WS_URL.
 func Exchange(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("devstack exchange", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -45,8 +46,8 @@ func Exchange(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for _, sc := range sim.Market().Symbols() {
 		symbols = append(symbols, sc.Symbol)
 	}
-	fmt.Fprintf(stdout, "exchange simulator on %s (seed %d, symbols %s)\nexport BINANCE_REST_URL=%s BINANCE_ARCHIVE_URL=%s\nCtrl-C stops it.\n",
-		url, *seed, strings.Join(symbols, " "), url, url)
+	fmt.Fprintf(stdout, "exchange simulator on %s (seed %d, symbols %s)\nexport BINANCE_REST_URL=%s BINANCE_ARCHIVE_URL=%s BINANCE_WS_URL=%s\nCtrl-C stops it.\n",
+		url, *seed, strings.Join(symbols, " "), url, url, "ws"+strings.TrimPrefix(url, "http"))
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

@@ -189,13 +189,24 @@ func (a *Admin) Partitions(ctx context.Context, topic string) (int, error) {
 // EndOffsets returns, for each partition of topic, the offset the next
 // message written to it will get (its high-water mark).
 func (a *Admin) EndOffsets(ctx context.Context, topic string) (map[int]int64, error) {
+	return a.listOffsets(ctx, topic, kafka.LastOffsetOf, func(po kafka.PartitionOffsets) int64 { return po.LastOffset })
+}
+
+// StartOffsets returns, for each partition of topic, the offset of its oldest
+// message still kept (its log start offset).
+func (a *Admin) StartOffsets(ctx context.Context, topic string) (map[int]int64, error) {
+	return a.listOffsets(ctx, topic, kafka.FirstOffsetOf, func(po kafka.PartitionOffsets) int64 { return po.FirstOffset })
+}
+
+func (a *Admin) listOffsets(ctx context.Context, topic string, req func(int) kafka.OffsetRequest,
+	pick func(kafka.PartitionOffsets) int64) (map[int]int64, error) {
 	n, err := a.Partitions(ctx, topic)
 	if err != nil {
 		return nil, err
 	}
 	reqs := make([]kafka.OffsetRequest, n)
 	for p := range n {
-		reqs[p] = kafka.LastOffsetOf(p)
+		reqs[p] = req(p)
 	}
 	res, err := a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
 	if err != nil {
@@ -206,7 +217,7 @@ func (a *Admin) EndOffsets(ctx context.Context, topic string) (map[int]int64, er
 		if po.Error != nil {
 			return nil, fmt.Errorf("list offsets of %s[%d]: %w", topic, po.Partition, po.Error)
 		}
-		out[po.Partition] = po.LastOffset
+		out[po.Partition] = pick(po)
 	}
 	if len(out) != n {
 		return nil, fmt.Errorf("list offsets of %s: %d of %d partitions answered", topic, len(out), n)

@@ -3,12 +3,8 @@
 package bus_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -45,30 +41,12 @@ func BenchmarkProduce(b *testing.B) {
 	ctx := context.Background()
 
 	b.Run("baseline=kcat", func(b *testing.B) {
-		kcat, err := exec.LookPath("kcat")
-		if err != nil {
-			b.Fatal("kcat is not installed (Debian package kcat): it is the baseline")
-		}
 		topic := fmt.Sprintf("bench-kcat-%d", time.Now().UnixNano())
 		bustest.Topics(b, cfg, 6, topic)
-		var in bytes.Buffer
-		for _, m := range benchRecords(topic) {
-			in.Write(m.Key)
-			in.WriteByte('\t')
-			in.Write(m.Value)
-			in.WriteByte('\n')
-		}
-		file := filepath.Join(b.TempDir(), "records.tsv")
-		if err := os.WriteFile(file, in.Bytes(), 0o600); err != nil {
-			b.Fatal(err)
-		}
+		kcat := bustest.NewKcat(b, cfg, benchRecords(topic))
 		b.ResetTimer()
 		for b.Loop() {
-			cmd := exec.Command(kcat, "-P", "-b", cfg.BootstrapServers, "-t", topic, "-K", "\t", "-l", file,
-				"-X", "acks=all", "-X", "linger.ms=5", "-X", "partitioner=murmur2_random")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				b.Fatalf("kcat: %v\n%s", err, out)
-			}
+			kcat.Produce(b, topic)
 		}
 		b.ReportMetric(float64(benchMessages)*float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	})

@@ -8,34 +8,6 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
-// StartOffsets returns, for each partition of topic, the offset of its oldest
-// message still kept (its log start offset).
-func (a *Admin) StartOffsets(ctx context.Context, topic string) (map[int]int64, error) {
-	n, err := a.Partitions(ctx, topic)
-	if err != nil {
-		return nil, err
-	}
-	reqs := make([]kafka.OffsetRequest, n)
-	for p := range n {
-		reqs[p] = kafka.FirstOffsetOf(p)
-	}
-	res, err := a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		return nil, fmt.Errorf("list offsets of %s: %w", topic, a.explain(err))
-	}
-	out := make(map[int]int64, n)
-	for _, po := range res.Topics[topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("list offsets of %s[%d]: %w", topic, po.Partition, po.Error)
-		}
-		out[po.Partition] = po.FirstOffset
-	}
-	if len(out) != n {
-		return nil, fmt.Errorf("list offsets of %s: %d of %d partitions answered", topic, len(out), n)
-	}
-	return out, nil
-}
-
 // ReadRange calls fn with the messages of one partition whose offsets are in
 // [from, to), in order, and returns when the last one was handled. It is
 // how a loader reads back the tail of its own data topic to resume: no

@@ -80,6 +80,24 @@ type Events struct {
 	more chan struct{}
 }
 
+// Publish sends v as JSON to topic under key (a queue id), as
+// queue-manager publishes commands and workers publish events.
+func Publish(t testing.TB, cfg bus.Config, topic, key string, v any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.Close() }()
+	if err := p.Publish(context.Background(), topic, []byte(key), b); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // WatchEvents starts collecting queueID's events (from a second ago) until
 // the test ends. An event that does not validate fails the test.
 func WatchEvents(t testing.TB, cfg bus.Config, queueID string) *Events {

@@ -100,18 +100,7 @@ func produce(t testing.TB, cfg bus.Config, topic string, docs [][]byte) {
 // publish sends one protocol message (an event or a command) keyed by queue id.
 func publish(t testing.TB, cfg bus.Config, topic, queueID string, v any) {
 	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Publish(context.Background(), topic, []byte(queueID), b); err != nil {
-		t.Fatal(err)
-	}
+	testkit.Publish(t, cfg, topic, queueID, v)
 }
 
 // loaderFinished announces that the task's loader wrote n records.

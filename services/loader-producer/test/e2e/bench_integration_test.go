@@ -3,12 +3,7 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,10 +24,6 @@ import (
 // serves archives it built in an untimed warm-up run.
 func BenchmarkLoader(b *testing.B) {
 	cfg := bustest.Real(b, false)
-	kcat, err := exec.LookPath("kcat")
-	if err != nil {
-		b.Fatal("kcat is not installed (Debian package kcat): it is the baseline")
-	}
 	loads := []struct{ name, typ, from, to string }{
 		// Ten monthly archives and a daily one, REST edges: 440,000 candles.
 		{"candles-1m", "api_candles_1m", "2024-01-31T18:00:00Z", "2024-11-02T06:00:00Z"},
@@ -73,27 +64,13 @@ func BenchmarkLoader(b *testing.B) {
 			if len(records) == 0 {
 				b.Fatal("the loader run wrote nothing to replay")
 			}
-			var in bytes.Buffer
-			for _, m := range records {
-				in.Write(m.Key)
-				in.WriteByte('\t')
-				in.Write(m.Value)
-				in.WriteByte('\n')
-			}
-			file := filepath.Join(b.TempDir(), "records.tsv")
-			if err := os.WriteFile(file, in.Bytes(), 0o600); err != nil {
-				b.Fatal(err)
-			}
+			kcat := bustest.NewKcat(b, cfg, records)
 			for b.Loop() {
 				b.StopTimer()
 				topic := fmt.Sprintf("bench-kcat-%s-%d", l.name, time.Now().UnixNano())
 				bustest.Topics(b, cfg, 3, topic)
 				b.StartTimer()
-				cmd := exec.CommandContext(context.Background(), kcat, "-P", "-b", cfg.BootstrapServers, "-t", topic, "-K", "\t", "-l", file,
-					"-X", "acks=all", "-X", "linger.ms=5", "-X", "partitioner=murmur2_random")
-				if out, err := cmd.CombinedOutput(); err != nil {
-					b.Fatalf("kcat: %v\n%s", err, out)
-				}
+				kcat.Produce(b, topic)
 			}
 			b.ReportMetric(float64(len(records))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		})

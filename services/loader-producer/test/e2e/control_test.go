@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -17,18 +15,7 @@ import (
 func command(t testing.TB, cfg bus.Config, cmd protocol.Command) {
 	t.Helper()
 	cmd.Timestamp = protocol.Timestamp(time.Now())
-	b, err := json.Marshal(cmd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Publish(context.Background(), protocol.TopicControl, []byte(cmd.QueueID), b); err != nil {
-		t.Fatal(err)
-	}
+	testkit.Publish(t, cfg, protocol.TopicControl, cmd.QueueID, cmd)
 }
 
 // testBadInput: every bad task ends in an error event naming the variable

@@ -228,6 +228,9 @@ func (p *fieldParser) fail(i int, err error) {
 }
 
 func (p *fieldParser) int(i int) int64 {
+	if v, ok := parseSmallInt(p.f[i]); ok {
+		return v
+	}
 	v, err := strconv.ParseInt(string(p.f[i]), 10, 64)
 	if err != nil {
 		p.fail(i, err)
@@ -244,6 +247,9 @@ func (p *fieldParser) time(i int) int64 {
 }
 
 func (p *fieldParser) float(i int) float64 {
+	if v, ok := parsePlainDecimal(p.f[i]); ok {
+		return v
+	}
 	v, err := strconv.ParseFloat(string(p.f[i]), 64)
 	if err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
 		err = errors.New("not a finite number")
@@ -255,11 +261,89 @@ func (p *fieldParser) float(i int) float64 {
 }
 
 func (p *fieldParser) bool(i int) bool {
+	switch string(p.f[i]) {
+	case "True", "true":
+		return true
+	case "False", "false":
+		return false
+	}
 	v, err := strconv.ParseBool(string(p.f[i]))
 	if err != nil {
 		p.fail(i, err)
 	}
 	return v
+}
+
+// parseSmallInt is the fast path of strconv.ParseInt for an optional minus
+// and at most 18 digits (which cannot overflow); anything else is left to
+// strconv, for its errors.
+func parseSmallInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// parsePlainDecimal is the fast path of strconv.ParseFloat for the numbers
+// archives hold: an optional minus, digits, and a fraction, with at most 15
+// significant digits. Then the digits as an integer m and 10^frac are exact
+// float64 values and m/10^frac is correctly rounded, as ParseFloat's result
+// is. Anything else (exponents, more digits, errors) is left to strconv.
+func parsePlainDecimal(b []byte) (float64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	var m uint64
+	digits, frac, intDigits := 0, -1, 0
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if m == 0 && c == '0' {
+				// Leading zeros are not significant.
+			} else if digits++; digits > 15 {
+				return 0, false
+			}
+			m = m*10 + uint64(c-'0')
+			if frac >= 0 {
+				frac++
+			} else {
+				intDigits++
+			}
+		case c == '.' && frac < 0 && i > 0:
+			frac = 0
+		default:
+			return 0, false
+		}
+	}
+	switch {
+	case intDigits == 0 || frac == 0:
+		return 0, false // "", "-", "1." : strconv decides
+	case frac < 0:
+		frac = 0
+	}
+	if frac >= len(pow10) {
+		return 0, false
+	}
+	v := float64(m) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // ChecksumError reports that an archive does not match its .CHECKSUM file.

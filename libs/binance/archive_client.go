@@ -2,6 +2,7 @@ package binance
 
 import (
 	"archive/zip"
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,6 +14,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // DefaultArchiveURL is the public Binance bulk-data site.
@@ -161,16 +164,109 @@ func (d *Download) parse(parse func(io.Reader) error) error {
 	if err != nil {
 		return fmt.Errorf("archive %s: %w", d.url, err)
 	}
+	zr.RegisterDecompressor(zip.Deflate, inflate)
 	rc, err := OpenSingleCSV(zr)
 	if err != nil {
 		return fmt.Errorf("archive %s: %w", d.url, err)
 	}
-	perr := parse(rc)
+	ra := newReadAhead(rc, 256<<10, 4)
+	perr := parse(ra)
+	ra.stopReading()
 	if cerr := rc.Close(); cerr != nil && perr == nil {
 		// A zip entry's Close reports a CRC mismatch: data we already parsed was corrupt.
 		return fmt.Errorf("archive %s: %w", d.url, cerr)
 	}
 	return perr
+}
+
+// inflate is the zip decompressor for archives: klauspost's flate, which
+// inflates faster than the standard library's, reading the file through a
+// large buffer (flate reads byte by byte, and the standard 4 KiB buffer
+// costs a read system call per 4 KiB).
+func inflate(r io.Reader) io.ReadCloser {
+	return flate.NewReader(bufio.NewReaderSize(r, 256<<10))
+}
+
+// readAhead reads an io.Reader in a goroutine, up to a few blocks ahead of
+// its caller, so that inflating an archive (a third of the work) runs on
+// another core than parsing it. Read returns the source's data and then its
+// error, in order.
+type readAhead struct {
+	filled chan aheadBlock
+	free   chan []byte
+	stop   chan struct{}
+	done   chan struct{}
+	cur    aheadBlock // the block Read takes from; cur.data is what is left
+	buf    []byte     // cur's buffer, to hand back when it is used up
+}
+
+type aheadBlock struct {
+	data []byte
+	err  error
+}
+
+// newReadAhead starts reading r into blocks of size bytes; at most ahead
+// blocks wait for the caller. The caller must call stopReading before it
+// closes r.
+func newReadAhead(r io.Reader, size, ahead int) *readAhead {
+	ra := &readAhead{filled: make(chan aheadBlock, ahead), free: make(chan []byte, ahead+1),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	for range ahead + 1 {
+		ra.free <- make([]byte, size)
+	}
+	go ra.fill(r)
+	return ra
+}
+
+func (ra *readAhead) fill(r io.Reader) {
+	defer close(ra.done)
+	for {
+		var buf []byte
+		select {
+		case buf = <-ra.free:
+		case <-ra.stop:
+			return
+		}
+		n := 0
+		var err error
+		for n < len(buf) && err == nil {
+			var k int
+			k, err = r.Read(buf[n:])
+			n += k
+		}
+		select {
+		case ra.filled <- aheadBlock{data: buf[:n], err: err}:
+		case <-ra.stop:
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Read implements io.Reader.
+func (ra *readAhead) Read(p []byte) (int, error) {
+	for len(ra.cur.data) == 0 {
+		if ra.cur.err != nil {
+			return 0, ra.cur.err
+		}
+		if ra.buf != nil {
+			ra.free <- ra.buf[:cap(ra.buf)]
+		}
+		ra.cur = <-ra.filled
+		ra.buf = ra.cur.data
+	}
+	n := copy(p, ra.cur.data)
+	ra.cur.data = ra.cur.data[n:]
+	return n, nil
+}
+
+// stopReading ends the goroutine and waits for it, so that the source can be
+// closed.
+func (ra *readAhead) stopReading() {
+	close(ra.stop)
+	<-ra.done
 }
 
 func (a *Archive) get(ctx context.Context, url string) (*http.Response, error) {

@@ -224,7 +224,55 @@ func appendFloat(dst []byte, v float64) []byte {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return append(dst, "null"...)
 	}
+	if out, ok := appendShortDecimal(dst, v); ok {
+		return out
+	}
 	return strconv.AppendFloat(dst, v, 'f', -1, 64)
+}
+
+// pow10 holds the powers of ten that are exact float64 values and below
+// 2^53, the range where a division by them is correctly rounded.
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+var pow10u = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// appendShortDecimal is the fast path of appendFloat for what exchanges
+// send: prices and quantities of at most 15 significant digits. It looks for
+// the smallest k such that v·10^k is an integer n < 10^15 with n/10^k == v
+// exactly; that decimal then has at most 15 digits, and as no two decimals
+// of at most 15 digits round to the same float64, it is the shortest one
+// that round-trips: what strconv.AppendFloat(dst, v, 'f', -1, 64) writes,
+// at a fraction of the cost. It reports false when there is no such k.
+func appendShortDecimal(dst []byte, v float64) ([]byte, bool) {
+	a := math.Abs(v)
+	for k := range pow10 {
+		s := a * pow10[k]
+		if !(s < 1e15) {
+			return dst, false
+		}
+		n := uint64(s)
+		if float64(n) != s || float64(n)/pow10[k] != a {
+			continue
+		}
+		if math.Signbit(v) {
+			dst = append(dst, '-')
+		}
+		dst = strconv.AppendUint(dst, n/pow10u[k], 10)
+		frac := n % pow10u[k]
+		if frac == 0 {
+			return dst, true
+		}
+		for frac%10 == 0 {
+			frac /= 10
+			k--
+		}
+		dst = append(dst, '.')
+		for p := pow10u[k] / 10; p > frac; p /= 10 {
+			dst = append(dst, '0')
+		}
+		return strconv.AppendUint(dst, frac, 10), true
+	}
+	return dst, false
 }
 
 func appendLevels(dst []byte, name string, levels []Level) []byte {

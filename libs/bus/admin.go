@@ -200,6 +200,29 @@ func (a *Admin) StartOffsets(ctx context.Context, topic string) (map[int]int64, 
 
 func (a *Admin) listOffsets(ctx context.Context, topic string, req func(int) kafka.OffsetRequest,
 	pick func(kafka.PartitionOffsets) int64) (map[int]int64, error) {
+	// A topic created a moment ago may still be electing its leaders: that
+	// passes, so it is retried for a while rather than reported.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out, err := a.listOffsetsOnce(ctx, topic, req, pick)
+		if err == nil || !electing(err) || time.Now().After(deadline) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// electing reports errors that mean a partition has no leader yet.
+func electing(err error) bool {
+	return errors.Is(err, kafka.NotLeaderForPartition) || errors.Is(err, kafka.LeaderNotAvailable)
+}
+
+func (a *Admin) listOffsetsOnce(ctx context.Context, topic string, req func(int) kafka.OffsetRequest,
+	pick func(kafka.PartitionOffsets) int64) (map[int]int64, error) {
 	n, err := a.Partitions(ctx, topic)
 	if err != nil {
 		return nil, err

@@ -24,7 +24,7 @@ GO_TEST_FLAGS ?= -race -count=1
 # with the race detector; the service end-to-end packages drive binaries
 # built without it, where -race would only slow the harness down.
 IT_PKGS  := libs:./bus/...:-race services/dummy-service:./test/...: services/arango-connector:./test/...: \
-            services/loader-producer:./test/...:
+            services/loader-producer:./test/...: services/queue-manager:./test/...:
 
 .PHONY: help
 help:
@@ -63,7 +63,8 @@ test-integration:
 	@$(KAFKA) start
 	@trap '$(KAFKA) stop' EXIT; eval "$$($(KAFKA) env)"; \
 	for p in $(IT_PKGS); do IFS=: read -r m pkgs race <<< "$$p"; echo "== go test -tags integration $$race $$m $$pkgs"; \
-	  (cd $$m && go test -tags integration $$race -count=1 -timeout 30m -run 'Real' $$pkgs); done
+	  (cd $$m && go test -tags integration $$race -count=1 -timeout 30m -run 'Real' $$pkgs); done; \
+	echo "== queue-manager API against its OpenAPI document (schemathesis)"; platform/scripts/api-contract.sh
 
 .PHONY: bench
 bench:

@@ -249,22 +249,32 @@ func (p *Proc) Wait(t testing.TB, timeout time.Duration) int {
 	}
 }
 
-// HTTPAddr finds the listener address in the service's JSON log.
+// HTTPAddr finds the listener address in the service's JSON log, waiting up
+// to 10 s for it.
 func (p *Proc) HTTPAddr(t testing.TB) string {
 	t.Helper()
-	sc := bufio.NewScanner(strings.NewReader(p.Stderr()))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Message string `json:"message"`
-			Addr    string `json:"addr"`
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		sc := bufio.NewScanner(strings.NewReader(p.Stderr()))
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			var line struct {
+				Message string `json:"message"`
+				Addr    string `json:"addr"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Message == "http listening" {
+				return line.Addr
+			}
 		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Message == "http listening" {
-			return line.Addr
+		select {
+		case <-p.done:
+			t.Fatal("the service exited before it logged its HTTP address")
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the service did not log its HTTP address")
 		}
 	}
-	t.Fatal("the service did not log its HTTP address")
-	return ""
 }
 
 // Metrics returns the service's /metrics page.

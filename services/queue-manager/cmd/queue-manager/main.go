@@ -1,9 +1,7 @@
-// Command queue-manager is StreamForge's queue-manager: the orchestrator: REST API, workflow engine, Kubernetes Job launcher, live progress, self-healing.
-//
-// This build carries the common runtime only (configuration, JSON logs,
-// /metrics, /healthz, /readyz, graceful shutdown); the service's own work
-// lands with issue #5. Until then it serves its endpoints and exits 0 on
-// SIGINT or SIGTERM.
+// Command queue-manager is StreamForge's orchestrator: the REST API people
+// and programs talk to, the workflow engine that launches every step as a
+// worker (a Kubernetes Job or a local process), follows queue-events and the
+// launcher, relaunches what dies, and streams progress live.
 package main
 
 import (
@@ -11,24 +9,17 @@ import (
 	"os"
 
 	"github.com/streamforge/streamforge/libs/service"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/app"
 )
 
-type config struct {
-	service.Common
-}
-
 func main() {
+	var cfg app.Config
 	os.Exit(service.Main(context.Background(), service.Options{
-		Name:    "queue-manager",
+		Name:    app.Name,
 		Summary: "the orchestrator: REST API, workflow engine, Kubernetes Job launcher, live progress, self-healing",
-		Config:  &config{},
+		Config:  &cfg,
 		Args:    os.Args[1:],
-	}, run))
-}
-
-func run(ctx context.Context, rt *service.Runtime) error {
-	rt.Log.Warn().Msg("placeholder build: serving health and metrics only (see issue #5)")
-	rt.SetReady(true)
-	<-ctx.Done()
-	return nil
+	}, func(ctx context.Context, rt *service.Runtime) error {
+		return app.Run(ctx, rt, &cfg)
+	}))
 }

@@ -1,0 +1,359 @@
+// Package api is queue-manager's REST API: workflows created, listed,
+// followed live (Server-Sent Events), stopped and deleted. Errors are RFC
+// 9457 problem+json naming the field at fault. The API is described by
+// openapi.yaml, served at /openapi.yaml.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/streamforge/streamforge/libs/store"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
+)
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 64 << 10
+
+// Engine is what the API drives.
+type Engine interface {
+	Submit(ctx context.Context, r flow.Request) (*flow.Workflow, error)
+	Get(ctx context.Context, id string) (*flow.Workflow, error)
+	Stop(ctx context.Context, id string) (*flow.Workflow, error)
+	Delete(ctx context.Context, id string) error
+	Subscribe(id string) (<-chan flow.Change, func(), bool)
+}
+
+// Lister lists stored workflows.
+type Lister interface {
+	List(ctx context.Context, q store.RecordQuery) ([]*flow.Workflow, error)
+}
+
+// API serves the routes.
+type API struct {
+	eng  Engine
+	list Lister
+	now  func() time.Time
+
+	idemMu sync.Mutex
+	idem   map[string]idemEntry // Idempotency-Key -> the workflow it created
+}
+
+type idemEntry struct {
+	hash string
+	id   string
+	at   time.Time
+}
+
+// idemTTL is how long an Idempotency-Key is remembered.
+const idemTTL = 24 * time.Hour
+
+// New returns the API.
+func New(eng Engine, list Lister, now func() time.Time) *API {
+	if now == nil {
+		now = time.Now
+	}
+	return &API{eng: eng, list: list, now: now, idem: map[string]idemEntry{}}
+}
+
+// Mount adds the routes to r.
+func (a *API) Mount(r chi.Router) {
+	r.Get("/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(openAPI)
+	})
+	r.Route("/api/v1/workflows", func(r chi.Router) {
+		r.Post("/", a.create)
+		r.Get("/", a.listWorkflows)
+		r.Get("/{id}", a.get)
+		r.Delete("/{id}", a.remove)
+		r.Post("/{id}/stop", a.stop)
+		r.Get("/{id}/events", a.events)
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		problem(w, http.StatusNotFound, "not found", "no route "+r.Method+" "+r.URL.Path, "")
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		var allowed []string
+		for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+			if r.Match(chi.NewRouteContext(), m, req.URL.Path) {
+				allowed = append(allowed, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		problem(w, http.StatusMethodNotAllowed, "method not allowed", req.Method+" is not allowed on "+req.URL.Path, "")
+	})
+}
+
+// problem writes an RFC 9457 problem document.
+func problem(w http.ResponseWriter, status int, title, detail, field string) {
+	body := map[string]any{"type": "about:blank", "title": title, "status": status, "detail": detail}
+	if field != "" {
+		body["field"] = field
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (a *API) fail(w http.ResponseWriter, err error) {
+	var fe *flow.FieldError
+	switch {
+	case errors.As(err, &fe):
+		problem(w, http.StatusBadRequest, "invalid request", fe.Error(), fe.Field)
+	case errors.Is(err, flow.ErrNotFound):
+		problem(w, http.StatusNotFound, "not found", err.Error(), "")
+	case errors.Is(err, flow.ErrActive):
+		problem(w, http.StatusConflict, "conflict", err.Error(), "")
+	case errors.Is(err, store.ErrUnavailable):
+		w.Header().Set("Retry-After", "5")
+		problem(w, http.StatusServiceUnavailable, "store unavailable", err.Error(), "")
+	default:
+		problem(w, http.StatusInternalServerError, "internal error", err.Error(), "")
+	}
+}
+
+// decode reads a JSON body strictly: one object, known fields only, at
+// most MaxBody bytes.
+func decode(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return nil, &flow.FieldError{Field: "Content-Type", Problem: fmt.Sprintf("want application/json, got %q", ct)}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &flow.FieldError{Field: "body", Problem: fmt.Sprintf("larger than %d bytes", MaxBody)}
+		}
+		return nil, &flow.FieldError{Field: "body", Problem: err.Error()}
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return nil, &flow.FieldError{Field: fieldOf(err), Problem: "not a valid workflow request: " + err.Error()}
+	}
+	if dec.More() {
+		return nil, &flow.FieldError{Field: "body", Problem: "more than one JSON value"}
+	}
+	return body, nil
+}
+
+func fieldOf(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return te.Field
+	}
+	if s := err.Error(); strings.HasPrefix(s, "json: unknown field ") {
+		return strings.Trim(strings.TrimPrefix(s, "json: unknown field "), `"`)
+	}
+	return "body"
+}
+
+func (a *API) create(w http.ResponseWriter, r *http.Request) {
+	var req flow.Request
+	body, err := decode(w, r, &req)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if err := req.Validate(a.now()); err != nil {
+		a.fail(w, err)
+		return
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > 200 {
+		problem(w, http.StatusBadRequest, "invalid request", "Idempotency-Key: longer than 200 characters", "Idempotency-Key")
+		return
+	}
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	if key != "" {
+		a.idemMu.Lock()
+		defer a.idemMu.Unlock() // one creation per key at a time
+		if e, ok := a.idem[key]; ok && a.now().Sub(e.at) < idemTTL {
+			if e.hash != hash {
+				problem(w, http.StatusUnprocessableEntity, "idempotency key reused",
+					"Idempotency-Key was used with a different request body", "Idempotency-Key")
+				return
+			}
+			wf, err := a.eng.Get(r.Context(), e.id)
+			if err != nil {
+				a.fail(w, err)
+				return
+			}
+			w.Header().Set("Location", "/api/v1/workflows/"+wf.ID)
+			writeJSON(w, http.StatusOK, wf)
+			return
+		}
+	}
+	wf, err := a.eng.Submit(r.Context(), req)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if key != "" {
+		a.idem[key] = idemEntry{hash: hash, id: wf.ID, at: a.now()}
+		for k, e := range a.idem {
+			if a.now().Sub(e.at) >= idemTTL {
+				delete(a.idem, k)
+			}
+		}
+	}
+	w.Header().Set("Location", "/api/v1/workflows/"+wf.ID)
+	writeJSON(w, http.StatusAccepted, wf)
+}
+
+func (a *API) listWorkflows(w http.ResponseWriter, r *http.Request) {
+	q := store.RecordQuery{Symbol: r.URL.Query().Get("symbol"), After: r.URL.Query().Get("after"), Limit: 50}
+	for _, s := range r.URL.Query()["status"] {
+		switch s {
+		case flow.Pending, flow.Running, flow.Stopping, flow.Finished, flow.Failed, flow.Stopped:
+			q.Status = append(q.Status, s)
+		default:
+			problem(w, http.StatusBadRequest, "invalid request", fmt.Sprintf("status: unknown status %q", s), "status")
+			return
+		}
+	}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			problem(w, http.StatusBadRequest, "invalid request", "limit: want a whole number from 1 to 500", "limit")
+			return
+		}
+		q.Limit = n
+	}
+	wfs, err := a.list.List(r.Context(), q)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	for i, wf := range wfs { // the live state of active ones
+		if live, err := a.eng.Get(r.Context(), wf.ID); err == nil {
+			wfs[i] = live
+		}
+	}
+	page := map[string]any{"workflows": wfs}
+	if len(wfs) == q.Limit {
+		page["next"] = "/api/v1/workflows?" + nextQuery(r, wfs[len(wfs)-1].ID)
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func nextQuery(r *http.Request, after string) string {
+	v := r.URL.Query()
+	v.Set("after", after)
+	return v.Encode()
+}
+
+func (a *API) get(w http.ResponseWriter, r *http.Request) {
+	wf, err := a.eng.Get(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wf)
+}
+
+func (a *API) stop(w http.ResponseWriter, r *http.Request) {
+	wf, err := a.eng.Stop(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, wf)
+}
+
+func (a *API) remove(w http.ResponseWriter, r *http.Request) {
+	if err := a.eng.Delete(r.Context(), chi.URLParam(r, "id")); err != nil {
+		a.fail(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// events streams the workflow as Server-Sent Events: its current state
+// first, then every change, until it ends (or the client goes).
+func (a *API) events(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	wf, err := a.eng.Get(r.Context(), id)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		problem(w, http.StatusInternalServerError, "internal error", "streaming unsupported", "")
+		return
+	}
+	ch, cancel, live := a.eng.Subscribe(id)
+	defer cancel()
+	if !live { // it ended between the two calls, or long ago
+		if final, err := a.eng.Get(r.Context(), id); err == nil {
+			wf = final
+		}
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	send := func(event string, v any) bool {
+		b, _ := json.Marshal(v)
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
+			return false
+		}
+		flusher.Flush()
+		return true
+	}
+	if !send("workflow", flow.Change{Kind: "workflow", Workflow: wf}) || !live {
+		send("end", map[string]string{"state": wf.State})
+		return
+	}
+	keepalive := time.NewTicker(15 * time.Second)
+	defer keepalive.Stop()
+	last := wf
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keepalive.C:
+			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil {
+				return
+			}
+			flusher.Flush()
+		case c, ok := <-ch:
+			if !ok {
+				if final, err := a.eng.Get(context.WithoutCancel(r.Context()), id); err == nil {
+					last = final
+				}
+				send("end", map[string]string{"state": last.State})
+				return
+			}
+			last = c.Workflow
+			if !send(c.Kind, c) {
+				return
+			}
+		}
+	}
+}

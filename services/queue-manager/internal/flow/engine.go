@@ -1,0 +1,503 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
+)
+
+// Publisher sends queue-control commands; *bus.Producer is one.
+type Publisher interface {
+	Publish(ctx context.Context, topic string, key, value []byte) error
+}
+
+// Options tune the engine.
+type Options struct {
+	// Services names the binary (local) or image (Kubernetes) that runs
+	// each step kind; default its Role.
+	Services map[string]string
+	// Args are extra command-line arguments per step kind.
+	Args map[string][]string
+	// Limits caps the steps of a kind running at once (0: no cap).
+	Limits map[string]int
+	// MaxAttempts is how many times a step is launched before it fails for
+	// good (default 3).
+	MaxAttempts int
+	// RetryBase and RetryMax bound the exponential delay before a relaunch
+	// (defaults 2 s and 1 min).
+	RetryBase, RetryMax time.Duration
+	// HeartbeatTimeout is how long a running step may stay silent on
+	// queue-events before it is treated as dead (default 45 s).
+	HeartbeatTimeout time.Duration
+	// StopGrace is how long a stopped step's worker has to end by itself
+	// before its run is removed (default 30 s).
+	StopGrace time.Duration
+	// ExitGrace is how long the engine waits for a worker's terminal event
+	// after its run succeeded (default 5 s).
+	ExitGrace time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	Log zerolog.Logger
+	// Metrics receives the engine's series; nil keeps them unregistered.
+	Metrics *Metrics
+}
+
+func (o *Options) defaults() {
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 3
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = 2 * time.Second
+	}
+	if o.RetryMax <= 0 {
+		o.RetryMax = time.Minute
+	}
+	if o.HeartbeatTimeout <= 0 {
+		o.HeartbeatTimeout = 45 * time.Second
+	}
+	if o.StopGrace <= 0 {
+		o.StopGrace = 30 * time.Second
+	}
+	if o.ExitGrace <= 0 {
+		o.ExitGrace = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+}
+
+// Change is what a watcher of a workflow is told: the workflow after a
+// change, and what changed.
+type Change struct {
+	Kind     string    `json:"kind"` // workflow, step, progress
+	Step     string    `json:"step,omitempty"`
+	Workflow *Workflow `json:"workflow"`
+}
+
+// Engine runs workflows: it launches each step when its turn comes, follows
+// queue-events and the launcher, relaunches what dies, and keeps every
+// change in the store. Its state is guarded by one mutex; the store write
+// of a change happens under it, so the stored workflow is never behind what
+// a client was told.
+type Engine struct {
+	o        Options
+	repo     *Repo
+	launcher launch.Launcher
+	pub      Publisher
+
+	mu       sync.Mutex
+	active   map[string]*Workflow // not final, by id
+	byQueue  map[string][]*stepRef
+	runs     map[string]*stepRef // current run id -> step
+	lastSeen map[string]time.Time
+	exited   map[string]time.Time // run succeeded, terminal event awaited
+	subs     map[string]map[chan Change]struct{}
+}
+
+type stepRef struct {
+	w *Workflow
+	s *Step
+}
+
+// NewEngine returns an engine; call Start to resume stored work.
+func NewEngine(repo *Repo, l launch.Launcher, pub Publisher, o Options) *Engine {
+	o.defaults()
+	return &Engine{
+		o: o, repo: repo, launcher: l, pub: pub,
+		active: map[string]*Workflow{}, byQueue: map[string][]*stepRef{}, runs: map[string]*stepRef{},
+		lastSeen: map[string]time.Time{}, exited: map[string]time.Time{}, subs: map[string]map[chan Change]struct{}{},
+	}
+}
+
+// Start reloads unfinished workflows and reconciles their running steps
+// with what the launcher still runs: a run that is gone is a failed
+// attempt, relaunched like any other.
+func (e *Engine) Start(ctx context.Context) error {
+	wfs, err := e.repo.Unfinished(ctx)
+	if err != nil {
+		return fmt.Errorf("load unfinished workflows: %w", err)
+	}
+	runs, err := e.launcher.Runs(ctx)
+	if err != nil {
+		return fmt.Errorf("list launched runs: %w", err)
+	}
+	alive := map[string]launch.Status{}
+	for _, r := range runs {
+		alive[r.ID] = r
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.o.Now()
+	for _, w := range wfs {
+		e.adopt(w)
+		for _, s := range w.Steps {
+			if s.State != Running && s.State != Stopping {
+				continue
+			}
+			a := s.Current()
+			st, ok := alive[a.RunID]
+			switch {
+			case ok && !st.Phase.Terminal():
+				e.runs[a.RunID] = &stepRef{w, s}
+				e.lastSeen[s.ID] = now
+				e.o.Log.Info().Str("workflow", w.ID).Str("step", s.ID).Str("run", a.RunID).Msg("re-adopted a running step")
+			case ok && st.Phase == launch.Succeeded:
+				e.runs[a.RunID] = &stepRef{w, s}
+				e.exited[a.RunID] = now
+			default:
+				e.attemptFailed(ctx, w, s, "its run was lost while queue-manager was down")
+			}
+		}
+		e.saveLocked(ctx, w, "workflow", "")
+	}
+	e.scheduleLocked(ctx)
+	return nil
+}
+
+// adopt puts a workflow in the active set.
+func (e *Engine) adopt(w *Workflow) {
+	e.active[w.ID] = w
+	for _, s := range w.Steps {
+		e.byQueue[s.QueueID] = append(e.byQueue[s.QueueID], &stepRef{w, s})
+	}
+}
+
+func (e *Engine) forget(w *Workflow) {
+	delete(e.active, w.ID)
+	for _, s := range w.Steps {
+		delete(e.byQueue, s.QueueID)
+		delete(e.lastSeen, s.ID)
+		if a := s.Current(); a != nil {
+			delete(e.runs, a.RunID)
+			delete(e.exited, a.RunID)
+		}
+	}
+}
+
+// Submit creates a workflow from a validated request and starts it.
+func (e *Engine) Submit(ctx context.Context, r Request) (*Workflow, error) {
+	w, err := New(r, e.o.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	if err := e.repo.Create(ctx, w); err != nil {
+		return nil, fmt.Errorf("store workflow: %w", err)
+	}
+	e.o.Metrics.submitted.Inc()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.adopt(w)
+	e.scheduleLocked(ctx)
+	return clone(w), nil
+}
+
+// Get returns a workflow: the live one when active, else the stored one.
+func (e *Engine) Get(ctx context.Context, id string) (*Workflow, error) {
+	e.mu.Lock()
+	if w, ok := e.active[id]; ok {
+		defer e.mu.Unlock()
+		return clone(w), nil
+	}
+	e.mu.Unlock()
+	return e.repo.Get(ctx, id)
+}
+
+// Stop stops a workflow gracefully: pending steps will not start, running
+// ones get a stop command and StopGrace to end before their runs are
+// removed. Stopping a final workflow changes nothing.
+func (e *Engine) Stop(ctx context.Context, id string) (*Workflow, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	w, ok := e.active[id]
+	if !ok {
+		return e.repo.Get(ctx, id)
+	}
+	if w.State == Stopping {
+		return clone(w), nil
+	}
+	now := e.o.Now()
+	w.State, w.StopAfter = Stopping, now.Add(e.o.StopGrace)
+	for _, s := range w.Steps {
+		switch s.State {
+		case Pending:
+			s.State, s.QueuePosition, s.RetryAt = Stopped, 0, time.Time{}
+		case Running:
+			s.State = Stopping
+			e.command(ctx, s, protocol.CommandStop)
+		}
+	}
+	e.settleLocked(ctx, w)
+	e.saveLocked(ctx, w, "workflow", "")
+	return clone(w), nil
+}
+
+// Delete removes a final workflow; ErrActive when it is not final.
+func (e *Engine) Delete(ctx context.Context, id string) error {
+	e.mu.Lock()
+	_, active := e.active[id]
+	e.mu.Unlock()
+	if active {
+		return ErrActive
+	}
+	w, err := e.repo.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	return e.repo.Delete(ctx, w)
+}
+
+// ErrActive is returned when deleting a workflow that has not ended.
+var ErrActive = errors.New("workflow has not ended: stop it first")
+
+// Subscribe returns a channel of the workflow's changes and a function that
+// ends the subscription. The channel is closed when the workflow ends.
+func (e *Engine) Subscribe(id string) (<-chan Change, func(), bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.active[id]; !ok {
+		return nil, func() {}, false
+	}
+	ch := make(chan Change, 64)
+	if e.subs[id] == nil {
+		e.subs[id] = map[chan Change]struct{}{}
+	}
+	e.subs[id][ch] = struct{}{}
+	return ch, func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if _, ok := e.subs[id][ch]; ok {
+			delete(e.subs[id], ch)
+			close(ch)
+		}
+	}, true
+}
+
+// saveLocked stores w and tells its watchers. A store failure is logged:
+// the in-memory state goes on and the next change stores it again.
+func (e *Engine) saveLocked(ctx context.Context, w *Workflow, kind, step string) {
+	w.Updated = e.o.Now().UTC()
+	if err := e.repo.Save(context.WithoutCancel(ctx), w); err != nil {
+		e.o.Log.Error().Err(err).Str("workflow", w.ID).Msg("workflow not stored")
+		e.o.Metrics.storeErrors.Inc()
+	}
+	c := Change{Kind: kind, Step: step, Workflow: clone(w)}
+	for ch := range e.subs[w.ID] {
+		select {
+		case ch <- c:
+		default: // a slow watcher misses intermediate changes, never the state
+		}
+	}
+	if Terminal(w.State) {
+		for ch := range e.subs[w.ID] {
+			close(ch)
+		}
+		delete(e.subs, w.ID)
+		e.forget(w)
+	}
+}
+
+func clone(w *Workflow) *Workflow {
+	b, _ := json.Marshal(w)
+	var c Workflow
+	_ = json.Unmarshal(b, &c)
+	c.Rev = w.Rev
+	return &c
+}
+
+// command publishes a command for a step on queue-control.
+func (e *Engine) command(ctx context.Context, s *Step, kind protocol.CommandKind) {
+	cmd := e.task(s).StartCommand(s.TelemetryID, protocol.Timestamp(e.o.Now()))
+	cmd.Command = kind
+	if kind != protocol.CommandStart {
+		cmd = protocol.Command{Command: kind, QueueID: s.QueueID, Target: s.TelemetryID, Timestamp: cmd.Timestamp}
+	}
+	b, err := json.Marshal(cmd)
+	if err == nil {
+		err = e.pub.Publish(context.WithoutCancel(ctx), protocol.TopicControl, []byte(s.QueueID), b)
+	}
+	if err != nil {
+		e.o.Log.Error().Err(err).Str("step", s.ID).Str("command", string(kind)).Msg("command not published")
+	}
+}
+
+func (e *Engine) task(s *Step) protocol.Task {
+	return protocol.Task{QueueID: s.QueueID, Symbol: s.Symbol, Type: s.Type, TimeRange: s.TimeRange,
+		KafkaTopic: s.Topic, CollectionName: s.Collection, TelemetryID: s.TelemetryID}
+}
+
+// scheduleLocked launches every step whose turn has come, within the
+// limits, and numbers the ones waiting for a slot.
+func (e *Engine) scheduleLocked(ctx context.Context) {
+	now := e.o.Now()
+	running := map[string]int{}
+	var ready []*stepRef
+	for _, w := range e.active {
+		for _, s := range w.Steps {
+			switch s.State {
+			case Running, Stopping:
+				running[s.Kind]++
+			case Pending:
+				if w.State != Stopping && !now.Before(s.RetryAt) && e.depsDone(w, s) {
+					ready = append(ready, &stepRef{w, s})
+				}
+			}
+		}
+	}
+	sort.SliceStable(ready, func(i, j int) bool {
+		if !ready[i].w.Created.Equal(ready[j].w.Created) {
+			return ready[i].w.Created.Before(ready[j].w.Created)
+		}
+		return ready[i].w.ID < ready[j].w.ID
+	})
+	waiting := map[string]int{}
+	changed := map[*Workflow]bool{}
+	for _, r := range ready {
+		if limit := e.o.Limits[r.s.Kind]; limit > 0 && running[r.s.Kind] >= limit {
+			waiting[r.s.Kind]++
+			if r.s.QueuePosition != waiting[r.s.Kind] {
+				r.s.QueuePosition = waiting[r.s.Kind]
+				changed[r.w] = true
+			}
+			continue
+		}
+		running[r.s.Kind]++
+		e.launchLocked(ctx, r.w, r.s)
+		changed[r.w] = true
+	}
+	for w := range changed {
+		e.settleLocked(ctx, w)
+		e.saveLocked(ctx, w, "workflow", "")
+	}
+}
+
+func (e *Engine) depsDone(w *Workflow, s *Step) bool {
+	for _, id := range s.After {
+		if d := w.Step(id); d == nil || d.State != Finished {
+			return false
+		}
+	}
+	return true
+}
+
+// launchLocked starts the next attempt of s: the start command first (a
+// worker reads it from queue-control), then the run.
+func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
+	now := e.o.Now().UTC()
+	n := len(s.Attempts) + 1
+	run := s.ID + "." + strconv.Itoa(n)
+	s.Attempts = append(s.Attempts, Attempt{N: n, RunID: run, Started: now})
+	s.State, s.QueuePosition, s.RetryAt, s.Error = Running, 0, time.Time{}, ""
+	if w.State == Pending {
+		w.State = Running
+	}
+	e.runs[run] = &stepRef{w, s}
+	e.lastSeen[s.ID] = now
+	e.command(ctx, s, protocol.CommandStart)
+	env := map[string]string{
+		"QUEUE_ID": s.QueueID, "SYMBOL": s.Symbol, "TYPE": s.Type, "TIME_RANGE": s.TimeRange,
+		"KAFKA_TOPIC": s.Topic, "COLLECTION_NAME": s.Collection, "TELEMETRY_ID": s.TelemetryID,
+	}
+	for k, v := range s.Env {
+		env[k] = v
+	}
+	svc := e.o.Services[s.Kind]
+	if svc == "" {
+		svc = Role[s.Kind]
+	}
+	spec := launch.Spec{ID: run, Service: svc, Args: e.o.Args[s.Kind], Env: env,
+		Labels: map[string]string{"queue_id": s.QueueID, "step": s.Kind, "attempt": strconv.Itoa(n), "workflow": w.ID}}
+	e.o.Metrics.launches.WithLabelValues(s.Kind).Inc()
+	e.o.Log.Info().Str("workflow", w.ID).Str("step", s.ID).Int("attempt", n).Str("service", svc).Msg("launching")
+	if err := e.launcher.Launch(context.WithoutCancel(ctx), spec); err != nil {
+		e.attemptFailed(ctx, w, s, "launch: "+err.Error())
+	}
+}
+
+// attemptFailed ends the current attempt as failed and schedules the next
+// one after a capped exponential delay, or fails the step (and with it the
+// workflow) when the attempts are used up.
+func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why string) {
+	now := e.o.Now().UTC()
+	a := s.Current()
+	if a != nil && a.Ended.IsZero() {
+		a.Ended, a.Outcome, a.Message = now, Failed, why
+		delete(e.runs, a.RunID)
+		delete(e.exited, a.RunID)
+		if err := e.launcher.Stop(context.WithoutCancel(ctx), a.RunID); err != nil {
+			e.o.Log.Warn().Err(err).Str("run", a.RunID).Msg("remove failed run")
+		}
+	}
+	e.o.Metrics.failures.WithLabelValues(s.Kind).Inc()
+	s.Error = why
+	switch {
+	case w.State == Stopping || s.State == Stopping:
+		s.State = Stopped
+	case len(s.Attempts) < e.o.MaxAttempts:
+		delay := e.o.RetryBase << min(len(s.Attempts)-1, 20)
+		if delay > e.o.RetryMax || delay <= 0 {
+			delay = e.o.RetryMax
+		}
+		s.State, s.RetryAt = Pending, now.Add(delay)
+		e.o.Log.Warn().Str("workflow", w.ID).Str("step", s.ID).Str("why", why).Dur("retry_in", delay).Msg("attempt failed; relaunching")
+	default:
+		s.State = Failed
+		e.o.Log.Error().Str("workflow", w.ID).Str("step", s.ID).Str("why", why).Msg("step failed for good")
+		if w.Error == "" {
+			w.Error = fmt.Sprintf("step %s failed after %d attempts: %s", s.ID, len(s.Attempts), why)
+		}
+	}
+}
+
+// settleLocked derives the workflow's state from its steps. A failed step
+// stops the rest of the workflow.
+func (e *Engine) settleLocked(ctx context.Context, w *Workflow) {
+	all, failed, stopped := true, false, false
+	for _, s := range w.Steps {
+		all = all && Terminal(s.State)
+		failed = failed || s.State == Failed
+		stopped = stopped || s.State == Stopped
+	}
+	if failed && w.State != Stopping && !all {
+		// Stop what still runs; the workflow ends failed when it has.
+		for _, s := range w.Steps {
+			switch s.State {
+			case Pending:
+				s.State = Stopped
+			case Running:
+				s.State = Stopping
+				e.command(ctx, s, protocol.CommandStop)
+			}
+		}
+		w.StopAfter = e.o.Now().Add(e.o.StopGrace)
+		all = false
+		for _, s := range w.Steps {
+			all = all && Terminal(s.State)
+		}
+	}
+	if !all {
+		return
+	}
+	switch {
+	case failed:
+		w.State = Failed
+	case stopped || w.State == Stopping:
+		w.State = Stopped
+	default:
+		w.State = Finished
+	}
+	e.o.Metrics.ended.WithLabelValues(w.State).Inc()
+	e.o.Log.Info().Str("workflow", w.ID).Str("state", w.State).Msg("workflow ended")
+}

@@ -1,0 +1,169 @@
+package flow
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
+)
+
+// OnEvent applies one queue-events message: progress, and the end of an
+// attempt (finished, a fatal error, interrupted).
+func (e *Engine) OnEvent(ctx context.Context, ev protocol.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var ref *stepRef
+	for _, r := range e.byQueue[ev.QueueID] {
+		if r.s.TelemetryID == ev.Producer || Role[r.s.Kind] == protocol.TelemetryService(ev.Producer) {
+			ref = r
+			break
+		}
+	}
+	if ref == nil || (ref.s.State != Running && ref.s.State != Stopping) {
+		e.o.Metrics.events.WithLabelValues("unknown").Inc()
+		return
+	}
+	e.o.Metrics.events.WithLabelValues(string(ev.Status)).Inc()
+	w, s := ref.w, ref.s
+	now := e.o.Now().UTC()
+	e.lastSeen[s.ID] = now
+	if ev.Status == protocol.StatusPong {
+		return
+	}
+	at := protocol.TimeOf(ev.Timestamp)
+	s.LastEvent = &EventInfo{Status: string(ev.Status), Message: ev.Message, Records: ev.RecordsWritten, At: at}
+	s.Records = max(s.Records, ev.RecordsWritten)
+	if ev.Percent > 0 {
+		s.Percent = ev.Percent
+	}
+	if ev.Rate > 0 || ev.Status == protocol.StatusLoading {
+		s.Rate = ev.Rate
+	}
+	s.ETASeconds = ev.ETASeconds
+	kind := "progress"
+	switch {
+	case ev.Status == protocol.StatusFinished:
+		e.endAttempt(s, Finished, ev.Message)
+		s.State, s.Percent, s.ETASeconds = Finished, 100, 0
+		kind = "step"
+	case ev.Status == protocol.StatusError && ev.Finished:
+		e.attemptFailed(ctx, w, s, "error event: "+ev.Error)
+		kind = "step"
+	case ev.Status == protocol.StatusError:
+		s.Error = ev.Error // reported, the worker goes on
+	case ev.Status == protocol.StatusInterrupted:
+		if s.State == Stopping || w.State == Stopping {
+			e.endAttempt(s, Stopped, ev.Message)
+			s.State = Stopped
+		} else {
+			e.attemptFailed(ctx, w, s, "interrupted without a stop request: "+ev.Message)
+		}
+		kind = "step"
+	case ev.Status == protocol.StatusHeartbeat:
+		return // liveness only: not worth a store write
+	}
+	if kind == "step" {
+		e.settleLocked(ctx, w)
+	}
+	e.saveLocked(ctx, w, kind, s.ID)
+	if kind == "step" {
+		e.scheduleLocked(ctx)
+	}
+}
+
+func (e *Engine) endAttempt(s *Step, outcome, msg string) {
+	if a := s.Current(); a != nil && a.Ended.IsZero() {
+		a.Ended, a.Outcome, a.Message = e.o.Now().UTC(), outcome, msg
+		delete(e.runs, a.RunID)
+		delete(e.exited, a.RunID)
+	}
+}
+
+// OnRun applies a launcher state change.
+func (e *Engine) OnRun(ctx context.Context, st launch.Status) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ref, ok := e.runs[st.ID]
+	if !ok {
+		return // an earlier attempt, or a run of an ended workflow
+	}
+	w, s := ref.w, ref.s
+	switch st.Phase {
+	case launch.Succeeded:
+		// The worker's terminal event may still be on its way.
+		e.exited[st.ID] = e.o.Now()
+	case launch.Failed, launch.Vanished:
+		if s.State == Stopping {
+			e.endAttempt(s, Stopped, string(st.Phase)+": "+st.Message)
+			s.State = Stopped
+		} else {
+			e.attemptFailed(ctx, w, s, fmt.Sprintf("run %s: %s", st.Phase, st.Message))
+		}
+		e.settleLocked(ctx, w)
+		e.saveLocked(ctx, w, "step", s.ID)
+		e.scheduleLocked(ctx)
+	}
+}
+
+// Tick does what time decides: silent steps are declared dead, runs that
+// exited without a terminal event are settled, stopped workflows past their
+// grace have their runs removed, and delayed relaunches start.
+func (e *Engine) Tick(ctx context.Context) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.o.Now()
+	for _, w := range e.active {
+		changed := false
+		for _, s := range w.Steps {
+			a := s.Current()
+			switch {
+			case s.State == Running && a != nil && !e.exited[a.RunID].IsZero() && now.Sub(e.exited[a.RunID]) >= e.o.ExitGrace:
+				// Exit 0 without a terminal event: the worker did its work.
+				e.endAttempt(s, Finished, "exited 0 without a finished event")
+				s.State = Finished
+				changed = true
+			case s.State == Running && now.Sub(e.lastSeen[s.ID]) > e.o.HeartbeatTimeout:
+				e.attemptFailed(ctx, w, s, fmt.Sprintf("no event for %s (heartbeat timeout)", e.o.HeartbeatTimeout.Round(time.Second)))
+				changed = true
+			case s.State == Stopping && !w.StopAfter.IsZero() && now.After(w.StopAfter):
+				if a != nil {
+					if err := e.launcher.Stop(context.WithoutCancel(ctx), a.RunID); err != nil {
+						e.o.Log.Warn().Err(err).Str("run", a.RunID).Msg("remove stopped run")
+					}
+				}
+				e.endAttempt(s, Stopped, "removed after the stop grace period")
+				s.State = Stopped
+				changed = true
+			}
+		}
+		if changed {
+			e.settleLocked(ctx, w)
+			e.saveLocked(ctx, w, "step", "")
+		}
+	}
+	e.scheduleLocked(ctx)
+}
+
+// Run drives the engine until ctx ends: launcher changes and a ticker.
+// Events arrive through OnEvent from the queue-events consumer.
+func (e *Engine) Run(ctx context.Context, tick time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- e.launcher.Watch(ctx, func(st launch.Status) { e.OnRun(ctx, st) }) }()
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("launcher watch: %w", err)
+		case <-t.C:
+			e.Tick(ctx)
+		}
+	}
+}

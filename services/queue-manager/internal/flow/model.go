@@ -1,0 +1,327 @@
+// Package flow is queue-manager's model of work: a workflow request, the
+// steps it becomes (a DAG: loaders and their connectors together, the graph
+// after every store step, training after the graph), and each step's life
+// across attempts.
+package flow
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/streamforge/streamforge/libs/loader"
+	"github.com/streamforge/streamforge/libs/protocol"
+)
+
+// Step kinds, in DAG order.
+const (
+	KindLoad  = "load"
+	KindStore = "store"
+	KindGraph = "graph"
+	KindTrain = "train"
+)
+
+// Kinds lists the step kinds in DAG order.
+var Kinds = []string{KindLoad, KindStore, KindGraph, KindTrain}
+
+// Role is the service a step kind stands for: its name is the target of the
+// step's commands and the prefix of its telemetry_id, whatever binary runs it.
+var Role = map[string]string{
+	KindLoad: "loader-producer", KindStore: "arango-connector", KindGraph: "graph-builder", KindTrain: "gnn-trainer",
+}
+
+// Step and workflow states.
+const (
+	Pending  = "pending"
+	Running  = "running"
+	Finished = "finished"
+	Failed   = "failed"
+	Stopping = "stopping"
+	Stopped  = "stopped"
+)
+
+// Terminal reports whether a step or workflow state is final.
+func Terminal(state string) bool { return state == Finished || state == Failed || state == Stopped }
+
+// Request is what a client asks for: POST /api/v1/workflows.
+type Request struct {
+	Symbols   []string `json:"symbols"`
+	Types     []string `json:"types"`
+	TimeRange string   `json:"time_range,omitempty"`
+	// Steps are the kinds wanted; empty means load and store.
+	Steps []string `json:"steps,omitempty"`
+	// Options are extra environment variables per step kind, e.g.
+	// {"train": {"GNN_EPOCHS": "200"}}; names must be upper-case.
+	Options map[string]map[string]string `json:"options,omitempty"`
+}
+
+// FieldError is a request problem naming the field, for problem+json.
+type FieldError struct {
+	Field, Problem string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Problem }
+
+func bad(field, format string, a ...any) error {
+	return &FieldError{Field: field, Problem: fmt.Sprintf(format, a...)}
+}
+
+// Limits bound a request.
+const (
+	MaxSymbols = 50
+	MaxTypes   = 10
+)
+
+// Validate checks the request completely before anything is created.
+func (r *Request) Validate(now time.Time) error {
+	if len(r.Symbols) == 0 {
+		return bad("symbols", "at least one symbol is required")
+	}
+	if len(r.Symbols) > MaxSymbols {
+		return bad("symbols", "at most %d symbols, got %d", MaxSymbols, len(r.Symbols))
+	}
+	seen := map[string]bool{}
+	for i, s := range r.Symbols {
+		if err := protocol.ValidateSymbol(s); err != nil {
+			return bad(fmt.Sprintf("symbols[%d]", i), "%v", err)
+		}
+		if seen[s] {
+			return bad(fmt.Sprintf("symbols[%d]", i), "%s is listed twice", s)
+		}
+		seen[s] = true
+	}
+	if len(r.Types) == 0 {
+		return bad("types", "at least one data type is required")
+	}
+	if len(r.Types) > MaxTypes {
+		return bad("types", "at most %d types, got %d", MaxTypes, len(r.Types))
+	}
+	live, history := false, false
+	for i, t := range r.Types {
+		dt, err := loader.ParseDataType(t)
+		if err != nil {
+			return bad(fmt.Sprintf("types[%d]", i), "%v", err)
+		}
+		if slices.Contains(r.Types[:i], t) {
+			return bad(fmt.Sprintf("types[%d]", i), "%s is listed twice", t)
+		}
+		live = live || dt.Kind.Live()
+		history = history || !dt.Kind.Live()
+	}
+	if len(r.Steps) == 0 {
+		r.Steps = []string{KindLoad, KindStore}
+	}
+	for i, s := range r.Steps {
+		if !slices.Contains(Kinds, s) {
+			return bad(fmt.Sprintf("steps[%d]", i), "unknown step %q (want load, store, graph or train)", s)
+		}
+		if slices.Contains(r.Steps[:i], s) {
+			return bad(fmt.Sprintf("steps[%d]", i), "%s is listed twice", s)
+		}
+	}
+	for i, need := range map[string]string{KindStore: KindLoad, KindGraph: KindStore, KindTrain: KindGraph} {
+		if slices.Contains(r.Steps, i) && !slices.Contains(r.Steps, need) {
+			return bad("steps", "%s needs %s", i, need)
+		}
+	}
+	if live && (slices.Contains(r.Steps, KindGraph) || slices.Contains(r.Steps, KindTrain)) {
+		return bad("steps", "graph and train need historical data types, not live ws_* streams")
+	}
+	for kind, env := range r.Options {
+		if !slices.Contains(r.Steps, kind) {
+			return bad("options", "options for %q, which is not a step of this workflow", kind)
+		}
+		for k := range env {
+			if !validEnvName(k) || protocolVar(k) {
+				return bad("options."+kind, "%q is not an allowed variable name (upper-case letters, digits, _; not a task variable)", k)
+			}
+		}
+	}
+	if r.TimeRange == "" {
+		if history {
+			return bad("time_range", "is required for historical data types")
+		}
+		return nil
+	}
+	tr, err := protocol.ParseTimeRange(r.TimeRange)
+	if err != nil {
+		return bad("time_range", "%v", err)
+	}
+	if history && !tr.Start.Before(now) {
+		return bad("time_range", "starts in the future")
+	}
+	if live && !tr.End.After(now) {
+		return bad("time_range", "ends in the past; a live stream needs an end after now or no time_range")
+	}
+	return nil
+}
+
+func validEnvName(s string) bool {
+	if s == "" || len(s) > 100 || (s[0] >= '0' && s[0] <= '9') {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// protocolVar reports task variables a request may not override.
+func protocolVar(s string) bool {
+	switch s {
+	case "QUEUE_ID", "SYMBOL", "TYPE", "TIME_RANGE", "KAFKA_TOPIC", "COLLECTION_NAME", "TELEMETRY_ID":
+		return true
+	}
+	return strings.HasPrefix(s, "KAFKA_") || strings.HasPrefix(s, "ARANGO_") || strings.HasPrefix(s, "MINIO_")
+}
+
+// Workflow is a request and the state of its steps. It is stored as one
+// record; Rev is the store's revision.
+type Workflow struct {
+	ID        string    `json:"id"`
+	Request   Request   `json:"request"`
+	State     string    `json:"state"`
+	Created   time.Time `json:"created"`
+	Updated   time.Time `json:"updated"`
+	Error     string    `json:"error,omitempty"`
+	Steps     []*Step   `json:"steps"`
+	StopAfter time.Time `json:"stop_after,omitzero"` // when stopping: runs left then are removed
+	Rev       int64     `json:"-"`
+}
+
+// Step is one worker's task within a workflow.
+type Step struct {
+	ID          string            `json:"id"` // <queue_id>.<kind>
+	Kind        string            `json:"kind"`
+	QueueID     string            `json:"queue_id"`
+	TelemetryID string            `json:"telemetry_id"`
+	Symbol      string            `json:"symbol,omitempty"`
+	Type        string            `json:"type,omitempty"`
+	TimeRange   string            `json:"time_range,omitempty"`
+	Topic       string            `json:"kafka_topic,omitempty"`
+	Collection  string            `json:"collection_name,omitempty"`
+	After       []string          `json:"after,omitempty"` // step ids that must finish first
+	Env         map[string]string `json:"env,omitempty"`   // options from the request
+
+	State         string     `json:"state"`
+	Attempts      []Attempt  `json:"attempts"`
+	Records       int64      `json:"records"`
+	Percent       float64    `json:"percent,omitempty"`
+	Rate          float64    `json:"rate,omitempty"`
+	ETASeconds    float64    `json:"eta_seconds,omitempty"`
+	LastEvent     *EventInfo `json:"last_event,omitempty"`
+	Error         string     `json:"error,omitempty"`
+	QueuePosition int        `json:"queue_position,omitempty"` // 1 = next to start, when waiting for a slot
+	RetryAt       time.Time  `json:"retry_at,omitzero"`       // a failed attempt's relaunch time
+}
+
+// Attempt is one launch of a step.
+type Attempt struct {
+	N       int       `json:"n"`
+	RunID   string    `json:"run_id"`
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended,omitzero"`
+	Outcome string    `json:"outcome,omitempty"` // finished, failed, stopped
+	Message string    `json:"message,omitempty"`
+}
+
+// EventInfo is the last queue-events message of a step.
+type EventInfo struct {
+	Status  string    `json:"status"`
+	Message string    `json:"message,omitempty"`
+	Records int64     `json:"records_written"`
+	At      time.Time `json:"at"`
+}
+
+// Current returns the step's latest attempt, or nil.
+func (s *Step) Current() *Attempt {
+	if len(s.Attempts) == 0 {
+		return nil
+	}
+	return &s.Attempts[len(s.Attempts)-1]
+}
+
+// New builds a workflow from a valid request: the ids share one random
+// suffix, so every queue id of the workflow ends the same way.
+func New(r Request, now time.Time) (*Workflow, error) {
+	suffix, err := protocol.NewSuffix(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	id, err := protocol.NewQueueID(r.Symbols[0], "workflow", now, suffix)
+	if err != nil {
+		return nil, err
+	}
+	w := &Workflow{ID: id, Request: r, State: Pending, Created: now, Updated: now}
+	// symbol is the step's SYMBOL (a list for graph and train); the queue
+	// id names the first.
+	add := func(kind, symbol, typ string, after []string) (*Step, error) {
+		qtype := typ
+		if qtype == "" {
+			qtype = kind
+		}
+		first, _, _ := strings.Cut(symbol, ",")
+		q, err := protocol.NewQueueID(first, qtype, now, suffix)
+		if err != nil {
+			return nil, err
+		}
+		parsed, err := protocol.ParseQueueID(q)
+		if err != nil {
+			return nil, err
+		}
+		s := &Step{
+			ID: q + "." + kind, Kind: kind, QueueID: q, TelemetryID: protocol.TelemetryID(Role[kind], suffix),
+			Symbol: symbol, Type: typ, TimeRange: r.TimeRange, Topic: protocol.DataTopic(q),
+			Collection: protocol.CollectionName(first, qtype, parsed.Day), After: after, Env: r.Options[kind],
+			State: Pending, Attempts: []Attempt{},
+		}
+		w.Steps = append(w.Steps, s)
+		return s, nil
+	}
+	want := func(k string) bool { return slices.Contains(r.Steps, k) }
+	var stores []string
+	for _, sym := range r.Symbols {
+		for _, typ := range r.Types {
+			if _, err := add(KindLoad, sym, typ, nil); err != nil {
+				return nil, err
+			}
+			if want(KindStore) {
+				s, err := add(KindStore, sym, typ, nil) // runs beside its loader
+				if err != nil {
+					return nil, err
+				}
+				stores = append(stores, s.ID)
+			}
+		}
+	}
+	if want(KindGraph) {
+		g, err := add(KindGraph, strings.Join(r.Symbols, ","), "", stores)
+		if err != nil {
+			return nil, err
+		}
+		if want(KindTrain) {
+			if _, err := add(KindTrain, strings.Join(r.Symbols, ","), "", []string{g.ID}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return w, nil
+}
+
+// Step returns the step with id, or nil.
+func (w *Workflow) Step(id string) *Step {
+	for _, s := range w.Steps {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// ErrNotFound is returned for an unknown workflow.
+var ErrNotFound = errors.New("workflow not found")

@@ -1,0 +1,197 @@
+// Package local launches workflow steps as child processes: the same
+// binaries and environment as the Kubernetes Jobs, for the local stack and
+// the tests. A child that dies is reported like a failed Job; children die
+// with queue-manager (Linux parent-death signal), so a restarted
+// queue-manager relaunches instead of finding orphans.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
+)
+
+// Options configure the launcher.
+type Options struct {
+	// BinDir holds one binary per service name.
+	BinDir string
+	// Env is added to every child's environment after queue-manager's own
+	// (Kafka, store and Binance settings are inherited).
+	Env []string
+	// Grace is how long a stopped child has after SIGTERM before SIGKILL
+	// (default 10 s).
+	Grace time.Duration
+	// Output receives the children's stderr, each line as the child wrote
+	// it; nil discards it.
+	Output io.Writer
+}
+
+// Launcher runs steps as child processes.
+type Launcher struct {
+	o       Options
+	mu      sync.Mutex
+	procs   map[string]*proc
+	changes chan launch.Status
+}
+
+type proc struct {
+	cmd    *exec.Cmd
+	status launch.Status
+	done   chan struct{}
+}
+
+// New returns a launcher.
+func New(o Options) *Launcher {
+	if o.Grace <= 0 {
+		o.Grace = 10 * time.Second
+	}
+	return &Launcher{o: o, procs: map[string]*proc{}, changes: make(chan launch.Status, 1024)}
+}
+
+var _ launch.Launcher = (*Launcher)(nil)
+
+// Launch starts the child for s; an ID already running is left alone.
+func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.procs[s.ID]; ok {
+		return nil
+	}
+	exe := filepath.Join(l.o.BinDir, s.Service)
+	if _, err := os.Stat(exe); err != nil {
+		return fmt.Errorf("no binary for %s in %s: %w", s.Service, l.o.BinDir, err)
+	}
+	cmd := exec.Command(exe, s.Args...)
+	env := append(os.Environ(), l.o.Env...)
+	env = append(env, "HTTP_ADDR=127.0.0.1:0") // many children, no port clashes
+	keys := make([]string, 0, len(s.Env))
+	for k := range s.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+s.Env[k])
+	}
+	cmd.Env = env
+	cmd.Stdout = l.o.Output
+	cmd.Stderr = l.o.Output
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", s.Service, err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{}), status: launch.Status{ID: s.ID, Phase: launch.Running, At: time.Now()}}
+	l.procs[s.ID] = p
+	l.emit(p.status)
+	go func() {
+		err := cmd.Wait()
+		st := launch.Status{ID: s.ID, Phase: launch.Succeeded, Message: "exit code 0", At: time.Now()}
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee) && ee.ExitCode() >= 0:
+			st.Phase, st.Message = launch.Failed, fmt.Sprintf("exit code %d", ee.ExitCode())
+		case errors.As(err, &ee):
+			st.Phase, st.Message = launch.Failed, "killed by "+ee.String()
+		case err != nil:
+			st.Phase, st.Message = launch.Vanished, err.Error()
+		}
+		l.mu.Lock()
+		p.status = st
+		l.mu.Unlock()
+		close(p.done)
+		l.emit(st)
+	}()
+	return nil
+}
+
+func (l *Launcher) emit(st launch.Status) {
+	select {
+	case l.changes <- st:
+	default: // nobody watching fast enough; Runs still tells
+	}
+}
+
+// Stop sends SIGTERM to the child's process group, SIGKILL after the grace
+// period, and forgets it.
+func (l *Launcher) Stop(ctx context.Context, id string) error {
+	l.mu.Lock()
+	p, ok := l.procs[id]
+	delete(l.procs, id)
+	l.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+	t := time.NewTimer(l.o.Grace)
+	defer t.Stop()
+	select {
+	case <-p.done:
+	case <-t.C:
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	case <-ctx.Done():
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	return nil
+}
+
+// Runs lists the children started by this process and their state.
+func (l *Launcher) Runs(context.Context) ([]launch.Status, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]launch.Status, 0, len(l.procs))
+	for _, p := range l.procs {
+		out = append(out, p.status)
+	}
+	return out, nil
+}
+
+// Watch delivers state changes until ctx ends.
+func (l *Launcher) Watch(ctx context.Context, fn func(launch.Status)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case st := <-l.changes:
+			fn(st)
+		}
+	}
+}
+
+// Kill ends a child at once without forgetting it, as a crash would (for
+// tests and chaos drills): the engine sees it fail.
+func (l *Launcher) Kill(id string) bool {
+	l.mu.Lock()
+	p, ok := l.procs[id]
+	l.mu.Unlock()
+	if !ok {
+		return false
+	}
+	return p.cmd.Process.Kill() == nil
+}
+
+// Close kills every child.
+func (l *Launcher) Close() {
+	l.mu.Lock()
+	procs := l.procs
+	l.procs = map[string]*proc{}
+	l.mu.Unlock()
+	for _, p := range procs {
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+}

@@ -30,6 +30,7 @@ var services = []string{
 var workers = map[string]bool{
 	"dummy-service": true, "arango-connector": true,
 	"loader-producer": true, "loader-api-candles": true, "loader-api-trades": true, "loader-ws-orderbook": true,
+	"queue-manager": true,
 }
 
 func build(t *testing.T) string {

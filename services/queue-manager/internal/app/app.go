@@ -18,6 +18,7 @@ import (
 	"github.com/streamforge/streamforge/services/queue-manager/internal/api"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/local"
 )
 
@@ -27,11 +28,16 @@ const Name = "queue-manager"
 // StoreConfig names the store settings so they embed beside bus.Config.
 type StoreConfig = store.Config
 
+// KubeConfig names the Kubernetes launcher's settings (read always, used
+// with LAUNCHER=kubernetes).
+type KubeConfig = kube.Config
+
 // Config is queue-manager's environment.
 type Config struct {
 	service.Common
 	bus.Config
 	StoreConfig
+	KubeConfig
 
 	Launcher  string `envconfig:"LAUNCHER" default:"local" desc:"local (child processes) or kubernetes (one Job per step)"`
 	LocalBins string `envconfig:"LOCAL_BIN_DIR" default:"bin" desc:"local launcher: the directory holding the worker binaries"`
@@ -125,7 +131,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 		defer ll.Close()
 		l = ll
 	default:
-		if l, err = kubeLauncher(ctx, rt); err != nil {
+		if l, err = kubeLauncher(rt, cfg.KubeConfig); err != nil {
 			return err
 		}
 	}

@@ -105,6 +105,7 @@ type Engine struct {
 	lastSeen map[string]time.Time
 	exited   map[string]time.Time // run succeeded, terminal event awaited
 	subs     map[string]map[chan Change]struct{}
+	dirty    map[string]*Workflow // progress not stored yet (Tick stores it)
 }
 
 type stepRef struct {
@@ -119,6 +120,7 @@ func NewEngine(repo *Repo, l launch.Launcher, pub Publisher, o Options) *Engine 
 		o: o, repo: repo, launcher: l, pub: pub,
 		active: map[string]*Workflow{}, byQueue: map[string][]*stepRef{}, runs: map[string]*stepRef{},
 		lastSeen: map[string]time.Time{}, exited: map[string]time.Time{}, subs: map[string]map[chan Change]struct{}{},
+		dirty: map[string]*Workflow{},
 	}
 }
 
@@ -285,19 +287,26 @@ func (e *Engine) Subscribe(id string) (<-chan Change, func(), bool) {
 	}, true
 }
 
-// saveLocked stores w and tells its watchers. A store failure is logged:
-// the in-memory state goes on and the next change stores it again.
+// saveLocked stores w and tells its watchers. State changes are stored at
+// once; progress alone is stored by the next Tick (clients read the live
+// state, and a lost progress write is redone by the worker's next event). A
+// store failure is logged: the in-memory state goes on and the next change
+// stores it again.
 func (e *Engine) saveLocked(ctx context.Context, w *Workflow, kind, step string) {
 	w.Updated = e.o.Now().UTC()
-	if err := e.repo.Save(context.WithoutCancel(ctx), w); err != nil {
-		e.o.Log.Error().Err(err).Str("workflow", w.ID).Msg("workflow not stored")
-		e.o.Metrics.storeErrors.Inc()
+	if kind == "progress" {
+		e.dirty[w.ID] = w
+	} else {
+		delete(e.dirty, w.ID)
+		e.store(ctx, w)
 	}
-	c := Change{Kind: kind, Step: step, Workflow: clone(w)}
-	for ch := range e.subs[w.ID] {
-		select {
-		case ch <- c:
-		default: // a slow watcher misses intermediate changes, never the state
+	if len(e.subs[w.ID]) > 0 {
+		c := Change{Kind: kind, Step: step, Workflow: clone(w)}
+		for ch := range e.subs[w.ID] {
+			select {
+			case ch <- c:
+			default: // a slow watcher misses intermediate changes, never the state
+			}
 		}
 	}
 	if Terminal(w.State) {
@@ -306,6 +315,21 @@ func (e *Engine) saveLocked(ctx context.Context, w *Workflow, kind, step string)
 		}
 		delete(e.subs, w.ID)
 		e.forget(w)
+	}
+}
+
+func (e *Engine) store(ctx context.Context, w *Workflow) {
+	if err := e.repo.Save(context.WithoutCancel(ctx), w); err != nil {
+		e.o.Log.Error().Err(err).Str("workflow", w.ID).Msg("workflow not stored")
+		e.o.Metrics.storeErrors.Inc()
+	}
+}
+
+// flushLocked stores the progress not stored yet.
+func (e *Engine) flushLocked(ctx context.Context) {
+	for id, w := range e.dirty {
+		e.store(ctx, w)
+		delete(e.dirty, id)
 	}
 }
 

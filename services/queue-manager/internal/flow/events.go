@@ -144,6 +144,7 @@ func (e *Engine) Tick(ctx context.Context) {
 		}
 	}
 	e.scheduleLocked(ctx)
+	e.flushLocked(ctx)
 }
 
 // Run drives the engine until ctx ends: launcher changes and a ticker.
@@ -156,6 +157,9 @@ func (e *Engine) Run(ctx context.Context, tick time.Duration) error {
 	for {
 		select {
 		case <-ctx.Done():
+			e.mu.Lock()
+			e.flushLocked(context.WithoutCancel(ctx))
+			e.mu.Unlock()
 			return nil
 		case err := <-errc:
 			if ctx.Err() != nil {

@@ -137,7 +137,10 @@ func (f *fakeLauncher) Runs(context.Context) ([]launch.Status, error) {
 	}
 	return out, nil
 }
-func (f *fakeLauncher) Watch(ctx context.Context, _ func(launch.Status)) error { <-ctx.Done(); return nil }
+func (f *fakeLauncher) Watch(ctx context.Context, _ func(launch.Status)) error {
+	<-ctx.Done()
+	return nil
+}
 
 func (f *fakeLauncher) specs() []launch.Spec {
 	f.mu.Lock()
@@ -276,8 +279,12 @@ func TestWorkflowRunsTheDAG(t *testing.T) {
 	if got.Records != 500 || got.Percent != 40 || got.Rate != 1000 || got.ETASeconds != 12 || got.LastEvent.Status != "loading" {
 		t.Errorf("progress not applied: %+v", got)
 	}
+	if s := r.stored(w.ID).Steps[0]; s.Records != 0 {
+		t.Errorf("progress stored at once (%d records); it waits for the next tick", s.Records)
+	}
+	r.eng.Tick(context.Background())
 	if s := r.stored(w.ID).Steps[0]; s.Records != 500 {
-		t.Errorf("progress not stored: %+v", s)
+		t.Errorf("progress not stored by the tick: %+v", s)
 	}
 	r.event(load, protocol.StatusFinished, 1000)
 	if got := states(r.get(w.ID)); got != "load=finished store=running graph=pending train=pending" {
@@ -324,7 +331,7 @@ func TestFailedAttemptIsRelaunchedWithBackoff(t *testing.T) {
 	// Second attempt: a fatal error event.
 	r.event(load, protocol.StatusError, 0, func(e *protocol.Event) { e.Error, e.Finished = "binance said no", true })
 	s = r.get(w.ID).Steps[0]
-	if !s.RetryAt.Equal(r.clk.now().Add(3*time.Second)) { // 4 s capped at RetryMax
+	if !s.RetryAt.Equal(r.clk.now().Add(3 * time.Second)) { // 4 s capped at RetryMax
 		t.Errorf("second delay: retry at %s, want now+3s", s.RetryAt)
 	}
 	r.clk.add(3 * time.Second)

@@ -217,7 +217,7 @@ type Step struct {
 	LastEvent     *EventInfo `json:"last_event,omitempty"`
 	Error         string     `json:"error,omitempty"`
 	QueuePosition int        `json:"queue_position,omitempty"` // 1 = next to start, when waiting for a slot
-	RetryAt       time.Time  `json:"retry_at,omitzero"`       // a failed attempt's relaunch time
+	RetryAt       time.Time  `json:"retry_at,omitzero"`        // a failed attempt's relaunch time
 }
 
 // Attempt is one launch of a step.

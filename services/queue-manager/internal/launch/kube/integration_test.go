@@ -1,0 +1,277 @@
+//go:build integration
+
+// Integration tests against a real kube-apiserver (platform/kube/kube.sh):
+//
+//	platform/kube/kube.sh start && eval "$(platform/kube/kube.sh env)"
+//	go test -tags integration -race ./internal/launch/kube/
+//
+// They skip unless KUBE_IT=1. There is no kubelet and, by default, no Job
+// controller: the tests create Pods and set Job and Pod status through the API
+// themselves, as those would.
+package kube
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
+)
+
+// itClient connects to the API server in KUBECONFIG and creates a fresh
+// namespace for the test (with the default ServiceAccount that the
+// ServiceAccount admission plugin wants for Pods, normally made by
+// kube-controller-manager).
+func itClient(t *testing.T) (kubernetes.Interface, string) {
+	t.Helper()
+	if os.Getenv("KUBE_IT") != "1" {
+		t.Skip("KUBE_IT is not 1: no kube-apiserver (start one with platform/kube/kube.sh start; eval \"$(platform/kube/kube.sh env)\")")
+	}
+	cfg := Config{Kubeconfig: os.Getenv("KUBECONFIG")}
+	if cfg.Kubeconfig == "" {
+		t.Fatal("KUBE_IT=1 but KUBECONFIG is empty (eval \"$(platform/kube/kube.sh env)\")")
+	}
+	rc, err := cfg.RESTConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	ns := "stf-it-" + hex.EncodeToString(b[:])
+	ctx := t.Context()
+	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatalf("create namespace %s: %v", ns, err)
+	}
+	t.Cleanup(func() {
+		// Without kube-controller-manager the namespace stays Terminating;
+		// the throwaway etcd goes with the next kube.sh start.
+		if err := client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}); err != nil {
+			t.Errorf("delete namespace %s: %v", ns, err)
+		}
+	})
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}
+	if _, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("create service account: %v", err)
+	}
+	return client, ns
+}
+
+func itLauncher(t *testing.T, client kubernetes.Interface, ns string) *Launcher {
+	t.Helper()
+	cfg := defaultConfig(t)
+	cfg.Namespace = ns
+	cfg.CPULimit = "1"
+	k, err := New(client, cfg, WithSyncTimeout(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func itSpec(service, id string) launch.Spec {
+	s := testSpec()
+	s.ID = "wf-btcusdt-api_candles_5m-20240801-" + id
+	s.Service = service
+	s.Labels["step"] = service
+	return s
+}
+
+// TestIntegrationJobsPassValidation creates one Job per worker kind and reads
+// it back: the real API server accepts the shape (names, labels, security
+// context, envFrom, resources, deadline) and defaults it as expected.
+func TestIntegrationJobsPassValidation(t *testing.T) {
+	client, ns := itClient(t)
+	k := itLauncher(t, client, ns)
+	ctx := t.Context()
+	for _, svc := range []string{"loader-producer", "arango-connector", "dummy-service"} {
+		t.Run(svc, func(t *testing.T) {
+			s := itSpec(svc, "a1b2c3."+svc+".1")
+			if err := k.Launch(ctx, s); err != nil {
+				t.Fatalf("Launch: %v", err)
+			}
+			if err := k.Launch(ctx, s); err != nil {
+				t.Fatalf("second Launch: %v", err)
+			}
+			job, err := client.BatchV1().Jobs(ns).Get(ctx, JobName(svc, s.ID), metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("get job: %v", err)
+			}
+			if got := job.Annotations[AnnotationRunID]; got != s.ID {
+				t.Errorf("run-id annotation %q, want %q", got, s.ID)
+			}
+			if job.Spec.Selector == nil {
+				t.Error("API server did not generate a selector")
+			}
+			c := job.Spec.Template.Spec.Containers[0]
+			if c.Image != "registry.dmz.home/streamforge/"+svc+":0.1.0" {
+				t.Errorf("image %q", c.Image)
+			}
+			if *job.Spec.BackoffLimit != 0 || *job.Spec.TTLSecondsAfterFinished != 3600 || *job.Spec.ActiveDeadlineSeconds != 5401 {
+				t.Errorf("backoff %d ttl %d deadline %d", *job.Spec.BackoffLimit, *job.Spec.TTLSecondsAfterFinished, *job.Spec.ActiveDeadlineSeconds)
+			}
+		})
+	}
+	runs, err := k.Runs(ctx)
+	if err != nil {
+		t.Fatalf("Runs: %v", err)
+	}
+	if len(runs) != 3 {
+		t.Errorf("Runs gave %d runs, want 3: %+v", len(runs), runs)
+	}
+	for _, r := range runs {
+		if r.Phase != launch.Pending {
+			t.Errorf("run %s is %s, want pending (no Job controller, no Pod)", r.ID, r.Phase)
+		}
+	}
+}
+
+// itPod creates a Pod for job the way the Job controller would.
+func itPod(t *testing.T, client kubernetes.Interface, job *batchv1.Job) *corev1.Pod {
+	t.Helper()
+	pod := podFor(job, "p0")
+	pod.UID = ""
+	pod.Status = corev1.PodStatus{}
+	pod, err := client.CoreV1().Pods(job.Namespace).Create(t.Context(), pod, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("create pod: %v", err)
+	}
+	return pod
+}
+
+func setPodStatus(t *testing.T, client kubernetes.Interface, pod *corev1.Pod, st corev1.PodStatus) *corev1.Pod {
+	t.Helper()
+	pod.Status = st
+	pod, err := client.CoreV1().Pods(pod.Namespace).UpdateStatus(t.Context(), pod, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatalf("update pod status: %v", err)
+	}
+	return pod
+}
+
+// TestIntegrationWatch drives Watch with status changes made through the
+// real API: a Job marked Failed, a Job deleted from outside, a Job stopped,
+// Pods that run, fail or are deleted.
+func TestIntegrationWatch(t *testing.T) {
+	client, ns := itClient(t)
+	k := itLauncher(t, client, ns)
+	ctx := t.Context()
+	rec := startWatch(t, k)
+	getJob := func(s launch.Spec) *batchv1.Job {
+		t.Helper()
+		j, err := client.BatchV1().Jobs(ns).Get(ctx, JobName(s.Service, s.ID), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	launchPending := func(s launch.Spec) *batchv1.Job {
+		t.Helper()
+		if err := k.Launch(ctx, s); err != nil {
+			t.Fatalf("Launch %s: %v", s.ID, err)
+		}
+		rec.expect(t, s.ID, launch.Pending, "waiting for a pod")
+		return getJob(s)
+	}
+
+	t.Run("job failed", func(t *testing.T) {
+		s := itSpec("loader-producer", "a00001.load.1")
+		job := launchPending(s)
+		now := metav1.Now()
+		job.Status.StartTime = &now
+		job.Status.Failed = 1
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now, LastProbeTime: now},
+			{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now, LastProbeTime: now},
+		}
+		if _, err := client.BatchV1().Jobs(ns).UpdateStatus(ctx, job, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("update job status: %v", err)
+		}
+		rec.expect(t, s.ID, launch.Failed, "BackoffLimitExceeded: Job has reached the specified backoff limit")
+	})
+
+	t.Run("job complete", func(t *testing.T) {
+		s := itSpec("arango-connector", "a00002.store.1")
+		job := launchPending(s)
+		start := metav1.NewTime(time.Now().Add(-time.Minute).Truncate(time.Second))
+		now := metav1.NewTime(time.Now().Truncate(time.Second))
+		job.Status.StartTime = &start
+		job.Status.CompletionTime = &now
+		job.Status.Succeeded = 1
+		job.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, Reason: "CompletionsReached", LastTransitionTime: now, LastProbeTime: now},
+			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, Reason: "CompletionsReached", Message: "Reached expected number of succeeded pods", LastTransitionTime: now, LastProbeTime: now},
+		}
+		if _, err := client.BatchV1().Jobs(ns).UpdateStatus(ctx, job, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("update job status: %v", err)
+		}
+		rec.expect(t, s.ID, launch.Succeeded, "CompletionsReached")
+	})
+
+	t.Run("job deleted from outside", func(t *testing.T) {
+		s := itSpec("dummy-service", "a00003.load.1")
+		job := launchPending(s)
+		if err := client.BatchV1().Jobs(ns).Delete(ctx, job.Name, metav1.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		rec.expect(t, s.ID, launch.Vanished, "deleted before it finished")
+	})
+
+	t.Run("stop", func(t *testing.T) {
+		s := itSpec("dummy-service", "a00004.load.1")
+		launchPending(s)
+		if err := k.Stop(ctx, s.ID); err != nil {
+			t.Fatalf("Stop: %v", err)
+		}
+		rec.expect(t, s.ID, launch.Vanished, "deleted by stop")
+		if err := k.Stop(ctx, s.ID); err != nil {
+			t.Errorf("second Stop: %v", err)
+		}
+	})
+
+	t.Run("pod runs then fails", func(t *testing.T) {
+		s := itSpec("loader-producer", "a00005.load.1")
+		job := launchPending(s)
+		pod := itPod(t, client, job)
+		rec.expect(t, s.ID, launch.Pending, "pod "+pod.Name+" pending")
+		pod = setPodStatus(t, client, pod, corev1.PodStatus{Phase: corev1.PodRunning})
+		rec.expect(t, s.ID, launch.Running, "pod "+pod.Name+" running")
+		now := metav1.Now()
+		setPodStatus(t, client, pod, corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "worker", Image: pod.Spec.Containers[0].Image, ImageID: "sha256:0",
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: 2, Reason: "Error", Message: "kafka unreachable", StartedAt: now, FinishedAt: now,
+			}},
+		}}})
+		rec.expect(t, s.ID, launch.Failed, "container worker exited 2 (Error): kafka unreachable")
+	})
+
+	t.Run("pod deleted", func(t *testing.T) {
+		s := itSpec("arango-connector", "a00006.store.1")
+		job := launchPending(s)
+		pod := itPod(t, client, job)
+		rec.expect(t, s.ID, launch.Pending, "pending")
+		pod = setPodStatus(t, client, pod, corev1.PodStatus{Phase: corev1.PodRunning})
+		rec.expect(t, s.ID, launch.Running, "running")
+		if err := client.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: new(int64(0))}); err != nil {
+			t.Fatal(err)
+		}
+		rec.expect(t, s.ID, launch.Vanished, "deleted before it finished")
+	})
+
+	rec.quiet(t)
+}

@@ -54,7 +54,7 @@ type qm struct {
 	base string
 }
 
-func startQM(t *testing.T, cfg bus.Config, dbPath string, extraEnv ...string) *qm {
+func startQM(t testing.TB, cfg bus.Config, dbPath string, extraEnv ...string) *qm {
 	t.Helper()
 	bustest.Topics(t, cfg, 3, protocol.TopicControl, protocol.TopicEvents)
 	all := "load=dummy-service,store=dummy-service,graph=dummy-service,train=dummy-service"
@@ -82,7 +82,7 @@ func startQM(t *testing.T, cfg bus.Config, dbPath string, extraEnv ...string) *q
 	}
 }
 
-func (q *qm) submit(t *testing.T, body string) flow.Workflow {
+func (q *qm) submit(t testing.TB, body string) flow.Workflow {
 	t.Helper()
 	resp, err := http.Post(q.base+"/api/v1/workflows", "application/json", strings.NewReader(body))
 	if err != nil {
@@ -100,7 +100,7 @@ func (q *qm) submit(t *testing.T, body string) flow.Workflow {
 	return w
 }
 
-func (q *qm) get(t *testing.T, id string) flow.Workflow {
+func (q *qm) get(t testing.TB, id string) flow.Workflow {
 	t.Helper()
 	resp, err := http.Get(q.base + "/api/v1/workflows/" + id)
 	if err != nil {
@@ -115,7 +115,7 @@ func (q *qm) get(t *testing.T, id string) flow.Workflow {
 }
 
 // waitFor polls the workflow until ok, failing after timeout.
-func (q *qm) waitFor(t *testing.T, id string, timeout time.Duration, what string, ok func(flow.Workflow) bool) flow.Workflow {
+func (q *qm) waitFor(t testing.TB, id string, timeout time.Duration, what string, ok func(flow.Workflow) bool) flow.Workflow {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -156,7 +156,7 @@ func testWorkflowFinishes(t *testing.T, cfg bus.Config) {
 }
 
 // workerPID finds the process of a step's worker by its environment.
-func workerPID(t *testing.T, telemetryID, queueID string) int {
+func workerPID(t testing.TB, telemetryID, queueID string) int {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {

@@ -159,7 +159,12 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
-	cons, err := bus.NewConsumer(cfg.Config, bus.ConsumerOptions{Group: cfg.EventsGroup, Topics: []string{protocol.TopicEvents}, Metrics: m})
+	// The committed offsets carry the events sent while queue-manager was
+	// down (a new group reads what the topic keeps: events of unknown
+	// workflows are only counted). Events are applied in batches, one commit
+	// each.
+	cons, err := bus.NewConsumer(cfg.Config, bus.ConsumerOptions{Group: cfg.EventsGroup, Topics: []string{protocol.TopicEvents},
+		BatchSize: 500, BatchWait: 20 * time.Millisecond, Metrics: m})
 	if err != nil {
 		return err
 	}
@@ -171,6 +176,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	errc := make(chan error, 2)
 	go func() {
 		errc <- cons.Run(ctx, func(ctx context.Context, batch []bus.Message) error {
+			eng.Flowing()
 			for _, msg := range batch {
 				ev, err := protocol.DecodeEvent(msg.Value)
 				if err != nil {

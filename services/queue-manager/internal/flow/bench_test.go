@@ -30,6 +30,7 @@ func BenchmarkEngineEvents(b *testing.B) {
 		if err := eng.Start(context.Background()); err != nil {
 			b.Fatal(err)
 		}
+		eng.Flowing()
 		var steps []*Step
 		for i := range inFlight {
 			w, err := eng.Submit(context.Background(), Request{Symbols: []string{fmt.Sprintf("S%03dUSDT", i)}, Types: []string{"api_trades"},

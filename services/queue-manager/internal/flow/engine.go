@@ -106,6 +106,7 @@ type Engine struct {
 	exited   map[string]time.Time // run succeeded, terminal event awaited
 	subs     map[string]map[chan Change]struct{}
 	dirty    map[string]*Workflow // progress not stored yet (Tick stores it)
+	flowing  time.Time            // when queue-events first delivered; zero before
 }
 
 type stepRef struct {

@@ -81,6 +81,17 @@ func (e *Engine) endAttempt(s *Step, outcome, msg string) {
 	}
 }
 
+// Flowing tells the engine that queue-events delivers. Until it first does
+// (joining the consumer group and reading the backlog can take a while
+// after a start), silence is not held against any step.
+func (e *Engine) Flowing() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.flowing.IsZero() {
+		e.flowing = e.o.Now()
+	}
+}
+
 // OnRun applies a launcher state change.
 func (e *Engine) OnRun(ctx context.Context, st launch.Status) {
 	e.mu.Lock()
@@ -124,7 +135,7 @@ func (e *Engine) Tick(ctx context.Context) {
 				e.endAttempt(s, Finished, "exited 0 without a finished event")
 				s.State = Finished
 				changed = true
-			case s.State == Running && now.Sub(e.lastSeen[s.ID]) > e.o.HeartbeatTimeout:
+			case s.State == Running && !e.flowing.IsZero() && now.Sub(later(e.lastSeen[s.ID], e.flowing)) > e.o.HeartbeatTimeout:
 				e.attemptFailed(ctx, w, s, fmt.Sprintf("no event for %s (heartbeat timeout)", e.o.HeartbeatTimeout.Round(time.Second)))
 				changed = true
 			case s.State == Stopping && !w.StopAfter.IsZero() && now.After(w.StopAfter):
@@ -170,4 +181,11 @@ func (e *Engine) Run(ctx context.Context, tick time.Duration) error {
 			e.Tick(ctx)
 		}
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

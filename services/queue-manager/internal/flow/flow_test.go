@@ -206,6 +206,7 @@ func newRig(t *testing.T, path string, l *fakeLauncher, o Options) *rig {
 	if err := r.eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	r.eng.Flowing()
 	return r
 }
 
@@ -411,6 +412,34 @@ func TestRestartReconciles(t *testing.T) {
 	r2.event(store, protocol.StatusFinished, 10)
 	if s := r2.get(w.ID).Steps[1]; s.State != Finished || len(s.Attempts) != 2 {
 		t.Errorf("connector after relaunch: %+v", s)
+	}
+}
+
+func TestNoHeartbeatTimeoutBeforeEventsFlow(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := &clock{t: t0}
+	eng := NewEngine(NewRepo(st), &fakeLauncher{}, &fakePub{}, Options{Now: clk.now, HeartbeatTimeout: 10 * time.Second})
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w, err := eng.Submit(context.Background(), fourSteps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Minute) // the consumer is still joining its group
+	eng.Tick(context.Background())
+	if got, _ := eng.Get(context.Background(), w.ID); got.Steps[0].State != Running {
+		t.Fatalf("a step timed out before queue-events delivered anything: %+v", got.Steps[0])
+	}
+	eng.Flowing()
+	clk.add(11 * time.Second)
+	eng.Tick(context.Background())
+	if got, _ := eng.Get(context.Background(), w.ID); got.Steps[0].State != Pending || len(got.Steps[0].Attempts) != 1 {
+		t.Fatalf("silence after events flow must count: %+v", got.Steps[0])
 	}
 }
 

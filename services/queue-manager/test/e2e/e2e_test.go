@@ -7,6 +7,7 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -54,13 +55,17 @@ type qm struct {
 	base string
 }
 
+// startQM starts queue-manager on the store at dbPath. Its consumer group on
+// queue-events is derived from dbPath, so each test has its own group and a
+// restart on the same store rejoins the same one.
 func startQM(t testing.TB, cfg bus.Config, dbPath string, extraEnv ...string) *qm {
 	t.Helper()
+	group := fmt.Sprintf("qm-e2e-%x", sha256.Sum256([]byte(dbPath)))[:24]
 	bustest.Topics(t, cfg, 3, protocol.TopicControl, protocol.TopicEvents)
 	all := "load=dummy-service,store=dummy-service,graph=dummy-service,train=dummy-service"
 	args := "load=--simulate-loading,store=--simulate-loading,graph=--simulate-loading,train=--simulate-loading"
 	env := append(testkit.KafkaEnv(cfg), "HTTP_ADDR=127.0.0.1:0", "STORE_PATH="+dbPath, "LAUNCHER=local", "LOCAL_BIN_DIR="+binDir,
-		"STEP_SERVICES="+all, "STEP_ARGS="+args, "STEP_HEARTBEAT_TIMEOUT=6s", "STEP_RETRY_BASE=500ms", "STEP_RETRY_MAX=2s",
+		"STEP_SERVICES="+all, "STEP_ARGS="+args, "STEP_HEARTBEAT_TIMEOUT=30s", "EVENTS_GROUP="+group, "STEP_RETRY_BASE=500ms", "STEP_RETRY_MAX=2s",
 		"STOP_GRACE=5s", "ENGINE_TICK=200ms",
 		// inherited by the workers
 		"DUMMY_RECORDS=3000", "DUMMY_RATE=1500", "DUMMY_BATCH_SIZE=300", "HEARTBEAT_INTERVAL=1s", "KAFKA_CREATE_TOPICS=true")
@@ -146,7 +151,7 @@ func testWorkflowFinishes(t *testing.T, cfg bus.Config) {
 	}
 	for _, s := range got.Steps {
 		if s.State != flow.Finished || len(s.Attempts) != 1 || s.Records != 3000 || s.LastEvent == nil || s.LastEvent.Status != "finished" {
-			t.Errorf("step %s: state %s, %d attempts, %d records, last event %+v", s.ID, s.State, len(s.Attempts), s.Records, s.LastEvent)
+			t.Errorf("step %s: state %s, attempts %+v, %d records, last event %+v", s.ID, s.State, s.Attempts, s.Records, s.LastEvent)
 		}
 	}
 	// The graph started only after the store step finished.

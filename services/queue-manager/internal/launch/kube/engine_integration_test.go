@@ -41,6 +41,7 @@ func TestIntegrationEngineRetriesOnJobStatus(t *testing.T) {
 	if err := eng.Start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	eng.Flowing()
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	go func() { _ = eng.Run(ctx, 50*time.Millisecond) }()

@@ -112,11 +112,15 @@ func (t *Tail) Run(ctx context.Context, h func(ctx context.Context, m Message) e
 }
 
 // Close releases the readers.
+// The readers close at once: each may wait for a fetch in flight (up to
+// MaxWait), and a worker's exit should not wait for them in turn.
 func (t *Tail) Close() error {
-	var errs []error
-	for _, r := range t.readers {
-		errs = append(errs, r.Close())
+	errs := make([]error, len(t.readers))
+	var wg sync.WaitGroup
+	for i, r := range t.readers {
+		wg.Go(func() { errs[i] = r.Close() })
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

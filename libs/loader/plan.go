@@ -33,9 +33,10 @@ type chunk struct {
 const msPerDay = int64(24 * time.Hour / time.Millisecond)
 
 // plan splits the task's range [start, to) into chunks in time order: whole
-// calendar months from monthly archives, whole days from daily archives, and
-// the edges (everything when useArchives is false) from REST in pieces of at
-// most span milliseconds. An archive is only planned for a period that ended
+// calendar months from monthly archives, the days (whole, or the part of a
+// day at an edge of the range) from daily archives, and what is not archived
+// yet (everything when useArchives is false) from REST in pieces of at most
+// span milliseconds. An archive is only planned for a period that ended
 // before now: data.binance.vision publishes it after it ends. The periods
 // depend on the task's range only; chunks before from (where a resumed run
 // continues) are left out and the chunk holding from starts there, so a
@@ -59,9 +60,13 @@ func plan(symbol string, start, from, to int64, now time.Time, useArchives bool,
 		case useArchives && t == month.UnixMilli() && monthEnd <= to && monthEnd <= nowMs:
 			all = append(all, chunk{symbol: symbol, from: t, to: monthEnd, src: fromMonthArchive, period: month})
 			t = monthEnd
-		case useArchives && t == day.UnixMilli() && dayEnd <= to && dayEnd <= nowMs:
-			all = append(all, chunk{symbol: symbol, from: t, to: dayEnd, src: fromDayArchive, period: day})
-			t = dayEnd
+		case useArchives && dayEnd <= nowMs:
+			// A whole day, or the part of a past day at an edge of the
+			// range: the day's archive, read from t to the range's end.
+			// Archives cost no request weight and beat paging through REST.
+			e := min(dayEnd, to)
+			all = append(all, chunk{symbol: symbol, from: t, to: e, src: fromDayArchive, period: day})
+			t = e
 		default:
 			e := min(dayEnd, to)
 			rest(t, e)

@@ -75,7 +75,11 @@ func testStop(t *testing.T, cfg bus.Config, from, to string) {
 	ev := testkit.WatchEvents(t, cfg, tk.queueID)
 	env := []string{"LOADER_BATCH_SIZE=2000", "LOADER_CONCURRENCY=1"}
 	p := startLoader(t, cfg, tk, url, env...)
-	ev.WaitFor(t, protocol.StatusLoading, time.Minute)
+	a, err := bus.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitRecords(t, a, tk.topic, p, 2000)
 	command(t, cfg, protocol.Command{Command: protocol.CommandStop, QueueID: tk.queueID, Target: "loader-producer"})
 	if code := p.Wait(t, time.Minute); code != 0 {
 		t.Fatalf("stopped loader exited %d: %s", code, testkit.LastLine(p.Stderr()))

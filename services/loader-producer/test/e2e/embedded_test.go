@@ -13,7 +13,7 @@ import (
 
 func plain(t *testing.T) bus.Config { return bustest.Embedded(t, embedded.Options{}) }
 
-// Two REST edges, four daily archives and no month: 6,430 one-minute candles.
+// Two partial days and four whole days from daily archives: 6,430 one-minute candles.
 func TestEmbeddedCandles(t *testing.T) {
 	testCandles(t, plain(t), "1m", "2024-08-29T12:30:00Z", "2024-09-03T07:40:00Z")
 }
@@ -23,7 +23,7 @@ func TestEmbeddedCandlesREST(t *testing.T) {
 	testCandles(t, plain(t), "5m", "2024-08-30T00:00:00Z", "2024-09-02T03:00:00Z", "LOADER_ARCHIVES=false")
 }
 
-// A day's archive and two REST edges of trades.
+// Three daily archives, two of them read in part.
 func TestEmbeddedTrades(t *testing.T) {
 	testTrades(t, plain(t), "2024-03-01T22:10:00Z", "2024-03-03T01:20:00Z", 140_000)
 }

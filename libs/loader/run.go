@@ -189,7 +189,7 @@ func runHistory(ctx context.Context, w *worker.Worker, cfg *Config, job Job, cli
 func reportProgress(ctx context.Context, w *worker.Worker, p *progress, nsyms int, every time.Duration, m *metrics) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	last := int64(-1)
+	last := p.total() // nothing new yet: no event
 	for {
 		select {
 		case <-ctx.Done():

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
@@ -33,8 +34,23 @@ func newTestLauncher(t *testing.T, client kubernetes.Interface, change ...func(*
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	if fc, ok := client.(*fake.Clientset); ok {
+		// The fake clientset drops objects created between an informer's
+		// list and its watch: startWatch waits until both watches are open.
+		ch := make(chan struct{}, 16)
+		fc.PrependWatchReactor("*", func(a k8stesting.Action) (bool, watch.Interface, error) {
+			w, err := fc.Tracker().Watch(a.GetResource(), a.GetNamespace())
+			ch <- struct{}{} // the watch is registered: nothing created from now on is missed
+			return true, w, err
+		})
+		watchesOpen.Store(k, ch)
+	}
 	return k
 }
+
+// watchesOpen holds, per launcher on a fake clientset, a channel that gets a
+// value each time a watch is opened.
+var watchesOpen sync.Map
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	cfg := defaultConfig(t)
@@ -223,6 +239,15 @@ func startWatch(t *testing.T, k *Launcher) *recorder {
 	rec := newRecorder()
 	done := make(chan error, 1)
 	go func() { done <- k.Watch(ctx, rec.fn) }()
+	if ch, ok := watchesOpen.Load(k); ok {
+		for range 2 { // jobs and pods
+			select {
+			case <-ch.(chan struct{}):
+			case <-time.After(10 * time.Second):
+				t.Fatal("the informers did not open their watches within 10s")
+			}
+		}
+	}
 	t.Cleanup(func() {
 		cancel()
 		select {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -35,6 +36,30 @@ func Build(moduleDir, dir string, pkgs ...string) error {
 		}
 	}
 	return nil
+}
+
+// Cmd is one command to build for an end-to-end test package: the main
+// package Pkg (e.g. "./cmd/loader-producer") of the module in ModuleDir.
+type Cmd struct{ ModuleDir, Pkg string }
+
+// Main is an end-to-end test package's TestMain: it builds cmds into a
+// temporary directory, sets *binDir to it, runs the tests and removes it. It
+// returns the exit code for os.Exit.
+func Main(m *testing.M, binDir *string, cmds ...Cmd) int {
+	dir, err := os.MkdirTemp("", "e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	for _, c := range cmds {
+		if err := Build(c.ModuleDir, dir, c.Pkg); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	*binDir = dir
+	return m.Run()
 }
 
 type buildError struct {

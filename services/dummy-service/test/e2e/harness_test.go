@@ -7,7 +7,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,19 +23,9 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "dummy-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	if err := testkit.Build(filepath.Join("..", ".."), dir, "./cmd/dummy-service", "./cmd/debug-producer"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	here := filepath.Join("..", "..")
+	os.Exit(testkit.Main(m, &binDir, testkit.Cmd{ModuleDir: here, Pkg: "./cmd/dummy-service"},
+		testkit.Cmd{ModuleDir: here, Pkg: "./cmd/debug-producer"}))
 }
 
 func newQueueID(t *testing.T) string { return testkit.QueueID(t, "BTCUSDT", "dummy") }

@@ -23,25 +23,11 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "loader-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	err = testkit.Build(filepath.Join("..", ".."), dir, "./cmd/loader-producer")
-	for _, other := range []string{"loader-api-candles", "loader-ws-orderbook"} {
-		if err == nil {
-			err = testkit.Build(filepath.Join("..", "..", "..", other), dir, "./cmd/"+other)
-		}
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	services := filepath.Join("..", "..", "..")
+	os.Exit(testkit.Main(m, &binDir,
+		testkit.Cmd{ModuleDir: filepath.Join(services, "loader-producer"), Pkg: "./cmd/loader-producer"},
+		testkit.Cmd{ModuleDir: filepath.Join(services, "loader-api-candles"), Pkg: "./cmd/loader-api-candles"},
+		testkit.Cmd{ModuleDir: filepath.Join(services, "loader-ws-orderbook"), Pkg: "./cmd/loader-ws-orderbook"}))
 }
 
 // task is one loader run's names.

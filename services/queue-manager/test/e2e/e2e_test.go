@@ -30,23 +30,10 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "qm-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	err = testkit.Build(filepath.Join("..", ".."), dir, "./cmd/queue-manager")
-	if err == nil {
-		err = testkit.Build(filepath.Join("..", "..", "..", "dummy-service"), dir, "./cmd/dummy-service")
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	services := filepath.Join("..", "..", "..")
+	os.Exit(testkit.Main(m, &binDir,
+		testkit.Cmd{ModuleDir: filepath.Join(services, "queue-manager"), Pkg: "./cmd/queue-manager"},
+		testkit.Cmd{ModuleDir: filepath.Join(services, "dummy-service"), Pkg: "./cmd/dummy-service"}))
 }
 
 // qm is a running queue-manager.

@@ -63,14 +63,18 @@ LUA
 run() {
   local out
   out=$(wrk -t 2 -c "$conns" -d "${seconds}s" --latency -s "$2" "$base$3")
+  [[ -z "${BENCH_API_DEBUG:-}" ]] || printf "%s\n" "$out" >&2
   python3 -c '
 import re, sys
 name, secs, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 def ms(v):
     n, u = re.match(r"([\d.]+)(us|ms|s)", v).groups()
     return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[u]
-p50 = ms(re.search(r"50%\s+(\S+)", out).group(1))
-p99 = ms(re.search(r"99%\s+(\S+)", out).group(1))
+dist = re.search(r"Latency Distribution\n((?:\s+\d+%\s+\S+\n)+)", out)
+if not dist:
+    sys.exit(f"{name}: no latency distribution in the wrk output:\n{out}")
+pct = dict(re.findall(r"(\d+)%\s+(\S+)", dist.group(1)))
+p50, p99 = ms(pct["50"]), ms(pct["99"])
 reqs = int(re.search(r"(\d+) requests in", out).group(1))
 errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
 if errs:

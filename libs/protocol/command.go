@@ -155,14 +155,14 @@ func (c *Command) Validate() error {
 		if c.Target == "" {
 			return &FieldError{Field: "target", Problem: "is required for start"}
 		}
-		if err := ValidateSymbol(c.Symbol); err != nil {
+		if err := ValidateSymbols(c.Symbol); err != nil {
 			return &FieldError{Field: "symbol", Problem: err.Error()}
 		}
 		if err := ValidateType(c.Type); err != nil {
 			return &FieldError{Field: "type", Problem: err.Error()}
 		}
 	} else if c.Symbol != "" {
-		if err := ValidateSymbol(c.Symbol); err != nil {
+		if err := ValidateSymbols(c.Symbol); err != nil {
 			return &FieldError{Field: "symbol", Problem: err.Error()}
 		}
 	}

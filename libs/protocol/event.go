@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"encoding/json"
 	"strconv"
 )
 
@@ -57,6 +58,10 @@ type Event struct {
 	Rate float64 `json:"rate,omitempty"`
 	// ETASeconds is the worker's estimate of the time left.
 	ETASeconds float64 `json:"eta_seconds,omitempty"`
+	// Result is a JSON object summing up what a finished worker made, for
+	// people and dashboards: a graph's size and degrees, a model's metrics
+	// beside its baselines, where its artifacts are.
+	Result json.RawMessage `json:"result,omitempty"`
 
 	// Extra keeps fields this version does not know.
 	Extra Extra `json:"-"`
@@ -153,6 +158,9 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	w.floatOmit("percent", e.Percent)
 	w.floatOmit("rate", e.Rate)
 	w.floatOmit("eta_seconds", e.ETASeconds)
+	if len(e.Result) > 0 {
+		w.raw("result", e.Result)
+	}
 	w.extra(e.Extra)
 	return w.bytes(), nil
 }
@@ -188,6 +196,9 @@ func (e *Event) Validate() error {
 	}
 	if e.Timestamp <= 0 {
 		return &FieldError{Field: "timestamp", Problem: "must be a positive Unix time in seconds"}
+	}
+	if len(e.Result) > 0 && (!json.Valid(e.Result) || rawKind(e.Result) != "an object") {
+		return &FieldError{Field: "result", Problem: "must be a JSON object"}
 	}
 	return nil
 }

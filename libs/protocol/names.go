@@ -35,6 +35,26 @@ func ValidateSymbol(s string) error {
 	return nil
 }
 
+// ValidateSymbols checks a comma-separated list of one or more distinct
+// symbols, as SYMBOL carries for the steps that span several (graph, train)
+// and for a loader of several symbols.
+func ValidateSymbols(s string) error {
+	if s == "" {
+		return errors.New("is required")
+	}
+	seen := map[string]bool{}
+	for sym := range strings.SplitSeq(s, ",") {
+		if err := ValidateSymbol(sym); err != nil {
+			return err
+		}
+		if seen[sym] {
+			return fmt.Errorf("%s is listed twice", sym)
+		}
+		seen[sym] = true
+	}
+	return nil
+}
+
 // ValidateType checks a data type such as api_candles_5m (lower case letters,
 // digits and underscores, starting with a letter).
 func ValidateType(t string) error {

@@ -192,9 +192,16 @@ func TestTaskValidateNamesVariable(t *testing.T) {
 	if err := good.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
+	several := good
+	several.Symbol = "BTCUSDT,ETHUSDT,BNBUSDT"
+	if err := several.Validate(); err != nil {
+		t.Fatalf("Validate of a symbol list: %v", err)
+	}
 	for name, edit := range map[string]func(*protocol.Task){
 		"QUEUE_ID":     func(t *protocol.Task) { t.QueueID = "" },
 		"SYMBOL":       func(t *protocol.Task) { t.Symbol = "btc" },
+		"SYMBOL ":      func(t *protocol.Task) { t.Symbol = "BTCUSDT,ETHUSDT,BTCUSDT" },
+		"SYMBOL  ":     func(t *protocol.Task) { t.Symbol = "BTCUSDT," },
 		"TELEMETRY_ID": func(t *protocol.Task) { t.TelemetryID = "x" },
 		"TIME_RANGE":   func(t *protocol.Task) { t.TimeRange = "2024" },
 		"KAFKA_TOPIC":  func(t *protocol.Task) { t.KafkaTopic = "a b" },
@@ -202,7 +209,7 @@ func TestTaskValidateNamesVariable(t *testing.T) {
 		task := good
 		edit(&task)
 		err := task.Validate()
-		if err == nil || !strings.HasPrefix(err.Error(), name+":") {
+		if name = strings.TrimSpace(name); err == nil || !strings.HasPrefix(err.Error(), name+":") {
 			t.Errorf("bad %s: got %v, want an error naming it", name, err)
 		}
 	}

@@ -220,6 +220,11 @@ func TestEventValidate(t *testing.T) {
 		{"no producer", func(e *protocol.Event) { e.Producer = "" }, "producer"},
 		{"negative records", func(e *protocol.Event) { e.RecordsWritten = -1 }, "records_written"},
 		{"no timestamp", func(e *protocol.Event) { e.Timestamp = 0 }, "timestamp"},
+		{"valid result", func(e *protocol.Event) {
+			e.Status, e.Finished, e.Result = protocol.StatusFinished, true, json.RawMessage(`{"nodes":8928,"edges":{"n":1}}`)
+		}, ""},
+		{"result not an object", func(e *protocol.Event) { e.Result = json.RawMessage(`[1,2]`) }, "result"},
+		{"result a string", func(e *protocol.Event) { e.Result = json.RawMessage(`"done"`) }, "result"},
 	}
 	s := compileSchema(t, "event.schema.json", schema.Event)
 	for _, tt := range tests {

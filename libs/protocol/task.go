@@ -6,7 +6,7 @@ import "fmt"
 // environment (seed Appendix B). The same fields travel in a start Command.
 type Task struct {
 	QueueID        string `envconfig:"QUEUE_ID" desc:"the task's queue id, e.g. wf-btcusdt-api_candles_5m-20240801-a1b2c3"`
-	Symbol         string `envconfig:"SYMBOL" desc:"exchange symbol, e.g. BTCUSDT"`
+	Symbol         string `envconfig:"SYMBOL" desc:"exchange symbol, e.g. BTCUSDT; a comma-separated list for steps over several (graph, train)"`
 	Type           string `envconfig:"TYPE" desc:"data type, e.g. api_candles_5m"`
 	TimeRange      string `envconfig:"TIME_RANGE" desc:"YYYY-MM-DD:YYYY-MM-DD (end exclusive) or <RFC 3339>/<RFC 3339>"`
 	KafkaTopic     string `envconfig:"KAFKA_TOPIC" desc:"the task's data topic (default <queue_id>-data)"`
@@ -24,7 +24,7 @@ func (t Task) Validate() error {
 		name, val string
 		fn        func(string) error
 	}{
-		{"SYMBOL", t.Symbol, ValidateSymbol},
+		{"SYMBOL", t.Symbol, ValidateSymbols},
 		{"TYPE", t.Type, ValidateType},
 		{"KAFKA_TOPIC", t.KafkaTopic, ValidateTopic},
 		{"COLLECTION_NAME", t.CollectionName, ValidateCollection},

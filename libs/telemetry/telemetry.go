@@ -151,6 +151,21 @@ func (e *Emitter) Finished(ctx context.Context, records int64, msg string) error
 	return e.send(ctx, protocol.Event{Status: protocol.StatusFinished, Message: msg, RecordsWritten: records})
 }
 
+// FinishedWith is Finished with a result: a JSON object that sums up what the
+// worker made (see protocol.Event.Result). It returns an error when result
+// does not encode to a JSON object, before anything is sent.
+func (e *Emitter) FinishedWith(ctx context.Context, records int64, msg string, result any) error {
+	raw, err := json.Marshal(result)
+	if err != nil {
+		return fmt.Errorf("encode result: %w", err)
+	}
+	if len(raw) == 0 || raw[0] != '{' {
+		return fmt.Errorf("encode result: want a JSON object, got %.20s", raw)
+	}
+	e.records.Store(records)
+	return e.send(ctx, protocol.Event{Status: protocol.StatusFinished, Message: msg, RecordsWritten: records, Result: raw})
+}
+
 // Interrupted reports that the worker stopped on request before finishing.
 func (e *Emitter) Interrupted(ctx context.Context, msg string) error {
 	return e.send(ctx, protocol.Event{Status: protocol.StatusInterrupted, Message: msg, RecordsWritten: e.records.Load()})

@@ -2,6 +2,7 @@ package telemetry_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync"
 	"testing"
@@ -99,6 +100,33 @@ func TestLifecycle(t *testing.T) {
 	}
 	if !e.Done() {
 		t.Error("Done() = false after finished")
+	}
+}
+
+func TestFinishedWithResult(t *testing.T) {
+	rec := &recorder{}
+	e := telemetry.New(rec, task, "graph-builder__a1b2c3", telemetry.Options{Now: fixedClock()})
+	ctx := context.Background()
+	if err := e.FinishedWith(ctx, 3, "built", []int{1}); err == nil {
+		t.Fatal("FinishedWith accepted an array as result")
+	}
+	if len(rec.events) != 0 {
+		t.Fatalf("a rejected result was sent: %+v", rec.events)
+	}
+	if err := e.FinishedWith(ctx, 3, "built", map[string]int{"nodes": 2, "edges": 1}); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.events[0]
+	if got.Status != protocol.StatusFinished || !got.Finished || got.RecordsWritten != 3 || string(got.Result) != `{"edges":1,"nodes":2}` {
+		t.Fatalf("finished event %+v result %s", got, got.Result)
+	}
+	b, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := protocol.DecodeEvent(b)
+	if err != nil || string(back.Result) != `{"edges":1,"nodes":2}` {
+		t.Fatalf("round trip: %v %s", err, back.Result)
 	}
 }
 

@@ -39,6 +39,33 @@ type Options struct {
 	Producer bus.ProducerOptions
 }
 
+// Settings are the environment every worker reads the same way; embed them
+// in a service's Config and pass Options() to Start.
+type Settings struct {
+	ProgressInterval  time.Duration `envconfig:"PROGRESS_INTERVAL" default:"2s" desc:"least time between progress events"`
+	HeartbeatInterval time.Duration `envconfig:"HEARTBEAT_INTERVAL" default:"10s" desc:"time between heartbeat events"`
+	ControlLookback   time.Duration `envconfig:"CONTROL_LOOKBACK" default:"24h" desc:"how far back in queue-control to look at start for a command sent before the worker came up"`
+	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control and queue-events when missing"`
+}
+
+// Validate checks the settings; errors name the variable.
+func (s *Settings) Validate() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"PROGRESS_INTERVAL", s.ProgressInterval}, {"HEARTBEAT_INTERVAL", s.HeartbeatInterval}, {"CONTROL_LOOKBACK", s.ControlLookback}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s: must be positive, got %s", d.name, d.v)
+		}
+	}
+	return nil
+}
+
+// Options returns the worker options these settings describe for service.
+func (s *Settings) Options(service string) Options {
+	return Options{Service: service, HeartbeatInterval: s.HeartbeatInterval, ControlLookback: s.ControlLookback, CreateTopics: s.CreateTopics}
+}
+
 // Worker holds what a running worker uses. Create it with Start and Close it
 // when done.
 type Worker struct {

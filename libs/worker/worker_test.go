@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +106,26 @@ func TestStartFailsFastOnWrongPassword(t *testing.T) {
 	_, err := worker.Start(context.Background(), rt, cfg, protocol.Task{QueueID: "q"}, worker.Options{Service: "x", HeartbeatInterval: time.Hour})
 	if err == nil {
 		t.Fatal("Start accepted a wrong password")
+	}
+}
+
+func TestSettingsValidateNamesVariable(t *testing.T) {
+	good := worker.Settings{ProgressInterval: time.Second, HeartbeatInterval: time.Second, ControlLookback: time.Hour}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	for name, edit := range map[string]func(*worker.Settings){
+		"PROGRESS_INTERVAL":  func(s *worker.Settings) { s.ProgressInterval = 0 },
+		"HEARTBEAT_INTERVAL": func(s *worker.Settings) { s.HeartbeatInterval = -time.Second },
+		"CONTROL_LOOKBACK":   func(s *worker.Settings) { s.ControlLookback = 0 },
+	} {
+		s := good
+		edit(&s)
+		if err := s.Validate(); err == nil || !strings.HasPrefix(err.Error(), name+":") {
+			t.Errorf("bad %s: got %v, want an error naming it", name, err)
+		}
+	}
+	if o := good.Options("graph-builder"); o.Service != "graph-builder" || o.HeartbeatInterval != time.Second || o.ControlLookback != time.Hour {
+		t.Errorf("Options = %+v", o)
 	}
 }

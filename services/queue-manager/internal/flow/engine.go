@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -434,6 +435,12 @@ func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 	env := map[string]string{
 		"QUEUE_ID": s.QueueID, "SYMBOL": s.Symbol, "TYPE": s.Type, "TIME_RANGE": s.TimeRange,
 		"KAFKA_TOPIC": s.Topic, "COLLECTION_NAME": s.Collection, "TELEMETRY_ID": s.TelemetryID,
+	}
+	switch {
+	case s.Kind == KindGraph && len(s.Inputs) > 0:
+		env["INPUT_COLLECTIONS"] = strings.Join(s.Inputs, ",")
+	case s.Kind == KindTrain && len(s.Inputs) > 0:
+		env["GRAPH_NAME"] = s.Inputs[0]
 	}
 	for k, v := range s.Env {
 		env[k] = v

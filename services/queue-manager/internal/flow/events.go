@@ -47,6 +47,9 @@ func (e *Engine) OnEvent(ctx context.Context, ev protocol.Event) {
 	case ev.Status == protocol.StatusFinished:
 		e.endAttempt(s, Finished, ev.Message)
 		s.State, s.Percent, s.ETASeconds = Finished, 100, 0
+		if len(ev.Result) > 0 {
+			s.Result = ev.Result
+		}
 		kind = "step"
 	case ev.Status == protocol.StatusError && ev.Finished:
 		e.attemptFailed(ctx, w, s, "error event: "+ev.Error)

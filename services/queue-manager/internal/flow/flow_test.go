@@ -68,7 +68,8 @@ func TestNewDAG(t *testing.T) {
 		t.Fatalf("%d steps, want 10", len(w.Steps))
 	}
 	suffix := w.ID[len(w.ID)-6:]
-	var stores []string
+	var stores, storeColls []string
+	var graphColl string
 	ids := map[string]bool{}
 	for _, s := range w.Steps {
 		if ids[s.ID] {
@@ -81,9 +82,15 @@ func TestNewDAG(t *testing.T) {
 		if _, err := protocol.ParseQueueID(s.QueueID); err != nil {
 			t.Errorf("step %s: %v", s.ID, err)
 		}
+		cmd := protocol.Task{QueueID: s.QueueID, Symbol: s.Symbol, Type: s.Type, TimeRange: s.TimeRange, KafkaTopic: s.Topic,
+			CollectionName: s.Collection, TelemetryID: s.TelemetryID}.StartCommand(s.TelemetryID, 1)
+		if err := cmd.Validate(); err != nil {
+			t.Errorf("step %s: its start command is invalid: %v", s.ID, err)
+		}
 		switch s.Kind {
 		case KindStore:
 			stores = append(stores, s.ID)
+			storeColls = append(storeColls, s.Collection)
 			if len(s.After) != 0 {
 				t.Errorf("a store step runs beside its loader, got after %v", s.After)
 			}
@@ -91,9 +98,16 @@ func TestNewDAG(t *testing.T) {
 			if strings.Join(s.After, ",") != strings.Join(stores, ",") || s.Symbol != "BTCUSDT,ETHUSDT" {
 				t.Errorf("graph step: after %v symbol %s", s.After, s.Symbol)
 			}
+			if got, want := strings.Join(s.Inputs, ","), strings.Join(storeColls, ","); got != want || len(s.Inputs) != 4 {
+				t.Errorf("graph step inputs %q, want the store steps' collections %q", got, want)
+			}
+			graphColl = s.Collection
 		case KindTrain:
 			if len(s.After) != 1 || !strings.HasSuffix(s.After[0], ".graph") {
 				t.Errorf("train step after %v", s.After)
+			}
+			if len(s.Inputs) != 1 || s.Inputs[0] != graphColl {
+				t.Errorf("train step inputs %v, want the graph %q", s.Inputs, graphColl)
 			}
 		}
 	}
@@ -296,7 +310,16 @@ func TestWorkflowRunsTheDAG(t *testing.T) {
 	if got := states(r.get(w.ID)); got != "load=finished store=finished graph=running train=pending" {
 		t.Fatalf("after store: %s", got)
 	}
-	r.event(graph, protocol.StatusFinished, 10)
+	if spec := r.l.specs()[2]; spec.Service != "graph-builder" || spec.Env["INPUT_COLLECTIONS"] != store.Collection {
+		t.Errorf("graph-builder spec %+v: INPUT_COLLECTIONS must name the store step's collection %s", spec, store.Collection)
+	}
+	r.event(graph, protocol.StatusFinished, 10, func(e *protocol.Event) { e.Result = json.RawMessage(`{"nodes":8928}`) })
+	if got := r.get(w.ID).Steps[2].Result; string(got) != `{"nodes":8928}` {
+		t.Errorf("graph step result %s, want the finished event's", got)
+	}
+	if spec := r.l.specs()[3]; spec.Service != "gnn-trainer" || spec.Env["GRAPH_NAME"] != graph.Collection {
+		t.Errorf("gnn-trainer spec %+v: GRAPH_NAME must name the graph step's collection %s", spec, graph.Collection)
+	}
 	r.event(w.Steps[3], protocol.StatusFinished, 1)
 	final := r.stored(w.ID)
 	if final.State != Finished || states(final) != "load=finished store=finished graph=finished train=finished" {

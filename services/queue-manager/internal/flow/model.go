@@ -6,6 +6,7 @@ package flow
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -174,7 +175,8 @@ func validEnvName(s string) bool {
 // protocolVar reports task variables a request may not override.
 func protocolVar(s string) bool {
 	switch s {
-	case "QUEUE_ID", "SYMBOL", "TYPE", "TIME_RANGE", "KAFKA_TOPIC", "COLLECTION_NAME", "TELEMETRY_ID":
+	case "QUEUE_ID", "SYMBOL", "TYPE", "TIME_RANGE", "KAFKA_TOPIC", "COLLECTION_NAME", "TELEMETRY_ID",
+		"INPUT_COLLECTIONS", "GRAPH_NAME":
 		return true
 	}
 	return strings.HasPrefix(s, "KAFKA_") || strings.HasPrefix(s, "ARANGO_") || strings.HasPrefix(s, "MINIO_")
@@ -196,17 +198,20 @@ type Workflow struct {
 
 // Step is one worker's task within a workflow.
 type Step struct {
-	ID          string            `json:"id"` // <queue_id>.<kind>
-	Kind        string            `json:"kind"`
-	QueueID     string            `json:"queue_id"`
-	TelemetryID string            `json:"telemetry_id"`
-	Symbol      string            `json:"symbol,omitempty"`
-	Type        string            `json:"type,omitempty"`
-	TimeRange   string            `json:"time_range,omitempty"`
-	Topic       string            `json:"kafka_topic,omitempty"`
-	Collection  string            `json:"collection_name,omitempty"`
-	After       []string          `json:"after,omitempty"` // step ids that must finish first
-	Env         map[string]string `json:"env,omitempty"`   // options from the request
+	ID          string   `json:"id"` // <queue_id>.<kind>
+	Kind        string   `json:"kind"`
+	QueueID     string   `json:"queue_id"`
+	TelemetryID string   `json:"telemetry_id"`
+	Symbol      string   `json:"symbol,omitempty"`
+	Type        string   `json:"type,omitempty"`
+	TimeRange   string   `json:"time_range,omitempty"`
+	Topic       string   `json:"kafka_topic,omitempty"`
+	Collection  string   `json:"collection_name,omitempty"`
+	After       []string `json:"after,omitempty"` // step ids that must finish first
+	// Inputs are what the step reads that other steps wrote: the store
+	// steps' collections for graph, the named graph for train.
+	Inputs []string          `json:"inputs,omitempty"`
+	Env    map[string]string `json:"env,omitempty"` // options from the request
 
 	State         string     `json:"state"`
 	Attempts      []Attempt  `json:"attempts"`
@@ -218,6 +223,9 @@ type Step struct {
 	Error         string     `json:"error,omitempty"`
 	QueuePosition int        `json:"queue_position,omitempty"` // 1 = next to start, when waiting for a slot
 	RetryAt       time.Time  `json:"retry_at,omitzero"`        // a failed attempt's relaunch time
+	// Result is the finished event's summary (graph size, model metrics,
+	// artifact locations), as the worker sent it.
+	Result json.RawMessage `json:"result,omitempty"`
 }
 
 // Attempt is one launch of a step.
@@ -300,14 +308,21 @@ func New(r Request, now time.Time) (*Workflow, error) {
 		}
 	}
 	if want(KindGraph) {
-		g, err := add(KindGraph, strings.Join(r.Symbols, ","), "", stores)
+		// Graph and train steps carry their kind as TYPE, so their start
+		// commands are as complete as a loader's.
+		g, err := add(KindGraph, strings.Join(r.Symbols, ","), KindGraph, stores)
 		if err != nil {
 			return nil, err
 		}
+		for _, id := range stores {
+			g.Inputs = append(g.Inputs, w.Step(id).Collection)
+		}
 		if want(KindTrain) {
-			if _, err := add(KindTrain, strings.Join(r.Symbols, ","), "", []string{g.ID}); err != nil {
+			t, err := add(KindTrain, strings.Join(r.Symbols, ","), KindTrain, []string{g.ID})
+			if err != nil {
 				return nil, err
 			}
+			t.Inputs = []string{g.Collection}
 		}
 	}
 	return w, nil

@@ -3,7 +3,7 @@
 #   make demo              run the local demo on the embedded defaults
 #   make check             everything CI runs: lint, unit tests, integration tests
 #   make test              unit tests of every module (race detector on)
-#   make test-integration  tests against real Apache Kafka 4.x and a real kube-apiserver (started and stopped here)
+#   make test-integration  tests against real Apache Kafka 4.x, a real kube-apiserver and a real S3 server (versitygw), started and stopped here
 #   make bench             benchmarks against real Kafka -> docs/benchmarks.md
 #   make build             every binary into bin/
 #   make modules           each module builds, vets and tests alone (GOWORK=off)
@@ -19,13 +19,15 @@ SERVICES := $(notdir $(wildcard services/*))
 BIN      := $(CURDIR)/bin
 KAFKA    := platform/kafka/kafka.sh
 KUBE     := platform/kube/kube.sh
+S3       := platform/s3/s3.sh
 export PATH := $(CURDIR)/.cache/bin:$(PATH)
 GO_TEST_FLAGS ?= -race -count=1
 # Integration-tier packages (build tag "integration"). In-process code runs
 # with the race detector; the service end-to-end packages drive binaries
 # built without it, where -race would only slow the harness down.
-IT_PKGS  := libs:./bus/...:-race services/dummy-service:./test/...: services/arango-connector:./test/...: \
-            services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/:
+IT_PKGS  := libs:./bus/...\ ./objstore/...:-race services/dummy-service:./test/...: services/arango-connector:./test/...: \
+            services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/: \
+            services/gnn-trainer:./test/...:
 
 .PHONY: help
 help:
@@ -63,7 +65,8 @@ kafka-stop:
 test-integration:
 	@$(KAFKA) start
 	@trap '$(KAFKA) stop' EXIT; $(KUBE) start; trap '$(KAFKA) stop; $(KUBE) stop' EXIT; \
-	eval "$$($(KAFKA) env)"; eval "$$($(KUBE) env)"; \
+	$(S3) start; trap '$(KAFKA) stop; $(KUBE) stop; $(S3) stop' EXIT; \
+	eval "$$($(KAFKA) env)"; eval "$$($(KUBE) env)"; eval "$$($(S3) env)"; \
 	for p in $(IT_PKGS); do IFS=: read -r m pkgs race <<< "$$p"; echo "== go test -tags integration $$race $$m $$pkgs"; \
 	  (cd $$m && go test -tags integration $$race -count=1 -timeout 30m -run 'Real|Integration' $$pkgs); done; \
 	echo "== queue-manager API against its OpenAPI document (schemathesis)"; platform/scripts/api-contract.sh
@@ -90,7 +93,7 @@ bench:
 .PHONY: lint
 lint: vet
 	@out="$$(gofmt -l $(MODULES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	@if command -v shellcheck >/dev/null; then shellcheck .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/scripts/*.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
+	@if command -v shellcheck >/dev/null; then shellcheck .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/s3/s3.sh platform/scripts/*.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
 	bash platform/scripts/check-dockerfiles.sh
 	@if command -v kustomize >/dev/null; then kustomize build deploy >/dev/null && echo "kustomize build deploy: OK"; else echo "kustomize not installed: skipped (.ci/run installs it)"; fi
 	@if command -v hadolint >/dev/null; then hadolint services/*/Dockerfile .devcontainer/Dockerfile && echo "hadolint: OK"; else echo "hadolint not installed: skipped (.ci/run installs it)"; fi

@@ -1,34 +1,49 @@
-// Command gnn-trainer is StreamForge's gnn-trainer: graph neural network training; models and metrics to MinIO/S3.
-//
-// This build carries the common runtime only (configuration, JSON logs,
-// /metrics, /healthz, /readyz, graceful shutdown); the service's own work
-// lands with issue #6. Until then it serves its endpoints and exits 0 on
-// SIGINT or SIGTERM.
+// Command gnn-trainer trains a graph neural network (GCN or GraphSAGE) on a
+// graph graph-builder wrote, beside a majority and a logistic-regression
+// baseline, and stores the model, its metrics and a training-curve plot in
+// MinIO/S3 or a local directory. `gnn-trainer predict` scores a graph with a
+// saved model.
 package main
 
 import (
 	"context"
 	"os"
 
+	"github.com/streamforge/streamforge/libs/objstore/objstoreopen"
 	"github.com/streamforge/streamforge/libs/service"
+	"github.com/streamforge/streamforge/libs/store/storeopen"
+	"github.com/streamforge/streamforge/services/gnn-trainer/internal/trainer"
 )
 
-type config struct {
-	service.Common
-}
-
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "predict" {
+		os.Exit(trainer.PredictMain(context.Background(), os.Args[2:], os.Stdout, os.Stderr))
+	}
+	var cfg trainer.Config
 	os.Exit(service.Main(context.Background(), service.Options{
-		Name:    "gnn-trainer",
-		Summary: "graph neural network training; models and metrics to MinIO/S3",
-		Config:  &config{},
+		Name:    trainer.Name,
+		Summary: "GCN and GraphSAGE trained in Go on graph-builder's graphs; model, metrics and plot to MinIO/S3",
+		Config:  &cfg,
 		Args:    os.Args[1:],
-	}, run))
-}
-
-func run(ctx context.Context, rt *service.Runtime) error {
-	rt.Log.Warn().Msg("placeholder build: serving health and metrics only (see issue #6)")
-	rt.SetReady(true)
-	<-ctx.Done()
-	return nil
+	}, func(ctx context.Context, rt *service.Runtime) error {
+		st, err := storeopen.Open(ctx, cfg.StoreConfig)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := st.Close(); err != nil {
+				rt.Log.Warn().Err(err).Msg("close store")
+			}
+		}()
+		obj, err := objstoreopen.Open(ctx, cfg.ObjectConfig, objstoreopen.WithRegisterer(rt.Registry))
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := obj.Close(); err != nil {
+				rt.Log.Warn().Err(err).Msg("close object store")
+			}
+		}()
+		return trainer.Run(ctx, rt, &cfg, st, obj)
+	}))
 }

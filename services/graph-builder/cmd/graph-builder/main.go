@@ -1,9 +1,7 @@
-// Command graph-builder is StreamForge's graph-builder: graphs from candles and trades: correlation and visibility graphs.
-//
-// This build carries the common runtime only (configuration, JSON logs,
-// /metrics, /healthz, /readyz, graceful shutdown); the service's own work
-// lands with issue #6. Until then it serves its endpoints and exits 0 on
-// SIGINT or SIGTERM.
+// Command graph-builder turns a workflow's candles (and trades) in the store
+// into a graph — the visibility graph of one symbol's closes, or correlation
+// snapshots of several symbols — with node features and labels, and writes it
+// back as a named graph for gnn-trainer.
 package main
 
 import (
@@ -11,24 +9,27 @@ import (
 	"os"
 
 	"github.com/streamforge/streamforge/libs/service"
+	"github.com/streamforge/streamforge/libs/store/storeopen"
+	"github.com/streamforge/streamforge/services/graph-builder/internal/builder"
 )
 
-type config struct {
-	service.Common
-}
-
 func main() {
+	var cfg builder.Config
 	os.Exit(service.Main(context.Background(), service.Options{
-		Name:    "graph-builder",
-		Summary: "graphs from candles and trades: correlation and visibility graphs",
-		Config:  &config{},
+		Name:    builder.Name,
+		Summary: "graphs from candles and trades: visibility graphs of one series, correlation snapshots of several",
+		Config:  &cfg,
 		Args:    os.Args[1:],
-	}, run))
-}
-
-func run(ctx context.Context, rt *service.Runtime) error {
-	rt.Log.Warn().Msg("placeholder build: serving health and metrics only (see issue #6)")
-	rt.SetReady(true)
-	<-ctx.Done()
-	return nil
+	}, func(ctx context.Context, rt *service.Runtime) error {
+		st, err := storeopen.Open(ctx, cfg.StoreConfig)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := st.Close(); err != nil {
+				rt.Log.Warn().Err(err).Msg("close store")
+			}
+		}()
+		return builder.Run(ctx, rt, &cfg, st)
+	}))
 }

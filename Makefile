@@ -22,6 +22,7 @@ KUBE     := platform/kube/kube.sh
 S3       := platform/s3/s3.sh
 export PATH := $(CURDIR)/.cache/bin:$(PATH)
 GO_TEST_FLAGS ?= -race -count=1
+KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/overlays/minimal platform/strimzi platform/rbac deploy/monitoring deploy/logging
 # Integration-tier packages (build tag "integration"). In-process code runs
 # with the race detector; the service end-to-end packages drive binaries
 # built without it, where -race would only slow the harness down.
@@ -67,6 +68,8 @@ test-integration:
 	@trap '$(KAFKA) stop' EXIT; $(KUBE) start; trap '$(KAFKA) stop; $(KUBE) stop' EXIT; \
 	$(S3) start; trap '$(KAFKA) stop; $(KUBE) stop; $(S3) stop' EXIT; \
 	eval "$$($(KAFKA) env)"; eval "$$($(KUBE) env)"; eval "$$($(S3) env)"; \
+	echo "== custom resources against their projects' CRDs (server-side dry-run, strict)"; \
+	platform/scripts/check-platform-crs.sh platform/strimzi platform/rbac deploy/logging deploy/overlays/lab deploy/overlays/lab-vault; \
 	for p in $(IT_PKGS); do IFS=: read -r m pkgs race <<< "$$p"; echo "== go test -tags integration $$race $$m $$pkgs"; \
 	  (cd $$m && go test -tags integration $$race -count=1 -timeout 30m -run 'Real|Integration' $$pkgs); done; \
 	echo "== queue-manager API against its OpenAPI document (schemathesis)"; platform/scripts/api-contract.sh
@@ -83,19 +86,25 @@ bench:
 	  (cd services/loader-producer && go test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/e2e/) ; \
 	  (cd services/queue-manager && go test -run '^$$' -bench EngineEvents -benchtime 20000x ./internal/flow/) ; \
 	  (cd services/queue-manager && go test -tags integration -run '^$$' -bench Relaunch -benchtime 3x -timeout 10m ./test/e2e/) ; \
-	  platform/scripts/bench-api.sh ; } \
+	  platform/scripts/bench-api.sh ; \
+	  (cd services/graph-builder && go test -run '^$$' -bench . -benchtime 3x ./internal/graph/) ; \
+	  (cd services/gnn-trainer && go test -run '^$$' -bench 'GCNEpoch|SAGEEpoch' -benchtime 5x ./internal/gnn/) ; \
+	  if [ -x .cache/pyg/venv/bin/python ]; then .cache/pyg/venv/bin/python services/gnn-trainer/scripts/pyg_reference.py --bench-line --dtype float64 --threads 2 --epochs 10 2>/dev/null; \
+	  else echo "PyTorch Geometric not installed (services/gnn-trainer/scripts/pyg_reference.py --install): GCN epoch reported without its PyG ratio" >&2; fi ; } \
 	  | tee docs/benchmarks.raw.txt
 	go run ./platform/devstack/cmd/benchreport -title "StreamForge benchmarks" \
-	  -note "Real Apache Kafka $$(sed -n 's|.*<kafka.version>\(.*\)</kafka.version>.*|\1|p' platform/kafka/pom.xml) single node on loopback (platform/kafka/kafka.sh), kcat $$(kcat -V 2>/dev/null | sed -n 's/^Version \([^ ]*\).*librdkafka \([^ ]*\).*/\1 (librdkafka \2)/p'). Produce: 500,000 kline-shaped JSON records (~300 B) keyed by 6 symbols into 6 partitions, acks=all, murmur2 key partitioning, for both clients; kcat's time includes its process start. Protocol: the forward-compatible queue-events codec against encoding/json on a plain struct. Store: store.Inspect (the per-document check every adapter runs) against decoding with encoding/json; the SQLite adapter's Upsert (200,000 candles, batches of 5,000) against a plain prepared INSERT OR REPLACE. Connector: the arango-connector binary from process start to exit after its finished event, moving a real-broker topic into the embedded store, against a raw batched SQLite insert of the same documents in the same run; peak-MiB is the connector's resident-set high-water mark (VmHWM). Loader: the loader-producer binary from process start to exit loading history from the exchange simulator's archives (built in an untimed warm-up) and REST into the real broker, against kcat producing the very records it wrote; LiveTrades: the simulator streaming 20,000 aggTrades/s for 20 s through ws_trades, with trades lost and the loader's receipt-to-acknowledgement latency. EngineEvents: queue-manager's engine applying progress events to 1,000 workflows in flight against plain updates of the same documents in the same store. Relaunch: a worker killed with SIGKILL, until queue-manager recorded the failure (detect) and launched the next attempt (relaunch, after the default 2 s retry delay). StatusReads: wrk (Debian) reading GET /api/v1/workflows/{id} of 1,000 stored workflows at 1,000 requests/s (10 connections pacing themselves), against /healthz at the same rate." \
+	  -note "Real Apache Kafka $$(sed -n 's|.*<kafka.version>\(.*\)</kafka.version>.*|\1|p' platform/kafka/pom.xml) single node on loopback (platform/kafka/kafka.sh), kcat $$(kcat -V 2>/dev/null | sed -n 's/^Version \([^ ]*\).*librdkafka \([^ ]*\).*/\1 (librdkafka \2)/p'). Produce: 500,000 kline-shaped JSON records (~300 B) keyed by 6 symbols into 6 partitions, acks=all, murmur2 key partitioning, for both clients; kcat's time includes its process start. Protocol: the forward-compatible queue-events codec against encoding/json on a plain struct. Store: store.Inspect (the per-document check every adapter runs) against decoding with encoding/json; the SQLite adapter's Upsert (200,000 candles, batches of 5,000) against a plain prepared INSERT OR REPLACE. Connector: the arango-connector binary from process start to exit after its finished event, moving a real-broker topic into the embedded store, against a raw batched SQLite insert of the same documents in the same run; peak-MiB is the connector's resident-set high-water mark (VmHWM). Loader: the loader-producer binary from process start to exit loading history from the exchange simulator's archives (built in an untimed warm-up) and REST into the real broker, against kcat producing the very records it wrote; LiveTrades: the simulator streaming 20,000 aggTrades/s for 20 s through ws_trades, with trades lost and the loader's receipt-to-acknowledgement latency. EngineEvents: queue-manager's engine applying progress events to 1,000 workflows in flight against plain updates of the same documents in the same store. Relaunch: a worker killed with SIGKILL, until queue-manager recorded the failure (detect) and launched the next attempt (relaunch, after the default 2 s retry delay). StatusReads: wrk (Debian) reading GET /api/v1/workflows/{id} of 1,000 stored workflows at 1,000 requests/s (10 connections pacing themselves), against /healthz at the same rate. Visibility: graph-builder's natural visibility graph (exact sweep) of a random walk; VsNaive: the same against the naive O(n^3) reference at a size it can do. CorrelationSnapshots: six assets, 38,000 returns, a 288-return window moved by 12. GCNEpoch/SAGEEpoch: one training epoch (forward, backward, Adam) of gnn-trainer's model on a 100,000-node graph built by a formula (299,996 edges, 16 features, hidden 16), against PyTorch Geometric with the same graph, model and hyper-parameters in float64 on 2 threads when it is installed (services/gnn-trainer/scripts/pyg_reference.py --install; not in CI); peak-MiB is Go's heap high-water mark and PyG's process RSS." \
 	  < docs/benchmarks.raw.txt > docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"
 
 .PHONY: lint
 lint: vet
 	@out="$$(gofmt -l $(MODULES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	@if command -v shellcheck >/dev/null; then shellcheck .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/s3/s3.sh platform/scripts/*.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
+	@if command -v shellcheck >/dev/null; then shellcheck .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/s3/s3.sh platform/scripts/*.sh platform/strimzi/*.sh platform/base/cert/script.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
+	@if command -v yamllint >/dev/null; then yamllint -s . && echo "yamllint: OK"; else echo "yamllint not installed: skipped (CI installs it)"; fi
+	@if command -v lua5.4 >/dev/null; then bash platform/scripts/test-fluentbit-lua.sh; else echo "lua5.4 not installed: Fluent Bit filter test skipped (CI installs it)"; fi
 	bash platform/scripts/check-dockerfiles.sh
-	@if command -v kustomize >/dev/null; then kustomize build deploy >/dev/null && echo "kustomize build deploy: OK"; else echo "kustomize not installed: skipped (.ci/run installs it)"; fi
+	@if command -v kustomize >/dev/null; then for d in $(KUSTOMIZATIONS); do kustomize build $$d >/dev/null || { echo "kustomize build $$d failed"; exit 1; }; done; echo "kustomize build $(KUSTOMIZATIONS): OK"; else echo "kustomize not installed: skipped (.ci/run installs it)"; fi
 	@if command -v hadolint >/dev/null; then hadolint services/*/Dockerfile .devcontainer/Dockerfile && echo "hadolint: OK"; else echo "hadolint not installed: skipped (.ci/run installs it)"; fi
 
 .PHONY: check

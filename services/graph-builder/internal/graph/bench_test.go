@@ -9,31 +9,40 @@ import (
 // The series are random walks, the closest synthetic match to prices, with
 // fixed seeds so that runs are comparable.
 
+// BenchmarkVisibility is the visibility graph of a 100,000-point random
+// walk, the size docs/benchmarks.md reports.
 func BenchmarkVisibility(b *testing.B) {
-	for _, n := range []int{2000, 100_000} {
-		y := randomWalk(rand.New(rand.NewPCG(1, 2)), n)
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			var edges int
-			for b.Loop() {
-				edges = len(Visibility(y))
-			}
-			b.ReportMetric(float64(edges), "edges/op")
-		})
-	}
-}
-
-// BenchmarkVisibilityNaive runs the O(n³) test reference at the size that
-// BenchmarkVisibility/n=2000 compares against.
-func BenchmarkVisibilityNaive(b *testing.B) {
-	const n = 2000
+	const n = 100_000
 	y := randomWalk(rand.New(rand.NewPCG(1, 2)), n)
 	b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 		var edges int
 		for b.Loop() {
-			edges = len(naiveVisibility(y, below))
+			edges = len(Visibility(y))
 		}
 		b.ReportMetric(float64(edges), "edges/op")
 	})
+}
+
+// BenchmarkVisibilityVsNaive compares the sweep with the O(n³) test
+// reference on a size the reference can do.
+func BenchmarkVisibilityVsNaive(b *testing.B) {
+	const n = 2000
+	y := randomWalk(rand.New(rand.NewPCG(1, 2)), n)
+	for _, c := range []struct {
+		name string
+		fn   func([]float64) []Edge
+	}{
+		{"baseline=naive", func(y []float64) []Edge { return naiveVisibility(y, below) }},
+		{"sweep", Visibility},
+	} {
+		b.Run(fmt.Sprintf("%s/n=%d", c.name, n), func(b *testing.B) {
+			var edges int
+			for b.Loop() {
+				edges = len(c.fn(y))
+			}
+			b.ReportMetric(float64(edges), "edges/op")
+		})
+	}
 }
 
 func BenchmarkHorizontalVisibility(b *testing.B) {

@@ -1,0 +1,460 @@
+package protocol
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The Kafka access table (access.go) against its two mirrors: the Strimzi
+// KafkaUsers in platform/strimzi and the Kafka calls in the services' code.
+// Regenerate the KafkaUsers after changing the table:
+//
+//	cd libs && go test ./protocol -run KafkaUsers -update-acls
+
+var updateACLs = flag.Bool("update-acls", false, "rewrite platform/strimzi/kafka-users.yaml from the access table")
+
+const (
+	repoRoot   = "../.."
+	usersFile  = repoRoot + "/platform/strimzi/kafka-users.yaml"
+	topicsFile = repoRoot + "/platform/strimzi/topics.yaml"
+	modPrefix  = "github.com/streamforge/streamforge/"
+	userPrefix = "streamforge-" // KafkaUser (and SASL user) name = userPrefix + service
+)
+
+// entry is the main package each principal runs.
+func entry(service string) string {
+	if service == "debug-producer" {
+		return "services/dummy-service/cmd/debug-producer"
+	}
+	return "services/" + service + "/cmd/" + service
+}
+
+func TestKafkaUsersMatchAccess(t *testing.T) {
+	if *updateACLs {
+		if err := os.WriteFile(usersFile, renderUsers(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	docs := readYAML(t, usersFile)
+	got := map[string][]ACL{}
+	for _, d := range docs {
+		var u struct {
+			Kind     string
+			Metadata struct {
+				Name   string
+				Labels map[string]string
+			}
+			Spec struct {
+				Authentication struct{ Type string }
+				Authorization  struct {
+					Type string
+					ACLs []struct {
+						Type     string
+						Host     string
+						Resource struct {
+							Type, Name  string
+							PatternType string `yaml:"patternType"`
+						}
+						Ops []string `yaml:"operations"`
+					} `yaml:"acls"`
+				}
+			}
+		}
+		if err := d.Decode(&u); err != nil {
+			t.Fatal(err)
+		}
+		name := u.Metadata.Name
+		if u.Kind != "KafkaUser" || u.Spec.Authentication.Type != "scram-sha-512" || u.Spec.Authorization.Type != "simple" {
+			t.Errorf("%s: want a KafkaUser with scram-sha-512 authentication and simple authorization", name)
+		}
+		if u.Metadata.Labels["strimzi.io/cluster"] == "" {
+			t.Errorf("%s: no strimzi.io/cluster label", name)
+		}
+		acls := []ACL{}
+		for _, a := range u.Spec.Authorization.ACLs {
+			if (a.Type != "" && a.Type != "allow") || (a.Host != "" && a.Host != "*") {
+				t.Errorf("%s: only allow rules from any host are expected, got type %q host %q", name, a.Type, a.Host)
+			}
+			pt := a.Resource.PatternType
+			if pt == "" {
+				pt = "literal"
+			}
+			acls = append(acls, ACL{Type: a.Resource.Type, Name: a.Resource.Name, PatternType: pt, Operations: a.Ops})
+		}
+		if _, dup := got[name]; dup {
+			t.Errorf("%s: defined twice", name)
+		}
+		got[name] = acls
+	}
+	for _, s := range Access {
+		want := s.ACLs()
+		if want == nil {
+			want = []ACL{}
+		}
+		name := userPrefix + s.Service
+		have, ok := got[name]
+		if !ok {
+			t.Errorf("%s: no KafkaUser in %s (run with -update-acls)", name, usersFile)
+			continue
+		}
+		delete(got, name)
+		if !reflect.DeepEqual(canon(have), canon(want)) {
+			t.Errorf("%s: ACLs differ from the access table (run with -update-acls)\n have %v\n want %v", name, have, want)
+		}
+	}
+	for name := range got {
+		t.Errorf("%s: KafkaUser without an entry in the access table", name)
+	}
+}
+
+func canon(acls []ACL) []ACL {
+	out := slices.Clone(acls)
+	for i := range out {
+		out[i].Operations = slices.Sorted(slices.Values(out[i].Operations))
+	}
+	slices.SortFunc(out, func(a, b ACL) int { return strings.Compare(a.Type+" "+a.Name, b.Type+" "+b.Name) })
+	return out
+}
+
+func renderUsers() []byte {
+	var b bytes.Buffer
+	b.WriteString("# One Strimzi KafkaUser per StreamForge principal: SCRAM-SHA-512 and least-privilege\n" +
+		"# simple ACLs. GENERATED from libs/protocol/access.go by\n" +
+		"#   cd libs && go test ./protocol -run KafkaUsers -update-acls\n" +
+		"# and checked by the same test: edit the table, not this file.\n" +
+		"# Describe comes with Read and Write (metadata, offsets); Create is granted where the\n" +
+		"# service creates per-workflow topics (wf-...-data, wf-...-data-dlq) itself.\n")
+	for i, s := range Access {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		fmt.Fprintf(&b, "apiVersion: kafka.strimzi.io/v1\nkind: KafkaUser\nmetadata:\n  name: %s%s\n", userPrefix, s.Service)
+		fmt.Fprintf(&b, "  labels:\n    strimzi.io/cluster: k3\n    app.kubernetes.io/name: %s\n", s.Service)
+		b.WriteString("spec:\n  authentication:\n    type: scram-sha-512\n  authorization:\n    type: simple\n")
+		acls := s.ACLs()
+		if len(acls) == 0 {
+			b.WriteString("    acls: []  # does not use Kafka yet\n")
+			continue
+		}
+		b.WriteString("    acls:\n")
+		for _, a := range acls {
+			fmt.Fprintf(&b, "      - resource:\n          type: %s\n          name: %s\n          patternType: %s\n", a.Type, a.Name, a.PatternType)
+			fmt.Fprintf(&b, "        operations: [%s]\n", strings.Join(a.Operations, ", "))
+		}
+	}
+	return b.Bytes()
+}
+
+func readYAML(t *testing.T, path string) []*yaml.Node {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	var docs []*yaml.Node
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if err == io.EOF {
+			return docs
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		docs = append(docs, &n)
+	}
+}
+
+// codeFacts is what a binary's code does on Kafka, found by walking the
+// syntax of every StreamForge package it imports (not its tests).
+type codeFacts struct {
+	ControlRead, ControlWrite, EventsRead, EventsWrite, Group, Create, Data bool
+}
+
+func (s ServiceAccess) facts() codeFacts {
+	var f codeFacts
+	for _, t := range s.Topics {
+		switch {
+		case t.Name == TopicControl && !t.Prefix:
+			f.ControlRead, f.ControlWrite = f.ControlRead || t.Read, f.ControlWrite || t.Write
+		case t.Name == TopicEvents && !t.Prefix:
+			f.EventsRead, f.EventsWrite = f.EventsRead || t.Read, f.EventsWrite || t.Write
+		case t.Name == WorkflowPrefix && t.Prefix:
+			f.Data = true
+		}
+		f.Create = f.Create || t.Create
+	}
+	f.Group = len(s.Groups) > 0
+	return f
+}
+
+// kafkaIO are the calls that touch a topic whose name a file computes.
+var kafkaIO = map[string]bool{"Send": true, "Publish": true, "NewConsumer": true, "NewTail": true, "ReadRange": true,
+	"EnsureTopics": true, "StartOffsets": true, "EndOffsets": true, "Start": true}
+
+func scanBinary(t *testing.T, dir string) (codeFacts, []string) {
+	var f codeFacts
+	var problems []string
+	seen := map[string]bool{}
+	queue := []string{dir}
+	fset := token.NewFileSet()
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		files, _ := filepath.Glob(filepath.Join(repoRoot, d, "*.go"))
+		if len(files) == 0 {
+			t.Fatalf("%s: no Go files", d)
+		}
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			file, err := parser.ParseFile(fset, path, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range file.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				if rel, ok := strings.CutPrefix(p, modPrefix); ok && !namesOnly(file, rel) {
+					queue = append(queue, rel)
+				}
+			}
+			data, io := false, false
+			ast.Inspect(file, func(n ast.Node) bool {
+				switch n := n.(type) {
+				case *ast.SelectorExpr:
+					x, _ := n.X.(*ast.Ident)
+					switch {
+					case n.Sel.Name == "KafkaTopic" || (x != nil && x.Name == "protocol" && (n.Sel.Name == "DataTopic" || n.Sel.Name == "DLQTopic")):
+						data = true
+					case x != nil && x.Name == "protocol" && strings.HasPrefix(n.Sel.Name, "Topic") &&
+						n.Sel.Name != "TopicControl" && n.Sel.Name != "TopicEvents":
+						problems = append(problems, fmt.Sprintf("%s: protocol.%s is a topic the access table does not know", fset.Position(n.Pos()), n.Sel.Name))
+					}
+				case *ast.CallExpr:
+					name, pkg := callee(n.Fun)
+					io = io || kafkaIO[name]
+					control, events := argTopics(n.Args)
+					switch name {
+					case "NewTail":
+						f.ControlRead, f.EventsRead = f.ControlRead || control, f.EventsRead || events
+					case "NewConsumer":
+						f.Group, f.EventsRead = true, f.EventsRead || events
+					case "Publish":
+						f.ControlWrite, f.EventsWrite = f.ControlWrite || control, f.EventsWrite || events
+					case "EnsureTopics":
+						f.Create = true
+					case "New":
+						f.EventsWrite = f.EventsWrite || pkg == "telemetry" // the queue-events emitter
+					}
+				}
+				return true
+			})
+			f.Data = f.Data || (data && io)
+		}
+	}
+	return f, problems
+}
+
+// pureHelpers are functions of Kafka-using packages that touch no topic: a
+// file that uses nothing else from the package does not take on its access.
+var pureHelpers = map[string][]string{"libs/loader": {"ParseDataType"}}
+
+func namesOnly(file *ast.File, rel string) bool {
+	allowed, ok := pureHelpers[rel]
+	if !ok {
+		return false
+	}
+	only := true
+	ast.Inspect(file, func(n ast.Node) bool {
+		if s, ok := n.(*ast.SelectorExpr); ok {
+			if x, ok := s.X.(*ast.Ident); ok && x.Name == filepath.Base(rel) && !slices.Contains(allowed, s.Sel.Name) {
+				only = false
+			}
+		}
+		return true
+	})
+	return only
+}
+
+func callee(fun ast.Expr) (name, pkg string) {
+	switch fn := fun.(type) {
+	case *ast.Ident:
+		return fn.Name, ""
+	case *ast.SelectorExpr:
+		if x, ok := fn.X.(*ast.Ident); ok {
+			pkg = x.Name
+		}
+		return fn.Sel.Name, pkg
+	case *ast.IndexExpr: // generic instantiation
+		return callee(fn.X)
+	}
+	return "", ""
+}
+
+func argTopics(args []ast.Expr) (control, events bool) {
+	for _, a := range args {
+		ast.Inspect(a, func(n ast.Node) bool {
+			if s, ok := n.(*ast.SelectorExpr); ok {
+				if x, ok := s.X.(*ast.Ident); ok && x.Name == "protocol" {
+					control = control || s.Sel.Name == "TopicControl"
+					events = events || s.Sel.Name == "TopicEvents"
+				}
+			}
+			return true
+		})
+	}
+	return control, events
+}
+
+func TestAccessMatchesCode(t *testing.T) {
+	services, err := filepath.Glob(filepath.Join(repoRoot, "services", "*", "go.mod"))
+	if err != nil || len(services) == 0 {
+		t.Fatalf("no services found: %v", err)
+	}
+	known := map[string]bool{}
+	for _, s := range Access {
+		known[s.Service] = true
+	}
+	for _, m := range services {
+		if svc := filepath.Base(filepath.Dir(m)); !known[svc] {
+			t.Errorf("service %s has no entry in the access table", svc)
+		}
+	}
+	for _, s := range Access {
+		t.Run(s.Service, func(t *testing.T) {
+			code, problems := scanBinary(t, entry(s.Service))
+			for _, p := range problems {
+				t.Error(p)
+			}
+			want := s.facts()
+			if code.Create && !want.Create && s.NoCreate != "" {
+				code.Create = false // deliberately not granted
+			}
+			if code != want {
+				t.Errorf("the code does %+v\nthe access table grants %+v", code, want)
+			}
+		})
+	}
+}
+
+// TestAccessNames checks the names in the table that the code spells on its
+// own: the consumer groups and the workflow prefix.
+func TestAccessNames(t *testing.T) {
+	if q := (QueueID{Symbol: "BTCUSDT", Type: "api_candles_5m", Day: time.Now(), Suffix: "a1b2c3"}).String(); !strings.HasPrefix(q, WorkflowPrefix) {
+		t.Errorf("queue id %s does not start with %s", q, WorkflowPrefix)
+	}
+	groupOf := func(svc string) Group {
+		for _, s := range Access {
+			if s.Service == svc && len(s.Groups) == 1 {
+				return s.Groups[0]
+			}
+		}
+		t.Fatalf("%s: want exactly one group in the table", svc)
+		return Group{}
+	}
+	if def := envDefault(t, "services/queue-manager/internal/app/app.go", "EVENTS_GROUP"); (groupOf("queue-manager") != Group{Name: def}) {
+		t.Errorf("queue-manager's EVENTS_GROUP default %q is not the table's group %+v", def, groupOf("queue-manager"))
+	}
+	cfg := readFile(t, "services/arango-connector/internal/connector/config.go")
+	if !strings.Contains(cfg, `const Name = "arango-connector"`) || !strings.Contains(cfg, `c.Group = Name + "-" + c.QueueID`) {
+		t.Error("arango-connector's default group is no longer arango-connector-<queue_id>: update the table")
+	}
+	if (groupOf("arango-connector") != Group{Name: "arango-connector-" + WorkflowPrefix, Prefix: true}) {
+		t.Errorf("arango-connector's group is %+v", groupOf("arango-connector"))
+	}
+}
+
+// TestServiceTopics checks platform/strimzi/topics.yaml: exactly the two
+// service topics, kept longer than any worker looks back at start.
+func TestServiceTopics(t *testing.T) {
+	var lookback time.Duration
+	re := regexp.MustCompile(`envconfig:"CONTROL_LOOKBACK" default:"([^"]+)"`)
+	for _, dir := range []string{"libs", "services"} {
+		err := filepath.WalkDir(filepath.Join(repoRoot, dir), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			for _, m := range re.FindAllSubmatch(b, -1) {
+				d, perr := time.ParseDuration(string(m[1]))
+				if perr != nil {
+					return perr
+				}
+				lookback = max(lookback, d)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if lookback == 0 {
+		t.Fatal("no CONTROL_LOOKBACK default found in the code")
+	}
+	names := map[string]bool{}
+	for _, d := range readYAML(t, topicsFile) {
+		var kt struct {
+			Kind     string
+			Metadata struct{ Name string }
+			Spec     struct {
+				Partitions, Replicas int
+				Config               map[string]any
+			}
+		}
+		if err := d.Decode(&kt); err != nil {
+			t.Fatal(err)
+		}
+		names[kt.Metadata.Name] = true
+		ms, _ := kt.Spec.Config["retention.ms"].(int)
+		if time.Duration(ms)*time.Millisecond < lookback {
+			t.Errorf("%s: retention.ms %d is shorter than the longest CONTROL_LOOKBACK default %s", kt.Metadata.Name, ms, lookback)
+		}
+		if kt.Spec.Partitions < 1 || kt.Spec.Replicas < 1 {
+			t.Errorf("%s: partitions and replicas must be set", kt.Metadata.Name)
+		}
+	}
+	if !reflect.DeepEqual(names, map[string]bool{TopicControl: true, TopicEvents: true}) {
+		t.Errorf("topics.yaml defines %v, want %s and %s", names, TopicControl, TopicEvents)
+	}
+}
+
+func readFile(t *testing.T, rel string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func envDefault(t *testing.T, rel, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`envconfig:"` + name + `" default:"([^"]*)"`).FindStringSubmatch(readFile(t, rel))
+	if m == nil {
+		t.Fatalf("%s: no default for %s", rel, name)
+	}
+	return m[1]
+}

@@ -14,11 +14,19 @@ import (
 )
 
 // Fixtures returns shared/fixtures/binance/<sub>: the recorded real Binance
-// data, found in a parent of the working directory (it lies beside the
-// repository, never inside it). A missing folder skips the test, and fails it
-// when CI is set: CI must exercise the real data.
+// data, at $BINANCE_FIXTURES/<sub> when that is set, else found in a parent
+// of the working directory (it lies beside the repository, never inside it).
+// A missing folder skips the test, and fails it when CI is set: CI must
+// exercise the real data.
 func Fixtures(t testing.TB, sub string) string {
 	t.Helper()
+	if root := os.Getenv("BINANCE_FIXTURES"); root != "" {
+		dir := filepath.Join(root, sub)
+		if _, err := os.Stat(dir); err != nil {
+			t.Fatalf("BINANCE_FIXTURES: %v", err)
+		}
+		return dir
+	}
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)

@@ -1,21 +1,16 @@
-// Package smoke builds every service binary and checks the common runtime in
-// each: --help lists the environment, a start serves /healthz and /metrics,
-// SIGTERM exits 0, and missing configuration exits 2 naming the variable.
+// Package smoke builds every service binary, each from its own module, and
+// checks the common runtime in each: --help lists the environment, and
+// missing configuration exits 2 with one line naming the variable. Health,
+// metrics and signals are covered by each service's end-to-end tests.
 package smoke
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 var services = []string{
@@ -25,14 +20,6 @@ var services = []string{
 
 // build compiles every service from its own module directory, so the test
 // works with the workspace and without it (GOWORK=off).
-// workers are the services that already do their work: they need Kafka
-// settings to start. The others carry the runtime only so far.
-var workers = map[string]bool{
-	"dummy-service": true, "arango-connector": true,
-	"loader-producer": true, "loader-api-candles": true, "loader-api-trades": true, "loader-ws-orderbook": true,
-	"queue-manager": true,
-}
-
 func build(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -61,11 +48,9 @@ func TestEveryServiceRuntime(t *testing.T) {
 					t.Errorf("--help does not list %s", want)
 				}
 			}
-			if workers[s] {
-				checkMissingConfig(t, exe, "KAFKA_BOOTSTRAP_SERVERS")
-				return // their lives are covered by each service's test/e2e
-			}
-			checkLife(t, exe, s)
+			// Every service needs Kafka to start; their lives (health,
+			// metrics, signals) are covered by each service's test/e2e.
+			checkMissingConfig(t, exe, "KAFKA_BOOTSTRAP_SERVERS")
 		})
 	}
 }
@@ -82,63 +67,5 @@ func checkMissingConfig(t *testing.T, exe, variable string) {
 	}
 	if line := strings.TrimSpace(stderr.String()); strings.Contains(line, "\n") || !strings.Contains(line, variable) {
 		t.Errorf("stderr %q: want one line naming %s", line, variable)
-	}
-}
-
-func checkLife(t *testing.T, exe, name string) {
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), "HTTP_ADDR=127.0.0.1:0")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-	addr := ""
-	sc := bufio.NewScanner(stderr)
-	for addr == "" && sc.Scan() {
-		var line struct{ Message, Addr, Service string }
-		if json.Unmarshal(sc.Bytes(), &line) != nil {
-			t.Fatalf("log line is not JSON: %s", sc.Text())
-		}
-		if line.Service != name {
-			t.Errorf("log line names service %q, want %q", line.Service, name)
-		}
-		if line.Message == "http listening" {
-			addr = line.Addr
-		}
-	}
-	if addr == "" {
-		t.Fatal("never logged its HTTP address")
-	}
-	go func() { _, _ = io.Copy(io.Discard, stderr) }()
-	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
-		res, err := http.Get("http://" + addr + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Errorf("%s = %d", path, res.StatusCode)
-		}
-		if path == "/metrics" && !bytes.Contains(body, []byte(`streamforge_build_info{service="`+name+`"`)) {
-			t.Errorf("/metrics lacks streamforge_build_info for %s", name)
-		}
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("exit after SIGTERM: %v, want 0", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("still running 15s after SIGTERM")
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -411,8 +412,34 @@ func launcherJob(t *testing.T, cfg kube.Config) *batchv1.Job {
 	return job
 }
 
+// copiedKafkaSecrets returns the Secrets platform/strimzi/copy-kafka-secrets.sh
+// creates in the StreamForge namespace, with their keys: the cluster CA and
+// one per service's KafkaUser. They live outside the render, made from what
+// Strimzi's operators write.
+func copiedKafkaSecrets(t *testing.T) map[string]map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "platform", "strimzi", "copy-kafka-secrets.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The default list is the last SERVICES=(...) (the first takes "$@").
+	all := regexp.MustCompile(`(?s)SERVICES=\(([^)]*)\)`).FindAllSubmatch(b, -1)
+	if len(all) == 0 {
+		t.Fatal("copy-kafka-secrets.sh: no default SERVICES=(...) list")
+	}
+	m := all[len(all)-1]
+	out := map[string]map[string]bool{"streamforge-kafka-ca": {"ca.crt": true}}
+	for _, svc := range strings.Fields(string(m[1])) {
+		out["streamforge-kafka-"+svc] = map[string]bool{"KAFKA_USERNAME": true, "KAFKA_PASSWORD": true}
+	}
+	return out
+}
+
 func secretKeys(t *testing.T, objs []*unstructured.Unstructured, name string) (map[string]bool, bool) {
 	t.Helper()
+	if keys, ok := copiedKafkaSecrets(t)[name]; ok {
+		return keys, true
+	}
 	if u := find(objs, "Secret", name); u != nil {
 		s := convert[corev1.Secret](t, u)
 		keys := map[string]bool{}
@@ -513,8 +540,32 @@ func TestIntegrationManifestsMatchCode(t *testing.T) {
 				t.Errorf("queue-manager and its workers disagree on Kafka: %s %s vs %s %s", env["KAFKA_SECURITY_PROTOCOL"],
 					env["KAFKA_BOOTSTRAP_SERVERS"], workerEnv["KAFKA_SECURITY_PROTOCOL"], workerEnv["KAFKA_BOOTSTRAP_SERVERS"])
 			}
-			if strings.Contains(workerEnv["KAFKA_SECURITY_PROTOCOL"], "SSL") && workerEnv["KAFKA_CA_FILE"] == "" {
-				t.Logf("KNOWN GAP: workers use %s without KAFKA_CA_FILE (the launcher mounts no CA): they trust only the image's system roots", workerEnv["KAFKA_SECURITY_PROTOCOL"])
+			if strings.Contains(workerEnv["KAFKA_SECURITY_PROTOCOL"], "SSL") {
+				// Workers verify the brokers: the launcher mounts the CA
+				// Secret and points KAFKA_CA_FILE at it.
+				if cfg.KafkaCASecret == "" {
+					t.Errorf("workers use %s but JOB_KAFKA_CA_SECRET is empty: they would trust only the image's system roots", workerEnv["KAFKA_SECURITY_PROTOCOL"])
+				} else if keys, ok := secretKeys(t, objs, cfg.KafkaCASecret); !ok || !keys["ca.crt"] {
+					t.Errorf("JOB_KAFKA_CA_SECRET=%s: no such Secret with ca.crt in the render or among the copied Kafka secrets", cfg.KafkaCASecret)
+				}
+				caFile := ""
+				for _, e := range wc.Env {
+					if e.Name == "KAFKA_CA_FILE" {
+						caFile = e.Value
+					}
+				}
+				if caFile == "" || !mountedUnder(caFile, wc.VolumeMounts) {
+					t.Errorf("workers' KAFKA_CA_FILE=%q is not under their mounts %v", caFile, wc.VolumeMounts)
+				}
+			}
+			if strings.Contains(workerEnv["KAFKA_SECURITY_PROTOCOL"], "SASL") && cfg.ServiceSecretPrefix != "" {
+				// Each worker service logs in as its own KafkaUser.
+				for _, svc := range []string{"loader-producer", "loader-api-candles", "loader-api-trades", "loader-ws-orderbook",
+					"arango-connector", "graph-builder", "gnn-trainer", "dummy-service"} {
+					if keys, ok := secretKeys(t, objs, cfg.ServiceSecretPrefix+svc); !ok || !keys["KAFKA_PASSWORD"] {
+						t.Errorf("JOB_SERVICE_SECRET_PREFIX=%s: %s has no Secret with KAFKA_PASSWORD", cfg.ServiceSecretPrefix, svc)
+					}
+				}
 			}
 			_, port, err := net.SplitHostPort(workerEnv["HTTP_ADDR"])
 			if err != nil || port != strconv.Itoa(int(cfg.MetricsPort)) {

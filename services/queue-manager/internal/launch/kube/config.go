@@ -26,6 +26,13 @@ type Config struct {
 
 	ConfigMap string `envconfig:"JOB_CONFIGMAP" default:"streamforge-config" desc:"ConfigMap every worker gets its shared settings from (envFrom); none when empty"`
 	Secret    string `envconfig:"JOB_SECRET" default:"streamforge-secrets" desc:"Secret every worker gets its credentials from (envFrom, optional); none when empty"`
+	// ServiceSecretPrefix gives each service its own credentials (its own
+	// KafkaUser, least privilege): Secret <prefix><service>, after JOB_SECRET
+	// so its keys win.
+	ServiceSecretPrefix string `envconfig:"JOB_SERVICE_SECRET_PREFIX" desc:"each worker also gets Secret <prefix><service> (envFrom, after JOB_SECRET, so its KAFKA_USERNAME/KAFKA_PASSWORD win), e.g. streamforge-kafka-; none when empty"`
+	// KafkaCASecret is mounted so workers can verify the brokers' TLS
+	// certificates (Strimzi's cluster CA).
+	KafkaCASecret string `envconfig:"JOB_KAFKA_CA_SECRET" desc:"Secret with the Kafka cluster CA (key ca.crt) mounted read-only in every worker at /etc/streamforge/kafka-ca, with KAFKA_CA_FILE pointing at it; none when empty"`
 
 	NodeSelector   StringMap `envconfig:"JOB_NODE_SELECTOR" default:"streamforge-worker=true" desc:"node labels worker Pods must match, key=value,...; none when set empty"`
 	ServiceAccount string    `envconfig:"JOB_SERVICE_ACCOUNT" desc:"service account of the worker Pods; the namespace's default when empty"`
@@ -65,12 +72,19 @@ func (c *Config) Validate() error {
 	}
 	for _, n := range []struct{ name, value string }{
 		{"JOB_CONFIGMAP", c.ConfigMap}, {"JOB_SECRET", c.Secret}, {"JOB_SERVICE_ACCOUNT", c.ServiceAccount},
+		{"JOB_KAFKA_CA_SECRET", c.KafkaCASecret},
 	} {
 		if n.value == "" {
 			continue
 		}
 		for _, msg := range validation.IsDNS1123Subdomain(n.value) {
 			bad(n.name, "%q: %s", n.value, msg)
+		}
+	}
+	if c.ServiceSecretPrefix != "" {
+		// The longest service name must still make a valid Secret name.
+		for _, msg := range validation.IsDNS1123Subdomain(c.ServiceSecretPrefix + "loader-ws-orderbook") {
+			bad("JOB_SERVICE_SECRET_PREFIX", "%q + a service name: %s", c.ServiceSecretPrefix, msg)
 		}
 	}
 	for k, v := range c.NodeSelector {

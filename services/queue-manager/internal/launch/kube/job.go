@@ -88,8 +88,8 @@ func buildJob(cfg *Config, s launch.Spec) (*batchv1.Job, error) {
 		Image:           cfg.Image(s.Service),
 		ImagePullPolicy: corev1.PullPolicy(cfg.PullPolicy),
 		Args:            s.Args,
-		Env:             envVars(s.Env),
-		EnvFrom:         envFrom(cfg),
+		Env:             envVars(s.Env, cfg.KafkaCASecret != ""),
+		EnvFrom:         envFrom(cfg, s.Service),
 		Resources:       resources(cfg),
 		SecurityContext: &corev1.SecurityContext{
 			AllowPrivilegeEscalation: new(false),
@@ -98,6 +98,13 @@ func buildJob(cfg *Config, s launch.Spec) (*batchv1.Job, error) {
 		},
 		// The root filesystem is read-only; workers get a scratch /tmp.
 		VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
+	}
+	volumes := []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	if cfg.KafkaCASecret != "" {
+		container.VolumeMounts = append(container.VolumeMounts, corev1.VolumeMount{Name: "kafka-ca", MountPath: KafkaCADir, ReadOnly: true})
+		volumes = append(volumes, corev1.Volume{Name: "kafka-ca", VolumeSource: corev1.VolumeSource{
+			Secret: &corev1.SecretVolumeSource{SecretName: cfg.KafkaCASecret, Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}},
+		}})
 	}
 	if cfg.MetricsPort > 0 {
 		container.Ports = []corev1.ContainerPort{{Name: "metrics", ContainerPort: cfg.MetricsPort, Protocol: corev1.ProtocolTCP}}
@@ -127,10 +134,7 @@ func buildJob(cfg *Config, s launch.Spec) (*batchv1.Job, error) {
 						SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 					},
 					Containers: []corev1.Container{container},
-					Volumes: []corev1.Volume{{
-						Name:         "tmp",
-						VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}},
-					}},
+					Volumes:    volumes,
 				},
 			},
 		},
@@ -144,21 +148,30 @@ func buildJob(cfg *Config, s launch.Spec) (*batchv1.Job, error) {
 	return job, nil
 }
 
+// KafkaCADir is where JOB_KAFKA_CA_SECRET is mounted in every worker.
+const KafkaCADir = "/etc/streamforge/kafka-ca"
+
 // envVars returns env sorted by name, so the same Spec always makes the same
-// Job.
-func envVars(env map[string]string) []corev1.EnvVar {
-	if len(env) == 0 {
+// Job; with the CA mounted, KAFKA_CA_FILE points at it.
+func envVars(env map[string]string, caMounted bool) []corev1.EnvVar {
+	if len(env) == 0 && !caMounted {
 		return nil
 	}
-	out := make([]corev1.EnvVar, 0, len(env))
+	out := make([]corev1.EnvVar, 0, len(env)+1)
 	for k, v := range env {
+		if k == "KAFKA_CA_FILE" && caMounted {
+			continue
+		}
 		out = append(out, corev1.EnvVar{Name: k, Value: v})
+	}
+	if caMounted {
+		out = append(out, corev1.EnvVar{Name: "KAFKA_CA_FILE", Value: KafkaCADir + "/ca.crt"})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
-func envFrom(cfg *Config) []corev1.EnvFromSource {
+func envFrom(cfg *Config, service string) []corev1.EnvFromSource {
 	var out []corev1.EnvFromSource
 	if cfg.ConfigMap != "" {
 		// Required: it carries KAFKA_BOOTSTRAP_SERVERS; a worker without it
@@ -173,6 +186,14 @@ func envFrom(cfg *Config) []corev1.EnvFromSource {
 		out = append(out, corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: cfg.Secret},
 			Optional:             new(true),
+		}})
+	}
+	if cfg.ServiceSecretPrefix != "" {
+		// Required: a cluster that names per-service credentials must have
+		// them; a Pod waiting in CreateContainerConfigError says which
+		// Secret is missing, a worker logging in as nobody would not.
+		out = append(out, corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: cfg.ServiceSecretPrefix + service},
 		}})
 	}
 	return out

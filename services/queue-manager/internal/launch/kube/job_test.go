@@ -99,6 +99,8 @@ func TestConfigValidate(t *testing.T) {
 		{"pull policy", func(c *Config) { c.PullPolicy = "Sometimes" }, "JOB_IMAGE_PULL_POLICY"},
 		{"tag", func(c *Config) { c.ImageTag = "a:b" }, "JOB_IMAGE_TAG"},
 		{"secret", func(c *Config) { c.Secret = "UPPER" }, "JOB_SECRET"},
+		{"ca secret", func(c *Config) { c.KafkaCASecret = "Bad_CA" }, "JOB_KAFKA_CA_SECRET"},
+		{"service secret prefix", func(c *Config) { c.ServiceSecretPrefix = "Kafka_" }, "JOB_SERVICE_SECRET_PREFIX"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -255,6 +257,62 @@ func TestBuildJob(t *testing.T) {
 	}
 	if diff := cmp.Diff(job, again); diff != "" {
 		t.Errorf("the same spec built a different job (-first +second):\n%s", diff)
+	}
+}
+
+// TestBuildJobKafkaCredentials: each service's own credentials come after the
+// shared Secret (so they win), and the cluster CA is mounted read-only with
+// KAFKA_CA_FILE pointing at it, overriding any value the step passed.
+func TestBuildJobKafkaCredentials(t *testing.T) {
+	cfg := defaultConfig(t)
+	cfg.ServiceSecretPrefix, cfg.KafkaCASecret = "streamforge-kafka-", "streamforge-kafka-ca"
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := testSpec()
+	s.Env["KAFKA_CA_FILE"] = "/somewhere/else.crt"
+	job, err := buildJob(&cfg, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := job.Spec.Template.Spec.Containers[0]
+	var from []string
+	for _, f := range c.EnvFrom {
+		switch {
+		case f.ConfigMapRef != nil:
+			from = append(from, "configmap/"+f.ConfigMapRef.Name)
+		case f.SecretRef != nil:
+			from = append(from, "secret/"+f.SecretRef.Name)
+		}
+	}
+	if diff := cmp.Diff([]string{"configmap/streamforge-config", "secret/streamforge-secrets", "secret/streamforge-kafka-loader-producer"}, from); diff != "" {
+		t.Errorf("envFrom (-want +got):\n%s", diff)
+	}
+	if last := c.EnvFrom[len(c.EnvFrom)-1]; last.SecretRef.Optional != nil && *last.SecretRef.Optional {
+		t.Error("the service's own Secret is optional: a missing one would let the worker log in as the shared user")
+	}
+	caFile := ""
+	for _, e := range c.Env {
+		if e.Name == "KAFKA_CA_FILE" {
+			if caFile != "" {
+				t.Errorf("KAFKA_CA_FILE set twice")
+			}
+			caFile = e.Value
+		}
+	}
+	if caFile != KafkaCADir+"/ca.crt" {
+		t.Errorf("KAFKA_CA_FILE = %q, want the mounted %s/ca.crt", caFile, KafkaCADir)
+	}
+	var mounted bool
+	for _, m := range c.VolumeMounts {
+		mounted = mounted || (m.MountPath == KafkaCADir && m.ReadOnly)
+	}
+	var vol bool
+	for _, v := range job.Spec.Template.Spec.Volumes {
+		vol = vol || (v.Secret != nil && v.Secret.SecretName == "streamforge-kafka-ca")
+	}
+	if !mounted || !vol {
+		t.Errorf("CA not mounted read-only from its Secret: mounts %+v volumes %+v", c.VolumeMounts, job.Spec.Template.Spec.Volumes)
 	}
 }
 

@@ -1,6 +1,7 @@
 # StreamForge — the only commands a person needs.
 #
-#   make demo              run the local demo on the embedded defaults
+#   make demo              Scenario 1 on the embedded defaults: a month of BTCUSDT trades and candles to a trained GNN
+#   make up                the local stack (embedded Kafka, exchange simulator, queue-manager) until Ctrl-C
 #   make check             everything CI runs: lint, unit tests, integration tests
 #   make test              unit tests of every module (race detector on)
 #   make test-integration  tests against real Apache Kafka 4.x, a real kube-apiserver and a real S3 server (versitygw), started and stopped here
@@ -28,7 +29,7 @@ KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/ov
 # built without it, where -race would only slow the harness down.
 IT_PKGS  := libs:./bus/...\ ./objstore/...:-race services/dummy-service:./test/...: services/arango-connector:./test/...: \
             services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/: \
-            services/gnn-trainer:./test/...:
+            services/gnn-trainer:./test/...: platform/devstack:./test/scenario/:
 
 .PHONY: help
 help:
@@ -42,6 +43,10 @@ build:
 .PHONY: demo
 demo: build
 	$(BIN)/devstack demo --bin-dir $(BIN)
+
+.PHONY: up
+up: build
+	$(BIN)/devstack up --bin-dir $(BIN)
 
 .PHONY: test
 test:

@@ -1,5 +1,6 @@
-// Package demo holds devstack's commands: the embedded broker on its own,
-// and the foundation demo that drives real service binaries over it.
+// Package demo holds devstack's commands: the local stack (up), Scenario 1
+// through it (demo), the embedded broker and the exchange simulator on their
+// own, and the worker lifecycle walk-through.
 package demo
 
 import (
@@ -64,10 +65,11 @@ func Kafka(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// Demo starts the embedded broker and walks three workers through their
-// lives with the real dummy-service and debug-producer binaries.
-func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("devstack demo", flag.ContinueOnError)
+// Lifecycle starts the embedded broker and walks three workers through their
+// lives with the real dummy-service and debug-producer binaries, after a
+// loader and a connector moved a month of candles into the store.
+func Lifecycle(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("devstack lifecycle", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var bf brokerFlags
 	bf.register(fs, 0)

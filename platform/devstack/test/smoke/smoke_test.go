@@ -1,7 +1,8 @@
 // Package smoke builds every service binary, each from its own module, and
-// checks the common runtime in each: --help lists the environment, and
-// missing configuration exits 2 with one line naming the variable. Health,
-// metrics and signals are covered by each service's end-to-end tests.
+// checks the common runtime in each: --help lists the environment, missing
+// configuration exits 2 with one line naming the variable, and
+// docs/configuration.md is what their --help says. Health, metrics and
+// signals are covered by each service's end-to-end tests.
 package smoke
 
 import (
@@ -11,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/streamforge/streamforge/libs/testkit"
 )
 
 var services = []string{
@@ -18,27 +21,22 @@ var services = []string{
 	"arango-connector", "graph-builder", "gnn-trainer", "dummy-service",
 }
 
-// build compiles every service from its own module directory, so the test
-// works with the workspace and without it (GOWORK=off).
-func build(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	root := filepath.Join("..", "..", "..", "..")
+// binDir holds every service, each built from its own module directory, so
+// the test works with the workspace and without it (GOWORK=off).
+var binDir string
+
+func TestMain(m *testing.M) {
+	var cmds []testkit.Cmd
 	for _, s := range services {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, s), "./cmd/"+s)
-		cmd.Dir = filepath.Join(root, "services", s)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", s, err, out)
-		}
+		cmds = append(cmds, testkit.Cmd{ModuleDir: filepath.Join("..", "..", "..", "..", "services", s), Pkg: "./cmd/" + s})
 	}
-	return dir
+	os.Exit(testkit.Main(m, &binDir, cmds...))
 }
 
 func TestEveryServiceRuntime(t *testing.T) {
-	bin := build(t)
 	for _, s := range services {
 		t.Run(s, func(t *testing.T) {
-			exe := filepath.Join(bin, s)
+			exe := filepath.Join(binDir, s)
 			out, err := exec.Command(exe, "--help").Output()
 			if err != nil {
 				t.Fatalf("--help: %v", err)

@@ -252,16 +252,23 @@ func NormalizedAdjacency(n int, edges [][2]int32) (*CSR, error) {
 		return nil, fmt.Errorf("normalized adjacency: %w", err)
 	}
 	a := symmetricPattern(n, keys, true)
-	inv := make([]float64, n)
-	for i := range n {
+	a.normalizeByRowCounts()
+	return a, nil
+}
+
+// normalizeByRowCounts sets entry (i, j) to 1/sqrt(d_i·d_j), d being each
+// row's entry count (degree with its self-loop): D^-1/2 (A+I) D^-1/2 on a
+// pattern that holds A+I.
+func (a *CSR) normalizeByRowCounts() {
+	inv := make([]float64, a.rows)
+	for i := range a.rows {
 		inv[i] = 1 / math.Sqrt(float64(a.indptr[i+1]-a.indptr[i]))
 	}
-	for i := range n {
+	for i := range a.rows {
 		for p := a.indptr[i]; p < a.indptr[i+1]; p++ {
 			a.values[p] = inv[i] * inv[a.indices[p]]
 		}
 	}
-	return a, nil
 }
 
 // MeanAdjacency returns the row-normalised neighbour matrix used by
@@ -276,12 +283,18 @@ func MeanAdjacency(n int, edges [][2]int32) (*CSR, error) {
 		return nil, fmt.Errorf("mean adjacency: %w", err)
 	}
 	a := symmetricPattern(n, keys, false)
-	for i := range n {
+	a.meanRows()
+	return a, nil
+}
+
+// meanRows sets every entry of a row to 1/(the row's entry count): the mean
+// over its neighbours. An empty row stays empty.
+func (a *CSR) meanRows() {
+	for i := range a.rows {
 		lo, hi := a.indptr[i], a.indptr[i+1]
-		w := 1 / float64(hi-lo)
+		w := 1 / float64(max(hi-lo, 1))
 		for p := lo; p < hi; p++ {
 			a.values[p] = w
 		}
 	}
-	return a, nil
 }

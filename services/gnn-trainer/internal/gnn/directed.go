@@ -22,15 +22,7 @@ func DirectedNormalizedAdjacency(n int, edges [][2]int32) (*CSR, error) {
 		return nil, fmt.Errorf("directed normalized adjacency: %w", err)
 	}
 	a := directedPattern(n, keys, true)
-	inv := make([]float64, n)
-	for i := range n {
-		inv[i] = 1 / math.Sqrt(float64(a.indptr[i+1]-a.indptr[i]))
-	}
-	for i := range n {
-		for p := a.indptr[i]; p < a.indptr[i+1]; p++ {
-			a.values[p] = inv[i] * inv[a.indices[p]]
-		}
-	}
+	a.normalizeByRowCounts()
 	return a, nil
 }
 
@@ -43,13 +35,7 @@ func DirectedMeanAdjacency(n int, edges [][2]int32) (*CSR, error) {
 		return nil, fmt.Errorf("directed mean adjacency: %w", err)
 	}
 	a := directedPattern(n, keys, false)
-	for i := range n {
-		lo, hi := a.indptr[i], a.indptr[i+1]
-		w := 1 / float64(max(hi-lo, 1))
-		for p := lo; p < hi; p++ {
-			a.values[p] = w
-		}
-	}
+	a.meanRows()
 	return a, nil
 }
 

@@ -3,44 +3,14 @@ package graph
 import (
 	"encoding/csv"
 	"encoding/json"
-	"errors"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
-)
 
-// fixtureDir returns shared/fixtures/binance/<sub>, found by walking up from
-// the working directory. It skips the test when the fixtures are missing, and
-// fails it when CI is set, because CI must exercise real data.
-func fixtureDir(t *testing.T, sub string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		candidate := filepath.Join(dir, "shared", "fixtures", "binance", sub)
-		if _, err := os.Stat(candidate); err == nil {
-			return candidate
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			t.Fatal(err)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	msg := "fixtures shared/fixtures/binance/" + sub + " not found in any parent of the working directory"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg + "; CI needs them: lay shared/ beside the repository")
-	}
-	t.Skip(msg)
-	return ""
-}
+	"github.com/streamforge/streamforge/libs/testkit"
+)
 
 // readKlineCSV reads a Binance spot kline archive (no header, 12 columns).
 func readKlineCSV(t *testing.T, path string) []Bar {
@@ -101,7 +71,7 @@ func closes(bars []Bar) []float64 {
 }
 
 func TestBTCUSDTKlines(t *testing.T) {
-	bars := readKlineCSV(t, filepath.Join(fixtureDir(t, "spot-klines-5m"), "BTCUSDT-5m-2024-08.csv"))
+	bars := readKlineCSV(t, filepath.Join(testkit.Fixtures(t, "spot-klines-5m"), "BTCUSDT-5m-2024-08.csv"))
 	if len(bars) != 8928 {
 		t.Fatalf("%d bars, want 8928 (31 days of 5-minute candles)", len(bars))
 	}
@@ -145,7 +115,7 @@ func TestBTCUSDTKlines(t *testing.T) {
 }
 
 func TestMultiAssetMST(t *testing.T) {
-	dir := fixtureDir(t, "multi-asset-5m")
+	dir := testkit.Fixtures(t, "multi-asset-5m")
 	symbols := []string{"BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT", "ADAUSDT"}
 	series := make([][]Bar, len(symbols))
 	times := make([][]int64, len(symbols))

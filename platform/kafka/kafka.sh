@@ -35,8 +35,13 @@ KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}
 JAVA=${JAVA:-java}
 MVN=${MVN:-mvn}
 
-log() { printf 'kafka.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+SERVER_NAME=kafka.sh
+SERVER_HOME=${KAFKA_HOME}
+SERVER_HOST=${KAFKA_HOST}
+SERVER_LOCK_TIMEOUT=${KAFKA_LOCK_TIMEOUT:-600}
+# shellcheck source=platform/scripts/lib/server.sh
+. "${REPO_ROOT}/platform/scripts/lib/server.sh"
+
 
 # Read a <property> value from pom.xml (the single place versions are pinned).
 pom_property() {
@@ -56,12 +61,6 @@ want_stamp() {
 jars_present() {
   [[ -f "${STAMP_FILE}" ]] && [[ "$(cat "${STAMP_FILE}")" == "$(want_stamp)" ]] &&
     compgen -G "${LIB_DIR}/kafka_2.13-*.jar" >/dev/null
-}
-
-# Keep the (default, in-repo) cache out of git without touching .gitignore.
-ignore_cache_dir() {
-  mkdir -p "${KAFKA_HOME}"
-  [[ -f "${KAFKA_HOME}/.gitignore" ]] || printf '*\n' >"${KAFKA_HOME}/.gitignore"
 }
 
 cmd_fetch() {
@@ -107,10 +106,6 @@ broker_pid() {
     tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q 'kafka\.Kafka' || return 1
   fi
   printf '%s\n' "${pid}"
-}
-
-port_open() {
-  timeout 2 bash -c "exec 3<>/dev/tcp/${KAFKA_HOST}/$1" 2>/dev/null
 }
 
 all_ports_open() {
@@ -321,30 +316,4 @@ usage: $0 {fetch|start|stop|status|env|logs [-f]}
 EOF
 }
 
-# start/stop/fetch take a lock so parallel callers (e.g. several test
-# packages' setup) queue up instead of racing on the same run dir and ports.
-with_lock() {
-  mkdir -p "${KAFKA_HOME}"
-  exec 9>"${KAFKA_HOME}/.lock"
-  if ! flock -w "${KAFKA_LOCK_TIMEOUT:-600}" 9; then
-    die "timed out waiting for ${KAFKA_HOME}/.lock"
-  fi
-  "$@"
-}
-
-main() {
-  local cmd=${1:-}
-  [[ $# -gt 0 ]] && shift
-  case "${cmd}" in
-    fetch) with_lock cmd_fetch ;;
-    start) with_lock cmd_start ;;
-    stop) with_lock cmd_stop ;;
-    status) cmd_status ;;
-    env) cmd_env ;;
-    logs) cmd_logs "$@" ;;
-    -h | --help | help) usage ;;
-    *) usage; exit 2 ;;
-  esac
-}
-
-main "$@"
+server_main "$@"

@@ -46,6 +46,13 @@ KUBE_STOP_TIMEOUT=${KUBE_STOP_TIMEOUT:-30}
 ETCD=${ETCD:-etcd}
 GO=${GO:-go}
 
+SERVER_NAME=kube.sh
+SERVER_HOME=${KUBE_HOME}
+SERVER_HOST=${KUBE_HOST}
+SERVER_LOCK_TIMEOUT=${KUBE_LOCK_TIMEOUT:-900}
+# shellcheck source=platform/scripts/lib/server.sh
+. "${REPO_ROOT}/platform/scripts/lib/server.sh"
+
 # The staging modules k8s.io/kubernetes requires at v0.0.0 and replaces with
 # relative paths in its own go.mod; a consumer must replace them itself.
 STAGING_MODULES=(
@@ -58,11 +65,6 @@ STAGING_MODULES=(
   sample-controller streaming
 )
 
-log() { printf 'kube.sh: %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
 
 # components prints the binaries this configuration needs.
 components() {
@@ -86,12 +88,6 @@ binaries_present() {
   for c in $(components); do
     [[ -x "${BIN_DIR}/${c}" ]] && [[ "${have}" == *"${c}"* ]] || return 1
   done
-}
-
-# Keep the (default, in-repo) cache out of git without touching .gitignore.
-ignore_cache_dir() {
-  mkdir -p "${KUBE_HOME}"
-  [[ -f "${KUBE_HOME}/.gitignore" ]] || printf '*\n' >"${KUBE_HOME}/.gitignore"
 }
 
 write_build_module() {
@@ -184,10 +180,6 @@ pid_of() {
     tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q -- "${name}" || return 1
   fi
   printf '%s\n' "${pid}"
-}
-
-port_open() {
-  timeout 2 bash -c "exec 3<>/dev/tcp/${KUBE_HOST}/$1" 2>/dev/null
 }
 
 # gen_certs writes a throwaway CA, a serving certificate for 127.0.0.1, the
@@ -440,33 +432,4 @@ usage: $0 {fetch|start|stop|status|env|logs [-f] [etcd|kcm]}
 EOF
 }
 
-# fetch/start/stop take a lock so parallel callers queue up instead of racing
-# on the same run dir and ports.
-with_lock() {
-  mkdir -p "${KUBE_HOME}"
-  exec 9>"${KUBE_HOME}/.lock"
-  if ! flock -w "${KUBE_LOCK_TIMEOUT:-900}" 9; then
-    die "timed out waiting for ${KUBE_HOME}/.lock"
-  fi
-  "$@"
-}
-
-main() {
-  local cmd=${1:-}
-  [[ $# -gt 0 ]] && shift
-  case "${cmd}" in
-    fetch) with_lock cmd_fetch ;;
-    start) with_lock cmd_start ;;
-    stop) with_lock cmd_stop ;;
-    status) cmd_status ;;
-    env) cmd_env ;;
-    logs) cmd_logs "$@" ;;
-    -h | --help | help) usage ;;
-    *)
-      usage
-      exit 2
-      ;;
-  esac
-}
-
-main "$@"
+server_main "$@"

@@ -40,17 +40,13 @@ HEALTH_PATH=/health
 GO=${GO:-go}
 MODULE=github.com/versity/versitygw
 
-log() { printf 's3.sh: %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
+SERVER_NAME=s3.sh
+SERVER_HOME=${S3_HOME}
+SERVER_HOST=${S3_HOST}
+SERVER_LOCK_TIMEOUT=${S3_LOCK_TIMEOUT:-600}
+# shellcheck source=platform/scripts/lib/server.sh
+. "${REPO_ROOT}/platform/scripts/lib/server.sh"
 
-# Keep the (default, in-repo) cache out of git without touching .gitignore.
-ignore_cache_dir() {
-  mkdir -p "${S3_HOME}"
-  [[ -f "${S3_HOME}/.gitignore" ]] || printf '*\n' >"${S3_HOME}/.gitignore"
-}
 
 # built_version prints the versitygw module version the binary was built
 # from (go version -m reads it from the binary), or fails.
@@ -92,10 +88,6 @@ pid_of() {
     tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q -- versitygw || return 1
   fi
   printf '%s\n' "${pid}"
-}
-
-port_open() {
-  timeout 2 bash -c "exec 3<>/dev/tcp/${S3_HOST}/$1" 2>/dev/null
 }
 
 healthy() {
@@ -254,33 +246,4 @@ usage: $0 {fetch|start|stop|status|env|logs [-f]}
 EOF
 }
 
-# fetch/start/stop take a lock so parallel callers queue up instead of racing
-# on the same run dir and port.
-with_lock() {
-  mkdir -p "${S3_HOME}"
-  exec 9>"${S3_HOME}/.lock"
-  if ! flock -w "${S3_LOCK_TIMEOUT:-600}" 9; then
-    die "timed out waiting for ${S3_HOME}/.lock"
-  fi
-  "$@"
-}
-
-main() {
-  local cmd=${1:-}
-  [[ $# -gt 0 ]] && shift
-  case "${cmd}" in
-    fetch) with_lock cmd_fetch ;;
-    start) with_lock cmd_start ;;
-    stop) with_lock cmd_stop ;;
-    status) cmd_status ;;
-    env) cmd_env ;;
-    logs) cmd_logs "$@" ;;
-    -h | --help | help) usage ;;
-    *)
-      usage
-      exit 2
-      ;;
-  esac
-}
-
-main "$@"
+server_main "$@"

@@ -1,0 +1,55 @@
+# shellcheck shell=bash
+# What platform/kafka/kafka.sh, platform/kube/kube.sh and platform/s3/s3.sh
+# share: logging, the in-repo cache directory, port probes, the lock that
+# queues parallel callers, and the command dispatch. The sourcing script sets
+# SERVER_NAME (its name in messages), SERVER_HOME (its cache directory),
+# SERVER_HOST and SERVER_LOCK_TIMEOUT (seconds), and defines cmd_fetch,
+# cmd_start, cmd_stop, cmd_status, cmd_env, cmd_logs and usage.
+
+log() { printf '%s: %s\n' "${SERVER_NAME}" "$*" >&2; }
+
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# ignore_cache_dir keeps the (default, in-repo) cache out of git without
+# touching .gitignore.
+ignore_cache_dir() {
+  mkdir -p "${SERVER_HOME}"
+  [[ -f "${SERVER_HOME}/.gitignore" ]] || printf '*\n' >"${SERVER_HOME}/.gitignore"
+}
+
+# port_open PORT: something accepts connections on SERVER_HOST:PORT.
+port_open() {
+  timeout 2 bash -c "exec 3<>/dev/tcp/${SERVER_HOST}/$1" 2>/dev/null
+}
+
+# with_lock CMD...: fetch, start and stop queue up instead of racing on the
+# same run directory and ports.
+with_lock() {
+  mkdir -p "${SERVER_HOME}"
+  exec 9>"${SERVER_HOME}/.lock"
+  if ! flock -w "${SERVER_LOCK_TIMEOUT}" 9; then
+    die "timed out waiting for ${SERVER_HOME}/.lock"
+  fi
+  "$@"
+}
+
+server_main() {
+  local cmd=${1:-}
+  [[ $# -gt 0 ]] && shift
+  case "${cmd}" in
+    fetch) with_lock cmd_fetch ;;
+    start) with_lock cmd_start ;;
+    stop) with_lock cmd_stop ;;
+    status) cmd_status ;;
+    env) cmd_env ;;
+    logs) cmd_logs "$@" ;;
+    -h | --help | help) usage ;;
+    *)
+      usage
+      exit 2
+      ;;
+  esac
+}

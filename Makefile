@@ -1,6 +1,7 @@
 # StreamForge — the only commands a person needs.
 #
 #   make demo              Scenario 1 on the embedded defaults: a month of BTCUSDT trades and candles to a trained GNN
+#   make notebook          Scenario 3: the volume/volatility notebook run headless on data/ (after make demo)
 #   make up                the local stack (embedded Kafka, exchange simulator, queue-manager) until Ctrl-C
 #   make check             everything CI runs: lint, unit tests, integration tests
 #   make test              unit tests of every module (race detector on)
@@ -44,6 +45,10 @@ build:
 demo: build
 	$(BIN)/devstack demo --bin-dir $(BIN)
 
+.PHONY: notebook
+notebook:
+	platform/scripts/notebook.sh data
+
 .PHONY: up
 up: build
 	$(BIN)/devstack up --bin-dir $(BIN)
@@ -68,7 +73,7 @@ kafka-stop:
 	$(KAFKA) stop
 
 .PHONY: test-integration
-test-integration:
+test-integration: build
 	@$(KAFKA) start
 	@trap '$(KAFKA) stop' EXIT; $(KUBE) start; trap '$(KAFKA) stop; $(KUBE) stop' EXIT; \
 	$(S3) start; trap '$(KAFKA) stop; $(KUBE) stop; $(S3) stop' EXIT; \
@@ -77,7 +82,11 @@ test-integration:
 	platform/scripts/check-platform-crs.sh platform/strimzi platform/rbac deploy/logging deploy/overlays/lab deploy/overlays/lab-vault; \
 	for p in $(IT_PKGS); do IFS=: read -r m pkgs race <<< "$$p"; echo "== go test -tags integration $$race $$m $$pkgs"; \
 	  (cd $$m && go test -tags integration $$race -count=1 -timeout 30m -run 'Real|Integration' $$pkgs); done; \
-	echo "== queue-manager API against its OpenAPI document (schemathesis)"; platform/scripts/api-contract.sh
+	echo "== queue-manager API against its OpenAPI document (schemathesis)"; platform/scripts/api-contract.sh; \
+	echo "== Scenario 3: the volume/volatility notebook, headless, on what devstack demo collected (a week)"; nbdata=$$(mktemp -d); \
+	$(BIN)/devstack demo --bin-dir $(BIN) --data-dir $$nbdata --kafka-port 0 --api-addr 127.0.0.1:18090 \
+	  --exchange-addr 127.0.0.1:0 --trade-rate 0.5 --time-range 2026-10-01:2026-10-08 --epochs 5 >/dev/null; \
+	platform/scripts/notebook.sh $$nbdata; rm -rf $$nbdata
 
 .PHONY: bench
 bench:

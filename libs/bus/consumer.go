@@ -101,6 +101,7 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 // cancelled is still committed if its handler succeeds.
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	batch := make([]Message, 0, c.opts.BatchSize)
+	var transient time.Time // when the current run of retriable errors began
 	for {
 		batch = batch[:0]
 		first, err := c.r.FetchMessage(ctx)
@@ -108,8 +109,23 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			// A group coordinator that moves or is still loading (a fresh
+			// broker, a leader election) answers with a retriable error;
+			// the reader rejoins by itself. Give it a while.
+			if temporary(err) && (transient.IsZero() || time.Since(transient) < retriableFor) {
+				if transient.IsZero() {
+					transient = time.Now()
+				}
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(250 * time.Millisecond):
+				}
+				continue
+			}
 			return fmt.Errorf("fetch from %v: %w", c.opts.Topics, err)
 		}
+		transient = time.Time{}
 		batch = append(batch, first)
 		if c.opts.BatchSize > 1 {
 			batch = c.fill(ctx, batch)
@@ -118,11 +134,7 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 		if err := c.handle(ctx, h, batch); err != nil {
 			return err
 		}
-		// Commit even when ctx was cancelled during the handler: the work
-		// is done, and committing now saves a re-delivery.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err = c.r.CommitMessages(cctx, batch...)
-		cancel()
+		err = c.commit(ctx, batch)
 		if err != nil {
 			return fmt.Errorf("commit offsets of %d messages: %w", len(batch), err)
 		}
@@ -171,3 +183,30 @@ func (c *Consumer) handle(ctx context.Context, h Handler, batch []Message) error
 
 // Close leaves the group and releases connections.
 func (c *Consumer) Close() error { return c.r.Close() }
+
+// retriableFor is how long a run of retriable errors may last before Run
+// gives up.
+const retriableFor = 30 * time.Second
+
+// temporary reports whether err is a Kafka error worth retrying (a moving
+// or loading group coordinator, a leader election).
+func temporary(err error) bool {
+	var ke kafka.Error
+	return errors.As(err, &ke) && ke.Temporary()
+}
+
+// commit commits the batch's offsets, retrying retriable errors for a while.
+// It commits even when ctx was cancelled during the handler: the work is
+// done, and committing now saves a re-delivery.
+func (c *Consumer) commit(ctx context.Context, batch []Message) error {
+	deadline := time.Now().Add(retriableFor)
+	for {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err := c.r.CommitMessages(cctx, batch...)
+		cancel()
+		if err == nil || !temporary(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}

@@ -1,6 +1,7 @@
 # StreamForge — the only commands a person needs.
 #
 #   make demo              Scenario 1 on the embedded defaults: a month of BTCUSDT trades and candles to a trained GNN
+#   make stream SYMBOL=ETHUSDT  Scenario 2: live trades and order book of SYMBOL watched from Kafka; Ctrl-C stops it through the API
 #   make notebook          Scenario 3: the volume/volatility notebook run headless on data/ (after make demo)
 #   make up                the local stack (embedded Kafka, exchange simulator, queue-manager) until Ctrl-C
 #   make check             everything CI runs: lint, unit tests, integration tests
@@ -30,7 +31,7 @@ KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/ov
 # built without it, where -race would only slow the harness down.
 IT_PKGS  := libs:./bus/...\ ./objstore/...:-race services/dummy-service:./test/...: services/arango-connector:./test/...: \
             services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/: \
-            services/gnn-trainer:./test/...: platform/devstack:./test/scenario/:
+            services/gnn-trainer:./test/...: platform/devstack:./test/scenario/\ ./test/stream/:
 
 .PHONY: help
 help:
@@ -44,6 +45,13 @@ build:
 .PHONY: demo
 demo: build
 	$(BIN)/devstack demo --bin-dir $(BIN)
+
+SYMBOL   ?= ETHUSDT
+DURATION ?= 0
+
+.PHONY: stream
+stream: build
+	$(BIN)/devstack stream --bin-dir $(BIN) --symbol $(SYMBOL) --duration $(DURATION)
 
 .PHONY: notebook
 notebook:

@@ -1,0 +1,16 @@
+//go:build integration
+
+package stream
+
+import (
+	"testing"
+
+	"github.com/streamforge/streamforge/libs/bus/bustest"
+	"github.com/streamforge/streamforge/platform/devstack/internal/stack"
+)
+
+// The integration tier: the same stream on real Apache Kafka 4.x.
+func TestRealStream(t *testing.T) {
+	cfg := bustest.Real(t, false)
+	testStream(t, stack.Options{Kafka: cfg.BootstrapServers, ExchangeAddr: "127.0.0.1:0"})
+}

@@ -126,8 +126,9 @@ lint: vet
 	@if command -v yamllint >/dev/null; then yamllint -s . && echo "yamllint: OK"; else echo "yamllint not installed: skipped (CI installs it)"; fi
 	@if command -v lua5.4 >/dev/null; then bash platform/scripts/test-fluentbit-lua.sh; else echo "lua5.4 not installed: Fluent Bit filter test skipped (CI installs it)"; fi
 	bash platform/scripts/check-dockerfiles.sh
+	bash platform/scripts/check-ci.sh
 	@if command -v kustomize >/dev/null; then for d in $(KUSTOMIZATIONS); do kustomize build $$d >/dev/null || { echo "kustomize build $$d failed"; exit 1; }; done; echo "kustomize build $(KUSTOMIZATIONS): OK"; else echo "kustomize not installed: skipped (.ci/run installs it)"; fi
-	@if command -v hadolint >/dev/null; then hadolint services/*/Dockerfile .devcontainer/Dockerfile && echo "hadolint: OK"; else echo "hadolint not installed: skipped (.ci/run installs it)"; fi
+	@if command -v hadolint >/dev/null; then hadolint services/*/Dockerfile platform/Dockerfile .devcontainer/Dockerfile && echo "hadolint: OK"; else echo "hadolint not installed: skipped (.ci/run installs it)"; fi
 
 .PHONY: check
 check: lint test modules test-integration
@@ -135,6 +136,7 @@ check: lint test modules test-integration
 .PHONY: images
 images:
 	@for s in $(SERVICES); do docker build -f services/$$s/Dockerfile --build-arg VERSION="$$(cat services/$$s/VERSION)" -t streamforge/$$s:"$$(cat services/$$s/VERSION)" .; done
+	docker build -f platform/Dockerfile --build-arg VERSION="$$(cat platform/VERSION)" -t streamforge/platform-tools:"$$(cat platform/VERSION)" .
 
 .PHONY: clean
 clean:

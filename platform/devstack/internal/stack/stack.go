@@ -96,6 +96,9 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
+	if strings.HasSuffix(o.APIAddr, ":0") {
+		return nil, errors.New("APIAddr: give queue-manager a fixed port (the stack must know where it listens)")
+	}
 	bin, err := filepath.Abs(o.BinDir)
 	if err != nil {
 		return nil, err
@@ -163,9 +166,6 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.qmDone = make(chan struct{})
 	go func() { _ = s.qm.Wait(); close(s.qmDone) }()
 	s.API = "http://" + o.APIAddr
-	if strings.HasSuffix(o.APIAddr, ":0") {
-		return nil, errors.New("APIAddr: give queue-manager a fixed port (the stack must know where it listens)")
-	}
 	if err := s.waitReady(ctx, 60*time.Second); err != nil {
 		return nil, err
 	}

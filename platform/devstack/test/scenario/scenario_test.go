@@ -14,46 +14,27 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
-	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/streamforge/streamforge/libs/store/sqlite"
-	"github.com/streamforge/streamforge/libs/testkit"
 	"github.com/streamforge/streamforge/platform/devstack/internal/scenario"
 	"github.com/streamforge/streamforge/platform/devstack/internal/stack"
+	"github.com/streamforge/streamforge/platform/devstack/internal/stacktest"
 )
 
 var binDir string
 
-func TestMain(m *testing.M) {
-	root := filepath.Join("..", "..", "..", "..", "services")
-	var cmds []testkit.Cmd
-	for _, s := range []string{"queue-manager", "loader-producer", "arango-connector", "graph-builder", "gnn-trainer"} {
-		cmds = append(cmds, testkit.Cmd{ModuleDir: filepath.Join(root, s), Pkg: "./cmd/" + s})
-	}
-	os.Exit(testkit.Main(m, &binDir, cmds...))
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func TestMain(m *testing.M) { os.Exit(stacktest.Main(m, &binDir)) }
 
 // testScenario1 runs Scenario 1 over timeRange on the stack o describes and
 // checks everything it made.
 func testScenario1(t *testing.T, o stack.Options, timeRange string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	o.BinDir, o.DataDir, o.APIAddr, o.TradeRate = binDir, t.TempDir(), freeAddr(t), 0.5
+	o.BinDir, o.DataDir, o.APIAddr, o.TradeRate = binDir, t.TempDir(), stacktest.FreeAddr(t), 0.5
 	o.Env = append(o.Env, fmt.Sprintf("EVENTS_GROUP=scenario-%d", time.Now().UnixNano()), "STEP_HEARTBEAT_TIMEOUT=60s")
 	s, err := stack.Up(ctx, o)
 	if err != nil {

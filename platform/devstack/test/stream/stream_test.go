@@ -13,40 +13,19 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/streamforge/streamforge/libs/testkit"
 	"github.com/streamforge/streamforge/platform/devstack/internal/live"
 	"github.com/streamforge/streamforge/platform/devstack/internal/scenario"
 	"github.com/streamforge/streamforge/platform/devstack/internal/stack"
+	"github.com/streamforge/streamforge/platform/devstack/internal/stacktest"
 )
 
 var binDir string
 
-func TestMain(m *testing.M) {
-	root := filepath.Join("..", "..", "..", "..", "services")
-	var cmds []testkit.Cmd
-	// stack.Up wants every service of the local stack; this test runs the
-	// loader only.
-	for _, s := range []string{"queue-manager", "loader-producer", "arango-connector", "graph-builder", "gnn-trainer"} {
-		cmds = append(cmds, testkit.Cmd{ModuleDir: filepath.Join(root, s), Pkg: "./cmd/" + s})
-	}
-	os.Exit(testkit.Main(m, &binDir, cmds...))
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+func TestMain(m *testing.M) { os.Exit(stacktest.Main(m, &binDir)) }
 
 const symbol = "ETHUSDT"
 
@@ -56,7 +35,7 @@ const symbol = "ETHUSDT"
 func testStream(t *testing.T, o stack.Options) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	o.BinDir, o.DataDir, o.APIAddr, o.TradeRate = binDir, t.TempDir(), freeAddr(t), 10
+	o.BinDir, o.DataDir, o.APIAddr, o.TradeRate = binDir, t.TempDir(), stacktest.FreeAddr(t), 10
 	o.Env = append(o.Env, fmt.Sprintf("EVENTS_GROUP=stream-%d", time.Now().UnixNano()))
 	s, err := stack.Up(ctx, o)
 	if err != nil {

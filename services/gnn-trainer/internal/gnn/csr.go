@@ -173,85 +173,17 @@ func (a *CSR) mulRows(lo, hi int, dst, b blas64.General) {
 // errEdge reports an edge endpoint outside [0, n).
 var errEdge = errors.New("edge endpoint out of range")
 
-// undirectedKeys validates edges, drops self-loops and duplicates (in either
-// direction) and returns each remaining pair once as min<<32|max, sorted.
-func undirectedKeys(n int, edges [][2]int32) ([]uint64, error) {
-	if n < 0 || n > math.MaxInt32 {
-		return nil, fmt.Errorf("node count %d out of range", n)
-	}
-	keys := make([]uint64, 0, len(edges))
-	for i, e := range edges {
-		u, v := e[0], e[1]
-		if u < 0 || v < 0 || int(u) >= n || int(v) >= n {
-			return nil, fmt.Errorf("edge %d (%d,%d) with %d nodes: %w", i, u, v, n, errEdge)
-		}
-		if u == v {
-			continue
-		}
-		if u > v {
-			u, v = v, u
-		}
-		keys = append(keys, uint64(u)<<32|uint64(v))
-	}
-	slices.Sort(keys)
-	return slices.Compact(keys), nil
-}
-
-// symmetricPattern returns the CSR structure of the undirected graph given by
-// sorted keys, with the diagonal included when selfLoops is set. Values are
-// left zero for the caller to fill.
-func symmetricPattern(n int, keys []uint64, selfLoops bool) *CSR {
-	indptr := make([]int, n+1)
-	for _, key := range keys {
-		indptr[key>>32+1]++
-		indptr[uint32(key)+1]++
-	}
-	if selfLoops {
-		for i := range n {
-			indptr[i+1]++
-		}
-	}
-	for i := range n {
-		indptr[i+1] += indptr[i]
-	}
-	nnz := indptr[n]
-	indices := make([]int32, nnz)
-	next := slices.Clone(indptr[:n])
-	put := func(r, c int32) {
-		indices[next[r]] = c
-		next[r]++
-	}
-	// Keys are sorted by (min, max). Row r first receives the pairs (m, r)
-	// with m < r in increasing m, then (r, x) with x > r in increasing x, so
-	// emitting the diagonal just before the first (r, x) keeps rows sorted.
-	diag := int32(0)
-	for _, key := range keys {
-		u, v := int32(key>>32), int32(uint32(key))
-		for selfLoops && diag <= u {
-			put(diag, diag)
-			diag++
-		}
-		put(u, v)
-		put(v, u)
-	}
-	for selfLoops && int(diag) < n {
-		put(diag, diag)
-		diag++
-	}
-	return &CSR{rows: n, cols: n, indptr: indptr, indices: indices, values: make([]float64, nnz)}
-}
-
 // NormalizedAdjacency returns Â = D^-1/2 (A+I) D^-1/2 for the undirected graph
 // on n nodes (Kipf & Welling 2017), where D is the degree matrix of A+I.
 // Duplicate edges (in either direction) count once and self-loops in edges
 // are ignored, as every node gets exactly one. Â is symmetric, so it is its
 // own transpose. It returns an error wrapping an out-of-range endpoint.
 func NormalizedAdjacency(n int, edges [][2]int32) (*CSR, error) {
-	keys, err := undirectedKeys(n, edges)
+	keys, err := edgeKeys(n, edges, false)
 	if err != nil {
 		return nil, fmt.Errorf("normalized adjacency: %w", err)
 	}
-	a := symmetricPattern(n, keys, true)
+	a := pattern(n, keys, true)
 	a.normalizeByRowCounts()
 	return a, nil
 }
@@ -278,11 +210,11 @@ func (a *CSR) normalizeByRowCounts() {
 // Transpose for backpropagation. It returns an error wrapping an out-of-range
 // endpoint.
 func MeanAdjacency(n int, edges [][2]int32) (*CSR, error) {
-	keys, err := undirectedKeys(n, edges)
+	keys, err := edgeKeys(n, edges, false)
 	if err != nil {
 		return nil, fmt.Errorf("mean adjacency: %w", err)
 	}
-	a := symmetricPattern(n, keys, false)
+	a := pattern(n, keys, false)
 	a.meanRows()
 	return a, nil
 }

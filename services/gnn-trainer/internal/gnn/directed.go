@@ -17,11 +17,11 @@ import (
 // (every node gets exactly one). Â is not symmetric: use Transpose for
 // backpropagation. It returns an error wrapping an out-of-range endpoint.
 func DirectedNormalizedAdjacency(n int, edges [][2]int32) (*CSR, error) {
-	keys, err := directedKeys(n, edges)
+	keys, err := edgeKeys(n, edges, true)
 	if err != nil {
 		return nil, fmt.Errorf("directed normalized adjacency: %w", err)
 	}
-	a := directedPattern(n, keys, true)
+	a := pattern(n, keys, true)
 	a.normalizeByRowCounts()
 	return a, nil
 }
@@ -30,39 +30,49 @@ func DirectedNormalizedAdjacency(n int, edges [][2]int32) (*CSR, error) {
 // graph: entry (v, u) is 1/indeg(v) for each edge (u, v), no self-loop, so a
 // node without incoming edges aggregates to zero.
 func DirectedMeanAdjacency(n int, edges [][2]int32) (*CSR, error) {
-	keys, err := directedKeys(n, edges)
+	keys, err := edgeKeys(n, edges, true)
 	if err != nil {
 		return nil, fmt.Errorf("directed mean adjacency: %w", err)
 	}
-	a := directedPattern(n, keys, false)
+	a := pattern(n, keys, false)
 	a.meanRows()
 	return a, nil
 }
 
-// directedKeys validates edges, drops self-loops and duplicates and returns
-// each edge (u, v) once as v<<32|u (receiver, then sender), sorted.
-func directedKeys(n int, edges [][2]int32) ([]uint64, error) {
+// edgeKeys validates edges, drops self-loops and duplicates and returns each
+// message path once as v<<32|u (receiver v, sender u), sorted: an edge (u, v)
+// of a directed graph gives v<<32|u, an undirected pair gives both ways
+// (a duplicate in either direction counts once).
+func edgeKeys(n int, edges [][2]int32, directed bool) ([]uint64, error) {
 	if n < 0 || n > math.MaxInt32 {
 		return nil, fmt.Errorf("node count %d out of range", n)
 	}
-	keys := make([]uint64, 0, len(edges))
+	size := len(edges)
+	if !directed {
+		size *= 2
+	}
+	keys := make([]uint64, 0, size)
 	for i, e := range edges {
 		u, v := e[0], e[1]
 		if u < 0 || v < 0 || int(u) >= n || int(v) >= n {
 			return nil, fmt.Errorf("edge %d (%d,%d) with %d nodes: %w", i, u, v, n, errEdge)
 		}
-		if u != v {
-			keys = append(keys, uint64(v)<<32|uint64(u))
+		if u == v {
+			continue
+		}
+		keys = append(keys, uint64(v)<<32|uint64(u))
+		if !directed {
+			keys = append(keys, uint64(u)<<32|uint64(v))
 		}
 	}
 	slices.Sort(keys)
 	return slices.Compact(keys), nil
 }
 
-// directedPattern returns the CSR structure with one row per receiver, its
-// senders in increasing order, and the diagonal in place when selfLoops is
-// set. Values are left zero.
-func directedPattern(n int, keys []uint64, selfLoops bool) *CSR {
+// pattern returns the CSR structure of edgeKeys' keys: one row per receiver,
+// its senders in increasing order, and the diagonal in place when selfLoops
+// is set. Values are left zero.
+func pattern(n int, keys []uint64, selfLoops bool) *CSR {
 	indptr := make([]int, n+1)
 	for _, key := range keys {
 		indptr[key>>32+1]++

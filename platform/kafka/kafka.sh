@@ -260,16 +260,7 @@ cmd_stop() {
     log "stop: not running"
     return 0
   fi
-  kill -TERM "${pid}" 2>/dev/null || true
-  local deadline=$((SECONDS + KAFKA_STOP_TIMEOUT))
-  while kill -0 "${pid}" 2>/dev/null && ((SECONDS < deadline)); do
-    sleep 0.5
-  done
-  if kill -0 "${pid}" 2>/dev/null; then
-    log "stop: pid ${pid} still alive after ${KAFKA_STOP_TIMEOUT}s, sending SIGKILL"
-    kill -KILL "${pid}" 2>/dev/null || true
-    while kill -0 "${pid}" 2>/dev/null; do sleep 0.2; done
-  fi
+  terminate_pid "${pid}" "the broker" "${KAFKA_STOP_TIMEOUT}"
   rm -f "${PID_FILE}"
   log "stop: stopped (pid ${pid})"
 }

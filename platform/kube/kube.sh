@@ -358,16 +358,7 @@ stop_one() {
     rm -f "${RUN_DIR}/${name}.pid"
     return 1
   fi
-  kill -TERM "${pid}" 2>/dev/null || true
-  local deadline=$((SECONDS + KUBE_STOP_TIMEOUT))
-  while kill -0 "${pid}" 2>/dev/null && ((SECONDS < deadline)); do
-    sleep 0.2
-  done
-  if kill -0 "${pid}" 2>/dev/null; then
-    log "stop: ${name} (pid ${pid}) still alive after ${KUBE_STOP_TIMEOUT}s, sending SIGKILL"
-    kill -KILL "${pid}" 2>/dev/null || true
-    while kill -0 "${pid}" 2>/dev/null; do sleep 0.2; done
-  fi
+  terminate_pid "${pid}" "${name}" "${KUBE_STOP_TIMEOUT}"
   rm -f "${RUN_DIR}/${name}.pid"
   log "stop: stopped ${name} (pid ${pid})"
 }

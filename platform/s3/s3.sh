@@ -168,16 +168,7 @@ cmd_start() {
 cmd_stop() {
   local pid stopped=0
   if pid=$(pid_of); then
-    kill -TERM "${pid}" 2>/dev/null || true
-    local deadline=$((SECONDS + S3_STOP_TIMEOUT))
-    while kill -0 "${pid}" 2>/dev/null && ((SECONDS < deadline)); do
-      sleep 0.2
-    done
-    if kill -0 "${pid}" 2>/dev/null; then
-      log "stop: versitygw (pid ${pid}) still alive after ${S3_STOP_TIMEOUT}s, sending SIGKILL"
-      kill -KILL "${pid}" 2>/dev/null || true
-      while kill -0 "${pid}" 2>/dev/null; do sleep 0.2; done
-    fi
+    terminate_pid "${pid}" versitygw "${S3_STOP_TIMEOUT}"
     log "stop: stopped versitygw (pid ${pid})"
     stopped=1
   fi

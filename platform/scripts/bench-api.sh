@@ -15,27 +15,14 @@ rate=${RATE:-1000}
 seconds=${SECONDS_TOTAL:-10}
 workflows=${WORKFLOWS:-1000}
 conns=10
-bootstrap=${KAFKA_BOOTSTRAP_SERVERS:-${KAFKA_IT_BOOTSTRAP:-}}
-[[ -n "$bootstrap" ]] || { echo "bench-api: set KAFKA_BOOTSTRAP_SERVERS" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "bench-api: wrk is not installed (Debian package wrk)" >&2; exit 2; }
 
-work=$(mktemp -d)
-qm_pid=""
-cleanup() {
-  if [[ -n "$qm_pid" ]]; then kill "$qm_pid" 2>/dev/null || true; wait "$qm_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-go build -o "$work/queue-manager" ./services/queue-manager/cmd/queue-manager
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# No worker binaries: every workflow is stored, launched, fails and ends, so
-# the reads below go to the store, as they do for any ended workflow.
-KAFKA_BOOTSTRAP_SERVERS="$bootstrap" KAFKA_CREATE_TOPICS=true HTTP_ADDR="127.0.0.1:$port" STORE_PATH="$work/qm.db" \
-  LOCAL_BIN_DIR="$work/no-workers" STEP_MAX_ATTEMPTS=1 LOG_LEVEL=error "$work/queue-manager" 2>"$work/qm.log" &
-qm_pid=$!
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do curl -fsS "$base/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+# Every workflow is stored, launched, fails and ends, so the reads below go
+# to the store, as they do for any ended workflow.
+# shellcheck source=platform/scripts/lib/queue-manager.sh
+. platform/scripts/lib/queue-manager.sh
+start_queue_manager bench-api error
+base=$qm_base
 
 : >"$work/ids"
 for i in $(seq 1 "$workflows"); do

@@ -25,6 +25,22 @@ port_open() {
   timeout 2 bash -c "exec 3<>/dev/tcp/${SERVER_HOST}/$1" 2>/dev/null
 }
 
+# terminate_pid PID WHAT TIMEOUT: SIGTERM, then SIGKILL if PID still lives
+# after TIMEOUT seconds; returns once it is gone.
+terminate_pid() {
+  local pid=$1 what=$2 timeout=$3
+  kill -TERM "${pid}" 2>/dev/null || true
+  local deadline=$((SECONDS + timeout))
+  while kill -0 "${pid}" 2>/dev/null && ((SECONDS < deadline)); do
+    sleep 0.2
+  done
+  if kill -0 "${pid}" 2>/dev/null; then
+    log "stop: ${what} (pid ${pid}) still alive after ${timeout}s, sending SIGKILL"
+    kill -KILL "${pid}" 2>/dev/null || true
+    while kill -0 "${pid}" 2>/dev/null; do sleep 0.2; done
+  fi
+}
+
 # with_lock CMD...: fetch, start and stop queue up instead of racing on the
 # same run directory and ports.
 with_lock() {

@@ -214,16 +214,18 @@ func (a *AggTrade) invalid() bool {
 	return a.Price == 0 && a.Qty == 0 && a.FirstID == -1 && a.LastID == -1
 }
 
-// fieldParser parses columns and remembers the first error, so a row parses
-// without an if after every column.
+// fieldParser parses columns and remembers the error of the leftmost bad
+// one, whatever order they are parsed in, so a row parses without an if
+// after every column.
 type fieldParser struct {
 	f   [][]byte
 	err error
+	col int // the column of err
 }
 
 func (p *fieldParser) fail(i int, err error) {
-	if p.err == nil {
-		p.err = fmt.Errorf("column %d %q: %w", i+1, p.f[i], err)
+	if p.err == nil || i < p.col {
+		p.err, p.col = fmt.Errorf("column %d %q: %w", i+1, p.f[i], err), i
 	}
 }
 
@@ -240,7 +242,7 @@ func (p *fieldParser) int(i int) int64 {
 
 func (p *fieldParser) time(i int) int64 {
 	v, err := NormalizeMillis(p.int(i))
-	if err != nil && p.err == nil {
+	if err != nil {
 		p.fail(i, err)
 	}
 	return v

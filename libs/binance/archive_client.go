@@ -121,6 +121,18 @@ func (d *Download) AggTrades(symbol string, fn func(AggTrade) error) error {
 	return d.parse(func(r io.Reader) error { return ParseAggTradesCSV(r, symbol, fn) })
 }
 
+// KlinesJSON parses the archive as klines of symbol and calls fn with each
+// candle's open time and JSON record, as KlinesCSVToJSON does: the fast path
+// for publishing an archive as it is.
+func (d *Download) KlinesJSON(symbol string, iv Interval, fn func(t int64, rec []byte) error) error {
+	return d.parse(func(r io.Reader) error { return KlinesCSVToJSON(r, symbol, iv, fn) })
+}
+
+// AggTradesJSON is KlinesJSON for aggregate trades (AggTradesCSVToJSON).
+func (d *Download) AggTradesJSON(symbol string, fn func(t int64, rec []byte) error) error {
+	return d.parse(func(r io.Reader) error { return AggTradesCSVToJSON(r, symbol, fn) })
+}
+
 // Close removes the temporary file.
 func (d *Download) Close() error {
 	err := d.f.Close()

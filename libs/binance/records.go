@@ -48,27 +48,9 @@ func (c *Candle) appendKey(dst []byte) []byte {
 
 // AppendJSON appends the candle as a JSON object, "_key" included, to dst.
 func (c *Candle) AppendJSON(dst []byte) []byte {
-	dst = append(dst, `{"_key":"`...)
-	dst = appendEscaped(dst, c.Symbol)
-	dst = append(dst, '_')
-	dst = appendEscaped(dst, c.Interval)
-	dst = append(dst, '_')
-	dst = strconv.AppendInt(dst, c.OpenTime, 10)
-	dst = appendStrField(dst, `","symbol":`, c.Symbol)
-	dst = appendStrField(dst, `,"interval":`, c.Interval)
-	dst = appendIntField(dst, `,"time":`, c.Time)
-	dst = appendIntField(dst, `,"open_time":`, c.OpenTime)
-	dst = appendIntField(dst, `,"close_time":`, c.CloseTime)
-	dst = appendFloatField(dst, `,"open":`, c.Open)
-	dst = appendFloatField(dst, `,"high":`, c.High)
-	dst = appendFloatField(dst, `,"low":`, c.Low)
-	dst = appendFloatField(dst, `,"close":`, c.Close)
-	dst = appendFloatField(dst, `,"volume":`, c.Volume)
-	dst = appendFloatField(dst, `,"quote_volume":`, c.QuoteVolume)
-	dst = appendIntField(dst, `,"trades":`, c.Trades)
-	dst = appendFloatField(dst, `,"taker_buy_base":`, c.TakerBuyBase)
-	dst = appendFloatField(dst, `,"taker_buy_quote":`, c.TakerBuyQuote)
-	return append(dst, '}')
+	v := [8]float64{c.Open, c.High, c.Low, c.Close, c.Volume, c.QuoteVolume, c.TakerBuyBase, c.TakerBuyQuote}
+	return appendCandleJSON(dst, c.Symbol, c.Interval, c.Time, c.OpenTime, c.CloseTime, c.Trades,
+		func(dst []byte, i int) []byte { return appendFloat(dst, v[i]) }, [8]int{0, 1, 2, 3, 4, 5, 6, 7})
 }
 
 // AggTrade is one aggregate trade. Its key is "<SYMBOL>_<aggId>".
@@ -90,20 +72,9 @@ func (a *AggTrade) Key() string {
 
 // AppendJSON appends the trade as a JSON object, "_key" included, to dst.
 func (a *AggTrade) AppendJSON(dst []byte) []byte {
-	dst = append(dst, `{"_key":"`...)
-	dst = appendEscaped(dst, a.Symbol)
-	dst = append(dst, '_')
-	dst = strconv.AppendInt(dst, a.AggID, 10)
-	dst = appendStrField(dst, `","symbol":`, a.Symbol)
-	dst = appendIntField(dst, `,"time":`, a.Time)
-	dst = appendIntField(dst, `,"agg_id":`, a.AggID)
-	dst = appendFloatField(dst, `,"price":`, a.Price)
-	dst = appendFloatField(dst, `,"qty":`, a.Qty)
-	dst = appendIntField(dst, `,"first_id":`, a.FirstID)
-	dst = appendIntField(dst, `,"last_id":`, a.LastID)
-	dst = append(dst, `,"buyer_maker":`...)
-	dst = strconv.AppendBool(dst, a.BuyerMaker)
-	return append(dst, '}')
+	v := [2]float64{a.Price, a.Qty}
+	return appendAggTradeJSON(dst, a.Symbol, a.Time, a.AggID, a.FirstID, a.LastID, a.BuyerMaker,
+		func(dst []byte, i int) []byte { return appendFloat(dst, v[i]) }, [2]int{0, 1})
 }
 
 // Level is one price level of an order book: [price, qty].
@@ -211,11 +182,6 @@ func appendStrField(dst []byte, name, s string) []byte {
 func appendIntField(dst []byte, name string, v int64) []byte {
 	dst = append(dst, name...)
 	return strconv.AppendInt(dst, v, 10)
-}
-
-func appendFloatField(dst []byte, name string, v float64) []byte {
-	dst = append(dst, name...)
-	return appendFloat(dst, v)
 }
 
 // appendFloat writes the shortest decimal that round-trips. JSON has no NaN or

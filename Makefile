@@ -109,7 +109,8 @@ bench:
 	  (cd libs && go test -run '^$$' -bench Upsert -benchtime 3x ./store/sqlite/) ; \
 	  (cd libs && go test -tags integration -run '^$$' -bench Produce -benchtime 3x ./bus/) ; \
 	  (cd services/arango-connector && go test -tags integration -run '^$$' -bench Connector -benchtime 1x -timeout 30m ./test/e2e/) ; \
-	  (cd services/loader-producer && go test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 30m ./test/e2e/) ; \
+	  (cd services/loader-producer && go test -tags integration -run '^$$' -bench Loader -benchtime 3x -timeout 30m ./test/e2e/ && \
+	   go test -tags integration -run '^$$' -bench LiveTrades -benchtime 1x -timeout 30m ./test/e2e/) ; \
 	  (cd services/queue-manager && go test -run '^$$' -bench EngineEvents -benchtime 20000x ./internal/flow/) ; \
 	  (cd services/queue-manager && go test -tags integration -run '^$$' -bench Relaunch -benchtime 3x -timeout 10m ./test/e2e/) ; \
 	  platform/scripts/bench-api.sh ; \

@@ -1,8 +1,9 @@
-// Package bus is StreamForge's Kafka layer on github.com/segmentio/kafka-go:
-// connection settings from the environment (the way a Strimzi KafkaUser
-// secret and cluster CA are consumed), a batching producer that surfaces every
-// delivery error, a consumer-group reader that commits an offset only after
-// its handler succeeded, topic creation and a fast connectivity check.
+// Package bus is StreamForge's Kafka layer: connection settings from the
+// environment (the way a Strimzi KafkaUser secret and cluster CA are
+// consumed), an idempotent, pipelining producer that surfaces every delivery
+// error (github.com/twmb/franz-go), and, on github.com/segmentio/kafka-go, a
+// consumer-group reader that commits an offset only after its handler
+// succeeded, topic creation and a fast connectivity check.
 package bus
 
 import (
@@ -19,6 +20,9 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+	"github.com/twmb/franz-go/pkg/kgo"
+	kplain "github.com/twmb/franz-go/pkg/sasl/plain"
+	kscram "github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // Security protocols, named as in Kafka's security.protocol.
@@ -108,23 +112,32 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// security builds the SASL mechanism and TLS config the settings ask for;
-// either may be nil. It reads the password, CA and client certificate files.
+// password returns the SASL password, from KAFKA_PASSWORD_FILE when
+// KAFKA_PASSWORD is empty.
+func (c Config) password() (string, error) {
+	if c.Password != "" {
+		return c.Password, nil
+	}
+	b, err := os.ReadFile(c.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("KAFKA_PASSWORD_FILE: %w", err)
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// security builds the kafka-go SASL mechanism and the TLS config the
+// settings ask for; either may be nil. It reads the password, CA and client
+// certificate files.
 func (c Config) security() (sasl.Mechanism, *tls.Config, error) {
 	if err := c.Validate(); err != nil {
 		return nil, nil, err
 	}
 	var mech sasl.Mechanism
 	if c.usesSASL() {
-		pass := c.Password
-		if pass == "" {
-			b, err := os.ReadFile(c.PasswordFile)
-			if err != nil {
-				return nil, nil, fmt.Errorf("KAFKA_PASSWORD_FILE: %w", err)
-			}
-			pass = strings.TrimRight(string(b), "\r\n")
+		pass, err := c.password()
+		if err != nil {
+			return nil, nil, err
 		}
-		var err error
 		switch c.SASLMechanism {
 		case ScramSHA512:
 			mech, err = scram.Mechanism(scram.SHA512, c.Username, pass)
@@ -137,29 +150,69 @@ func (c Config) security() (sasl.Mechanism, *tls.Config, error) {
 			return nil, nil, fmt.Errorf("KAFKA_SASL_MECHANISM: %w", err)
 		}
 	}
+	tc, err := c.tlsConfig()
+	return mech, tc, err
+}
+
+// tlsConfig is the TLS configuration of an SSL protocol (nil otherwise).
+func (c Config) tlsConfig() (*tls.Config, error) {
 	if !c.usesTLS() {
-		return mech, nil, nil
+		return nil, nil
 	}
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("KAFKA_CA_FILE: %w", err)
+			return nil, fmt.Errorf("KAFKA_CA_FILE: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, nil, fmt.Errorf("KAFKA_CA_FILE: %s holds no PEM certificate", c.CAFile)
+			return nil, fmt.Errorf("KAFKA_CA_FILE: %s holds no PEM certificate", c.CAFile)
 		}
 		tc.RootCAs = pool
 	}
 	if c.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 		if err != nil {
-			return nil, nil, fmt.Errorf("KAFKA_CERT_FILE/KAFKA_KEY_FILE: %w", err)
+			return nil, fmt.Errorf("KAFKA_CERT_FILE/KAFKA_KEY_FILE: %w", err)
 		}
 		tc.Certificates = []tls.Certificate{cert}
 	}
-	return mech, tc, nil
+	return tc, nil
+}
+
+// clientOpts returns franz-go client options with these settings (used by
+// the producer).
+func (c Config) clientOpts() ([]kgo.Opt, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(c.Brokers()...), kgo.DialTimeout(c.DialTimeout)}
+	if c.ClientID != "" {
+		opts = append(opts, kgo.ClientID(c.ClientID))
+	}
+	if c.usesSASL() {
+		pass, err := c.password()
+		if err != nil {
+			return nil, err
+		}
+		switch c.SASLMechanism {
+		case ScramSHA512:
+			opts = append(opts, kgo.SASL(kscram.Auth{User: c.Username, Pass: pass}.AsSha512Mechanism()))
+		case ScramSHA256:
+			opts = append(opts, kgo.SASL(kscram.Auth{User: c.Username, Pass: pass}.AsSha256Mechanism()))
+		case Plain:
+			opts = append(opts, kgo.SASL(kplain.Auth{User: c.Username, Pass: pass}.AsMechanism()))
+		}
+	}
+	tc, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	if tc != nil {
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	return opts, nil
 }
 
 // Dialer returns a kafka-go dialer with these settings (used by readers).

@@ -4,118 +4,106 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/segmentio/kafka-go/compress"
-	"github.com/segmentio/kafka-go/protocol/metadata"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Message is a Kafka message. Topic must be set on every message sent.
+// Message is a Kafka message. Topic must be set on every message sent; Key,
+// Value, Headers and Time are written, Partition is chosen by the key.
 type Message = kafka.Message
 
-// ProducerOptions tune batching. The zero value of a field means its default.
+// ProducerOptions tune the producer. The zero value of a field means its
+// default.
 type ProducerOptions struct {
-	// BatchSize is the most messages per partition batch (default 1000).
-	BatchSize int
-	// BatchBytes caps a batch's encoded size (default 900 KiB, under the
-	// broker's 1 MiB message.max.bytes: a larger batch fails whole).
+	// BatchBytes caps one partition's batch in a produce request (default
+	// 900 KiB, under the broker's 1 MiB message.max.bytes: a larger batch
+	// fails whole).
 	BatchBytes int64
-	// BatchTimeout is how long a partial batch waits for more messages
-	// (default 5ms; kafka-go's own default of 1s makes small sends crawl).
-	BatchTimeout time.Duration
+	// Linger is how long a partition's records wait for more before a
+	// request is built (default 0: at once; while the five requests a
+	// broker may have in flight are out, records gather into full batches
+	// anyway).
+	Linger time.Duration
 	// Compression is none (default), gzip, snappy, lz4 or zstd.
 	Compression string
-	// MaxAttempts is how often a batch is tried before its error is
-	// returned (default 5).
+	// MaxAttempts is how often a record is tried after retriable errors, and
+	// how often a missing topic is looked up, before the record fails
+	// (default 5).
 	MaxAttempts int
+	// DeliveryTimeout bounds the time from Send to acknowledgement, retries
+	// included (default 30s).
+	DeliveryTimeout time.Duration
 	// Metrics receives the produce counters; nil keeps them unregistered.
 	Metrics *Metrics
 }
 
-// Producer writes messages with acks from all in-sync replicas, partitioned
-// by a murmur2 hash of the key (the same partition a Java client picks), so
-// per-key order holds across clients.
+// Producer writes messages idempotently with acks from all in-sync replicas,
+// up to five produce requests in flight per broker, partitioned by a murmur2
+// hash of the key (the partition a Java client picks), so per-key order
+// holds across clients.
+//
+// The records of one partition are written in the order they were handed to
+// Send or SendAsync, across calls, retries included: the broker checks the
+// idempotent producer's sequence numbers. When a record fails, every record
+// buffered after it for its partition fails too, so a partition never holds
+// a record written after one that was lost — what lets a loader resume after
+// the last record of its topic.
 type Producer struct {
-	w *kafka.Writer
-	m *Metrics
+	cl *kgo.Client
+	m  *Metrics
 }
 
 // NewProducer returns a producer for cfg. It fails on invalid settings only;
 // use Admin.Check to find out early whether the brokers can be reached.
 func NewProducer(cfg Config, opts ProducerOptions) (*Producer, error) {
-	t, err := cfg.Transport()
+	kopts, err := cfg.clientOpts()
 	if err != nil {
 		return nil, err
 	}
-	w := &kafka.Writer{
-		Addr:            kafka.TCP(cfg.Brokers()...),
-		Balancer:        kafka.Murmur2Balancer{},
-		RequiredAcks:    kafka.RequireAll,
-		BatchSize:       orDefault(opts.BatchSize, 1000),
-		BatchBytes:      orDefault(opts.BatchBytes, 900<<10),
-		BatchTimeout:    orDefault(opts.BatchTimeout, 5*time.Millisecond),
-		MaxAttempts:     orDefault(opts.MaxAttempts, 5),
-		WriteBackoffMin: 50 * time.Millisecond,
-		WriteBackoffMax: time.Second,
-		Transport:       sendMemo{t},
-	}
+	var codec kgo.CompressionCodec
 	switch opts.Compression {
 	case "", "none":
+		codec = kgo.NoCompression()
 	case "gzip":
-		w.Compression = compress.Gzip
+		codec = kgo.GzipCompression()
 	case "snappy":
-		w.Compression = compress.Snappy
+		codec = kgo.SnappyCompression()
 	case "lz4":
-		w.Compression = compress.Lz4
+		codec = kgo.Lz4Compression()
 	case "zstd":
-		w.Compression = compress.Zstd
+		codec = kgo.ZstdCompression()
 	default:
 		return nil, fmt.Errorf("compression %q is not one of none, gzip, snappy, lz4, zstd", opts.Compression)
+	}
+	attempts := orDefault(opts.MaxAttempts, 5)
+	kopts = append(kopts,
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.RecordPartitioner(partitioner()),
+		kgo.ProducerBatchMaxBytes(int32(min(orDefault(opts.BatchBytes, 900<<10), 1<<30))),
+		kgo.ProducerLinger(max(opts.Linger, 0)),
+		kgo.ProducerBatchCompression(codec),
+		kgo.RecordRetries(attempts),
+		kgo.UnknownTopicRetries(attempts),
+		kgo.RecordDeliveryTimeout(orDefault(opts.DeliveryTimeout, 30*time.Second)),
+	)
+	cl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
 	m := opts.Metrics
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Producer{w: w, m: m}, nil
+	return &Producer{cl: cl, m: m}, nil
 }
 
-// sendMemo is the writer's transport. kafka-go's Writer asks the transport
-// for a topic's metadata once per message to count its partitions; the
-// transport answers from its cache, but each answer is a fresh filtered copy
-// and several allocations, a tenth of the loader's CPU. Within one Send
-// (the context carries a metadataMemo) the first answer for a topic is
-// reused, so a Send sees one partition count, as kafka-go's cache would
-// give it anyway.
-type sendMemo struct{ kafka.RoundTripper }
-
-type sendMemoKey struct{}
-
-type metadataMemo struct {
-	mu    sync.Mutex
-	topic string
-	res   kafka.Response
-}
-
-func (t sendMemo) RoundTrip(ctx context.Context, addr net.Addr, req kafka.Request) (kafka.Response, error) {
-	memo, _ := ctx.Value(sendMemoKey{}).(*metadataMemo)
-	mr, ok := req.(*metadata.Request)
-	if memo == nil || !ok || len(mr.TopicNames) != 1 {
-		return t.RoundTripper.RoundTrip(ctx, addr, req)
-	}
-	memo.mu.Lock()
-	defer memo.mu.Unlock()
-	if memo.res != nil && memo.topic == mr.TopicNames[0] {
-		return memo.res, nil
-	}
-	res, err := t.RoundTripper.RoundTrip(ctx, addr, req)
-	if err == nil {
-		memo.topic, memo.res = mr.TopicNames[0], res
-	}
-	return res, err
-}
+// partitioner is murmur2 of the key modulo the partition count, as the Java
+// client does (records without a key stick to one partition per batch).
+func partitioner() kgo.Partitioner { return kgo.StickyKeyPartitioner(nil) }
 
 func orDefault[T int | int64 | time.Duration](v, def T) T {
 	if v <= 0 {
@@ -129,39 +117,93 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 // (the first cause of each distinct kind); messages that did not fail were
 // delivered. Send is safe for concurrent use.
 func (p *Producer) Send(ctx context.Context, msgs ...Message) error {
+	done := make(chan error, 1)
+	p.SendAsync(ctx, msgs, func(err error) { done <- err })
+	return <-done
+}
+
+// SendAsync hands msgs to the producer and returns without waiting for the
+// broker (it blocks only while 50,000 records are buffered). done is called
+// once, on another goroutine, when all of msgs were acknowledged or some
+// failed, with the error Send would return; it must not block. msgs and their
+// bytes must not change until then.
+func (p *Producer) SendAsync(ctx context.Context, msgs []Message, done func(error)) {
 	if len(msgs) == 0 {
-		return nil
+		done(nil)
+		return
 	}
-	start := time.Now()
-	err := p.w.WriteMessages(context.WithValue(ctx, sendMemoKey{}, &metadataMemo{}), msgs...)
-	p.m.produceBatch.Observe(time.Since(start).Seconds())
-	if err == nil {
-		countByTopic(p.m.produced, msgs)
-		return nil
-	}
-	var werrs kafka.WriteErrors
-	if !errors.As(err, &werrs) {
-		countByTopic(p.m.produceErrors, msgs)
-		return fmt.Errorf("produce %d messages to %s: %w", len(msgs), topicsOf(msgs), err)
-	}
-	var failed []Message
-	var ok []Message
-	var causes []error
-	seen := map[string]bool{}
-	for i, e := range werrs {
-		if e == nil {
-			ok = append(ok, msgs[i])
-			continue
+	s := &sending{p: p, msgs: msgs, done: done, start: time.Now()}
+	s.left.Store(int64(len(msgs)))
+	recs := make([]kgo.Record, len(msgs))
+	for i := range msgs {
+		m, r := &msgs[i], &recs[i]
+		r.Topic, r.Key, r.Value, r.Timestamp = m.Topic, m.Key, m.Value, m.Time
+		for _, h := range m.Headers {
+			r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 		}
-		failed = append(failed, msgs[i])
-		if !seen[e.Error()] {
-			seen[e.Error()] = true
-			causes = append(causes, e)
+		p.cl.Produce(ctx, r, s.promise)
+	}
+}
+
+// sending is one Send's messages on their way.
+type sending struct {
+	p     *Producer
+	msgs  []Message
+	done  func(error)
+	start time.Time
+	left  atomic.Int64
+
+	mu     sync.Mutex
+	failed map[string]int // failed messages by topic
+	nFail  int
+	causes []error
+	seen   map[string]bool
+}
+
+func (s *sending) promise(r *kgo.Record, err error) {
+	if err != nil {
+		s.mu.Lock()
+		if s.failed == nil {
+			s.failed, s.seen = map[string]int{}, map[string]bool{}
+		}
+		s.failed[r.Topic]++
+		s.nFail++
+		if !s.seen[err.Error()] {
+			s.seen[err.Error()] = true
+			s.causes = append(s.causes, err)
+		}
+		s.mu.Unlock()
+	}
+	if s.left.Add(-1) == 0 {
+		s.finish()
+	}
+}
+
+func (s *sending) finish() {
+	m := s.p.m
+	m.produceBatch.Observe(time.Since(s.start).Seconds())
+	if s.nFail == 0 {
+		countByTopic(m.produced, s.msgs)
+		s.done(nil)
+		return
+	}
+	var topics []string
+	total := map[string]int{}
+	for _, msg := range s.msgs {
+		if total[msg.Topic]++; total[msg.Topic] == 1 {
+			topics = append(topics, msg.Topic)
 		}
 	}
-	countByTopic(p.m.produced, ok)
-	countByTopic(p.m.produceErrors, failed)
-	return fmt.Errorf("produce to %s: %d of %d messages failed: %w", topicsOf(failed), len(failed), len(msgs), errors.Join(causes...))
+	var failedTopics []string
+	for _, t := range topics {
+		m.produced.WithLabelValues(t).Add(float64(total[t] - s.failed[t]))
+		if s.failed[t] > 0 {
+			m.produceErrors.WithLabelValues(t).Add(float64(s.failed[t]))
+			failedTopics = append(failedTopics, t)
+		}
+	}
+	s.done(fmt.Errorf("produce to %s: %d of %d messages failed: %w",
+		topicList(failedTopics), s.nFail, len(s.msgs), errors.Join(s.causes...)))
 }
 
 // Publish sends one message.
@@ -169,30 +211,23 @@ func (p *Producer) Publish(ctx context.Context, topic string, key, value []byte)
 	return p.Send(ctx, Message{Topic: topic, Key: key, Value: value})
 }
 
-// Close flushes nothing (Send is synchronous) and releases connections.
-func (p *Producer) Close() error { return p.w.Close() }
-
-func topicsOf(msgs []Message) string {
-	seen := map[string]bool{}
-	var out []string
-	for _, m := range msgs {
-		if !seen[m.Topic] {
-			seen[m.Topic] = true
-			out = append(out, m.Topic)
-		}
-	}
-	if len(out) == 1 {
-		return "topic " + out[0]
-	}
-	return fmt.Sprintf("topics %v", out)
+// Close waits up to the delivery timeout for messages handed to SendAsync
+// and releases connections.
+func (p *Producer) Close() error {
+	err := p.cl.Flush(context.Background())
+	p.cl.Close()
+	return err
 }
 
-// PartitionOf returns the partition the producer writes key to when topic
-// has n partitions (murmur2, as the Java client does).
-func PartitionOf(key []byte, n int) int {
-	parts := make([]int, n)
-	for i := range parts {
-		parts[i] = i
+func topicList(topics []string) string {
+	if len(topics) == 1 {
+		return "topic " + topics[0]
 	}
-	return kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: key}, parts...)
+	return fmt.Sprintf("topics %v", topics)
+}
+
+// PartitionOf returns the partition the producer writes key to when its
+// topic has n partitions.
+func PartitionOf(key []byte, n int) int {
+	return int(partitioner().ForTopic("").Partition(&kgo.Record{Key: key}, n))
 }

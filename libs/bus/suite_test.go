@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -63,11 +64,25 @@ func testProduceConsume(t *testing.T, cfg bus.Config) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	// Several sends, as a loader would, to exercise batching across calls.
-	for i := 0; i < n; i += 500 {
+	// Several sends, as a loader would, to exercise batching across calls:
+	// the first half one after the other, the rest pipelined.
+	for i := 0; i < n/2; i += 500 {
 		if err := p.Send(ctx, msgs[i:i+500]...); err != nil {
 			t.Fatalf("Send: %v", err)
 		}
+	}
+	done := make(chan error, n)
+	var calls atomic.Int32
+	for i := n / 2; i < n; i += 250 {
+		p.SendAsync(ctx, msgs[i:i+250], func(err error) { calls.Add(1); done <- err })
+	}
+	for range (n / 2) / 250 {
+		if err := <-done; err != nil {
+			t.Fatalf("SendAsync: %v", err)
+		}
+	}
+	if err := p.Close(); err != nil || calls.Load() != (n/2)/250 {
+		t.Fatalf("Close: %v; %d done calls, want %d", err, calls.Load(), (n/2)/250)
 	}
 	if got := testutil.ToFloat64(m.ProducedCounter(topic)); got != n {
 		t.Errorf("produced counter = %v, want %d", got, n)

@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -111,17 +110,14 @@ func (t *Tail) Run(ctx context.Context, h func(ctx context.Context, m Message) e
 	}
 }
 
-// Close releases the readers.
-// The readers close at once: each may wait for a fetch in flight (up to
-// MaxWait), and a worker's exit should not wait for them in turn.
+// Close releases the readers without waiting for them: a reader finishes
+// the fetch it has in flight (up to MaxWait, 200 ms) in the background and
+// then closes its connection, so a worker exits as soon as its work is done.
 func (t *Tail) Close() error {
-	errs := make([]error, len(t.readers))
-	var wg sync.WaitGroup
-	for i, r := range t.readers {
-		wg.Go(func() { errs[i] = r.Close() })
+	for _, r := range t.readers {
+		go func() { _ = r.Close() }()
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	return nil
 }
 
 // offsetAt returns the offset of the first message at or after t, or the

@@ -33,8 +33,7 @@ type Config struct {
 	Concurrency   int           `envconfig:"LOADER_CONCURRENCY" default:"4" desc:"chunks downloaded at once"`
 	BatchSize     int           `envconfig:"LOADER_BATCH_SIZE" default:"10000" desc:"records per Kafka send (also the read-back window when resuming)"`
 	Compression   string        `envconfig:"KAFKA_COMPRESSION" default:"none" desc:"data-topic compression: none, gzip, snappy, lz4 or zstd"`
-	ProduceBatch  int           `envconfig:"KAFKA_BATCH_SIZE" default:"5000" desc:"most records per partition in one produce request (KAFKA_BATCH_BYTES usually binds first: about 3,000 candles or 5,000 trades)"`
-	ProduceBytes  int64         `envconfig:"KAFKA_BATCH_BYTES" default:"921600" desc:"most uncompressed bytes per partition in one produce request (compressed it must stay under the broker's message.max.bytes)"`
+	ProduceBytes  int64         `envconfig:"KAFKA_BATCH_BYTES" default:"921600" desc:"most bytes of one partition's batch in a produce request (it must stay under the broker's message.max.bytes)"`
 	WeightLimit   int           `envconfig:"BINANCE_WEIGHT_LIMIT" default:"0" desc:"request weight per minute to stay under (0: the exchange's REQUEST_WEIGHT limit)"`
 	MaxAttempts   int           `envconfig:"BINANCE_MAX_ATTEMPTS" default:"8" desc:"tries per REST request before the loader gives up with an error"`
 	BackoffMax    time.Duration `envconfig:"BINANCE_BACKOFF_MAX" default:"30s" desc:"largest wait between retries of a failed request"`

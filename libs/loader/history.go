@@ -225,32 +225,21 @@ type archived struct {
 
 func (a *archived) emit(ctx context.Context, w *symbolWriter) error {
 	n := 0
-	check := func() error {
-		if n++; n&4095 == 0 {
-			return ctx.Err()
-		}
-		return nil
-	}
-	if a.h.job.Type.Kind == APICandles {
-		return a.d.Klines(a.c.symbol, a.h.job.Type.Interval, func(x binance.Candle) error {
-			if x.OpenTime < a.c.from || x.OpenTime >= a.c.to {
-				return nil
-			}
-			if err := check(); err != nil {
-				return err
-			}
-			return w.candle(&x)
-		})
-	}
-	return a.d.AggTrades(a.c.symbol, func(x binance.AggTrade) error {
-		if x.Time < a.c.from || x.Time >= a.c.to {
+	add := func(t int64, rec []byte) error {
+		if t < a.c.from || t >= a.c.to {
 			return nil
 		}
-		if err := check(); err != nil {
-			return err
+		if n++; n&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
-		return w.trade(&x)
-	})
+		return w.record(t, rec)
+	}
+	if a.h.job.Type.Kind == APICandles {
+		return a.d.KlinesJSON(a.c.symbol, a.h.job.Type.Interval, add)
+	}
+	return a.d.AggTradesJSON(a.c.symbol, add)
 }
 
 func (a *archived) close() {

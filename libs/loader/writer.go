@@ -10,11 +10,20 @@ import (
 	"github.com/streamforge/streamforge/libs/bus"
 )
 
-// Sender publishes messages and returns once Kafka acknowledged all of them;
-// *bus.Producer is one.
+// Sender hands messages to Kafka and calls done once, when all of them were
+// acknowledged or some failed; done must not block. The records of one key
+// must be written in the order they were handed over, none after one that
+// failed, and the done calls of one key's sends must come in that order too:
+// *bus.Producer (idempotent, ordered per partition) is one.
 type Sender interface {
-	Send(ctx context.Context, msgs ...bus.Message) error
+	SendAsync(ctx context.Context, msgs []bus.Message, done func(error))
 }
+
+// inFlight is how many batches of one symbol may be on their way to Kafka
+// at once, enough to keep the producer's five requests per broker busy. It
+// is also how many batches a symbol has: one is filled while the others are
+// on their way.
+const inFlight = 4
 
 // batch is up to size records of one symbol, encoded back to back in buf.
 type batch struct {
@@ -24,6 +33,7 @@ type batch struct {
 	last int64   // time of the last record
 	upTo int64   // when acknowledged, the symbol is complete up to here (0: unchanged)
 	recv []int64 // live records: when each was received (Unix ns)
+	sent time.Time
 }
 
 // ack tells the writer's owner that a batch is in Kafka.
@@ -34,20 +44,21 @@ type ack struct {
 	recv       []int64 // valid during the call only
 }
 
-// symbolWriter publishes one symbol's records in order: a batch is sent only
-// after the one before it was acknowledged, which is what makes resuming
-// from the data topic safe (see resumePoints). Encoding the next batch
-// overlaps with sending the current one.
+// symbolWriter publishes one symbol's records in order. Batches are
+// pipelined: while up to inFlight of them are on their way, the next is
+// filled. Resuming from the data topic stays safe (see resumePoints)
+// because the Sender writes one key's records in order and none after a
+// lost one, so the topic never holds a record after a hole. Acks arrive in
+// order; after a failure nothing more is sent.
 type symbolWriter struct {
+	ctx    context.Context
 	topic  string
 	key    []byte
 	size   int
 	out    Sender
 	onAck  func(ack)
 	cur    *batch
-	queue  chan *batch
-	free   chan *batch
-	done   chan struct{}
+	free   chan *batch // batches neither in flight nor cur
 	errMu  sync.Mutex
 	err    error
 	closed bool
@@ -55,40 +66,39 @@ type symbolWriter struct {
 
 func newSymbolWriter(ctx context.Context, out Sender, topic, symbol string, size int, onAck func(ack)) *symbolWriter {
 	w := &symbolWriter{
-		topic: topic, key: []byte(symbol), size: size, out: out, onAck: onAck,
-		queue: make(chan *batch, 1), free: make(chan *batch, 3), done: make(chan struct{}),
+		ctx: ctx, topic: topic, key: []byte(symbol), size: size, out: out, onAck: onAck,
+		free: make(chan *batch, inFlight),
 	}
-	w.free <- &batch{}
-	w.free <- &batch{}
-	w.cur = &batch{}
-	go w.send(ctx)
+	for range inFlight {
+		w.free <- &batch{}
+	}
+	w.cur = <-w.free
 	return w
 }
 
-// send is the one goroutine that talks to Kafka for this symbol.
-func (w *symbolWriter) send(ctx context.Context) {
-	defer close(w.done)
-	for b := range w.queue {
-		if w.failed() == nil && len(b.ends) > 0 {
-			b.msgs = b.msgs[:0]
-			start := 0
-			for _, end := range b.ends {
-				b.msgs = append(b.msgs, bus.Message{Topic: w.topic, Key: w.key, Value: b.buf[start:end:end]})
-				start = end
-			}
-			began := time.Now()
-			if err := w.out.Send(ctx, b.msgs...); err != nil {
-				w.fail(fmt.Errorf("publish to %s: %w", w.topic, err))
-			} else {
-				w.onAck(ack{records: len(b.ends), last: b.last, upTo: b.upTo, sent: began, recv: b.recv})
-			}
-		} else if w.failed() == nil && b.upTo > 0 {
-			w.onAck(ack{upTo: b.upTo, sent: time.Now()})
-		}
-		clear(b.msgs) // drop references to the old buffer
-		b.buf, b.ends, b.msgs, b.recv, b.last, b.upTo = b.buf[:0], b.ends[:0], b.msgs[:0], b.recv[:0], 0, 0
-		w.free <- b
+// send hands b to Kafka; its acknowledgement returns it to the free list.
+func (w *symbolWriter) send(b *batch) {
+	b.msgs = b.msgs[:0]
+	start := 0
+	for _, end := range b.ends {
+		b.msgs = append(b.msgs, bus.Message{Topic: w.topic, Key: w.key, Value: b.buf[start:end:end]})
+		start = end
 	}
+	b.sent = time.Now()
+	w.out.SendAsync(w.ctx, b.msgs, func(err error) {
+		if err != nil {
+			w.fail(fmt.Errorf("publish to %s: %w", w.topic, err))
+		} else if w.failed() == nil {
+			w.onAck(ack{records: len(b.ends), last: b.last, upTo: b.upTo, sent: b.sent, recv: b.recv})
+		}
+		w.recycle(b)
+	})
+}
+
+func (w *symbolWriter) recycle(b *batch) {
+	clear(b.msgs) // drop references to the old buffer
+	b.buf, b.ends, b.msgs, b.recv, b.last, b.upTo = b.buf[:0], b.ends[:0], b.msgs[:0], b.recv[:0], 0, 0
+	w.free <- b
 }
 
 func (w *symbolWriter) fail(err error) {
@@ -124,6 +134,12 @@ func (w *symbolWriter) trade(a *binance.AggTrade) error {
 	return w.added(a.Time)
 }
 
+// record adds a record already encoded as JSON.
+func (w *symbolWriter) record(t int64, rec []byte) error {
+	w.cur.buf = append(w.cur.buf, rec...)
+	return w.added(t)
+}
+
 // appender is a record that encodes itself.
 type appender interface{ AppendJSON(dst []byte) []byte }
 
@@ -147,28 +163,50 @@ func (w *symbolWriter) pending() (int, int64) {
 // acknowledged the symbol counts as loaded up to t.
 func (w *symbolWriter) complete(t int64) { w.cur.upTo = t }
 
-// flush hands the current batch to the sender and takes a free one, waiting
-// while two batches are in flight.
+// flush hands the current batch to Kafka and takes a free one, waiting
+// while all the others are on their way.
 func (w *symbolWriter) flush() error {
 	if err := w.failed(); err != nil {
 		return err
 	}
-	w.queue <- w.cur
+	switch b := w.cur; {
+	case len(b.ends) > 0:
+		w.send(b)
+	case b.upTo > 0:
+		// Nothing to send, but everything before upTo was: that counts
+		// once the batches on their way are acknowledged.
+		held := make([]*batch, 0, inFlight-1)
+		for range inFlight - 1 {
+			held = append(held, <-w.free)
+		}
+		if w.failed() == nil {
+			w.onAck(ack{upTo: b.upTo, sent: time.Now()})
+		}
+		b.upTo = 0
+		for _, h := range held {
+			w.free <- h
+		}
+		return w.failed()
+	default:
+		return nil
+	}
 	w.cur = <-w.free
 	return w.failed()
 }
 
-// close sends what is left, waits until it is acknowledged and returns the
-// first publish error.
+// close sends what is left, waits until everything is acknowledged and
+// returns the first publish error.
 func (w *symbolWriter) close() error {
 	if w.closed {
 		return w.failed()
 	}
 	w.closed = true
-	if len(w.cur.ends) > 0 || w.cur.upTo > 0 {
-		w.queue <- w.cur
+	err := w.flush()
+	for range inFlight - 1 {
+		<-w.free
 	}
-	close(w.queue)
-	<-w.done
+	if err != nil {
+		return err
+	}
 	return w.failed()
 }

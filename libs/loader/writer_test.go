@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,36 +13,66 @@ import (
 	"github.com/streamforge/streamforge/libs/bus"
 )
 
-// fakeSender records sends and checks that they never overlap.
+// fakeSender acknowledges sends in order, a millisecond each, on its own
+// goroutine, as the producer does; it copies the records only then, so a
+// writer that reuses a buffer too early is caught. From the send numbered
+// failAt (1-based; 0: never) on, every send fails, as the producer fails
+// every record buffered after a lost one.
 type fakeSender struct {
-	mu       sync.Mutex
-	sends    [][]bus.Message
-	inFlight atomic.Int32
-	overlap  atomic.Bool
-	failAt   int // fail the send with this 1-based number (0: never)
+	mu          sync.Mutex
+	sends       [][]bus.Message // acknowledged, in order
+	handed      int
+	inFlight    int
+	maxInFlight int
+	failAt      int
+	failed      bool
+	queue       chan func()
 }
 
-func (f *fakeSender) Send(_ context.Context, msgs ...bus.Message) error {
-	if f.inFlight.Add(1) > 1 {
-		f.overlap.Store(true)
-	}
-	defer f.inFlight.Add(-1)
-	time.Sleep(time.Millisecond) // let the encoder run ahead if it could
+func newFakeSender(t *testing.T, failAt int) *fakeSender {
+	f := &fakeSender{failAt: failAt, queue: make(chan func(), 64)}
+	go func() {
+		for fn := range f.queue {
+			time.Sleep(time.Millisecond)
+			fn()
+		}
+	}()
+	t.Cleanup(func() { close(f.queue) })
+	return f
+}
+
+func (f *fakeSender) SendAsync(_ context.Context, msgs []bus.Message, done func(error)) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.failAt == len(f.sends)+1 {
-		return errors.New("broker says no")
+	f.handed++
+	n := f.handed
+	f.inFlight++
+	f.maxInFlight = max(f.maxInFlight, f.inFlight)
+	f.mu.Unlock()
+	f.queue <- func() {
+		f.mu.Lock()
+		f.inFlight--
+		if n == f.failAt {
+			f.failed = true
+		}
+		failed := f.failed
+		if !failed {
+			cp := make([]bus.Message, len(msgs))
+			for i, m := range msgs {
+				cp[i] = bus.Message{Topic: m.Topic, Key: m.Key, Value: append([]byte(nil), m.Value...)}
+			}
+			f.sends = append(f.sends, cp)
+		}
+		f.mu.Unlock()
+		if failed {
+			done(errors.New("broker says no"))
+		} else {
+			done(nil)
+		}
 	}
-	cp := make([]bus.Message, len(msgs))
-	for i, m := range msgs {
-		cp[i] = bus.Message{Topic: m.Topic, Key: m.Key, Value: append([]byte(nil), m.Value...)}
-	}
-	f.sends = append(f.sends, cp)
-	return nil
 }
 
 func TestSymbolWriterOrder(t *testing.T) {
-	f := &fakeSender{}
+	f := newFakeSender(t, 0)
 	var acked []int64
 	var records int
 	w := newSymbolWriter(context.Background(), f, "topic-data", "BTCUSDT", 7, func(a ack) {
@@ -64,8 +93,13 @@ func TestSymbolWriterOrder(t *testing.T) {
 	if err := w.close(); err != nil {
 		t.Fatal(err)
 	}
-	if f.overlap.Load() {
-		t.Error("two sends of one symbol were in flight at once")
+	if f.maxInFlight > inFlight || f.maxInFlight < 2 {
+		t.Errorf("up to %d sends were in flight at once, want 2 to %d (pipelined, bounded)", f.maxInFlight, inFlight)
+	}
+	for i := 1; i < len(acked); i++ {
+		if acked[i] < acked[i-1] {
+			t.Fatalf("progress went back from %d to %d", acked[i-1], acked[i])
+		}
 	}
 	var i int64
 	for _, s := range f.sends {
@@ -92,7 +126,7 @@ func TestSymbolWriterOrder(t *testing.T) {
 }
 
 func TestSymbolWriterFailure(t *testing.T) {
-	f := &fakeSender{failAt: 2}
+	f := newFakeSender(t, 2)
 	w := newSymbolWriter(context.Background(), f, "t", "BTCUSDT", 5, func(ack) {})
 	var err error
 	for i := 0; i < 100 && err == nil; i++ {
@@ -106,6 +140,9 @@ func TestSymbolWriterFailure(t *testing.T) {
 		t.Fatalf("error %v, want the send failure", err)
 	}
 	if len(f.sends) != 1 {
-		t.Errorf("%d sends succeeded; after a failure nothing more may be sent", len(f.sends))
+		t.Errorf("%d sends succeeded, want 1: the one before the failure", len(f.sends))
+	}
+	if f.handed > 2+inFlight {
+		t.Errorf("%d sends handed over; once the failure is known nothing more may be", f.handed)
 	}
 }

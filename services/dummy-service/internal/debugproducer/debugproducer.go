@@ -139,7 +139,7 @@ func Send(ctx context.Context, cfg bus.Config, o Options) (string, error) {
 		}
 		defer events.Close()
 	}
-	prod, err := bus.NewProducer(cfg, bus.ProducerOptions{BatchTimeout: time.Millisecond})
+	prod, err := bus.NewProducer(cfg, bus.ProducerOptions{Linger: time.Millisecond})
 	if err != nil {
 		return "", err
 	}

@@ -137,10 +137,10 @@ func unwrapCallback(err error) error {
 	return err
 }
 
-// parseCSV runs the row loop both archive parsers share: skip a header
-// line, turn each row into a record with parse (keep=false skips it),
-// prefix a row's error with its line number, and hand records to fn. An
-// error from fn comes back as a callbackError.
+// parseCSV runs the row loop the archive parsers and transcoders share:
+// skip a header line, turn each row into a record with parse (keep=false
+// skips it), prefix a row's error with its line number, and hand records to
+// fn. An error from fn comes back as a callbackError.
 func parseCSV[T any](r io.Reader, parse func(f [][]byte) (rec T, keep bool, err error), fn func(T) error) error {
 	return csvLines(r, func(line int, f [][]byte) error {
 		if isHeader(line, f) {

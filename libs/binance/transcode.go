@@ -14,7 +14,7 @@ import (
 // ParseKlinesCSV.
 func KlinesCSVToJSON(r io.Reader, symbol string, iv Interval, fn func(t int64, rec []byte) error) error {
 	var buf []byte
-	err := transcodeCSV(r, func(f [][]byte) (int64, bool, error) {
+	err := parseCSV(r, func(f [][]byte) (int64, bool, error) {
 		if len(f) != 12 {
 			return 0, false, fmt.Errorf("%d columns, want 12", len(f))
 		}
@@ -35,7 +35,7 @@ func KlinesCSVToJSON(r io.Reader, symbol string, iv Interval, fn func(t int64, r
 // AggTrade ParseAggTradesCSV gives. Errors are those of ParseAggTradesCSV.
 func AggTradesCSVToJSON(r io.Reader, symbol string, fn func(t int64, rec []byte) error) error {
 	var buf []byte
-	err := transcodeCSV(r, func(f [][]byte) (int64, bool, error) {
+	err := parseCSV(r, func(f [][]byte) (int64, bool, error) {
 		if len(f) != 8 {
 			return 0, false, fmt.Errorf("%d columns, want 8", len(f))
 		}
@@ -54,27 +54,6 @@ func AggTradesCSVToJSON(r io.Reader, symbol string, fn func(t int64, rec []byte)
 		return fmt.Errorf("aggTrades csv %s: %w", symbol, err)
 	}
 	return unwrapCallback(err)
-}
-
-// transcodeCSV is parseCSV for rows that encode themselves: row reports the
-// record's time and whether to keep it, then emit is called with that time.
-func transcodeCSV(r io.Reader, row func(f [][]byte) (int64, bool, error), emit func(t int64) error) error {
-	return csvLines(r, func(line int, f [][]byte) error {
-		if isHeader(line, f) {
-			return nil
-		}
-		t, keep, err := row(f)
-		if err != nil {
-			return fmt.Errorf("line %d: %w", line, err)
-		}
-		if !keep {
-			return nil
-		}
-		if err := emit(t); err != nil {
-			return callbackError{err}
-		}
-		return nil
-	})
 }
 
 // appendDecimal appends column i as a JSON number: the column's own text

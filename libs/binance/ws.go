@@ -413,8 +413,10 @@ type wsRun struct {
 	wg  sync.WaitGroup
 }
 
-// wsItem is a message on its way to fn, or (lost) the news that a shard's
-// connection was lost and its streams restart.
+// wsItem is a message on its way to fn; or (lost) the news that a shard's
+// connection was lost and its streams restart on connection gen; or
+// (switchTo) the news that a rotation of a shard completed and connection
+// gen now carries its streams.
 type wsItem struct {
 	buf      *[]byte // holds stream and data; back to the pool after fn
 	stream   []byte
@@ -423,6 +425,7 @@ type wsItem struct {
 	gen      int
 	shard    int
 	lost     bool
+	switchTo bool
 }
 
 // after returns a channel closed when d has passed on the client's clock.
@@ -437,21 +440,29 @@ func (r *wsRun) after(ctx context.Context, d time.Duration) <-chan struct{} {
 	return ch
 }
 
+// dispatch passes the queued messages to fn, one at a time. Each shard has
+// a primary connection, whose messages are passed unless an overlapping
+// connection already passed them. During a rotation the new connection's
+// messages wait until the rotation completes: the two readers queue
+// concurrently, and a new connection that is ahead of the old one must not
+// pass an id the old one has not delivered yet, or the ids between would be
+// dropped as duplicates when the old one delivers them. On the switch, the
+// waiting messages are passed after everything the old connection queued
+// before it, dropping those it already delivered.
 func (r *wsRun) dispatch(states map[string]*streamState, byShard [][]*streamState, fn func(WSMessage) error) error {
 	c := r.c
-	for {
-		var it wsItem
-		select {
-		case <-r.ctx.Done():
-			return r.ctx.Err()
-		case it = <-r.q:
+	primary := make([]int, len(byShard)) // the shard's primary connection (0: the first to deliver)
+	waiting := map[int][]wsItem{}        // by connection: messages of a rotation in progress
+	shardOf := map[int]int{}             // connection of waiting -> its shard
+	drop := func(gen int) {
+		for _, it := range waiting[gen] {
+			c.bufs.Put(it.buf)
 		}
-		if it.lost {
-			for _, st := range byShard[it.shard] {
-				st.has, st.flag = false, true
-			}
-			continue
-		}
+		delete(waiting, gen)
+		delete(shardOf, gen)
+	}
+	pass := func(it wsItem) error {
+		defer c.bufs.Put(it.buf)
 		st := states[string(it.stream)]
 		switch {
 		case st == nil:
@@ -462,11 +473,56 @@ func (r *wsRun) dispatch(states map[string]*streamState, byShard [][]*streamStat
 			msg := WSMessage{Stream: st.name, Data: it.data, Received: it.received, Conn: it.gen, Reconnected: st.flag}
 			st.flag = false
 			c.messages.Add(1)
-			if err := fn(msg); err != nil {
+			return fn(msg)
+		}
+		return nil
+	}
+	for {
+		var it wsItem
+		select {
+		case <-r.ctx.Done():
+			return r.ctx.Err()
+		case it = <-r.q:
+		}
+		switch {
+		case it.lost:
+			for _, st := range byShard[it.shard] {
+				st.has, st.flag = false, true
+			}
+			for gen, sh := range shardOf {
+				if sh == it.shard {
+					drop(gen)
+				}
+			}
+			primary[it.shard] = it.gen
+		case it.switchTo:
+			primary[it.shard] = it.gen
+			held := waiting[it.gen]
+			delete(waiting, it.gen)
+			delete(shardOf, it.gen)
+			for gen, sh := range shardOf {
+				if sh == it.shard && gen < it.gen {
+					drop(gen) // a rotation that failed
+				}
+			}
+			for _, w := range held {
+				if err := pass(w); err != nil {
+					return err
+				}
+			}
+		case primary[it.shard] == 0:
+			primary[it.shard] = it.gen
+			if err := pass(it); err != nil {
+				return err
+			}
+		case it.gen > primary[it.shard]:
+			waiting[it.gen] = append(waiting[it.gen], it)
+			shardOf[it.gen] = it.shard
+		default:
+			if err := pass(it); err != nil {
 				return err
 			}
 		}
-		c.bufs.Put(it.buf)
 	}
 }
 

@@ -105,7 +105,7 @@ func (sh *wsShard) open(ctx context.Context, lost bool) (*wsConn, error) {
 	wc.stopWatch = context.AfterFunc(r.ctx, func() { _ = ws.CloseNow() })
 	if lost {
 		select {
-		case r.q <- wsItem{lost: true, shard: sh.index}:
+		case r.q <- wsItem{lost: true, shard: sh.index, gen: gen}:
 		case <-ctx.Done():
 			wc.closeNow()
 			return nil, fmt.Errorf("binance ws connection %d: %w", gen, ctx.Err())
@@ -199,6 +199,15 @@ func (sh *wsShard) hold(cur *wsConn) (*wsConn, error) {
 			continue
 		}
 		retries = 0
+		// The dispatcher passes the new connection's messages from here on,
+		// after everything the old one queued before this.
+		select {
+		case r.q <- wsItem{switchTo: true, shard: sh.index, gen: next.gen}:
+		case <-r.ctx.Done():
+			next.closeNow()
+			cur.closeNow()
+			return cur, r.ctx.Err()
+		}
 		old := cur
 		r.wg.Go(func() {
 			old.stopWatch()

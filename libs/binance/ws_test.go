@@ -309,3 +309,52 @@ func BenchmarkParseAggTradeEvent(b *testing.B) {
 		}
 	}
 }
+
+// TestWSDispatchHandsOverInOrder feeds the dispatcher a rotation whose new
+// connection is ahead of the old one: its messages arrive before the old
+// one has delivered the ids in between. Every id must reach fn once, in
+// order; a new connection's messages wait until the switch.
+func TestWSDispatchHandsOverInOrder(t *testing.T) {
+	c, err := NewWSClient(WSOptions{URL: "ws://127.0.0.1:1", Streams: []string{"btcusdt@aggTrade"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := &wsRun{c: c, ctx: ctx, q: make(chan wsItem, 64)}
+	msg := func(gen int, id int64) wsItem {
+		bp := c.bufs.Get().(*[]byte)
+		*bp = fmt.Appendf((*bp)[:0], `btcusdt@aggTrade{"e":"aggTrade","a":%d}`, id)
+		stream := (*bp)[:len("btcusdt@aggTrade")]
+		return wsItem{buf: bp, stream: stream, data: (*bp)[len(stream):], gen: gen}
+	}
+	for _, it := range []wsItem{
+		msg(1, 1), msg(1, 2), msg(1, 3), // the old connection
+		msg(2, 5), msg(2, 6), // the new one, ahead: 4 is still on its way over the old one
+		msg(1, 4), msg(1, 5),
+		{switchTo: true, gen: 2},
+		msg(1, 6), msg(2, 7), msg(1, 7), msg(2, 8), // the old one's last messages while it closes
+	} {
+		r.q <- it
+	}
+	st := &streamState{name: "btcusdt@aggTrade", kind: c.kinds["btcusdt@aggTrade"]}
+	var got []int64
+	err = r.dispatch(map[string]*streamState{st.name: st}, [][]*streamState{{st}}, func(m WSMessage) error {
+		v, _ := member(m.Data, "a")
+		id, err := rawInt(v)
+		if err != nil {
+			return err
+		}
+		got = append(got, id)
+		if id == 8 {
+			return errEnough
+		}
+		return nil
+	})
+	if !errors.Is(err, errEnough) {
+		t.Fatalf("dispatch: %v; got %v", err, got)
+	}
+	if want := []int64{1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(got, want) {
+		t.Errorf("ids passed %v, want %v", got, want)
+	}
+}

@@ -8,14 +8,16 @@ import (
 	"github.com/streamforge/streamforge/libs/bus"
 )
 
-// A loader publishes each symbol's records in time order, in sends of at
-// most batchSize records, and starts a send only when the one before it was
-// acknowledged. So after a crash the only records that can be missing from
-// the data topic belong to the last send, and every record of that send
-// that did arrive is among the symbol's last batchSize records in the
-// topic: the earliest time among those is a safe point to continue from.
-// (Within one send Kafka may keep a later record and lose an earlier one
-// when a retried request fails; before it, nothing is missing.)
+// A loader publishes each symbol's records in time order through a producer
+// that writes one partition's records in the order handed over and never one
+// after a record that was lost (bus.Producer: idempotent; a failed record
+// fails every record buffered after it). So after a crash the data topic
+// holds a prefix of what was sent, whatever was in flight: the symbol's last
+// record is a safe point to continue from. Resuming takes the earliest time
+// among the symbol's last batchSize records instead, which is as safe and
+// also covers a topic written by a producer without that guarantee (within
+// one send kafka-go could keep a later record and lose an earlier one); the
+// records sent again carry the same keys.
 
 // resumeState is where each symbol continues and how much the topic held.
 type resumeState struct {

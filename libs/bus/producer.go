@@ -135,9 +135,13 @@ func (p *Producer) SendAsync(ctx context.Context, msgs []Message, done func(erro
 	s := &sending{p: p, msgs: msgs, done: done, start: time.Now()}
 	s.left.Store(int64(len(msgs)))
 	recs := make([]kgo.Record, len(msgs))
+	now := time.Now() // the timestamp of messages without one: one clock read per call
 	for i := range msgs {
 		m, r := &msgs[i], &recs[i]
 		r.Topic, r.Key, r.Value, r.Timestamp = m.Topic, m.Key, m.Value, m.Time
+		if r.Timestamp.IsZero() {
+			r.Timestamp = now
+		}
 		for _, h := range m.Headers {
 			r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 		}

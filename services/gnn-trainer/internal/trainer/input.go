@@ -10,32 +10,14 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/services/gnn-trainer/internal/gnn"
 )
 
-// GraphsCollection is where graph-builder keeps one record per graph.
-const GraphsCollection = "graphs"
-
-// GraphMeta is the part of graph-builder's record the trainer uses.
-type GraphMeta struct {
-	Name      string   `json:"name"`
-	Kind      string   `json:"kind"`
-	Method    string   `json:"method,omitempty"`
-	QueueID   string   `json:"queue_id"`
-	Symbols   []string `json:"symbols"`
-	Interval  string   `json:"interval"`
-	TimeRange string   `json:"time_range,omitempty"`
-	Features  []string `json:"features"`
-	Nodes     int      `json:"nodes"`
-	Edges     int      `json:"edges"`
-	FirstTime int64    `json:"first_time"`
-	LastTime  int64    `json:"last_time"`
-}
-
 // Dataset is a graph read from the store, ready to train on.
 type Dataset struct {
-	Meta  GraphMeta
+	Meta  protocol.GraphRecord
 	Graph *gnn.Graph
 	Keys  []string // node i's _key
 	// EdgeCount is the number of edges in the store (before orientation).
@@ -58,14 +40,14 @@ type edgeDoc struct {
 // edge passes messages from its earlier end to its later one only (edges of
 // equal time both ways); otherwise edges are undirected.
 func ReadDataset(ctx context.Context, st store.Store, name string, causal bool) (*Dataset, error) {
-	rec, err := st.GetRecord(ctx, GraphsCollection, name)
+	rec, err := st.GetRecord(ctx, protocol.GraphsCollection, name)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("graph %s: no record in %s: was it built by graph-builder?", name, GraphsCollection)
+		return nil, fmt.Errorf("graph %s: no record in %s: was it built by graph-builder?", name, protocol.GraphsCollection)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("graph %s: %w", name, err)
 	}
-	var meta GraphMeta
+	var meta protocol.GraphRecord
 	if err := json.Unmarshal(rec.Body, &meta); err != nil {
 		return nil, fmt.Errorf("graph %s: record: %w", name, err)
 	}

@@ -49,20 +49,20 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 // Result is the summary in the finished event.
 type Result struct {
-	Graph            string   `json:"graph"`
-	VertexCollection string   `json:"vertex_collection"`
-	EdgeCollection   string   `json:"edge_collection"`
-	Kind             string   `json:"kind"`
-	Method           string   `json:"method,omitempty"`
-	Nodes            int      `json:"nodes"`
-	Edges            int      `json:"edges"`
-	Labelled         int      `json:"labelled"`
-	Snapshots        int      `json:"snapshots,omitempty"`
-	Degree           Degree   `json:"degree"`
-	Features         []string `json:"features"`
-	FirstTime        int64    `json:"first_time"`
-	LastTime         int64    `json:"last_time"`
-	Seconds          float64  `json:"seconds"`
+	Graph            string               `json:"graph"`
+	VertexCollection string               `json:"vertex_collection"`
+	EdgeCollection   string               `json:"edge_collection"`
+	Kind             string               `json:"kind"`
+	Method           string               `json:"method,omitempty"`
+	Nodes            int                  `json:"nodes"`
+	Edges            int                  `json:"edges"`
+	Labelled         int                  `json:"labelled"`
+	Snapshots        int                  `json:"snapshots,omitempty"`
+	Degree           protocol.GraphDegree `json:"degree"`
+	Features         []string             `json:"features"`
+	FirstTime        int64                `json:"first_time"`
+	LastTime         int64                `json:"last_time"`
+	Seconds          float64              `json:"seconds"`
 }
 
 // Run builds the graph cfg describes, reporting on queue-events, and ends
@@ -151,7 +151,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 			labelled++
 		}
 	}
-	meta := Meta{Name: cfg.GraphName, VertexCollection: wr.vertices, EdgeCollection: wr.edges, Kind: b.kind, Method: b.method,
+	meta := protocol.GraphRecord{Name: cfg.GraphName, VertexCollection: wr.vertices, EdgeCollection: wr.edges, Kind: b.kind, Method: b.method,
 		QueueID: cfg.QueueID, Symbols: strings.Split(cfg.Symbol, ","), Interval: ss[0].interval.String(), TimeRange: cfg.TimeRange,
 		Features: b.features, Nodes: len(b.nodes), Edges: len(b.edges), Labelled: labelled, Snapshots: b.snapshots,
 		FirstTime: b.first, LastTime: b.last, Degree: degree(stats), Params: params(cfg, b.kind)}

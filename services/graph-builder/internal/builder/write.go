@@ -8,49 +8,13 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/services/graph-builder/internal/graph"
 )
 
-// GraphsCollection holds one record per named graph: how it was built and
-// what is in it (feature names, sizes), for gnn-trainer and for people.
-const GraphsCollection = "graphs"
-
-// Meta is a graph's record in GraphsCollection.
-type Meta struct {
-	Name             string         `json:"name"`
-	VertexCollection string         `json:"vertex_collection"`
-	EdgeCollection   string         `json:"edge_collection"`
-	Kind             string         `json:"kind"`
-	Method           string         `json:"method,omitempty"`
-	QueueID          string         `json:"queue_id"`
-	Symbols          []string       `json:"symbols"`
-	Interval         string         `json:"interval"`
-	TimeRange        string         `json:"time_range,omitempty"`
-	Inputs           []string       `json:"inputs"`
-	Features         []string       `json:"features"`
-	Nodes            int            `json:"nodes"`
-	Edges            int            `json:"edges"`
-	Labelled         int            `json:"labelled"`
-	Snapshots        int            `json:"snapshots,omitempty"`
-	FirstTime        int64          `json:"first_time"`
-	LastTime         int64          `json:"last_time"`
-	Degree           Degree         `json:"degree"`
-	Trades           int64          `json:"trades_folded,omitempty"`
-	Params           map[string]any `json:"params"`
-}
-
-// Degree is the degree distribution, for JSON.
-type Degree struct {
-	Min      int     `json:"min"`
-	Max      int     `json:"max"`
-	Mean     float64 `json:"mean"`
-	Median   float64 `json:"median"`
-	Isolated int     `json:"isolated"`
-}
-
-func degree(s graph.Stats) Degree {
-	return Degree{Min: s.Min, Max: s.Max, Mean: s.Mean, Median: s.Median, Isolated: s.Isolated}
+func degree(s graph.Stats) protocol.GraphDegree {
+	return protocol.GraphDegree{Min: s.Min, Max: s.Max, Mean: s.Mean, Median: s.Median, Isolated: s.Isolated}
 }
 
 // writer puts a built graph into the store in batches.
@@ -172,19 +136,19 @@ func (w *writer) edgeDoc(from, to *node, e edge) json.RawMessage {
 }
 
 // saveMeta creates or replaces the graph's record.
-func saveMeta(ctx context.Context, st store.Store, m Meta) error {
+func saveMeta(ctx context.Context, st store.Store, m protocol.GraphRecord) error {
 	body, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
 	for range 3 {
-		rec, err := st.GetRecord(ctx, GraphsCollection, m.Name)
+		rec, err := st.GetRecord(ctx, protocol.GraphsCollection, m.Name)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			_, err = st.CreateRecord(ctx, GraphsCollection, store.Record{Key: m.Name, Status: "built", Symbol: m.Symbols[0], Body: body})
+			_, err = st.CreateRecord(ctx, protocol.GraphsCollection, store.Record{Key: m.Name, Status: "built", Symbol: m.Symbols[0], Body: body})
 		case err == nil:
 			rec.Body, rec.Status = body, "built"
-			_, err = st.UpdateRecord(ctx, GraphsCollection, rec)
+			_, err = st.UpdateRecord(ctx, protocol.GraphsCollection, rec)
 		}
 		if errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrConflict) {
 			continue // written meanwhile by another run: read it again

@@ -453,13 +453,16 @@ func (r *wsRun) dispatch(states map[string]*streamState, byShard [][]*streamStat
 	c := r.c
 	primary := make([]int, len(byShard)) // the shard's primary connection (0: the first to deliver)
 	waiting := map[int][]wsItem{}        // by connection: messages of a rotation in progress
-	shardOf := map[int]int{}             // connection of waiting -> its shard
-	drop := func(gen int) {
-		for _, it := range waiting[gen] {
-			c.bufs.Put(it.buf)
+	// dropWaiting drops what the shard's rotations left waiting.
+	dropWaiting := func(shard int) {
+		for gen, w := range waiting {
+			if w[0].shard == shard {
+				for _, it := range w {
+					c.bufs.Put(it.buf)
+				}
+				delete(waiting, gen)
+			}
 		}
-		delete(waiting, gen)
-		delete(shardOf, gen)
 	}
 	pass := func(it wsItem) error {
 		defer c.bufs.Put(it.buf)
@@ -489,36 +492,24 @@ func (r *wsRun) dispatch(states map[string]*streamState, byShard [][]*streamStat
 			for _, st := range byShard[it.shard] {
 				st.has, st.flag = false, true
 			}
-			for gen, sh := range shardOf {
-				if sh == it.shard {
-					drop(gen)
-				}
-			}
+			dropWaiting(it.shard)
 			primary[it.shard] = it.gen
 		case it.switchTo:
 			primary[it.shard] = it.gen
 			held := waiting[it.gen]
 			delete(waiting, it.gen)
-			delete(shardOf, it.gen)
-			for gen, sh := range shardOf {
-				if sh == it.shard && gen < it.gen {
-					drop(gen) // a rotation that failed
-				}
-			}
+			dropWaiting(it.shard) // rotations that failed
 			for _, w := range held {
 				if err := pass(w); err != nil {
 					return err
 				}
 			}
-		case primary[it.shard] == 0:
-			primary[it.shard] = it.gen
-			if err := pass(it); err != nil {
-				return err
-			}
-		case it.gen > primary[it.shard]:
+		case primary[it.shard] != 0 && it.gen > primary[it.shard]:
 			waiting[it.gen] = append(waiting[it.gen], it)
-			shardOf[it.gen] = it.shard
 		default:
+			if primary[it.shard] == 0 {
+				primary[it.shard] = it.gen
+			}
 			if err := pass(it); err != nil {
 				return err
 			}

@@ -175,10 +175,7 @@ func (w *symbolWriter) flush() error {
 	case b.upTo > 0:
 		// Nothing to send, but everything before upTo was: that counts
 		// once the batches on their way are acknowledged.
-		held := make([]*batch, 0, inFlight-1)
-		for range inFlight - 1 {
-			held = append(held, <-w.free)
-		}
+		held := w.idle()
 		if w.failed() == nil {
 			w.onAck(ack{upTo: b.upTo, sent: time.Now()})
 		}
@@ -194,6 +191,16 @@ func (w *symbolWriter) flush() error {
 	return w.failed()
 }
 
+// idle waits until no batch is on its way and returns the others than cur,
+// which the caller then holds.
+func (w *symbolWriter) idle() []*batch {
+	held := make([]*batch, 0, inFlight-1)
+	for range inFlight - 1 {
+		held = append(held, <-w.free)
+	}
+	return held
+}
+
 // close sends what is left, waits until everything is acknowledged and
 // returns the first publish error.
 func (w *symbolWriter) close() error {
@@ -202,9 +209,7 @@ func (w *symbolWriter) close() error {
 	}
 	w.closed = true
 	err := w.flush()
-	for range inFlight - 1 {
-		<-w.free
-	}
+	w.idle()
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/streamforge/streamforge/libs/binance/internal/exactjson"
 )
 
 // RateLimit is one entry of exchangeInfo's rateLimits.
@@ -82,7 +84,7 @@ func (c *Client) ExchangeInfo(ctx context.Context, symbols ...string) (*Exchange
 		return nil, err
 	}
 	var info ExchangeInfo
-	if err := json.Unmarshal(body, &info); err != nil {
+	if err := exactjson.Unmarshal(body, &info); err != nil {
 		return nil, fmt.Errorf("binance /api/v3/exchangeInfo: decode: %w", err)
 	}
 	c.lim.SetBudget(info.WeightPerMinute())

@@ -10,7 +10,7 @@ import (
 // fixturesDir returns the recorded Binance data folder (BINANCE_FIXTURES, or
 // ../../../shared/fixtures/binance from this package). Without it the test
 // fails when CI is set and is skipped otherwise.
-func fixturesDir(t *testing.T) string {
+func fixturesDir(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv("BINANCE_FIXTURES")
 	if dir == "" {

@@ -1,10 +1,11 @@
 package binance
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/streamforge/streamforge/libs/binance/internal/exactjson"
 )
 
 // ErrStaleSnapshot is returned by OrderBook.Sync when the snapshot is older
@@ -200,7 +201,7 @@ func ParseDepthUpdate(data []byte) (BookDiff, error) {
 		Bids   [][2]string `json:"b"`
 		Asks   [][2]string `json:"a"`
 	}
-	if err := json.Unmarshal(data, &ev); err != nil {
+	if err := exactjson.Unmarshal(data, &ev); err != nil {
 		return BookDiff{}, fmt.Errorf("depth update: %w", err)
 	}
 	if ev.Type != "depthUpdate" || ev.Symbol == "" || ev.First > ev.Final {

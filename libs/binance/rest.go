@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/streamforge/streamforge/libs/binance/internal/exactjson"
 )
 
 // DefaultRESTURL is Binance's spot REST API.
@@ -264,7 +266,7 @@ func parseErrorBody(body []byte) (int, string) {
 		Code int    `json:"code"`
 		Msg  string `json:"msg"`
 	}
-	if json.Unmarshal(body, &e) == nil && (e.Code != 0 || e.Msg != "") {
+	if exactjson.Unmarshal(body, &e) == nil && (e.Code != 0 || e.Msg != "") {
 		return e.Code, e.Msg
 	}
 	const maxMsg = 200
@@ -290,7 +292,7 @@ func (c *Client) Klines(ctx context.Context, symbol string, iv Interval, startMs
 			return err
 		}
 		var rows [][]json.RawMessage
-		if err := json.Unmarshal(body, &rows); err != nil {
+		if err := exactjson.Unmarshal(body, &rows); err != nil {
 			return fmt.Errorf("binance /api/v3/klines %s: decode: %w", symbol, err)
 		}
 		fields := make([][]byte, 0, 12)
@@ -320,14 +322,18 @@ func (c *Client) Klines(ctx context.Context, symbol string, iv Interval, startMs
 	return nil
 }
 
+// restAggTrade is one object of /api/v3/aggTrades, every member named: m
+// is whether the buyer was the maker, M whether the trade was the best price
+// match (see UnmarshalExact for why both must be told apart).
 type restAggTrade struct {
-	A int64  `json:"a"`
-	P string `json:"p"`
-	Q string `json:"q"`
-	F int64  `json:"f"`
-	L int64  `json:"l"`
-	T int64  `json:"T"`
-	M bool   `json:"m"`
+	AggID      int64  `json:"a"`
+	Price      string `json:"p"`
+	Qty        string `json:"q"`
+	FirstID    int64  `json:"f"`
+	LastID     int64  `json:"l"`
+	Time       int64  `json:"T"`
+	BuyerMaker bool   `json:"m"`
+	BestMatch  bool   `json:"M"`
 }
 
 // AggTrades calls fn with every aggregate trade of symbol from id fromID on,
@@ -388,18 +394,19 @@ func (c *Client) aggTradesPage(ctx context.Context, symbol string, q url.Values)
 		return nil, err
 	}
 	var rows []restAggTrade
-	if err := json.Unmarshal(body, &rows); err != nil {
+	if err := exactjson.Unmarshal(body, &rows); err != nil {
 		return nil, fmt.Errorf("binance /api/v3/aggTrades %s: decode: %w", symbol, err)
 	}
 	out := make([]AggTrade, len(rows))
 	for i, r := range rows {
-		p, perr := strconv.ParseFloat(r.P, 64)
-		qty, qerr := strconv.ParseFloat(r.Q, 64)
-		t, terr := NormalizeMillis(r.T)
+		p, perr := strconv.ParseFloat(r.Price, 64)
+		qty, qerr := strconv.ParseFloat(r.Qty, 64)
+		t, terr := NormalizeMillis(r.Time)
 		if err := errors.Join(perr, qerr, terr); err != nil {
-			return nil, fmt.Errorf("binance /api/v3/aggTrades %s: trade %d: %w", symbol, r.A, err)
+			return nil, fmt.Errorf("binance /api/v3/aggTrades %s: trade %d: %w", symbol, r.AggID, err)
 		}
-		out[i] = AggTrade{Symbol: symbol, Time: t, AggID: r.A, Price: p, Qty: qty, FirstID: r.F, LastID: r.L, BuyerMaker: r.M}
+		out[i] = AggTrade{Symbol: symbol, Time: t, AggID: r.AggID, Price: p, Qty: qty, FirstID: r.FirstID, LastID: r.LastID,
+			BuyerMaker: r.BuyerMaker}
 	}
 	return out, nil
 }
@@ -422,7 +429,7 @@ func parseDepth(symbol string, body []byte, timeMs int64) (BookSnapshot, error) 
 		Bids         [][2]string `json:"bids"`
 		Asks         [][2]string `json:"asks"`
 	}
-	if err := json.Unmarshal(body, &d); err != nil {
+	if err := exactjson.Unmarshal(body, &d); err != nil {
 		return BookSnapshot{}, fmt.Errorf("binance /api/v3/depth %s: decode: %w", symbol, err)
 	}
 	bids, err := parseLevels(d.Bids)

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/streamforge/streamforge/libs/binance/internal/exactjson"
 )
 
 // DefaultWSURL is Binance's spot WebSocket stream endpoint.
@@ -542,7 +544,7 @@ func (st *streamState) accept(data []byte) bool {
 	case kindDepth:
 		key = "u"
 	}
-	v, ok := member(data, key)
+	v, ok := exactjson.Member(data, key)
 	if !ok {
 		return true
 	}
@@ -560,13 +562,13 @@ func (st *streamState) accept(data []byte) bool {
 // acceptKline passes the updates of a candle in event-time order and its
 // closed version once; nothing of a candle older than the last one passed.
 func (st *streamState) acceptKline(data []byte) bool {
-	k, ok := member(data, "k")
+	k, ok := exactjson.Member(data, "k")
 	if !ok {
 		return true
 	}
-	tv, ok1 := member(k, "t")
-	xv, ok2 := member(k, "x")
-	ev, ok3 := member(data, "E")
+	tv, ok1 := exactjson.Member(k, "t")
+	xv, ok2 := exactjson.Member(k, "x")
+	ev, ok3 := exactjson.Member(data, "E")
 	if !ok1 || !ok2 || !ok3 {
 		return true
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/streamforge/streamforge/libs/binance/internal/exactjson"
 )
 
 // wsShard keeps one group of streams connected: it opens a connection,
@@ -316,8 +318,8 @@ func splitEnvelope(b []byte) (stream, data []byte, ok bool) {
 			return rest[:i], rest[i+len(dataInfix) : len(rest)-1], true
 		}
 	}
-	sv, ok1 := member(b, "stream")
-	dv, ok2 := member(b, "data")
+	sv, ok1 := exactjson.Member(b, "stream")
+	dv, ok2 := exactjson.Member(b, "data")
 	if !ok1 || !ok2 {
 		return nil, nil, false
 	}
@@ -332,9 +334,9 @@ func splitEnvelope(b []byte) (stream, data []byte, ok bool) {
 // subscription, {"code":..,"msg":..} or {"error":{..}} refuses it. It reports
 // whether the connection was closed because of an error.
 func (sh *wsShard) control(wc *wsConn, b []byte) bool {
-	idv, hasID := member(b, "id")
-	_, hasCode := member(b, "code")
-	errv, hasErr := member(b, "error")
+	idv, hasID := exactjson.Member(b, "id")
+	_, hasCode := exactjson.Member(b, "code")
+	errv, hasErr := exactjson.Member(b, "error")
 	if hasCode || (hasErr && !bytes.Equal(errv, []byte("null"))) {
 		wc.err = fmt.Errorf("request refused: %s", bytes.TrimSpace(b))
 		_ = wc.ws.CloseNow() // the connection is useless without its subscriptions

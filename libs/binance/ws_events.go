@@ -1,150 +1,13 @@
 package binance
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/streamforge/streamforge/libs/binance/internal/exactjson"
 )
-
-// The stream payloads are decoded by a small scanner over the members of one
-// JSON object instead of encoding/json: it allocates nothing but the symbol,
-// which matters at tens of thousands of messages per second.
-
-var errNotObject = errors.New("not a JSON object")
-
-// nextMember returns the key (raw, without quotes) and the raw value of the
-// object member that starts at data[i] (i just after '{' or ','), and the
-// index after the value's trailing ',' or '}'. done is true at the closing
-// '}'.
-func nextMember(data []byte, i int) (key, val []byte, next int, done bool, err error) {
-	i = skipSpace(data, i)
-	if i < len(data) && data[i] == '}' {
-		return nil, nil, i + 1, true, nil
-	}
-	if i >= len(data) || data[i] != '"' {
-		return nil, nil, 0, false, fmt.Errorf("offset %d: want a member name", i)
-	}
-	end, err := skipString(data, i)
-	if err != nil {
-		return nil, nil, 0, false, err
-	}
-	key = data[i+1 : end-1]
-	i = skipSpace(data, end)
-	if i >= len(data) || data[i] != ':' {
-		return nil, nil, 0, false, fmt.Errorf("offset %d: want ':' after %q", i, key)
-	}
-	i = skipSpace(data, i+1)
-	end, err = skipValue(data, i)
-	if err != nil {
-		return nil, nil, 0, false, fmt.Errorf("member %q: %w", key, err)
-	}
-	val = data[i:end]
-	i = skipSpace(data, end)
-	if i >= len(data) {
-		return nil, nil, 0, false, fmt.Errorf("member %q: unterminated object", key)
-	}
-	switch data[i] {
-	case ',':
-		return key, val, i + 1, false, nil
-	case '}':
-		return key, val, i, false, nil // the next call sees '}' and reports done
-	}
-	return nil, nil, 0, false, fmt.Errorf("offset %d: want ',' or '}' after %q", i, key)
-}
-
-// objectStart returns the index after the '{' that opens data.
-func objectStart(data []byte) (int, error) {
-	i := skipSpace(data, 0)
-	if i >= len(data) || data[i] != '{' {
-		return 0, errNotObject
-	}
-	return i + 1, nil
-}
-
-// member returns the raw value of the top-level member key of the object in
-// data; ok is false when the object has no such member or is malformed.
-func member(data []byte, key string) (val []byte, ok bool) {
-	i, err := objectStart(data)
-	if err != nil {
-		return nil, false
-	}
-	for {
-		k, v, next, done, err := nextMember(data, i)
-		if err != nil || done {
-			return nil, false
-		}
-		if string(k) == key {
-			return v, true
-		}
-		i = next
-	}
-}
-
-func skipSpace(data []byte, i int) int {
-	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string that opens at data[i].
-func skipString(data []byte, i int) (int, error) {
-	for j := i + 1; j < len(data); j++ {
-		switch data[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, nil
-		}
-	}
-	return 0, errors.New("unterminated string")
-}
-
-// skipValue returns the index after the JSON value that starts at data[i].
-// Scalars are only delimited here; their syntax is checked when decoded.
-func skipValue(data []byte, i int) (int, error) {
-	if i >= len(data) {
-		return 0, errors.New("missing value")
-	}
-	switch data[i] {
-	case '"':
-		return skipString(data, i)
-	case '{', '[':
-		depth := 0
-		for j := i; j < len(data); j++ {
-			switch data[j] {
-			case '"':
-				end, err := skipString(data, j)
-				if err != nil {
-					return 0, err
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return j + 1, nil
-				}
-			}
-		}
-		return 0, errors.New("unterminated object or array")
-	}
-	j := i
-scalar:
-	for ; j < len(data); j++ {
-		switch data[j] {
-		case ',', '}', ']', ' ', '\t', '\r', '\n':
-			break scalar
-		}
-	}
-	if j == i {
-		return 0, fmt.Errorf("offset %d: unexpected %q", i, data[i])
-	}
-	return j, nil
-}
 
 // rawInt decodes a JSON integer without allocating.
 func rawInt(v []byte) (int64, error) {
@@ -183,7 +46,7 @@ func rawString(v []byte) ([]byte, error) {
 	for _, c := range inner {
 		if c == '\\' {
 			var s string
-			if err := json.Unmarshal(v, &s); err != nil {
+			if err := exactjson.Unmarshal(v, &s); err != nil {
 				return nil, err
 			}
 			return []byte(s), nil
@@ -280,12 +143,12 @@ func parseTradeMembers(data []byte, kind string, a *AggTrade) error {
 	if kind == "trade" {
 		fields.names = "estpqTm"
 	}
-	i, err := objectStart(data)
+	i, err := exactjson.ObjectStart(data)
 	if err != nil {
 		return err
 	}
 	for {
-		k, v, next, done, err := nextMember(data, i)
+		k, v, next, done, err := exactjson.NextMember(data, i)
 		if err != nil {
 			return err
 		}
@@ -360,14 +223,14 @@ func ParseKlineEvent(data []byte) (c Candle, closed bool, err error) {
 }
 
 func parseKline(data []byte) (c Candle, closed bool, err error) {
-	i, err := objectStart(data)
+	i, err := exactjson.ObjectStart(data)
 	if err != nil {
 		return c, false, err
 	}
 	var k []byte
 	sawType := false
 	for {
-		key, v, next, done, err := nextMember(data, i)
+		key, v, next, done, err := exactjson.NextMember(data, i)
 		if err != nil {
 			return c, false, err
 		}
@@ -389,11 +252,11 @@ func parseKline(data []byte) (c Candle, closed bool, err error) {
 		return c, false, errors.New(`members "e" and "k" required`)
 	}
 	fields := fieldSet{names: "tTsiochlvnxqVQ"}
-	if i, err = objectStart(k); err != nil {
+	if i, err = exactjson.ObjectStart(k); err != nil {
 		return c, false, fmt.Errorf("member \"k\": %w", err)
 	}
 	for {
-		key, v, next, done, err := nextMember(k, i)
+		key, v, next, done, err := exactjson.NextMember(k, i)
 		if err != nil {
 			return c, false, fmt.Errorf("member \"k\": %w", err)
 		}

@@ -126,7 +126,7 @@ func setRecorded(side map[string]string, l [2]string) {
 	side[l[0]] = l[1]
 }
 
-func lines(t *testing.T, path string, fn func(n int, line string)) {
+func lines(t testing.TB, path string, fn func(n int, line string)) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {

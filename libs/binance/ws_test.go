@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/streamforge/streamforge/libs/binance/internal/exactjson"
 )
 
 func TestWSURLFromEnv(t *testing.T) {
@@ -340,7 +342,7 @@ func TestWSDispatchHandsOverInOrder(t *testing.T) {
 	st := &streamState{name: "btcusdt@aggTrade", kind: c.kinds["btcusdt@aggTrade"]}
 	var got []int64
 	err = r.dispatch(map[string]*streamState{st.name: st}, [][]*streamState{{st}}, func(m WSMessage) error {
-		v, _ := member(m.Data, "a")
+		v, _ := exactjson.Member(m.Data, "a")
 		id, err := rawInt(v)
 		if err != nil {
 			return err

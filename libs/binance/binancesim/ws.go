@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/streamforge/streamforge/libs/binance/internal/exactjson"
 )
 
 // WebSocket streams
@@ -359,7 +361,7 @@ func (c *wsConn) readLoop() {
 // request executes one request and returns the reply.
 func (c *wsConn) request(msg []byte) []byte {
 	var req wsRequest
-	if err := json.Unmarshal(msg, &req); err != nil {
+	if err := exactjson.Unmarshal(msg, &req); err != nil {
 		return fmt.Appendf(nil, `{"code":3,"msg":%q}`, "Invalid JSON: "+err.Error())
 	}
 	id := req.ID
@@ -370,7 +372,7 @@ func (c *wsConn) request(msg []byte) []byte {
 	names := make([]string, 0, len(req.Params))
 	for _, p := range req.Params {
 		var n string
-		if err := json.Unmarshal(p, &n); err != nil {
+		if err := exactjson.Unmarshal(p, &n); err != nil {
 			return refuse("Invalid request: stream names must be strings")
 		}
 		names = append(names, n)

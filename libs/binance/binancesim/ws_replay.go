@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/coder/websocket"
+
+	"github.com/streamforge/streamforge/libs/binance/internal/exactjson"
 )
 
 // Files of a cryptofeed recording (WSOptions.Replay).
@@ -56,7 +58,7 @@ func loadReplay(dir string) (*replayData, error) {
 			Stream string          `json:"stream"`
 			Data   json.RawMessage `json:"data"`
 		}
-		if err := json.Unmarshal(msg, &env); err != nil {
+		if err := exactjson.Unmarshal(msg, &env); err != nil {
 			return fmt.Errorf("message: %w", err)
 		}
 		if env.Stream == "" || len(env.Data) == 0 {
@@ -153,7 +155,7 @@ func (h *wsHub) replayDepth(symbol string, limit int) (body []byte, ok bool, err
 		Bids         [][2]string `json:"bids"`
 		Asks         [][2]string `json:"asks"`
 	}
-	if err := json.Unmarshal(raw, &d); err != nil {
+	if err := exactjson.Unmarshal(raw, &d); err != nil {
 		return nil, false, fmt.Errorf("replay depth %s: %w", symbol, err)
 	}
 	if len(d.Bids) <= limit && len(d.Asks) <= limit {

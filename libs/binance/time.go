@@ -76,6 +76,25 @@ func (iv Interval) IsZero() bool { return iv.name == "" }
 // a month has no fixed length, use NextOpen.
 func (iv Interval) Duration() time.Duration { return iv.d }
 
+// Floor returns the open time (epoch ms) of the kline of this interval that
+// contains t: weeks open on Monday 00:00 UTC and months on the 1st, as on
+// Binance; the other intervals are aligned to the Unix epoch.
+func (iv Interval) Floor(t int64) int64 {
+	if iv.months > 0 {
+		tm := time.UnixMilli(t).UTC()
+		return time.Date(tm.Year(), tm.Month(), 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	}
+	d, off := iv.d.Milliseconds(), int64(0)
+	if iv.name == "1w" {
+		off = 4 * 24 * time.Hour.Milliseconds() // 1970-01-01 was a Thursday; the first Monday is four days later
+	}
+	q := (t - off) / d
+	if (t-off)%d < 0 {
+		q--
+	}
+	return q*d + off
+}
+
 // NextOpen returns the open time (epoch ms) of the kline after the one that
 // opens at openMs. For "1M" that is the first instant of the next calendar
 // month in UTC.

@@ -1,8 +1,11 @@
 package binance
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/streamforge/streamforge/libs/binance/binancesim"
 )
 
 func TestNormalizeMillis(t *testing.T) {
@@ -91,5 +94,29 @@ func TestNextOpen(t *testing.T) {
 			t.Errorf("%s NextOpen(%s) = %s, want %s", tt.iv, tt.from,
 				time.UnixMilli(got).UTC().Format(time.RFC3339), tt.want)
 		}
+	}
+}
+
+// TestIntervalFloorMatchesSimulator checks Floor against the simulator's own
+// rule for every interval over random times, and that a candle's open time
+// is its own floor.
+func TestIntervalFloorMatchesSimulator(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for name := range intervals {
+		iv := intervals[name]
+		for range 2000 {
+			ms := time.Date(2017, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli() + r.Int64N(10*365*24*3600*1000)
+			got, want := iv.Floor(ms), binancesim.Interval(name).Floor(ms)
+			if got != want {
+				t.Fatalf("%s: Floor(%d) = %d, simulator %d", name, ms, got, want)
+			}
+			if got > ms || iv.NextOpen(got) <= ms || iv.Floor(got) != got {
+				t.Fatalf("%s: Floor(%d) = %d does not open the candle holding it", name, ms, got)
+			}
+		}
+	}
+	if got, want := intervals["1w"].Floor(time.Date(2026, 12, 6, 18, 0, 0, 0, time.UTC).UnixMilli()),
+		time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC).UnixMilli(); got != want {
+		t.Errorf("1w: %s, want Monday %s", time.UnixMilli(got).UTC(), time.UnixMilli(want).UTC())
 	}
 }

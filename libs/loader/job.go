@@ -74,10 +74,27 @@ func ParseJob(t protocol.Task, allowed []Kind, now time.Time) (Job, error) {
 	if !j.Start.Before(now) {
 		return Job{}, fmt.Errorf("TIME_RANGE: %s starts in the future (now is %s)", t.TimeRange, now.Format(time.RFC3339))
 	}
-	if j.End.After(now) {
-		j.End, j.Clamped = now.Truncate(time.Millisecond), true
-	}
+	j.ClampTo(now)
 	return j, nil
+}
+
+// ClampTo cuts a historical range that reaches past now (the exchange's
+// clock) to what is final at now: trades up to now, candles up to the open
+// time of the candle still open, which the API returns with the values it
+// has so far and which a loader must not store as final. The range may end
+// up empty (the day's own daily candle).
+func (j *Job) ClampTo(now time.Time) {
+	if j.Type.Kind.Live() || !j.End.After(now) {
+		return
+	}
+	end := now.Truncate(time.Millisecond)
+	if j.Type.Kind == APICandles {
+		end = time.UnixMilli(j.Type.Interval.Floor(end.UnixMilli())).UTC()
+	}
+	if end.Before(j.Start) {
+		end = j.Start
+	}
+	j.End, j.Clamped = end, true
 }
 
 // parseSymbols reads a comma-separated symbol list.

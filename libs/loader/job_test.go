@@ -60,3 +60,51 @@ func TestParseJob(t *testing.T) {
 		t.Errorf("restricted service: %v", err)
 	}
 }
+
+// TestClampToDropsTheOpenCandle: a range reaching past now ends at the open
+// time of the candle still open, which the API returns unfinished.
+func TestClampToDropsTheOpenCandle(t *testing.T) {
+	now := time.Date(2026, 12, 6, 18, 12, 41, 500e6, time.UTC)
+	at := func(s string) time.Time { return mustParse(t, s) }
+	tests := []struct {
+		typ, tr string
+		want    time.Time
+	}{
+		{"api_candles_5m", "2026-12-06:2026-12-07", at("2026-12-06T18:10:00Z")},
+		{"api_candles_1h", "2026-12-06:2026-12-07", at("2026-12-06T18:00:00Z")},
+		{"api_candles_1d", "2026-12-01:2026-12-07", at("2026-12-06T00:00:00Z")},
+		{"api_candles_1d", "2026-12-06:2026-12-07", at("2026-12-06T00:00:00Z")}, // empty: today's candle is open
+		{"api_candles_1w", "2026-11-01:2026-12-07", at("2026-11-30T00:00:00Z")}, // a Monday
+		{"api_candles_1M", "2026-01-01:2026-12-07", at("2026-12-01T00:00:00Z")},
+		{"api_trades", "2026-12-06:2026-12-07", now.Truncate(time.Millisecond)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ+" "+tt.tr, func(t *testing.T) {
+			j, err := ParseJob(protocol.Task{QueueID: "q", Symbol: "BTCUSDT", Type: tt.typ, TimeRange: tt.tr}, AllKinds, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !j.End.Equal(tt.want) || !j.Clamped {
+				t.Errorf("end %s (clamped %v), want %s", j.End, j.Clamped, tt.want)
+			}
+		})
+	}
+	// The exchange's clock, when behind the local one, decides.
+	j, err := ParseJob(protocol.Task{QueueID: "q", Symbol: "BTCUSDT", Type: "api_candles_5m", TimeRange: "2026-12-06:2026-12-07"}, AllKinds, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.ClampTo(at("2026-12-06T18:09:59Z"))
+	if want := at("2026-12-06T18:05:00Z"); !j.End.Equal(want) {
+		t.Errorf("after the exchange's clock: end %s, want %s", j.End, want)
+	}
+}
+
+func mustParse(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

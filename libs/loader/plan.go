@@ -87,11 +87,16 @@ func plan(symbol string, start, from, to int64, now time.Time, useArchives bool,
 // pageRows is the most rows one REST page returns.
 const pageRows = 1000
 
-// restSpan is the time one REST chunk covers: one page of klines, or an
-// hour of aggregate trades (the widest window the API allows).
+// restSpan is the time one REST chunk covers: one page of klines (months
+// counted as 28 days, the shortest), or an hour of aggregate trades (the
+// widest window the API allows). It is never zero.
 func restSpan(d DataType) int64 {
 	if d.Kind == APICandles {
-		return pageRows * d.Interval.Duration().Milliseconds()
+		length := d.Interval.Duration().Milliseconds()
+		if length == 0 {
+			length = 28 * msPerDay
+		}
+		return pageRows * length
 	}
 	return int64(time.Hour / time.Millisecond)
 }

@@ -96,3 +96,30 @@ func TestPlanCovers(t *testing.T) {
 }
 
 func fmtChunk(c chunk) string { return c.src.String() + " " + span(c.from, c.to) }
+
+// TestRESTSpanNeverZero: a zero span made plan loop forever for monthly
+// candles, whose interval has no fixed length.
+func TestRESTSpanNeverZero(t *testing.T) {
+	for _, typ := range []string{"api_candles_1s", "api_candles_1w", "api_candles_1M", "api_trades"} {
+		d, err := ParseDataType(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if restSpan(d) <= 0 {
+			t.Errorf("%s: span %d", typ, restSpan(d))
+		}
+	}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	end := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	d, _ := ParseDataType("api_candles_1M")
+	done := make(chan []chunk, 1)
+	go func() { done <- plan("BTCUSDT", start, start, end, time.UnixMilli(end), false, restSpan(d)) }()
+	select {
+	case chunks := <-done:
+		if len(chunks) == 0 || chunks[0].from != start || chunks[len(chunks)-1].to != end {
+			t.Errorf("chunks %+v", chunks)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("plan did not return for api_candles_1M over REST")
+	}
+}

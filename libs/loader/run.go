@@ -75,6 +75,15 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, o Options) error
 		}
 		return w.End(ctx, err, nil)
 	}
+	if info.ServerTime > 0 {
+		// What is final is decided by the exchange's clock; a local clock
+		// ahead of it would let the open candle in.
+		now := time.Now()
+		if server := time.UnixMilli(info.ServerTime); server.Before(now) {
+			now = server
+		}
+		job.ClampTo(now)
+	}
 	budget := info.WeightPerMinute()
 	if cfg.WeightLimit > 0 && (budget == 0 || cfg.WeightLimit < budget) {
 		budget = cfg.WeightLimit

@@ -87,6 +87,7 @@ func TestBadRequests(t *testing.T) {
 		{"no symbols", `{"types":["api_trades"],"time_range":"2024-08-01:2024-08-02"}`, 400, "symbols"},
 		{"bad symbol", `{"symbols":["btc usdt"],"types":["api_trades"],"time_range":"2024-08-01:2024-08-02"}`, 400, "symbols[0]"},
 		{"bad type", `{"symbols":["BTCUSDT"],"types":["api_bananas"],"time_range":"2024-08-01:2024-08-02"}`, 400, "types[0]"},
+		{"monthly candles", `{"symbols":["BTCUSDT"],"types":["api_trades","api_candles_1M"],"time_range":"2024-08-01:2024-09-01"}`, 400, "types[1]"},
 		{"bad range", `{"symbols":["BTCUSDT"],"types":["api_trades"],"time_range":"last month"}`, 400, "time_range"},
 		{"inverted range", `{"symbols":["BTCUSDT"],"types":["api_trades"],"time_range":"2024-09-01:2024-08-01"}`, 400, "time_range"},
 		{"future range", `{"symbols":["BTCUSDT"],"types":["api_trades"],"time_range":"2099-01-01:2099-02-01"}`, 400, "time_range"},

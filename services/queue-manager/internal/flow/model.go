@@ -106,6 +106,12 @@ func (r *Request) Validate(now time.Time) error {
 		if err != nil {
 			return bad(fmt.Sprintf("types[%d]", i), "%v", err)
 		}
+		if t != strings.ToLower(t) {
+			// Queue ids, topics and collections are lower case: 1M (a month)
+			// could not be told from 1m (a minute) in them.
+			return bad(fmt.Sprintf("types[%d]", i), "%s: monthly candles (1M) are not supported by workflows: names are lower case, "+
+				"where 1M could not be told from 1m; load them with a loader directly, or use 1w", t)
+		}
 		if slices.Contains(r.Types[:i], t) {
 			return bad(fmt.Sprintf("types[%d]", i), "%s is listed twice", t)
 		}

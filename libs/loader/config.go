@@ -37,9 +37,10 @@ type Config struct {
 	WeightLimit   int           `envconfig:"BINANCE_WEIGHT_LIMIT" default:"0" desc:"request weight per minute to stay under (0: the exchange's REQUEST_WEIGHT limit)"`
 	MaxAttempts   int           `envconfig:"BINANCE_MAX_ATTEMPTS" default:"8" desc:"tries per REST request before the loader gives up with an error"`
 	BackoffMax    time.Duration `envconfig:"BINANCE_BACKOFF_MAX" default:"30s" desc:"largest wait between retries of a failed request"`
-	BookDepth     int           `envconfig:"LOADER_BOOK_DEPTH" default:"20" desc:"levels per side in published order-book snapshots"`
+	BookDepth     int           `envconfig:"LOADER_BOOK_DEPTH" default:"0" desc:"levels per side in published order-book snapshots (0: the whole book, so that snapshot plus diffs rebuild exactly the loader's book)"`
 	SnapshotLimit int           `envconfig:"LOADER_SNAPSHOT_LIMIT" default:"1000" desc:"levels per side of the REST depth snapshot used to sync the book"`
 	SnapshotEvery time.Duration `envconfig:"LOADER_SNAPSHOT_INTERVAL" default:"1m" desc:"how often a synced book is published as a snapshot record"`
+	EndGrace      time.Duration `envconfig:"LOADER_END_GRACE" default:"10s" desc:"with a TIME_RANGE, how long ws_trades and ws_candles keep streaming after the range ends (after its last candle closes) for the last events; what is still missing is then fetched over REST"`
 	TmpDir        string        `envconfig:"LOADER_TMP_DIR" desc:"where archives are spooled (default: the system's temporary directory)"`
 	StartTimeout  time.Duration `envconfig:"LOADER_START_TIMEOUT" default:"5m" desc:"how long to wait for a start command when SYMBOL or TYPE is empty"`
 
@@ -62,10 +63,16 @@ func (c *Config) Validate() error {
 		name string
 		n    int
 	}{{"LOADER_CONCURRENCY", c.Concurrency}, {"LOADER_BATCH_SIZE", c.BatchSize}, {"BINANCE_MAX_ATTEMPTS", c.MaxAttempts},
-		{"LOADER_BOOK_DEPTH", c.BookDepth}, {"LOADER_SNAPSHOT_LIMIT", c.SnapshotLimit}} {
+		{"LOADER_SNAPSHOT_LIMIT", c.SnapshotLimit}} {
 		if v.n < 1 {
 			return fmt.Errorf("%s: must be at least 1, got %d", v.name, v.n)
 		}
+	}
+	if c.BookDepth < 0 {
+		return fmt.Errorf("LOADER_BOOK_DEPTH: must not be negative, got %d", c.BookDepth)
+	}
+	if c.EndGrace < 0 {
+		return fmt.Errorf("LOADER_END_GRACE: must not be negative, got %s", c.EndGrace)
 	}
 	if c.WeightLimit < 0 {
 		return fmt.Errorf("BINANCE_WEIGHT_LIMIT: must not be negative, got %d", c.WeightLimit)

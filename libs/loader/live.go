@@ -33,6 +33,44 @@ type live struct {
 	ws      *binance.WSClient
 	records atomic.Int64
 	start   time.Time
+	pending atomic.Int64 // symbols not done with the time range
+	allDone func()       // called when the last symbol is done
+}
+
+// errRangeEnd ends a stream whose time range is over.
+var errRangeEnd = errors.New("the time range is over")
+
+// lastOpenInRange returns the open time of the last candle that opens
+// before the range's end.
+func (l *live) lastOpenInRange() int64 {
+	return l.job.Type.Interval.Floor(l.job.End.UnixMilli() - 1)
+}
+
+// streamEnd is when a stream with a time range stops: at its end for the
+// order book; for trades and candles a grace period later (after the last
+// candle of the range closes), for the events of the range's last moments,
+// which Binance sends after them.
+func (l *live) streamEnd() time.Time {
+	switch l.job.Type.Kind {
+	case WSTrades:
+		return l.job.End.Add(l.cfg.EndGrace)
+	case WSCandles:
+		closes := time.UnixMilli(l.job.Type.Interval.NextOpen(l.lastOpenInRange())).UTC()
+		return closes.Add(l.cfg.EndGrace)
+	}
+	return l.job.End
+}
+
+// finish marks ls done with the time range; the stream ends when every
+// symbol is. ls.mu is held.
+func (l *live) finish(ls *liveSymbol) {
+	if ls.done || l.job.End.IsZero() {
+		return
+	}
+	ls.done = true
+	if l.pending.Add(-1) == 0 && l.allDone != nil {
+		l.allDone()
+	}
 }
 
 // liveSymbol is one symbol's state: its writer (guarded by mu, shared by the
@@ -44,8 +82,10 @@ type liveSymbol struct {
 	book     *binance.OrderBook
 	lastTry  time.Time // last snapshot attempt while unsynced
 	lastSnap time.Time // last published snapshot
-	lastID   int64     // last aggregate trade id published
-	lastOpen int64     // open time of the last closed candle published
+	lastID   int64     // last aggregate trade id published (or read back from the topic)
+	lastOpen int64     // open time of the last closed candle published (or read back)
+	bookFrom int64     // the last book update id read back from the topic, until the book syncs
+	done     bool      // everything of the time range has arrived
 }
 
 // streamName returns the stream a live job subscribes to for sym.
@@ -62,6 +102,13 @@ func streamName(d DataType, sym string) string {
 
 func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client *binance.Client, m *metrics, log zerolog.Logger) error {
 	work := w.Work()
+	// A relaunched loader continues after what its data topic holds: the
+	// first stream message of a symbol then backfills the hole over REST,
+	// or publishes a gap record.
+	rs, err := resumePoints(work, w.Kafka, w.Admin, job.Topic, job.Symbols, 1)
+	if err != nil {
+		return w.End(ctx, fmt.Errorf("read back %s to resume: %w", job.Topic, err), nil)
+	}
 	if !job.Start.IsZero() && time.Now().Before(job.Start) {
 		log.Info().Time("start", job.Start).Msg("waiting for the start of the time range")
 		if err := binance.Sleep(work, time.Until(job.Start)); err != nil {
@@ -72,9 +119,14 @@ func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client
 	var streams []string
 	for _, sym := range job.Symbols {
 		streams = append(streams, streamName(job.Type, sym))
-		ls := &liveSymbol{sym: sym}
+		h := rs.last[sym]
+		ls := &liveSymbol{sym: sym, lastID: h.AggID, lastOpen: h.OpenTime, bookFrom: h.FinalUpdateID}
 		if job.Type.Kind == WSOrderbook {
 			ls.book = binance.NewOrderBook(sym)
+		}
+		if _, ok := rs.last[sym]; ok {
+			log.Info().Str("symbol", sym).Int64("agg_id", h.AggID).Int64("open_time", h.OpenTime).
+				Int64("update_id", h.FinalUpdateID).Int64("records_in_topic", rs.records).Msg("resuming after the data topic's last record")
 		}
 		ls.w = newSymbolWriter(context.WithoutCancel(ctx), w.Producer, job.Topic, sym, cfg.BatchSize, func(a ack) {
 			m.records.WithLabelValues(sym).Add(float64(a.records))
@@ -115,9 +167,13 @@ func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client
 
 	run := work
 	if !job.End.IsZero() {
-		var cancel context.CancelFunc
-		run, cancel = context.WithDeadline(work, job.End)
-		defer cancel()
+		var cancel context.CancelCauseFunc
+		run, cancel = context.WithCancelCause(work)
+		defer cancel(nil)
+		l.pending.Store(int64(len(job.Symbols)))
+		l.allDone = func() { cancel(errRangeEnd) }
+		stop := time.AfterFunc(time.Until(l.streamEnd()), func() { cancel(errRangeEnd) })
+		defer stop.Stop()
 	}
 	bg, stopBG := context.WithCancel(run)
 	var bgWG sync.WaitGroup
@@ -126,14 +182,17 @@ func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client
 	err = ws.Run(run, l.handle)
 	stopBG()
 	bgWG.Wait()
+	ended := !job.End.IsZero() && errors.Is(context.Cause(run), errRangeEnd) && work.Err() == nil
 	var flushErr error
+	if ended {
+		flushErr = l.complete(work)
+	}
 	for _, ls := range l.syms {
 		ls.mu.Lock()
 		flushErr = errors.Join(flushErr, ls.w.close())
 		ls.mu.Unlock()
 	}
-	w.Events.SetRecords(l.records.Load())
-	ended := !job.End.IsZero() && errors.Is(err, context.DeadlineExceeded) && work.Err() == nil
+	w.Events.SetRecords(rs.records + l.records.Load())
 	if ended || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		err = nil
 	}
@@ -143,9 +202,9 @@ func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client
 	var finished func(context.Context) error
 	if ended {
 		finished = func(tctx context.Context) error {
-			total := l.records.Load()
-			return w.Events.Finished(tctx, total, fmt.Sprintf("streamed %s %s until %s: %d records%s",
-				strings.Join(job.Symbols, ","), job.Type, job.End.Format(time.RFC3339), total, l.latencySummary()))
+			total := rs.records + l.records.Load()
+			return w.Events.Finished(tctx, total, fmt.Sprintf("streamed %s %s until %s: %d records (%d in this run)%s",
+				strings.Join(job.Symbols, ","), job.Type, job.End.Format(time.RFC3339), total, l.records.Load(), l.latencySummary()))
 		}
 	}
 	log.Info().Int64("records", l.records.Load()).Str("latency", l.latencySummary()).Msg("stream ended")
@@ -219,12 +278,23 @@ func (l *live) handle(msg binance.WSMessage) error {
 		if err != nil {
 			return l.bad(msg, err)
 		}
+		if !l.job.Start.IsZero() && a.Time < l.job.Start.UnixMilli() {
+			return nil
+		}
 		return l.trade(a, msg)
 	case WSCandles:
 		l.m.wsMessages.WithLabelValues("kline").Inc()
 		c, closed, err := binance.ParseKlineEvent(msg.Data)
 		if err != nil {
 			return l.bad(msg, err)
+		}
+		if !l.job.Start.IsZero() && c.OpenTime < l.job.Start.UnixMilli() {
+			return nil // only candles that open inside the range
+		}
+		if !l.job.End.IsZero() && c.OpenTime > l.lastOpenInRange() {
+			// The range's last candle closed before this one opened: what
+			// did not arrive is fetched over REST at the end.
+			return l.finishSymbol(c.Symbol, msg)
 		}
 		if !closed {
 			return nil
@@ -270,6 +340,15 @@ func (l *live) trade(a binance.AggTrade, msg binance.WSMessage) error {
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
+	if ls.done {
+		return nil
+	}
+	if !l.job.End.IsZero() && a.Time >= l.job.End.UnixMilli() {
+		// Trades come in id and time order: nothing of the range comes
+		// after this one; a hole before it is filled by complete.
+		l.finish(ls)
+		return nil
+	}
 	if ls.lastID > 0 && a.AggID <= ls.lastID {
 		return nil // already published (an overlap the client did not see)
 	}
@@ -310,6 +389,116 @@ func (l *live) backfillTrades(ls *liveSymbol, from int64, next binance.AggTrade,
 
 var errStopPaging = errors.New("stop paging")
 
+// finishSymbol marks sym done with the time range.
+func (l *live) finishSymbol(sym string, msg binance.WSMessage) error {
+	ls, err := l.symbol(sym)
+	if err != nil {
+		return l.bad(msg, err)
+	}
+	ls.mu.Lock()
+	l.finish(ls)
+	ls.mu.Unlock()
+	return nil
+}
+
+// complete fetches over REST what the stream of a time range did not
+// deliver before it stopped: trades from the last id published to the
+// range's end, candles that open in the range and closed. What REST cannot
+// give is published as a gap record, so a range never ends with a silent
+// hole.
+func (l *live) complete(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	start, end := l.job.Start.UnixMilli(), l.job.End.UnixMilli()
+	var errs []error
+	for _, sym := range l.job.Symbols {
+		ls := l.syms[sym]
+		ls.mu.Lock()
+		var err error
+		switch l.job.Type.Kind {
+		case WSTrades:
+			err = l.completeTrades(ctx, ls, start, end)
+		case WSCandles:
+			err = l.completeCandles(ctx, ls, start)
+		}
+		ls.mu.Unlock()
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (l *live) completeTrades(ctx context.Context, ls *liveSymbol, start, end int64) error {
+	from, n := ls.lastID+1, 0
+	err := func() error {
+		if ls.lastID == 0 {
+			id, ok, err := l.rest.FirstAggTradeID(ctx, ls.sym, start, end)
+			if err != nil || !ok {
+				return err
+			}
+			from = id
+		}
+		return l.rest.AggTrades(ctx, ls.sym, from, end, func(x binance.AggTrade) error {
+			if x.Time < start {
+				return nil
+			}
+			n++
+			ls.lastID = x.AggID
+			return ls.w.live(&x, x.Time, time.Now())
+		})
+	}()
+	if err == nil {
+		if n > 0 {
+			l.log.Info().Str("symbol", ls.sym).Int64("from", from).Int("trades", n).Msg("the range's last trades fetched over REST")
+		}
+		return nil
+	}
+	l.m.gaps.WithLabelValues(ls.sym).Inc()
+	g := binance.Gap{Symbol: ls.sym, Time: time.Now().UnixMilli(), From: ls.lastID + 1, To: -1,
+		Reason: "aggregate trades from this id to the end of the time range not available over REST: " + err.Error()}
+	l.log.Warn().Err(err).Str("symbol", ls.sym).Int64("from", g.From).Msg("gap at the end of the range")
+	return ls.w.live(&g, g.Time, time.Now())
+}
+
+func (l *live) completeCandles(ctx context.Context, ls *liveSymbol, start int64) error {
+	iv, last := l.job.Type.Interval, l.lastOpenInRange()
+	from := iv.Floor(start)
+	if from < start {
+		from = iv.NextOpen(from)
+	}
+	if ls.lastOpen > 0 {
+		from = iv.NextOpen(ls.lastOpen)
+	}
+	if from > last {
+		return nil
+	}
+	now := time.Now().UnixMilli()
+	err := l.rest.Klines(ctx, ls.sym, iv, from, last+1, func(x binance.Candle) error {
+		if x.CloseTime >= now {
+			return errStopPaging // still open: not final
+		}
+		ls.lastOpen = x.OpenTime
+		return ls.w.live(&x, x.OpenTime, time.Now())
+	})
+	if errors.Is(err, errStopPaging) {
+		err = nil
+	}
+	if err == nil && ls.lastOpen >= last {
+		return nil
+	}
+	l.m.gaps.WithLabelValues(ls.sym).Inc()
+	gapFrom := from
+	if ls.lastOpen >= from {
+		gapFrom = iv.NextOpen(ls.lastOpen)
+	}
+	reason := "candles of the time range not closed within LOADER_END_GRACE"
+	if err != nil {
+		reason = "candles of the time range not available over REST: " + err.Error()
+	}
+	g := binance.Gap{Symbol: ls.sym, Time: now, From: gapFrom, To: l.job.End.UnixMilli() - 1, Reason: reason}
+	l.log.Warn().Err(err).Str("symbol", ls.sym).Int64("from", g.From).Msg("gap at the end of the range")
+	return ls.w.live(&g, g.Time, time.Now())
+}
+
 // candle publishes a closed candle; candles missed while the connection was
 // down are fetched over REST first.
 func (l *live) candle(c binance.Candle, msg binance.WSMessage) error {
@@ -319,8 +508,11 @@ func (l *live) candle(c binance.Candle, msg binance.WSMessage) error {
 	}
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
-	if c.OpenTime <= ls.lastOpen {
+	if ls.done || c.OpenTime <= ls.lastOpen {
 		return nil
+	}
+	if !l.job.End.IsZero() && c.OpenTime == l.lastOpenInRange() {
+		defer l.finish(ls)
 	}
 	iv := l.job.Type.Interval
 	if ls.lastOpen > 0 && c.OpenTime > iv.NextOpen(ls.lastOpen) {
@@ -409,10 +601,25 @@ func (l *live) sync(ls *liveSymbol, recv time.Time) error {
 		return err
 	}
 	l.log.Info().Str("symbol", ls.sym).Int64("last_update_id", snap.LastUpdateID).Int("applied", len(applied)).Msg("order book synced")
-	// The snapshot the book started from (its top levels), then the diffs
-	// applied on top of it: a consumer can follow the same rules.
+	if ls.bookFrom > 0 {
+		// A relaunch: the updates between the topic's last one and this
+		// snapshot were never seen.
+		l.m.gaps.WithLabelValues(ls.sym).Inc()
+		g := binance.Gap{Symbol: ls.sym, Time: snap.Time, From: ls.bookFrom + 1, To: snap.LastUpdateID,
+			Reason: "depth updates missed while the loader was not running; the snapshot that follows restarts the book"}
+		if err := ls.w.live(&g, g.Time, recv); err != nil {
+			return err
+		}
+		ls.bookFrom = 0
+	}
+	// The snapshot the book started from, then the diffs applied on top of
+	// it: a consumer following the same rules rebuilds the loader's book
+	// exactly. (With LOADER_BOOK_DEPTH > 0 the snapshot is cut, and levels
+	// below the cut are known to a consumer only once a diff touches them.)
 	ls.lastSnap = recv
-	snap.Bids, snap.Asks = snap.Bids[:min(len(snap.Bids), l.cfg.BookDepth)], snap.Asks[:min(len(snap.Asks), l.cfg.BookDepth)]
+	if d := l.cfg.BookDepth; d > 0 {
+		snap.Bids, snap.Asks = snap.Bids[:min(len(snap.Bids), d)], snap.Asks[:min(len(snap.Asks), d)]
+	}
 	if err := ls.w.live(&snap, snap.Time, recv); err != nil {
 		return err
 	}

@@ -21,20 +21,33 @@ import (
 
 // resumeState is where each symbol continues and how much the topic held.
 type resumeState struct {
-	from    map[string]int64 // epoch ms to continue from, per symbol with records
-	records int64            // messages in the topic before this run
+	from    map[string]int64      // epoch ms to continue from, per symbol with records
+	last    map[string]recordHead // per symbol, the largest ids and open time read back
+	records int64                 // messages in the topic before this run
 }
 
-// recordHead is the part of a record resuming needs.
+// recordHead is the part of a record resuming needs: every record has a
+// symbol and a time; a live loader continues after the largest aggregate
+// trade id, candle open time or book update id.
 type recordHead struct {
-	Symbol string `json:"symbol"`
-	Time   int64  `json:"time"`
+	Symbol        string `json:"symbol"`
+	Time          int64  `json:"time"`
+	AggID         int64  `json:"agg_id"`
+	OpenTime      int64  `json:"open_time"`
+	FinalUpdateID int64  `json:"final_update_id"`
+	LastUpdateID  int64  `json:"last_update_id"`
+}
+
+// merge keeps the larger of each id and open time.
+func (h *recordHead) merge(o recordHead) {
+	h.AggID, h.OpenTime = max(h.AggID, o.AggID), max(h.OpenTime, o.OpenTime)
+	h.FinalUpdateID = max(h.FinalUpdateID, o.FinalUpdateID, o.LastUpdateID)
 }
 
 // resumePoints reads back the tail of topic, growing the window until every
 // symbol has batchSize records in it or the partition's start is reached.
 func resumePoints(ctx context.Context, cfg bus.Config, admin *bus.Admin, topic string, symbols []string, batchSize int) (resumeState, error) {
-	st := resumeState{from: map[string]int64{}}
+	st := resumeState{from: map[string]int64{}, last: map[string]recordHead{}}
 	ends, err := admin.EndOffsets(ctx, topic)
 	if err != nil {
 		return st, err
@@ -68,12 +81,16 @@ func resumePoints(ctx context.Context, cfg bus.Config, admin *bus.Admin, topic s
 		for {
 			from := max(end-window, first)
 			times := map[string][]int64{} // per symbol, in offset order
+			heads := map[string]recordHead{}
 			err := bus.ReadRange(ctx, cfg, topic, p, from, end, func(m bus.Message) error {
 				var h recordHead
 				if json.Unmarshal(m.Value, &h) != nil || !want[h.Symbol] {
 					return nil // not a record of this task (a gap marker has one too)
 				}
 				times[h.Symbol] = append(times[h.Symbol], h.Time)
+				l := heads[h.Symbol]
+				l.merge(h)
+				heads[h.Symbol] = l
 				return nil
 			})
 			if err != nil {
@@ -93,6 +110,7 @@ func resumePoints(ctx context.Context, cfg bus.Config, admin *bus.Admin, topic s
 					if prev, ok := st.from[sym]; !ok || m < prev {
 						st.from[sym] = m
 					}
+					st.last[sym] = heads[sym]
 				}
 				break
 			}

@@ -20,10 +20,9 @@ const rateWindow = 5 * time.Second
 // applied, and after a gap (or a diff that does not follow on) the book is
 // unsynced until the next snapshot.
 //
-// Snapshots carry the top LOADER_BOOK_DEPTH levels per side (20 by
-// default); deeper levels are learnt from the diffs that touch them, so
-// the top of book is exact unless every known level of a side is removed
-// between two snapshots.
+// Snapshots carry the whole book by default (LOADER_BOOK_DEPTH=0), so the
+// model holds exactly the loader's book; with LOADER_BOOK_DEPTH set, deeper
+// levels are learnt from the diffs that touch them.
 //
 // A Model is not safe for concurrent use.
 type Model struct {

@@ -45,5 +45,8 @@ func TestEmbeddedRateLimits(t *testing.T) {
 	testRateLimits(t, plain(t), 6000, "2024-03-05T00:00:00Z", "2024-03-05T04:00:00Z")
 }
 
-func TestEmbeddedLiveTrades(t *testing.T)    { testLiveTrades(t, plain(t)) }
-func TestEmbeddedLiveOrderbook(t *testing.T) { testLiveOrderbook(t, plain(t)) }
+func TestEmbeddedLiveTrades(t *testing.T)       { testLiveTrades(t, plain(t)) }
+func TestEmbeddedLiveOrderbook(t *testing.T)    { testLiveOrderbook(t, plain(t)) }
+func TestEmbeddedLiveCandlesRange(t *testing.T) { testLiveCandlesRange(t, plain(t)) }
+func TestEmbeddedLiveTradesRange(t *testing.T)  { testLiveTradesRange(t, plain(t)) }
+func TestEmbeddedLiveRelaunch(t *testing.T)     { testLiveRelaunch(t, plain(t)) }

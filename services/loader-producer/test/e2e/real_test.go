@@ -45,5 +45,7 @@ func TestRealRateLimits(t *testing.T) {
 	testRateLimits(t, bustest.Real(t, false), 240, "2024-03-05T00:00:00Z", "2024-03-05T09:00:00Z")
 }
 
-func TestRealLiveTrades(t *testing.T)    { testLiveTrades(t, bustest.Real(t, false)) }
-func TestRealLiveOrderbook(t *testing.T) { testLiveOrderbook(t, bustest.Real(t, false)) }
+func TestRealLiveTrades(t *testing.T)       { testLiveTrades(t, bustest.Real(t, false)) }
+func TestRealLiveOrderbook(t *testing.T)    { testLiveOrderbook(t, bustest.Real(t, false)) }
+func TestRealLiveCandlesRange(t *testing.T) { testLiveCandlesRange(t, bustest.Real(t, false)) }
+func TestRealLiveRelaunch(t *testing.T)     { testLiveRelaunch(t, bustest.Real(t, false)) }

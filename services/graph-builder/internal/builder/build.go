@@ -46,6 +46,7 @@ type built struct {
 	nodes     []node
 	edges     []edge
 	snapshots int
+	skipped   int   // correlation windows left out because a return spans missing bars
 	first     int64 // time of the first and last node
 	last      int64
 }
@@ -144,6 +145,17 @@ func buildCorrelation(cfg *Config, ss []*series, fo graph.FeatureOptions) (*buil
 		first = max(first, fss[i].First)
 		returns[i] = graph.LogReturns(closes)
 	}
+	// A bar missing in any symbol is dropped for all; a return across the
+	// hole would mix several bars' moves into one. Windows holding such a
+	// return are left out (and counted), not correlated.
+	spans := graph.GapReturns(common, ss[0].interval.Duration().Milliseconds())
+	gapsBefore := make([]int, len(spans)+1) // gapsBefore[t]: returns before t that span a gap
+	for t, g := range spans {
+		gapsBefore[t+1] = gapsBefore[t]
+		if g {
+			gapsBefore[t+1]++
+		}
+	}
 	var m graph.Method
 	switch cfg.Edges {
 	case EdgesThreshold:
@@ -167,6 +179,10 @@ func buildCorrelation(cfg *Config, ss []*series, fo graph.FeatureOptions) (*buil
 		// bar 1), so the snapshot stands at bar End.
 		bar := snap.End
 		if bar < first || bar >= len(common) {
+			continue
+		}
+		if gapsBefore[snap.End] > gapsBefore[snap.Start] {
+			b.skipped++
 			continue
 		}
 		base := len(b.nodes)

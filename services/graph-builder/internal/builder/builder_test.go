@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamforge/streamforge/libs/binance"
 	"github.com/streamforge/streamforge/libs/store"
@@ -187,7 +188,28 @@ func TestCorrelationSnapshotsOfSixAssets(t *testing.T) {
 	if v, e, _ := graphDigest(t, st, cfg.GraphName); v != len(b.nodes) || e != len(b.edges) {
 		t.Fatalf("store holds %d vertices and %d edges, want %d and %d", v, e, len(b.nodes), len(b.edges))
 	}
-	t.Logf("six assets: %d snapshots, %d nodes, %d edges", b.snapshots, len(b.nodes), len(b.edges))
+	// The fixture has real maintenance gaps: no snapshot may correlate
+	// returns across one. A snapshot at bar time T covers the returns of
+	// the window+1 bars up to T, which must be evenly spaced.
+	present := map[int64]int{}
+	for _, s := range syms {
+		for _, c := range testkit.FixtureCandles(t, filepath.Join(dir, s+"-5m.json"), s, "5m") {
+			present[c.OpenTime]++
+		}
+	}
+	const step = int64(5 * 60 * 1000)
+	for _, n := range b.nodes {
+		for k := int64(0); k <= int64(cfg.Window); k++ {
+			if present[n.time-k*step] != len(syms) {
+				t.Fatalf("snapshot %d at %s correlates returns across the missing bar %s", n.snapshot,
+					time.UnixMilli(n.time).UTC(), time.UnixMilli(n.time-k*step).UTC())
+			}
+		}
+	}
+	if b.skipped == 0 {
+		t.Error("no window was skipped, yet the fixture has gaps")
+	}
+	t.Logf("six assets: %d snapshots (%d skipped across gaps), %d nodes, %d edges", b.snapshots, b.skipped, len(b.nodes), len(b.edges))
 }
 
 func TestTradesFoldIntoTheirCandles(t *testing.T) {

@@ -58,6 +58,7 @@ type Result struct {
 	Edges            int                  `json:"edges"`
 	Labelled         int                  `json:"labelled"`
 	Snapshots        int                  `json:"snapshots,omitempty"`
+	SkippedSnapshots int                  `json:"skipped_snapshots,omitempty"` // windows spanning missing bars
 	Degree           protocol.GraphDegree `json:"degree"`
 	Features         []string             `json:"features"`
 	FirstTime        int64                `json:"first_time"`
@@ -165,10 +166,11 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 		return w.End(ctx, err, nil)
 	}
 	res := Result{Graph: cfg.GraphName, VertexCollection: wr.vertices, EdgeCollection: wr.edges, Kind: b.kind, Method: b.method,
-		Nodes: len(b.nodes), Edges: len(b.edges), Labelled: labelled, Snapshots: b.snapshots, Degree: degree(stats), Features: b.features,
-		FirstTime: b.first, LastTime: b.last, Seconds: time.Since(start).Seconds()}
+		Nodes: len(b.nodes), Edges: len(b.edges), Labelled: labelled, Snapshots: b.snapshots, SkippedSnapshots: b.skipped,
+		Degree: degree(stats), Features: b.features, FirstTime: b.first, LastTime: b.last, Seconds: time.Since(start).Seconds()}
 	return w.End(ctx, nil, func(tctx context.Context) error {
-		log.Info().Int("nodes", res.Nodes).Int("edges", res.Edges).Float64("mean_degree", stats.Mean).Float64("seconds", res.Seconds).Msg("finished")
+		log.Info().Int("nodes", res.Nodes).Int("edges", res.Edges).Int("skipped_snapshots", res.SkippedSnapshots).
+			Float64("mean_degree", stats.Mean).Float64("seconds", res.Seconds).Msg("finished")
 		return w.Events.FinishedWith(tctx, total, fmt.Sprintf("%s graph %s: %d nodes, %d edges, mean degree %.2f",
 			b.kind, cfg.GraphName, res.Nodes, res.Edges, stats.Mean), res)
 	})

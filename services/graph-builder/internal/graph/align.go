@@ -8,8 +8,8 @@ import "fmt"
 // times[s]. Exchange maintenance gaps in any one symbol therefore drop that
 // time for all symbols.
 //
-// A return computed across a dropped time spans the gap; callers that care
-// can detect it from the spacing of common.
+// A return computed across a dropped time spans the gap: GapReturns finds
+// them.
 //
 // It returns an error naming the series and position when a series is not
 // strictly ascending. No series give nil results and no error.
@@ -64,4 +64,19 @@ func Align(times [][]int64) (common []int64, idx [][]int, err error) {
 			}
 		}
 	}
+}
+
+// GapReturns reports, for each one-step return of the series with open
+// times common, whether it spans missing bars: the next time is more than
+// step milliseconds after the time before it. The result has one element
+// fewer than common.
+func GapReturns(common []int64, step int64) []bool {
+	if len(common) < 2 {
+		return nil
+	}
+	out := make([]bool, len(common)-1)
+	for t := range out {
+		out[t] = common[t+1]-common[t] > step
+	}
+	return out
 }

@@ -16,6 +16,9 @@ import (
 	"github.com/streamforge/streamforge/libs/worker"
 )
 
+// streamLead is how long before its time range a live stream subscribes.
+const streamLead = 2 * time.Second
+
 // liveLinger is the longest a received record waits for more before its
 // batch is sent.
 const liveLinger = 5 * time.Millisecond
@@ -109,9 +112,11 @@ func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client
 	if err != nil {
 		return w.End(ctx, fmt.Errorf("read back %s to resume: %w", job.Topic, err), nil)
 	}
-	if !job.Start.IsZero() && time.Now().Before(job.Start) {
+	if !job.Start.IsZero() && time.Now().Before(job.Start.Add(-streamLead)) {
+		// Subscribed a little ahead, the stream delivers the range's first
+		// records as they happen; earlier ones are dropped.
 		log.Info().Time("start", job.Start).Msg("waiting for the start of the time range")
-		if err := binance.Sleep(work, time.Until(job.Start)); err != nil {
+		if err := binance.Sleep(work, time.Until(job.Start.Add(-streamLead))); err != nil {
 			return w.End(ctx, nil, nil)
 		}
 	}
@@ -121,6 +126,16 @@ func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client
 		streams = append(streams, streamName(job.Type, sym))
 		h := rs.last[sym]
 		ls := &liveSymbol{sym: sym, lastID: h.AggID, lastOpen: h.OpenTime, bookFrom: h.FinalUpdateID}
+		if job.Type.Kind == WSCandles && ls.lastOpen == 0 && !job.Start.IsZero() {
+			// As if the candle before the range's first had been published:
+			// a first streamed candle after that one is backfilled.
+			iv := job.Type.Interval
+			first := iv.Floor(job.Start.UnixMilli())
+			if first < job.Start.UnixMilli() {
+				first = iv.NextOpen(first)
+			}
+			ls.lastOpen = iv.Floor(first - 1)
+		}
 		if job.Type.Kind == WSOrderbook {
 			ls.book = binance.NewOrderBook(sym)
 		}
@@ -349,6 +364,11 @@ func (l *live) trade(a binance.AggTrade, msg binance.WSMessage) error {
 		l.finish(ls)
 		return nil
 	}
+	if ls.lastID == 0 && !l.job.Start.IsZero() {
+		if err := l.firstTrade(ls, a, msg.Received); err != nil {
+			return err
+		}
+	}
 	if ls.lastID > 0 && a.AggID <= ls.lastID {
 		return nil // already published (an overlap the client did not see)
 	}
@@ -359,6 +379,27 @@ func (l *live) trade(a binance.AggTrade, msg binance.WSMessage) error {
 	}
 	ls.lastID = a.AggID
 	return ls.w.live(&a, a.Time, msg.Received)
+}
+
+// firstTrade prepares the first streamed trade of a range that started
+// before the stream did: the trades from the range's start up to it are
+// fetched over REST (by backfillTrades), or a gap record says they could
+// not be.
+func (l *live) firstTrade(ls *liveSymbol, a binance.AggTrade, recv time.Time) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	id, ok, err := l.rest.FirstAggTradeID(ctx, ls.sym, l.job.Start.UnixMilli(), a.Time+1)
+	switch {
+	case err != nil:
+		l.m.gaps.WithLabelValues(ls.sym).Inc()
+		g := binance.Gap{Symbol: ls.sym, Time: time.Now().UnixMilli(), From: -1, To: a.AggID - 1,
+			Reason: "trades between the range's start and the first streamed trade not available over REST: " + err.Error()}
+		l.log.Warn().Err(err).Str("symbol", ls.sym).Msg("gap at the start of the range")
+		return ls.w.live(&g, g.Time, recv)
+	case ok && id < a.AggID:
+		ls.lastID = id - 1 // the trade before the range's first
+	}
+	return nil
 }
 
 func (l *live) backfillTrades(ls *liveSymbol, from int64, next binance.AggTrade, recv time.Time) error {
@@ -419,7 +460,7 @@ func (l *live) complete(ctx context.Context) error {
 		case WSTrades:
 			err = l.completeTrades(ctx, ls, start, end)
 		case WSCandles:
-			err = l.completeCandles(ctx, ls, start)
+			err = l.completeCandles(ctx, ls)
 		}
 		ls.mu.Unlock()
 		errs = append(errs, err)
@@ -459,15 +500,9 @@ func (l *live) completeTrades(ctx context.Context, ls *liveSymbol, start, end in
 	return ls.w.live(&g, g.Time, time.Now())
 }
 
-func (l *live) completeCandles(ctx context.Context, ls *liveSymbol, start int64) error {
+func (l *live) completeCandles(ctx context.Context, ls *liveSymbol) error {
 	iv, last := l.job.Type.Interval, l.lastOpenInRange()
-	from := iv.Floor(start)
-	if from < start {
-		from = iv.NextOpen(from)
-	}
-	if ls.lastOpen > 0 {
-		from = iv.NextOpen(ls.lastOpen)
-	}
+	from := iv.NextOpen(ls.lastOpen) // runLive set lastOpen before the range's first candle
 	if from > last {
 		return nil
 	}
@@ -486,10 +521,7 @@ func (l *live) completeCandles(ctx context.Context, ls *liveSymbol, start int64)
 		return nil
 	}
 	l.m.gaps.WithLabelValues(ls.sym).Inc()
-	gapFrom := from
-	if ls.lastOpen >= from {
-		gapFrom = iv.NextOpen(ls.lastOpen)
-	}
+	gapFrom := iv.NextOpen(ls.lastOpen)
 	reason := "candles of the time range not closed within LOADER_END_GRACE"
 	if err != nil {
 		reason = "candles of the time range not available over REST: " + err.Error()

@@ -24,10 +24,15 @@ func liveRange(lead time.Duration, n int) (from, to time.Time, tr string) {
 
 // runRange streams typ over a short range on the wall clock and returns the
 // data topic's records once the loader finished.
-func runRange(t *testing.T, cfg bus.Config, typ string, seconds int) (sim *binancesim.Sim, from, to time.Time, raw [][]byte) {
+func runRange(t *testing.T, cfg bus.Config, typ string, lead time.Duration, seconds int) (sim *binancesim.Sim, from, to time.Time, raw [][]byte) {
 	t.Helper()
-	sim, url := startSim(t, binancesim.Options{}) // the wall clock: the range is the loader's and the market's
-	from, to, tr := liveRange(2*time.Second, seconds)
+	// The wall clock, so that the range is the loader's and the market's;
+	// a busier BTCUSDT than the default's 2 trades/s, so that a few seconds
+	// hold dozens.
+	market := binancesim.DefaultMarketConfig(1)
+	market.Symbols[0].AggTradesPerSecond = 20
+	sim, url := startSim(t, binancesim.Options{Market: market})
+	from, to, tr := liveRange(lead, seconds)
 	tk := newTask(t, cfg, "BTCUSDT", typ, tr)
 	ev := testkit.WatchEvents(t, cfg, tk.queueID)
 	p := startLoader(t, cfg, tk, url, "LOADER_END_GRACE=3s")
@@ -46,7 +51,7 @@ func runRange(t *testing.T, cfg bus.Config, typ string, seconds int) (sim *binan
 // candles that open inside it, the last one too (its closing event comes
 // after the range's end), each equal to the market's.
 func testLiveCandlesRange(t *testing.T, cfg bus.Config) {
-	sim, from, to, raw := runRange(t, cfg, "ws_candles_1s", 4)
+	sim, from, to, raw := runRange(t, cfg, "ws_candles_1s", 2*time.Second, 4)
 	want, err := sim.Market().Candles("BTCUSDT", "1s", from, to.Add(-time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
@@ -77,9 +82,19 @@ func testLiveCandlesRange(t *testing.T, cfg bus.Config) {
 }
 
 // testLiveTradesRange: ws_trades with a TIME_RANGE stores exactly the
-// trades of the range, those of its last moments too.
+// trades of the range, those of its last moments too, and those before the
+// stream started when the range began earlier.
 func testLiveTradesRange(t *testing.T, cfg bus.Config) {
-	sim, from, to, raw := runRange(t, cfg, "ws_trades", 3)
+	for _, c := range []struct {
+		name string
+		lead time.Duration
+	}{{"ahead", 2 * time.Second}, {"started 3 s ago", -3 * time.Second}} {
+		t.Run(c.name, func(t *testing.T) { checkTradesRange(t, cfg, c.lead) })
+	}
+}
+
+func checkTradesRange(t *testing.T, cfg bus.Config, lead time.Duration) {
+	sim, from, to, raw := runRange(t, cfg, "ws_trades", lead, 5)
 	want, err := sim.Market().AggTrades("BTCUSDT", from, to.Add(-time.Millisecond))
 	if err != nil {
 		t.Fatal(err)

@@ -41,10 +41,16 @@ func (p Period) stamp(day time.Time) string {
 // KlinesArchivePath returns the path of a spot kline archive relative to the
 // archive base URL, e.g.
 // "data/spot/monthly/klines/BTCUSDT/5m/BTCUSDT-5m-2024-08.zip". The checksum
-// file is the same path plus ".CHECKSUM".
+// file is the same path plus ".CHECKSUM". Monthly candles are "1mo" there,
+// not "1M", "to support non-case sensitive file systems"
+// (binance-public-data's README).
 func KlinesArchivePath(symbol string, iv Interval, p Period, day time.Time) string {
+	name := iv.name
+	if iv.months > 0 {
+		name = "1mo"
+	}
 	return fmt.Sprintf("data/spot/%s/klines/%s/%s/%s-%s-%s.zip",
-		p.dir(), symbol, iv.name, symbol, iv.name, p.stamp(day))
+		p.dir(), symbol, name, symbol, name, p.stamp(day))
 }
 
 // AggTradesArchivePath returns the path of a spot aggTrades archive relative to

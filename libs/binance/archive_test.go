@@ -192,6 +192,8 @@ func TestArchivePaths(t *testing.T) {
 	tests := []struct{ got, want string }{
 		{KlinesArchivePath("BTCUSDT", mustInterval(t, "5m"), Monthly, day), "data/spot/monthly/klines/BTCUSDT/5m/BTCUSDT-5m-2024-08.zip"},
 		{KlinesArchivePath("BTCUSDT", mustInterval(t, "1m"), Daily, day), "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-08-01.zip"},
+		// binance-public-data's README: "1mo is used instead of 1M".
+		{KlinesArchivePath("BTCUSDT", mustInterval(t, "1M"), Monthly, day), "data/spot/monthly/klines/BTCUSDT/1mo/BTCUSDT-1mo-2024-08.zip"},
 		{AggTradesArchivePath("ETHUSDT", Monthly, day), "data/spot/monthly/aggTrades/ETHUSDT/ETHUSDT-aggTrades-2024-08.zip"},
 		{AggTradesArchivePath("ETHUSDT", Daily, day), "data/spot/daily/aggTrades/ETHUSDT/ETHUSDT-aggTrades-2024-08-01.zip"},
 	}

@@ -72,12 +72,19 @@ func parseArchivePath(p string) (archiveRequest, bool) {
 	}
 	a.symbol = parts[2]
 	file := parts[len(parts)-1]
+	prefix := a.symbol + "-aggTrades-"
 	switch {
 	case parts[1] == "klines" && len(parts) == 5:
+		// Archives name monthly candles 1mo (binance-public-data's README:
+		// "1mo is used instead of 1M to support non-case sensitive file
+		// systems"); 1M is not a folder there.
 		a.interval = Interval(parts[3])
-		if !a.interval.Valid() {
+		if a.interval == "1mo" {
+			a.interval = "1M"
+		} else if a.interval == "1M" || !a.interval.Valid() {
 			return a, false
 		}
+		prefix = a.symbol + "-" + parts[3] + "-"
 	case parts[1] == "aggTrades" && len(parts) == 4:
 		a.trades = true
 	default:
@@ -90,10 +97,6 @@ func parseArchivePath(p string) (archiveRequest, bool) {
 		return a, false
 	}
 	a.base = strings.TrimSuffix(file, ".zip")
-	prefix := a.symbol + "-" + string(a.interval) + "-"
-	if a.trades {
-		prefix = a.symbol + "-aggTrades-"
-	}
 	date, ok := strings.CutPrefix(a.base, prefix)
 	if !ok {
 		return a, false

@@ -144,6 +144,7 @@ func TestArchiveNotFound(t *testing.T) {
 		"/data/spot/monthly/klines/BTCUSDT/7m/BTCUSDT-7m-2025-01.zip",           // unknown interval
 		"/data/spot/monthly/klines/BTCUSDT/1m/ETHUSDT-1m-2025-01.zip",           // name mismatch
 		"/data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2025-02-10.zip.CHECKSUM", // today
+		"/data/spot/monthly/klines/BTCUSDT/1M/BTCUSDT-1M-2025-01.zip",           // months are 1mo in archives
 	} {
 		if r := get(t, base, p, nil); r.status != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 404", p, r.status)
@@ -151,6 +152,11 @@ func TestArchiveNotFound(t *testing.T) {
 	}
 	if r := get(t, base, "/data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2025-02-09.zip", nil); r.status != http.StatusOK {
 		t.Errorf("yesterday: status %d, want 200", r.status)
+	}
+	// binance-public-data's README: "1mo is used instead of 1M to support
+	// non-case sensitive file systems".
+	if z := fetchZip(t, base, "/data/spot/monthly/klines/BTCUSDT/1mo/BTCUSDT-1mo-2025-01.zip"); len(z) == 0 {
+		t.Error("monthly candles archive (1mo): empty")
 	}
 }
 

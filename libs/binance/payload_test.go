@@ -528,7 +528,7 @@ func BenchmarkDecodeDepthUpdate(b *testing.B) {
 	for _, dec := range []struct {
 		name   string
 		decode func([]byte, any) error
-	}{{"exactjson", exactjson.Unmarshal}, {"encoding-json", json.Unmarshal}} {
+	}{{"exactjson", exactjson.Unmarshal}, {"baseline=encoding-json", json.Unmarshal}} {
 		b.Run(dec.name, func(b *testing.B) {
 			b.SetBytes(int64(len(msg)))
 			for b.Loop() {

@@ -47,3 +47,7 @@ func TestEmbeddedRateLimits(t *testing.T) {
 
 func TestEmbeddedLiveTrades(t *testing.T)    { testLiveTrades(t, plain(t)) }
 func TestEmbeddedLiveOrderbook(t *testing.T) { testLiveOrderbook(t, plain(t)) }
+
+// The differential test (issue #22): every stored field of every record
+// against the simulator's own answer for the same range.
+func TestEmbeddedDiff(t *testing.T) { testDiff(t, plain(t)) }

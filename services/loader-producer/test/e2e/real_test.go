@@ -47,3 +47,6 @@ func TestRealRateLimits(t *testing.T) {
 
 func TestRealLiveTrades(t *testing.T)    { testLiveTrades(t, bustest.Real(t, false)) }
 func TestRealLiveOrderbook(t *testing.T) { testLiveOrderbook(t, bustest.Real(t, false)) }
+
+// The differential test (issue #22) on real Kafka.
+func TestRealDiff(t *testing.T) { testDiff(t, bustest.Real(t, false)) }

@@ -2,12 +2,14 @@ module github.com/streamforge/streamforge/services/loader-producer
 
 go 1.26.0
 
-require github.com/streamforge/streamforge/libs v0.0.0
+require (
+	github.com/coder/websocket v1.8.15
+	github.com/streamforge/streamforge/libs v0.0.0
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/coder/websocket v1.8.15 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
 	github.com/kelseyhightower/envconfig v1.4.0 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect

@@ -189,18 +189,21 @@ func topLevels(side map[float64]float64, depth int, cmp func(x, y float64) int) 
 	return out
 }
 
+// depthUpdate is a <symbol>@depth stream message as Binance sends it.
+type depthUpdate struct {
+	Type   string      `json:"e"`
+	Time   int64       `json:"E"`
+	Symbol string      `json:"s"`
+	First  int64       `json:"U"`
+	Final  int64       `json:"u"`
+	Bids   [][2]string `json:"b"`
+	Asks   [][2]string `json:"a"`
+}
+
 // ParseDepthUpdate decodes the data of a <symbol>@depth stream message
 // ("depthUpdate" event) into a BookDiff; Time is the event time E.
 func ParseDepthUpdate(data []byte) (BookDiff, error) {
-	var ev struct {
-		Type   string      `json:"e"`
-		Time   int64       `json:"E"`
-		Symbol string      `json:"s"`
-		First  int64       `json:"U"`
-		Final  int64       `json:"u"`
-		Bids   [][2]string `json:"b"`
-		Asks   [][2]string `json:"a"`
-	}
+	var ev depthUpdate
 	if err := exactjson.Unmarshal(data, &ev); err != nil {
 		return BookDiff{}, fmt.Errorf("depth update: %w", err)
 	}

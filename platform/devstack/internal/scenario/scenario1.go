@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store"
 )
 
@@ -74,7 +75,7 @@ type TrainResult struct {
 // Summary is what a finished Scenario 1 made.
 type Summary struct {
 	Workflow *Workflow
-	Stored   map[string]int64 // collection -> documents in the store
+	Stored   map[string]int64 // collection -> documents of the workflow's symbol and range in it
 	Graph    GraphResult
 	Train    TrainResult
 	Took     time.Duration
@@ -111,7 +112,9 @@ func Run(ctx context.Context, c *Client, r Request, board *Board, st store.Store
 		case "store":
 			n := step.Records
 			if st != nil {
-				if c, err := st.Count(ctx, step.Collection); err == nil {
+				// The collection may hold other workflows' ranges: count this
+				// step's own.
+				if c, err := OwnRecords(ctx, st, step); err == nil {
 					n = c
 				}
 			}
@@ -127,6 +130,16 @@ func Run(ctx context.Context, c *Client, r Request, board *Board, st store.Store
 		}
 	}
 	return s, nil
+}
+
+// OwnRecords counts the documents of a load or store step's symbol and time
+// range in its collection: what the step's records must be.
+func OwnRecords(ctx context.Context, st store.Store, step *Step) (int64, error) {
+	tr, err := protocol.ParseTimeRange(step.TimeRange)
+	if err != nil {
+		return 0, fmt.Errorf("step %s: %w", step.ID, err)
+	}
+	return st.CountRange(ctx, step.Collection, step.Symbol, tr.Start.UnixMilli(), tr.End.UnixMilli())
 }
 
 // failure names the step that failed and why.

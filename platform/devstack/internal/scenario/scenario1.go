@@ -56,20 +56,24 @@ type Score struct {
 
 // TrainResult is gnn-trainer's finished result.
 type TrainResult struct {
-	Model     string           `json:"model"`
-	Epochs    int              `json:"epochs"`
-	BestEpoch int              `json:"best_epoch"`
-	Test      Score            `json:"test"`
-	Baselines map[string]Score `json:"baselines"`
-	Verdict   string           `json:"verdict"`
-	Split     struct {
-		Train    int    `json:"train"`
-		Val      int    `json:"val"`
-		Test     int    `json:"test"`
-		ValFrom  string `json:"val_from"`
-		TestFrom string `json:"test_from"`
-	} `json:"split"`
+	Model     string            `json:"model"`
+	Epochs    int               `json:"epochs"`
+	BestEpoch int               `json:"best_epoch"`
+	Test      Score             `json:"test"`
+	Baselines map[string]Score  `json:"baselines"`
+	Verdict   string            `json:"verdict"`
+	Split     Split             `json:"split"`
 	Artifacts map[string]string `json:"artifacts"`
+}
+
+// Split is a model's chronological split: sizes and the RFC 3339 times it
+// cuts at (in the train result and in model.json's provenance).
+type Split struct {
+	Train    int    `json:"train"`
+	Val      int    `json:"val"`
+	Test     int    `json:"test"`
+	ValFrom  string `json:"val_from"`
+	TestFrom string `json:"test_from"`
 }
 
 // Summary is what a finished Scenario 1 made.

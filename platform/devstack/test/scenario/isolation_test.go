@@ -122,21 +122,15 @@ func checkOwnRecords(t *testing.T, ctx context.Context, s *stack.Stack, st store
 // provenance is what a model says it was trained on, without the names that
 // differ between two runs of one request.
 type provenance struct {
-	Symbols   []string `json:"symbols"`
-	Interval  string   `json:"interval"`
-	TimeRange string   `json:"time_range"`
-	Nodes     int      `json:"nodes"`
-	Edges     int      `json:"edges"`
-	Labelled  int      `json:"labelled"`
-	Split     struct {
-		Train    int    `json:"train"`
-		Val      int    `json:"val"`
-		Test     int    `json:"test"`
-		ValFrom  string `json:"val_from"`
-		TestFrom string `json:"test_from"`
-	} `json:"split"`
-	Graph   string `json:"graph"`
-	QueueID string `json:"queue_id"`
+	Symbols   []string       `json:"symbols"`
+	Interval  string         `json:"interval"`
+	TimeRange string         `json:"time_range"`
+	Nodes     int            `json:"nodes"`
+	Edges     int            `json:"edges"`
+	Labelled  int            `json:"labelled"`
+	Split     scenario.Split `json:"split"`
+	Graph     string         `json:"graph"`
+	QueueID   string         `json:"queue_id"`
 }
 
 // checkInRange: every node of the workflow's graph is inside timeRange, the

@@ -116,7 +116,7 @@ func NewSuffix(r io.Reader) (string, error) {
 type QueueID struct {
 	Symbol string    // upper case, as on the exchange
 	Type   string    // e.g. api_candles_5m
-	Day    time.Time // UTC midnight of the first day the task covers
+	Day    time.Time // UTC midnight of the id's day (queue-manager: the day the workflow was created; collections take the data's day, DataDay)
 	Suffix string    // six lower-case hex digits that make the id unique
 }
 

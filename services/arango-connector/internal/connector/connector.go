@@ -106,7 +106,9 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 		}
 		// A count that fails ends the run in an error: queue-manager runs it
 		// again, and the records it stored stay (upserts are idempotent).
-		total, err := cfg.ownRecords(context.WithoutCancel(ctx), st)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		total, err := cfg.ownRecords(cctx, st)
+		cancel()
 		if err != nil {
 			return w.End(ctx, err, nil)
 		}

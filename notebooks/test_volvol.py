@@ -136,6 +136,38 @@ class EndToEndTest(unittest.TestCase):
         self.assertTrue(volvol.verdict(res).startswith("Not supported"), volvol.verdict(res))
 
 
+class TimeRangeTest(unittest.TestCase):
+    """TIME_RANGE reads one workflow's range from the collection named after
+    its first day, leaving out what other workflows stored there."""
+
+    def test_reads_exactly_the_range(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d, "streamforge.db")
+            write_store(path, synthetic_candles(72, 1.0, 1), day="2026_10_01")  # three days from T0
+            for text, hours in [("2026-10-01:2026-10-02", 24), ("2026-10-01T06:00:00Z/2026-10-01T12:00:00Z", 6), (None, 72)]:
+                with self.subTest(time_range=text):
+                    env = {"STORE_PATH": str(path), **({"TIME_RANGE": text} if text else {})}
+                    got = volvol.load(volvol.Config.from_env(env, cwd=Path(d)))
+                    self.assertEqual(len(got.candles), hours * 12)
+                    self.assertEqual(int(got.trades["agg_trades"].sum()), hours * 12 * 2)
+                    if text:
+                        lo, hi = volvol.parse_time_range(text)
+                        self.assertTrue(got.candles["time"].between(lo, hi - 1).all())
+
+    def test_names_the_missing_collection(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d, "streamforge.db")
+            write_store(path, synthetic_candles(24, 1.0, 1), day="2026_10_01")
+            cfg = volvol.Config.from_env({"STORE_PATH": str(path), "TIME_RANGE": "2026-09-01:2026-10-01"}, cwd=Path(d))
+            with self.assertRaisesRegex(LookupError, "btcusdt_api_candles_5m_2026_09_01"):
+                volvol.load(cfg)
+
+    def test_bad_range_names_the_variable(self):
+        for text in ["2026-10-01", "2026-10-02:2026-10-01", "soon/later"]:
+            with self.subTest(text=text), self.assertRaisesRegex(ValueError, "TIME_RANGE"):
+                volvol.parse_time_range(text)
+
+
 class ConfigTest(unittest.TestCase):
     def test_errors_name_the_variable(self):
         with tempfile.TemporaryDirectory() as d:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 CANDLE_MS = 5 * 60 * 1000
+ALL_TIME = (-(2**62), 2**62)  # epoch-ms bounds when no TIME_RANGE is set
 CANDLE_FIELDS = ("time", "open", "high", "low", "close", "volume", "quote_volume", "trades")
 
 
@@ -39,10 +40,14 @@ class Config:
     out_dir: Path
     bootstrap: int
     seed: int
+    # TIME_RANGE: one workflow's range, [from, to) in epoch ms, and as given;
+    # None reads all of the symbol's documents in the latest collection.
+    time_range: tuple[int, int] | None = None
+    time_range_text: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, cwd: Path | None = None) -> "Config":
-        """Reads STORE_PATH, SYMBOL, WINDOW, ARANGO_*, NOTEBOOK_OUT, BOOTSTRAP, SEED.
+        """Reads STORE_PATH, SYMBOL, WINDOW, TIME_RANGE, ARANGO_*, NOTEBOOK_OUT, BOOTSTRAP, SEED.
 
         Raises ValueError naming the variable when one is malformed, and
         FileNotFoundError when no store file can be found.
@@ -74,6 +79,8 @@ class Config:
             raise ValueError(f"BOOTSTRAP and SEED: want integers ({e})") from e
         if bootstrap < 200:
             raise ValueError(f"BOOTSTRAP {bootstrap}: want at least 200 resamples")
+        time_range_text = env.get("TIME_RANGE") or None
+        time_range = parse_time_range(time_range_text) if time_range_text else None
         return cls(
             symbol=symbol,
             window=window,
@@ -87,6 +94,8 @@ class Config:
             out_dir=out_dir,
             bootstrap=bootstrap,
             seed=seed,
+            time_range=time_range,
+            time_range_text=time_range_text,
         )
 
     @property
@@ -100,6 +109,7 @@ class Config:
         return "\n".join([
             f"source     {source}",
             f"symbol     {self.symbol}",
+            f"range      {self.time_range_text or 'all of the latest collection'}",
             f"window     {self.window_text} ({self.window_ms // CANDLE_MS} candles of 5m)",
             f"bootstrap  {self.bootstrap} resamples, seed {self.seed}",
             f"out        {self.out_dir}",
@@ -121,6 +131,38 @@ def find_store(store_path: str | None, cwd: Path) -> Path:
             return c.resolve()
     tried = ", ".join(str(c) for c in candidates)
     raise FileNotFoundError(f"no store file (tried {tried}): run `make demo` first, or set STORE_PATH")
+
+
+def parse_time_range(text: str) -> tuple[int, int]:
+    """TIME_RANGE as the services read it: YYYY-MM-DD:YYYY-MM-DD (end day
+    exclusive) or two RFC 3339 instants start/end; [from, to) in epoch ms.
+
+    Raises ValueError naming the variable when it is malformed or empty.
+    """
+    if "/" in text:
+        parts = text.split("/", 1)
+    elif re.fullmatch(r"\d{4}-\d{2}-\d{2}:\d{4}-\d{2}-\d{2}", text):
+        parts = text.split(":", 1)
+    else:
+        raise ValueError(f"TIME_RANGE {text!r}: want YYYY-MM-DD:YYYY-MM-DD or <RFC 3339>/<RFC 3339>")
+    try:
+        start, end = (pd.Timestamp(p) for p in parts)
+    except ValueError as e:
+        raise ValueError(f"TIME_RANGE {text!r}: {e}") from e
+    start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
+    end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
+    if end <= start:
+        raise ValueError(f"TIME_RANGE {text!r}: ends before it starts")
+    return int(start.value // 1_000_000), int(end.value // 1_000_000)
+
+
+def collection_of(symbol: str, kind: str, time_range: tuple[int, int]) -> str:
+    """The collection a workflow over time_range stored the symbol's data in
+    (protocol.CollectionName with protocol.DataDay): named after the first
+    day of the data, e.g. btcusdt_api_candles_5m_2026_10_01."""
+    typ = {"candles": "api_candles_5m", "trades": "api_trades"}[kind]
+    day = pd.Timestamp(time_range[0], unit="ms", tz="UTC").strftime("%Y_%m_%d")
+    return f"{symbol.lower()}_{typ}_{day}"
 
 
 def collection_pattern(symbol: str, kind: str) -> re.Pattern[str]:
@@ -151,21 +193,23 @@ def sqlite_collections(con: sqlite3.Connection) -> list[str]:
     return [r[0] for r in con.execute("SELECT name FROM _collections WHERE kind = 'document' ORDER BY name")]
 
 
-def sqlite_candles(con: sqlite3.Connection, collection: str, symbol: str) -> pd.DataFrame:
-    """Every candle of the symbol, oldest first, the fields as float columns."""
+def sqlite_candles(con: sqlite3.Connection, collection: str, symbol: str,
+                   bounds: tuple[int, int] = ALL_TIME) -> pd.DataFrame:
+    """The symbol's candles with from <= time < to, oldest first, the fields as float columns."""
     cols = ", ".join(f"json_extract(doc, '$.{f}') AS {f}" for f in CANDLE_FIELDS if f != "time")
-    q = f'SELECT time, {cols} FROM "{collection}" WHERE symbol = ? ORDER BY time, _key'
-    return pd.read_sql_query(q, con, params=[symbol])
+    q = f'SELECT time, {cols} FROM "{collection}" WHERE symbol = ? AND time >= ? AND time < ? ORDER BY time, _key'
+    return pd.read_sql_query(q, con, params=[symbol, *bounds])
 
 
-def sqlite_trades_per_window(con: sqlite3.Connection, collection: str, symbol: str, window_ms: int) -> pd.DataFrame:
+def sqlite_trades_per_window(con: sqlite3.Connection, collection: str, symbol: str, window_ms: int,
+                             bounds: tuple[int, int] = ALL_TIME) -> pd.DataFrame:
     """Aggregate trades summed per window inside SQLite (a month is millions of
     rows; only one row per window comes back): count, base qty, notional."""
     q = f"""SELECT (time / ?) * ? AS window_start, COUNT(*) AS agg_trades,
                    SUM(json_extract(doc, '$.qty')) AS trade_qty,
                    SUM(json_extract(doc, '$.qty') * json_extract(doc, '$.price')) AS trade_notional
-            FROM "{collection}" WHERE symbol = ? GROUP BY 1 ORDER BY 1"""
-    return pd.read_sql_query(q, con, params=[window_ms, window_ms, symbol])
+            FROM "{collection}" WHERE symbol = ? AND time >= ? AND time < ? GROUP BY 1 ORDER BY 1"""
+    return pd.read_sql_query(q, con, params=[window_ms, window_ms, symbol, *bounds])
 
 
 # ---- ArangoDB (python-arango, imported only when ARANGO_URL is set) -------
@@ -186,20 +230,24 @@ def arango_collections(db) -> list[str]:
     return sorted(c["name"] for c in db.collections() if not c.get("system") and c.get("type") == "document")
 
 
-def arango_candles(db, collection: str, symbol: str) -> pd.DataFrame:
+def arango_candles(db, collection: str, symbol: str, bounds: tuple[int, int] = ALL_TIME) -> pd.DataFrame:
     fields = ", ".join(f"{f}: d.{f}" for f in CANDLE_FIELDS)
-    q = f"FOR d IN @@col FILTER d.symbol == @symbol SORT d.time, d._key RETURN {{{fields}}}"
-    cur = db.aql.execute(q, bind_vars={"@col": collection, "symbol": symbol}, batch_size=10000, stream=True)
+    q = (f"FOR d IN @@col FILTER d.symbol == @symbol AND d.time >= @from AND d.time < @to "
+         f"SORT d.time, d._key RETURN {{{fields}}}")
+    cur = db.aql.execute(q, bind_vars={"@col": collection, "symbol": symbol, "from": bounds[0], "to": bounds[1]},
+                         batch_size=10000, stream=True)
     return pd.DataFrame(list(cur), columns=list(CANDLE_FIELDS))
 
 
-def arango_trades_per_window(db, collection: str, symbol: str, window_ms: int) -> pd.DataFrame:
-    q = """FOR d IN @@col FILTER d.symbol == @symbol
+def arango_trades_per_window(db, collection: str, symbol: str, window_ms: int,
+                             bounds: tuple[int, int] = ALL_TIME) -> pd.DataFrame:
+    q = """FOR d IN @@col FILTER d.symbol == @symbol AND d.time >= @from AND d.time < @to
              COLLECT w = FLOOR(d.time / @w) * @w
              AGGREGATE n = COUNT(1), qty = SUM(d.qty), notional = SUM(d.qty * d.price)
              SORT w
              RETURN {window_start: w, agg_trades: n, trade_qty: qty, trade_notional: notional}"""
-    cur = db.aql.execute(q, bind_vars={"@col": collection, "symbol": symbol, "w": window_ms}, stream=True)
+    cur = db.aql.execute(q, bind_vars={"@col": collection, "symbol": symbol, "w": window_ms,
+                                       "from": bounds[0], "to": bounds[1]}, stream=True)
     return pd.DataFrame(list(cur), columns=["window_start", "agg_trades", "trade_qty", "trade_notional"])
 
 
@@ -212,28 +260,39 @@ class Loaded:
 
 
 def load(cfg: Config) -> Loaded:
-    """Reads the latest candle collection of the symbol and, when there is one,
-    its trades summed per window, from SQLite or (ARANGO_URL) ArangoDB.
+    """Reads the symbol's candles and, when there are any, its trades summed per
+    window, from SQLite or (ARANGO_URL) ArangoDB. With TIME_RANGE, exactly
+    that range from the collections a workflow over it stored into (named
+    after the data's first day; they may hold other workflows' ranges too);
+    without, all of the symbol's documents in the latest collections.
 
-    Raises LookupError when the store has no candle collection for the symbol.
+    Raises LookupError when the store has no such candle collection.
     """
+    bounds = cfg.time_range or ALL_TIME
     if cfg.arango_url:
         db = arango_db(cfg)
         names, candles_of, trades_of = arango_collections(db), \
-            (lambda c: arango_candles(db, c, cfg.symbol)), \
-            (lambda c: arango_trades_per_window(db, c, cfg.symbol, cfg.window_ms))
+            (lambda c: arango_candles(db, c, cfg.symbol, bounds)), \
+            (lambda c: arango_trades_per_window(db, c, cfg.symbol, cfg.window_ms, bounds))
         where = f"ArangoDB {cfg.arango_url}/{cfg.arango_db}"
     else:
         con = sqlite_connect(cfg.store_path)
         names, candles_of, trades_of = sqlite_collections(con), \
-            (lambda c: sqlite_candles(con, c, cfg.symbol)), \
-            (lambda c: sqlite_trades_per_window(con, c, cfg.symbol, cfg.window_ms))
+            (lambda c: sqlite_candles(con, c, cfg.symbol, bounds)), \
+            (lambda c: sqlite_trades_per_window(con, c, cfg.symbol, cfg.window_ms, bounds))
         where = str(cfg.store_path)
-    cc = latest(names, cfg.symbol, "candles")
-    if cc is None:
-        raise LookupError(f"{where}: no {cfg.symbol.lower()}_api_candles_5m_* collection "
-                          f"(collections: {', '.join(names) or 'none'})")
-    tc = latest(names, cfg.symbol, "trades")
+    if cfg.time_range:
+        cc, tc = (collection_of(cfg.symbol, k, cfg.time_range) for k in ("candles", "trades"))
+        if cc not in names:
+            raise LookupError(f"{where}: no collection {cc} for TIME_RANGE {cfg.time_range_text} "
+                              f"(collections: {', '.join(names) or 'none'})")
+        tc = tc if tc in names else None
+    else:
+        cc = latest(names, cfg.symbol, "candles")
+        if cc is None:
+            raise LookupError(f"{where}: no {cfg.symbol.lower()}_api_candles_5m_* collection "
+                              f"(collections: {', '.join(names) or 'none'})")
+        tc = latest(names, cfg.symbol, "trades")
     return Loaded(candles=candles_of(cc), trades=trades_of(tc) if tc else None,
                   candle_collection=cc, trade_collection=tc)
 

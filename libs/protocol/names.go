@@ -116,7 +116,7 @@ func NewSuffix(r io.Reader) (string, error) {
 type QueueID struct {
 	Symbol string    // upper case, as on the exchange
 	Type   string    // e.g. api_candles_5m
-	Day    time.Time // UTC midnight of the first day the task covers
+	Day    time.Time // UTC midnight of the id's day (queue-manager: the day the workflow was created; collections take the data's day, DataDay)
 	Suffix string    // six lower-case hex digits that make the id unique
 }
 
@@ -159,9 +159,39 @@ func DataTopic(queueID string) string { return queueID + "-data" }
 func DLQTopic(topic string) string { return topic + "-dlq" }
 
 // CollectionName is the store collection of a task's records:
-// <symbol>_<type>_<yyyy_mm_dd>, all lower case.
+// <symbol>_<type>_<yyyy_mm_dd>, all lower case, where day is the first day
+// of the data (DataDay), never the day a workflow was created: time range
+// 2024-08-01:2024-09-01 of BTCUSDT 5m candles is btcusdt_api_candles_5m_2024_08_01.
+// Market data is shared: every workflow whose range starts on that day writes
+// the same collection (keys are deterministic, so a re-load overwrites), and
+// every reader takes its own symbol and range from it with ordered range
+// reads.
 func CollectionName(symbol, typ string, day time.Time) string {
 	return strings.ToLower(symbol) + "_" + typ + "_" + day.UTC().Format("2006_01_02")
+}
+
+// DataDay is the first day of a task's data: the UTC day its time range
+// starts, or the day of created when it has none (a live stream starts when
+// its workflow is created). It returns an error when timeRange is set and
+// does not parse.
+func DataDay(timeRange string, created time.Time) (time.Time, error) {
+	if timeRange == "" {
+		return created.UTC().Truncate(24 * time.Hour), nil
+	}
+	r, err := ParseTimeRange(timeRange)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return r.Start.Truncate(24 * time.Hour), nil
+}
+
+// GraphName names a workflow's graph: <symbol>_graph_<yyyy_mm_dd>_<suffix>,
+// with the workflow's first symbol, the first day of its data and its
+// queue-id suffix. The suffix makes a graph (and its collections
+// <name>_nodes and <name>_edges) belong to one workflow: two workflows never
+// write the same graph, whatever their symbols and ranges.
+func GraphName(symbol string, day time.Time, suffix string) string {
+	return CollectionName(symbol, "graph", day) + "_" + suffix
 }
 
 // TelemetryID names one worker of a task in events: <service>__<suffix>.

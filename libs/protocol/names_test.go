@@ -23,6 +23,7 @@ func TestSeedNames(t *testing.T) {
 		{protocol.DataTopic(q), "wf-btcusdt-api_candles_5m-20240801-a1b2c3-data"},
 		{protocol.DLQTopic(protocol.DataTopic(q)), "wf-btcusdt-api_candles_5m-20240801-a1b2c3-data-dlq"},
 		{protocol.CollectionName("BTCUSDT", "api_candles_5m", day), "btcusdt_api_candles_5m_2024_08_01"},
+		{protocol.GraphName("BTCUSDT", day, "a1b2c3"), "btcusdt_graph_2024_08_01_a1b2c3"},
 		{protocol.TelemetryID("loader-producer", "a1b2c3"), "loader-producer__a1b2c3"},
 		{protocol.TelemetryService("arango-connector__a1b2c3"), "arango-connector"},
 	}
@@ -212,5 +213,31 @@ func TestTaskValidateNamesVariable(t *testing.T) {
 		if name = strings.TrimSpace(name); err == nil || !strings.HasPrefix(err.Error(), name+":") {
 			t.Errorf("bad %s: got %v, want an error naming it", name, err)
 		}
+	}
+}
+
+func TestDataDay(t *testing.T) {
+	created := time.Date(2026, 12, 6, 14, 30, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name, timeRange string
+		want            time.Time
+	}{
+		{"whole days", "2026-09-01:2026-10-01", time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)},
+		{"instants", "2026-10-01T06:00:00Z/2026-10-02T00:00:00Z", time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)},
+		{"another zone", "2026-10-01T01:00:00+02:00/2026-10-02T00:00:00Z", time.Date(2026, 9, 30, 0, 0, 0, 0, time.UTC)},
+		{"live, no range", "", time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := protocol.DataDay(tt.timeRange, created)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Equal(tt.want) {
+				t.Errorf("DataDay(%q) = %s, want %s", tt.timeRange, got, tt.want)
+			}
+		})
+	}
+	if _, err := protocol.DataDay("2026-10-01", created); err == nil {
+		t.Error("DataDay of a malformed range: no error")
 	}
 }

@@ -131,9 +131,19 @@ type Store interface {
 	// Count returns the number of documents in the collection.
 	Count(ctx context.Context, collection string) (int64, error)
 
+	// CountRange returns the number of documents of symbol with from <=
+	// time < to (epoch ms): what Range would read. ErrNotFound when the
+	// collection does not exist.
+	CountRange(ctx context.Context, collection, symbol string, from, to int64) (int64, error)
+
 	// EnsureGraph creates the named graph and its two collections when
 	// missing.
 	EnsureGraph(ctx context.Context, g Graph) error
+
+	// DropGraph removes the named graph with its vertex and edge
+	// collections and their documents, so that building it again leaves
+	// nothing of the old one. A graph that does not exist is not an error.
+	DropGraph(ctx context.Context, name string) error
 
 	// ReadGraph calls vertex for each vertex, then edge for each edge of the
 	// named graph, each in _key order. ErrNotFound when there is no such graph.

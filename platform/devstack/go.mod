@@ -4,7 +4,10 @@ go 1.26.0
 
 replace github.com/streamforge/streamforge/libs => ../../libs
 
-require github.com/streamforge/streamforge/libs v0.0.0-00010101000000-000000000000
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/streamforge/streamforge/libs v0.0.0-00010101000000-000000000000
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -8,8 +8,8 @@
 # The Python tools live in <repo>/.cache/notebook-venv, made on the first run
 # from the pinned notebooks/requirements.txt and remade when that file
 # changes (a stamp holds its hash). The executed notebook and its figures go
-# to NOTEBOOK_OUT (default <repo>/notebooks/out). SYMBOL, WINDOW, BOOTSTRAP,
-# SEED and ARANGO_* pass through to the notebook.
+# to NOTEBOOK_OUT (default <repo>/notebooks/out). SYMBOL, WINDOW, TIME_RANGE,
+# BOOTSTRAP, SEED and ARANGO_* pass through to the notebook.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

@@ -226,6 +226,27 @@ func (s *Store) Range(ctx context.Context, collection, symbol string, from, to i
 	return nil
 }
 
+// countRangeQuery counts what rangeQuery reads, from the same index.
+const countRangeQuery = `FOR d IN @@col
+  FILTER d.symbol == @symbol AND d.time >= @from AND d.time < @to
+  COLLECT WITH COUNT INTO n
+  RETURN n`
+
+// CountRange returns the number of documents of symbol with from <= time <
+// to, counted by the server (one AQL query over the (symbol, time) index).
+// The error wraps store.ErrNotFound when the collection does not exist.
+func (s *Store) CountRange(ctx context.Context, collection, symbol string, from, to int64) (int64, error) {
+	if err := checkName("collection", collection); err != nil {
+		return 0, fmt.Errorf("count range: %w", err)
+	}
+	var n int64
+	bind := map[string]any{"@col": collection, "symbol": symbol, "from": from, "to": to}
+	if _, err := s.queryOne(ctx, countRangeQuery, bind, &n); err != nil {
+		return 0, fmt.Errorf("count %s %s [%d, %d): %w", collection, symbol, from, to, err)
+	}
+	return n, nil
+}
+
 // tieBreaker holds the documents of one time and hands them on in _key
 // order when a later time comes.
 type tieBreaker struct {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 
 	"github.com/arangodb/go-driver/v2/arangodb"
+	"github.com/arangodb/go-driver/v2/connection"
 
 	"github.com/streamforge/streamforge/libs/store"
 )
@@ -72,4 +74,30 @@ func (s *Store) ReadGraph(ctx context.Context, name string, vertex, edge func(do
 		}
 	}
 	return nil
+}
+
+// DropGraph removes the named graph and its collections with one request,
+// DELETE /_api/gharial/{name}?dropCollections=true (collections another
+// graph also uses are kept by the server). A graph that does not exist
+// (404, error 1924) is not an error; the error wraps store.ErrUnavailable
+// when the server cannot be reached.
+func (s *Store) DropGraph(ctx context.Context, name string) error {
+	if err := checkName("graph", name); err != nil {
+		return fmt.Errorf("drop graph: %w", err)
+	}
+	resp, body, err := connection.CallStream(ctx, s.conn, http.MethodDelete, s.dbPath("_api", "gharial", name),
+		connection.WithQuery("dropCollections", "true"))
+	if err != nil {
+		return fmt.Errorf("drop graph %s: %w", name, classify(err))
+	}
+	defer drain(body)
+	switch resp.Code() {
+	case http.StatusOK, http.StatusAccepted:
+		return nil
+	}
+	err = classify(readError(resp.Code(), body))
+	if hasErrorNum(err, errNumGraphNotFound) {
+		return nil
+	}
+	return fmt.Errorf("drop graph %s: %w", name, err)
 }

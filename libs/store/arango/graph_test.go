@@ -118,3 +118,46 @@ func TestReadGraphUnknown(t *testing.T) {
 		t.Errorf("ReadGraph of an unknown graph: %v, want ErrNotFound", err)
 	}
 }
+
+func TestDropGraph(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		h           http.HandlerFunc
+		wantErr     bool
+		unavailable bool
+	}{
+		// named-graphs.md, "Drop a graph": 202 (or 200 with waitForSync)
+		// with {"removed":true}.
+		{name: "dropped", h: reply(202, `{"error":false,"code":202,"removed":true}`)},
+		{name: "synced", h: reply(200, `{"error":false,"code":200,"removed":true}`)},
+		// 404 with error 1924 when there is no such graph: nothing to drop.
+		{name: "missing", h: arangoErr(404, 1924, "graph 'correlation' not found")},
+		// general-request-handling.md: 503 when the server is not ready.
+		{name: "unavailable", h: arangoErr(503, 503, "service unavailable"), wantErr: true, unavailable: true},
+		{name: "forbidden", h: arangoErr(403, 11, "not authorized to execute this request"), wantErr: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			s := f.open()
+			f.handle("DELETE /_db/testdb/_api/gharial/correlation", tt.h)
+			err := s.DropGraph(t.Context(), "correlation")
+			if got := err != nil; got != tt.wantErr {
+				t.Fatalf("DropGraph: %v, want error %v", err, tt.wantErr)
+			}
+			if got := errors.Is(err, store.ErrUnavailable); got != tt.unavailable {
+				t.Errorf("DropGraph error %v: errors.Is(ErrUnavailable) = %v, want %v", err, got, tt.unavailable)
+			}
+			reqs := f.requests()
+			if len(reqs) == 0 {
+				t.Fatal("no request sent")
+			}
+			last := reqs[len(reqs)-1]
+			if got := last.String(); got != "DELETE /_db/testdb/_api/gharial/correlation" {
+				t.Errorf("request %s, want DELETE /_db/testdb/_api/gharial/correlation", got)
+			}
+			if got := last.Query.Get("dropCollections"); got != "true" {
+				t.Errorf("dropCollections=%q, want true: the graph's collections go with it", got)
+			}
+		})
+	}
+}

@@ -165,3 +165,42 @@ func TestTieBreakerSortsEqualTimesByKeyBytes(t *testing.T) {
 		t.Errorf("order (-want +got):\n%s", diff)
 	}
 }
+
+func TestCountRange(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		h        http.HandlerFunc
+		want     int64
+		notFound bool
+	}{
+		// queries/aql-queries.md, "Create a cursor": the count is the one
+		// result of the query.
+		{name: "counted", h: reply(201, cursorBody(201, "", false, "8640")), want: 8640},
+		{name: "empty range", h: reply(201, cursorBody(201, "", false, "0")), want: 0},
+		// 404 with error 1203 when the collection does not exist.
+		{name: "missing collection", h: arangoErr(404, 1203, "AQL: collection or view not found: candles"), notFound: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFake(t)
+			s := f.open()
+			f.handle("POST /_db/testdb/_api/cursor", tt.h)
+			got, err := s.CountRange(t.Context(), "candles", "BTCUSDT", 1000, 2000)
+			if tt.notFound {
+				if !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("CountRange of a missing collection: %v, want ErrNotFound", err)
+				}
+			} else if err != nil || got != tt.want {
+				t.Errorf("CountRange = %d, %v; want %d", got, err, tt.want)
+			}
+			checkLines(t, f, "POST /_db/testdb/_api/cursor")
+			cr := decodeCursorRequest(t, f.requests()[0])
+			if cr.Query != countRangeQuery {
+				t.Errorf("query %q, want %q", cr.Query, countRangeQuery)
+			}
+			wantBind := map[string]any{"@col": "candles", "symbol": "BTCUSDT", "from": float64(1000), "to": float64(2000)}
+			if diff := cmp.Diff(wantBind, cr.BindVars); diff != "" {
+				t.Errorf("bind variables (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

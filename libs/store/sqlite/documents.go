@@ -177,3 +177,19 @@ func (s *Store) Count(ctx context.Context, collection string) (int64, error) {
 	}
 	return n, nil
 }
+
+// CountRange returns the number of documents of symbol with from <= time <
+// to in the collection, read from the (symbol, time) index; an error
+// wrapping store.ErrNotFound when the collection does not exist.
+func (s *Store) CountRange(ctx context.Context, collection, symbol string, from, to int64) (int64, error) {
+	if err := s.documents(ctx, collection); err != nil {
+		return 0, fmt.Errorf("count %s %s: %w", collection, symbol, err)
+	}
+	var n int64
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM `+quote(collection)+` WHERE symbol = ? AND time >= ? AND time < ?`,
+		symbol, from, to).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count %s %s: %w", collection, symbol, unavailable(err))
+	}
+	return n, nil
+}

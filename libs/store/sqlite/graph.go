@@ -77,3 +77,43 @@ func (s *Store) ReadGraph(ctx context.Context, name string, vertex, edge func(do
 	}
 	return callerErr(s.scan(ctx, tx, e, q, edge), "read graph "+name+" edges")
 }
+
+// DropGraph removes the named graph, its vertex and edge collections and
+// everything in them, in one transaction: a reader sees the whole graph or
+// none of it. A graph that does not exist is not an error.
+func (s *Store) DropGraph(ctx context.Context, name string) error {
+	if err := checkName(name); err != nil {
+		return fmt.Errorf("drop graph: %w", err)
+	}
+	var dropped []string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var v, e string
+		err := tx.QueryRowContext(ctx, `SELECT vertex_collection, edge_collection FROM _graphs WHERE name = ?`, name).Scan(&v, &e)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil
+		case err != nil:
+			return err
+		}
+		for _, c := range []string{e, v} {
+			if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+quote(c)); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM _collections WHERE name = ?`, c); err != nil {
+				return err
+			}
+		}
+		dropped = []string{v, e}
+		_, err = tx.ExecContext(ctx, `DELETE FROM _graphs WHERE name = ?`, name)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("drop graph %s: %w", name, unavailable(err))
+	}
+	s.mu.Lock()
+	for _, c := range dropped {
+		delete(s.kinds, c)
+	}
+	s.mu.Unlock()
+	return nil
+}

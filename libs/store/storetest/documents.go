@@ -296,6 +296,10 @@ func testRangeOrder(t *testing.T, s store.Store) {
 			if diff := gocmp.Diff(want, got, noneIsEmpty); diff != "" {
 				t.Errorf("Range(%s, %d, %d) keys (-want +got):\n%s", tt.symbol, tt.from, tt.to, diff)
 			}
+			n, err := s.CountRange(t.Context(), candles, tt.symbol, tt.from, tt.to)
+			if err != nil || n != int64(len(want)) {
+				t.Errorf("CountRange(%s, %d, %d) = %d, %v; want %d, what Range reads", tt.symbol, tt.from, tt.to, n, err, len(want))
+			}
 		})
 	}
 }
@@ -358,6 +362,9 @@ func testMissingCollection(t *testing.T, s store.Store) {
 	}
 	if _, err := s.Count(t.Context(), "missing"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Count on a missing collection: %v, want ErrNotFound", err)
+	}
+	if _, err := s.CountRange(t.Context(), "missing", "BTCUSDT", Start, Start+Step); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CountRange on a missing collection: %v, want ErrNotFound", err)
 	}
 }
 

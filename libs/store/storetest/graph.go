@@ -108,3 +108,53 @@ func testGraphUnknown(t *testing.T, s store.Store) {
 		t.Errorf("ReadGraph of an unknown graph: %v, want ErrNotFound", err)
 	}
 }
+
+// testGraphDrop: a dropped graph is gone with its documents, and the graph
+// built again under the same name holds only what was written after the
+// drop. Dropping a graph that is not there is not an error.
+func testGraphDrop(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if err := s.DropGraph(ctx, correlation.Name); err != nil {
+		t.Fatalf("DropGraph of a graph that does not exist: %v", err)
+	}
+	write := func(keys ...string) {
+		t.Helper()
+		if err := s.EnsureGraph(ctx, correlation); err != nil {
+			t.Fatalf("EnsureGraph: %v", err)
+		}
+		var vs, es []json.RawMessage
+		for i, k := range keys {
+			vs = append(vs, json.RawMessage(fmt.Sprintf(`{"_key":%q}`, k)))
+			if i > 0 {
+				es = append(es, json.RawMessage(fmt.Sprintf(`{"_key":"%s-%s","_from":"%s/%s","_to":"%s/%s"}`,
+					keys[i-1], k, correlation.VertexCollection, keys[i-1], correlation.VertexCollection, k)))
+			}
+		}
+		upsertAll(t, s, correlation.VertexCollection, vs, 10)
+		upsertAll(t, s, correlation.EdgeCollection, es, 10)
+	}
+	read := func() []string {
+		t.Helper()
+		var got []string
+		add := func(kind string) func(json.RawMessage) error {
+			return func(doc json.RawMessage) error { got = append(got, kind+" "+keyOf(t, doc)); return nil }
+		}
+		if err := s.ReadGraph(ctx, correlation.Name, add("vertex"), add("edge")); err != nil {
+			t.Fatalf("ReadGraph: %v", err)
+		}
+		return got
+	}
+	write("v1", "v2", "v3")
+	if err := s.DropGraph(ctx, correlation.Name); err != nil {
+		t.Fatalf("DropGraph: %v", err)
+	}
+	noop := func(json.RawMessage) error { return nil }
+	if err := s.ReadGraph(ctx, correlation.Name, noop, noop); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ReadGraph after DropGraph: %v, want ErrNotFound", err)
+	}
+	write("v2", "v4")
+	want := []string{"vertex v2", "vertex v4", "edge v2-v4"}
+	if diff := gocmp.Diff(want, read()); diff != "" {
+		t.Errorf("the graph built again (-want +got):\n%s", diff)
+	}
+}

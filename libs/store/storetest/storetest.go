@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"EnsureCollection/Idempotent", testEnsureCollection},
 		{"Graph/RoundTrip", testGraphRoundTrip},
 		{"Graph/Unknown", testGraphUnknown},
+		{"Graph/Drop", testGraphDrop},
 		{"Records/Lifecycle", testRecordLifecycle},
 		{"Records/RacingUpdates", testRecordRace},
 		{"Records/List", testRecordList},

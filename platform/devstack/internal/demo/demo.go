@@ -226,11 +226,11 @@ func (d *runner) pipeline(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	qid, err := protocol.ParseQueueID(q)
+	day, err := protocol.DataDay(timeRange, time.Now())
 	if err != nil {
 		return err
 	}
-	collection := protocol.CollectionName(symbol, typ, qid.Day)
+	collection := protocol.CollectionName(symbol, typ, day)
 	if err := os.MkdirAll(filepath.Dir(d.storePath), 0o755); err != nil {
 		return fmt.Errorf("--store-path: %w", err)
 	}

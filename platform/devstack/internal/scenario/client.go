@@ -39,6 +39,7 @@ type Step struct {
 	QueueID    string          `json:"queue_id"`
 	Symbol     string          `json:"symbol"`
 	Type       string          `json:"type"`
+	TimeRange  string          `json:"time_range"`
 	Topic      string          `json:"kafka_topic"`
 	Collection string          `json:"collection_name"`
 	State      string          `json:"state"`

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store"
 )
 
@@ -55,26 +56,30 @@ type Score struct {
 
 // TrainResult is gnn-trainer's finished result.
 type TrainResult struct {
-	Model     string           `json:"model"`
-	Epochs    int              `json:"epochs"`
-	BestEpoch int              `json:"best_epoch"`
-	Test      Score            `json:"test"`
-	Baselines map[string]Score `json:"baselines"`
-	Verdict   string           `json:"verdict"`
-	Split     struct {
-		Train    int    `json:"train"`
-		Val      int    `json:"val"`
-		Test     int    `json:"test"`
-		ValFrom  string `json:"val_from"`
-		TestFrom string `json:"test_from"`
-	} `json:"split"`
+	Model     string            `json:"model"`
+	Epochs    int               `json:"epochs"`
+	BestEpoch int               `json:"best_epoch"`
+	Test      Score             `json:"test"`
+	Baselines map[string]Score  `json:"baselines"`
+	Verdict   string            `json:"verdict"`
+	Split     Split             `json:"split"`
 	Artifacts map[string]string `json:"artifacts"`
+}
+
+// Split is a model's chronological split: sizes and the RFC 3339 times it
+// cuts at (in the train result and in model.json's provenance).
+type Split struct {
+	Train    int    `json:"train"`
+	Val      int    `json:"val"`
+	Test     int    `json:"test"`
+	ValFrom  string `json:"val_from"`
+	TestFrom string `json:"test_from"`
 }
 
 // Summary is what a finished Scenario 1 made.
 type Summary struct {
 	Workflow *Workflow
-	Stored   map[string]int64 // collection -> documents in the store
+	Stored   map[string]int64 // collection -> documents of the workflow's symbol and range in it
 	Graph    GraphResult
 	Train    TrainResult
 	Took     time.Duration
@@ -111,7 +116,9 @@ func Run(ctx context.Context, c *Client, r Request, board *Board, st store.Store
 		case "store":
 			n := step.Records
 			if st != nil {
-				if c, err := st.Count(ctx, step.Collection); err == nil {
+				// The collection may hold other workflows' ranges: count this
+				// step's own.
+				if c, err := OwnRecords(ctx, st, step); err == nil {
 					n = c
 				}
 			}
@@ -127,6 +134,16 @@ func Run(ctx context.Context, c *Client, r Request, board *Board, st store.Store
 		}
 	}
 	return s, nil
+}
+
+// OwnRecords counts the documents of a load or store step's symbol and time
+// range in its collection: what the step's records must be.
+func OwnRecords(ctx context.Context, st store.Store, step *Step) (int64, error) {
+	tr, err := protocol.ParseTimeRange(step.TimeRange)
+	if err != nil {
+		return 0, fmt.Errorf("step %s: %w", step.ID, err)
+	}
+	return st.CountRange(ctx, step.Collection, step.Symbol, tr.Start.UnixMilli(), tr.End.UnixMilli())
 }
 
 // failure names the step that failed and why.

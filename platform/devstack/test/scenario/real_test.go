@@ -17,3 +17,9 @@ func TestRealScenario1(t *testing.T) {
 	cfg := bustest.Real(t, false)
 	testScenario1(t, stack.Options{Kafka: cfg.BootstrapServers, ExchangeAddr: "127.0.0.1:0"}, scenario.LastMonth(time.Now()))
 }
+
+// Workflows do not mix, on real Apache Kafka 4.x.
+func TestRealWorkflowIsolation(t *testing.T) {
+	cfg := bustest.Real(t, false)
+	testIsolation(t, stack.Options{Kafka: cfg.BootstrapServers, ExchangeAddr: "127.0.0.1:0"}, issue19)
+}

@@ -29,30 +29,39 @@ var binDir string
 
 func TestMain(m *testing.M) { os.Exit(stacktest.Main(m, &binDir)) }
 
-// testScenario1 runs Scenario 1 over timeRange on the stack o describes and
-// checks everything it made.
-func testScenario1(t *testing.T, o stack.Options, timeRange string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
+// up brings up the stack o describes for the test, with the store it
+// writes opened for reading; both close when the test ends, and a failed
+// test logs the end of the stack's log.
+func up(t *testing.T, ctx context.Context, o stack.Options) (*stack.Stack, *sqlite.Store) {
+	t.Helper()
 	o.BinDir, o.DataDir, o.APIAddr, o.TradeRate = binDir, t.TempDir(), stacktest.FreeAddr(t), 0.5
 	o.Env = append(o.Env, fmt.Sprintf("EVENTS_GROUP=scenario-%d", time.Now().UnixNano()), "STEP_HEARTBEAT_TIMEOUT=60s")
 	s, err := stack.Up(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	defer func() {
+	t.Cleanup(func() {
 		if t.Failed() {
 			if b, err := os.ReadFile(s.LogPath); err == nil {
 				t.Logf("stack log (last 4 KiB):\n%s", b[max(0, len(b)-4096):])
 			}
 		}
-	}()
+		s.Close()
+	})
 	st, err := sqlite.Open(ctx, s.StorePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { _ = st.Close() })
+	return s, st
+}
+
+// testScenario1 runs Scenario 1 over timeRange on the stack o describes and
+// checks everything it made.
+func testScenario1(t *testing.T, o stack.Options, timeRange string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	s, st := up(t, ctx, o)
 
 	var out bytes.Buffer
 	req := scenario.TrainRequest("BTCUSDT", timeRange, map[string]string{"GNN_EPOCHS": "40"})

@@ -5,8 +5,11 @@
 package connector
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/streamforge/streamforge/libs/bus"
@@ -38,6 +41,24 @@ type Config struct {
 	ControlLookback   time.Duration `envconfig:"CONTROL_LOOKBACK" default:"24h" desc:"how far back in queue-control and queue-events to look at start"`
 	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create the dead-letter topic (and the data topic) when missing"`
 	Follow            bool          `envconfig:"CONNECTOR_FOLLOW" default:"false" desc:"never finish on the loader's finished event: keep consuming until stopped (live streams)"`
+
+	from, to int64 // TIME_RANGE in epoch ms; the whole time line without one
+}
+
+// ownRecords counts the task's own records in the store: its symbols' documents
+// in its time range. The collection may hold other ranges too (market data is
+// shared by every workflow whose data starts on the same day): they are not
+// this task's.
+func (c *Config) ownRecords(ctx context.Context, st store.Store) (int64, error) {
+	var n int64
+	for sym := range strings.SplitSeq(c.Symbol, ",") {
+		k, err := st.CountRange(ctx, c.CollectionName, sym, c.from, c.to)
+		if err != nil {
+			return 0, fmt.Errorf("count %s of %s: %w", c.CollectionName, sym, err)
+		}
+		n += k
+	}
+	return n, nil
 }
 
 // Validate checks the settings; errors name the variable. It fills the
@@ -49,12 +70,29 @@ func (c *Config) Validate() error {
 	if c.KafkaTopic == "" {
 		c.KafkaTopic = protocol.DataTopic(c.QueueID)
 	}
-	if c.CollectionName == "" {
-		q, err := protocol.ParseQueueID(c.QueueID)
+	q, qerr := protocol.ParseQueueID(c.QueueID)
+	if c.TimeRange != "" {
+		tr, err := protocol.ParseTimeRange(c.TimeRange)
 		if err != nil {
-			return fmt.Errorf("COLLECTION_NAME: is required when QUEUE_ID is not a workflow id (%v)", err)
+			return fmt.Errorf("TIME_RANGE: %w", err)
 		}
-		c.CollectionName = protocol.CollectionName(q.Symbol, q.Type, q.Day)
+		c.from, c.to = tr.Start.UnixMilli(), tr.End.UnixMilli()
+	} else {
+		c.from, c.to = math.MinInt64, math.MaxInt64
+	}
+	if c.Symbol == "" && qerr == nil {
+		c.Symbol = q.Symbol
+	}
+	if err := protocol.ValidateSymbols(c.Symbol); err != nil {
+		return fmt.Errorf("SYMBOL: %w (the symbols whose records the task stores)", err)
+	}
+	if c.CollectionName == "" {
+		if qerr != nil {
+			return fmt.Errorf("COLLECTION_NAME: is required when QUEUE_ID is not a workflow id (%v)", qerr)
+		}
+		// The data's first day: TIME_RANGE's start, else the queue id's day.
+		day, _ := protocol.DataDay(c.TimeRange, q.Day) // TIME_RANGE parsed above
+		c.CollectionName = protocol.CollectionName(q.Symbol, q.Type, day)
 	}
 	if c.Group == "" {
 		c.Group = Name + "-" + c.QueueID
@@ -71,4 +109,12 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// rangeText is TIME_RANGE for messages.
+func (c *Config) rangeText() string {
+	if c.TimeRange == "" {
+		return "over all time"
+	}
+	return "in " + c.TimeRange
 }

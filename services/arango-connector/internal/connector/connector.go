@@ -33,15 +33,16 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	if err := st.EnsureCollection(ctx, store.MarketData(cfg.CollectionName)); err != nil {
 		return w.End(ctx, fmt.Errorf("prepare collection %s: %w", cfg.CollectionName, err), nil)
 	}
-	base, err := st.Count(ctx, cfg.CollectionName)
+	// Progress counts what this run stored; the finished event counts the
+	// task's own records in the store, whatever earlier runs or other
+	// workflows left in the (shared) collection.
+	base, err := cfg.ownRecords(ctx, st)
 	if err != nil {
-		return w.End(ctx, fmt.Errorf("count collection %s: %w", cfg.CollectionName, err), nil)
+		return w.End(ctx, err, nil)
 	}
 	m := newMetrics(rt.Registry)
 	s := &sink{st: st, collection: cfg.CollectionName, dlq: w.Producer, dlqTopic: dlqTopic, em: w.Events, m: m, log: log,
 		retryMax: cfg.RetryMax, progress: cfg.ProgressInterval}
-	s.written.Store(base)
-	w.Events.SetRecords(base)
 
 	cons, err := bus.NewConsumer(w.Kafka, bus.ConsumerOptions{
 		Group: cfg.Group, Topics: []string{cfg.KafkaTopic}, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Metrics: w.Metrics,
@@ -103,13 +104,18 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 		if err := <-runErr; err != nil {
 			return w.End(ctx, err, nil)
 		}
+		// A count that fails ends the run in an error: queue-manager runs it
+		// again, and the records it stored stay (upserts are idempotent).
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		total, err := cfg.ownRecords(cctx, st)
+		cancel()
+		if err != nil {
+			return w.End(ctx, err, nil)
+		}
 		return w.End(ctx, nil, func(tctx context.Context) error {
-			total, err := st.Count(tctx, cfg.CollectionName)
-			if err != nil {
-				total = s.written.Load()
-			}
-			log.Info().Int64("records", total).Msg("finished")
-			return w.Events.Finished(tctx, total, fmt.Sprintf("stored %d records in %s", total, cfg.CollectionName))
+			log.Info().Int64("records", total).Int64("stored_by_this_run", s.written.Load()).Msg("finished")
+			return w.Events.Finished(tctx, total, fmt.Sprintf("%d records of %s %s in %s (this run stored %d)",
+				total, cfg.Symbol, cfg.rangeText(), cfg.CollectionName, s.written.Load()))
 		})
 	}
 }

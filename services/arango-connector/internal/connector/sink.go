@@ -45,7 +45,7 @@ type sink struct {
 	retryMax   time.Duration
 	progress   time.Duration
 
-	written      atomic.Int64 // records in the store: the count at start plus what this run stored
+	written      atomic.Int64 // records this run stored
 	outage       bool
 	lastProgress time.Time
 	docs         []json.RawMessage

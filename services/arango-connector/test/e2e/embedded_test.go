@@ -18,3 +18,4 @@ func TestEmbeddedKillRestart(t *testing.T) { testKillRestart(t, plain(t), 100_00
 func TestEmbeddedPoison(t *testing.T)      { testPoison(t, plain(t)) }
 func TestEmbeddedStoreOutage(t *testing.T) { testStoreOutage(t, plain(t)) }
 func TestEmbeddedStop(t *testing.T)        { testStop(t, plain(t)) }
+func TestEmbeddedOwnRange(t *testing.T)    { testOwnRange(t, plain(t)) }

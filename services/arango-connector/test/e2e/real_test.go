@@ -15,3 +15,4 @@ func TestRealKillRestart(t *testing.T) { testKillRestart(t, bustest.Real(t, fals
 func TestRealPoison(t *testing.T)      { testPoison(t, bustest.Real(t, false)) }
 func TestRealStoreOutage(t *testing.T) { testStoreOutage(t, bustest.Real(t, false)) }
 func TestRealStop(t *testing.T)        { testStop(t, bustest.Real(t, false)) }
+func TestRealOwnRange(t *testing.T)    { testOwnRange(t, bustest.Real(t, false)) }

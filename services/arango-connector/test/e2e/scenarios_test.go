@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"maps"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/store"
+	"github.com/streamforge/streamforge/libs/store/sqlite"
 	"github.com/streamforge/streamforge/libs/testkit"
 )
 
@@ -225,5 +229,71 @@ func waitCount(t *testing.T, tk task, p *testkit.Proc, n int64) {
 			t.Fatalf("%d of %d documents stored after a minute", count(t, tk), n)
 		case <-time.After(20 * time.Millisecond):
 		}
+	}
+}
+
+// testOwnRange: the collection is shared with other workflows (another
+// symbol, the day before); the connector's finished event counts only its
+// own symbol and range.
+func testOwnRange(t *testing.T, cfg bus.Config) {
+	const n = 1440 // one day of 1m candles from 2024-08-01
+	tk := newTask(t, cfg)
+	tk.collection = protocol.CollectionName(symbol, "api_candles_1m", time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC))
+	docs := candles(n)
+	// ETHUSDT over two days, BTCUSDT of the day before.
+	var others []json.RawMessage
+	const day = 24 * 60 * 60_000
+	for i, d := range candles(2 * n) {
+		var c map[string]any
+		if err := json.Unmarshal(d, &c); err != nil {
+			t.Fatal(err)
+		}
+		tm := int64(c["time"].(float64))
+		eth := maps.Clone(c)
+		eth["symbol"], eth["_key"] = "ETHUSDT", "ETHUSDT_1m_"+strconv.FormatInt(tm, 10)
+		vs := []map[string]any{eth}
+		if i < n {
+			c["time"], c["_key"] = tm-day, symbol+"_1m_"+strconv.FormatInt(tm-day, 10)
+			vs = append(vs, c)
+		}
+		for _, v := range vs {
+			b, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			others = append(others, b)
+		}
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, tk.dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EnsureCollection(ctx, store.MarketData(tk.collection)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Upsert(ctx, tk.collection, others); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	produce(t, cfg, tk.topic, docs)
+	produce(t, cfg, tk.topic, docs) // a loader retry: the same records again
+	loaderFinished(t, cfg, tk, n)
+	ev := testkit.WatchEvents(t, cfg, tk.queueID)
+	p := startConnector(t, cfg, tk, "SYMBOL="+symbol, "TYPE=api_candles_1m", "TIME_RANGE=2024-08-01:2024-08-02",
+		"COLLECTION_NAME="+tk.collection)
+	if code := p.Wait(t, 2*time.Minute); code != 0 {
+		t.Fatalf("connector exit %d, want 0", code)
+	}
+	fin := ev.WaitForFrom(t, "arango-connector", protocol.StatusFinished, 10*time.Second)
+	if fin.RecordsWritten != n {
+		t.Errorf("finished with records_written=%d, want %d: the task's own range, not the shared collection's %d documents",
+			fin.RecordsWritten, n, n+len(others))
+	}
+	if got := count(t, tk); got != int64(n+len(others)) {
+		t.Errorf("collection %s holds %d documents, want %d (the task's and the others')", tk.collection, got, n+len(others))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 
 	"gonum.org/v1/gonum/mat"
 
@@ -106,6 +107,17 @@ func ReadDataset(ctx context.Context, st store.Store, name string, causal bool) 
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("graph %s has no vertices", name)
 	}
+	// The record is written after the last document of a build: a graph
+	// that holds other nodes or edges than it counts was written by another
+	// build too (or this one did not end), and a model trained on it would
+	// describe data its workflow never asked for.
+	if len(keys) != meta.Nodes || len(edges) != meta.Edges {
+		return nil, fmt.Errorf("graph %s holds %d nodes and %d edges, its record (queue %s, %s) says %d and %d: it is not the graph that was built; build it again",
+			name, len(keys), len(edges), meta.QueueID, meta.TimeRange, meta.Nodes, meta.Edges)
+	}
+	if err := inRange(meta.TimeRange, keys, times); err != nil {
+		return nil, fmt.Errorf("graph %s: %w", name, err)
+	}
 	g := &gnn.Graph{N: len(keys), X: mat.NewDense(len(keys), f, xs), Y: ys, Time: times}
 	g.Edges, g.Directed = orient(edges, times, causal)
 	return &Dataset{Meta: meta, Graph: g, Keys: keys, EdgeCount: len(edges)}, nil
@@ -132,4 +144,23 @@ func orient(edges [][2]int32, times []int64, causal bool) ([][2]int32, bool) {
 		}
 	}
 	return out, true
+}
+
+// inRange checks that every node is inside the graph's time range, when the
+// record has one: a node outside it is data the workflow did not ask for.
+func inRange(timeRange string, keys []string, times []int64) error {
+	if timeRange == "" {
+		return nil
+	}
+	tr, err := protocol.ParseTimeRange(timeRange)
+	if err != nil {
+		return fmt.Errorf("record's time range: %w", err)
+	}
+	from, to := tr.Start.UnixMilli(), tr.End.UnixMilli()
+	for i, t := range times {
+		if t < from || t >= to {
+			return fmt.Errorf("node %s at %s is outside the graph's time range %s", keys[i], time.UnixMilli(t).UTC().Format(time.RFC3339), timeRange)
+		}
+	}
+	return nil
 }

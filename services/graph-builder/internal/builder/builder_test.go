@@ -74,8 +74,15 @@ func graphDigest(t *testing.T, st store.Store, name string) (vertices, edges int
 
 func buildAndWrite(t *testing.T, st store.Store, cfg *Config) *built {
 	t.Helper()
+	return buildRange(t, st, cfg, -1<<62, 1<<62)
+}
+
+// buildRange builds cfg's graph from the candles with from <= time < to and
+// writes it.
+func buildRange(t *testing.T, st store.Store, cfg *Config, from, to int64) *built {
+	t.Helper()
 	ctx := context.Background()
-	ss, err := readSeries(ctx, st, cfg.inputs, -1<<62, 1<<62, func(int64) {})
+	ss, err := readSeries(ctx, st, cfg.inputs, from, to, func(int64) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +147,36 @@ func TestVisibilityGraphOfBTCUSDT(t *testing.T) {
 		t.Error("a second build of the same candles wrote different documents")
 	}
 	t.Logf("BTCUSDT 2024-08: %d nodes, %d edges, features %v", len(b.nodes), len(b.edges), b.features)
+}
+
+// A graph built again under its name is the new build alone: nothing of
+// the old one survives, document for document the same as a build into an
+// empty store.
+func TestRebuildReplacesTheGraph(t *testing.T) {
+	path := filepath.Join(testkit.Fixtures(t, "spot-klines-5m"), "BTCUSDT-5m-2024-08.csv")
+	cs := testkit.FixtureCandles(t, path, "BTCUSDT", "5m")
+	const coll = "btcusdt_api_candles_5m_2024_08_01"
+	month := [2]int64{cs[0].OpenTime, cs[len(cs)-1].OpenTime + 1}
+	week := [2]int64{month[0], month[0] + 7*24*60*60_000}
+
+	fresh := openStore(t)
+	putCandles(t, fresh, coll, cs)
+	cfg := config(t, "BTCUSDT", coll)
+	wantB := buildRange(t, fresh, cfg, week[0], week[1])
+	wantV, wantE, want := graphDigest(t, fresh, cfg.GraphName)
+
+	st := openStore(t)
+	putCandles(t, st, coll, cs)
+	old := buildRange(t, st, cfg, month[0], month[1])
+	buildRange(t, st, cfg, week[0], week[1])
+	v, e, got := graphDigest(t, st, cfg.GraphName)
+	if v != wantV || e != wantE {
+		t.Errorf("rebuilt over a week (after a month): %d vertices, %d edges; want the week's %d and %d (the month had %d and %d)",
+			v, e, wantV, wantE, len(old.nodes), len(old.edges))
+	}
+	if got != want || v != len(wantB.nodes) {
+		t.Errorf("the rebuilt graph's digest %s, want %s: a build into an empty store", got, want)
+	}
 }
 
 func TestCorrelationSnapshotsOfSixAssets(t *testing.T) {

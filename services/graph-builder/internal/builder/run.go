@@ -91,11 +91,12 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 		from, to = tr.Start.UnixMilli(), tr.End.UnixMilli()
 	}
 	t0 := time.Now()
-	// The collections' sizes bound what the read will see: enough for a
-	// progress bar, without a second pass over the range.
+	// What the read will see, counted by the store from its index: the
+	// progress bar's total. The collections may hold other workflows'
+	// ranges too; they are not read.
 	var expect int64
 	for _, in := range cfg.inputs {
-		n, err := st.Count(work, in.collection)
+		n, err := st.CountRange(work, in.collection, in.symbol, from, to)
 		if err != nil {
 			return w.End(ctx, fmt.Errorf("count %s: %w", in.collection, err), nil)
 		}
@@ -105,7 +106,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	ss, err := readSeries(work, st, cfg.inputs, from, to, func(n int64) {
 		m.read.Add(float64(n - read))
 		read = n
-		progress(work, telemetry.ProgressInfo{Message: fmt.Sprintf("read %d of at most %d documents", n, expect),
+		progress(work, telemetry.ProgressInfo{Message: fmt.Sprintf("read %d of %d documents", n, expect),
 			Percent: readShare * float64(n) / float64(max(expect, n, 1))})
 	})
 	m.phase.WithLabelValues("read").Observe(time.Since(t0).Seconds())

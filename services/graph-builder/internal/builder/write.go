@@ -32,9 +32,14 @@ func newWriter(st store.Store, name string, batch int, onBatch func(int64) error
 	return &writer{st: st, name: name, vertices: name + "_nodes", edges: name + "_edges", batch: batch, onBatch: onBatch}
 }
 
-// write stores the vertices, then the edges. A document the store rejects
+// write replaces the graph: it drops what a previous build of the name left
+// (a rebuild over another range must not keep the old nodes and edges),
+// then stores the vertices, then the edges. A document the store rejects
 // fails the build: a graph with holes would train a model on a lie.
 func (w *writer) write(ctx context.Context, b *built) error {
+	if err := w.st.DropGraph(ctx, w.name); err != nil {
+		return fmt.Errorf("drop the previous graph %s: %w", w.name, err)
+	}
 	if err := w.st.EnsureGraph(ctx, store.Graph{Name: w.name, VertexCollection: w.vertices, EdgeCollection: w.edges}); err != nil {
 		return fmt.Errorf("create graph %s: %w", w.name, err)
 	}

@@ -34,7 +34,14 @@ func (e *Engine) OnEvent(ctx context.Context, ev protocol.Event) {
 	}
 	at := protocol.TimeOf(ev.Timestamp)
 	s.LastEvent = &EventInfo{Status: string(ev.Status), Message: ev.Message, Records: ev.RecordsWritten, At: at}
-	s.Records = max(s.Records, ev.RecordsWritten)
+	if ev.Status == protocol.StatusFinished {
+		// The finished count is the step's own total (a connector's is the
+		// documents of its range in the store); progress before it may have
+		// counted a record twice (a retried batch, a re-load).
+		s.Records = ev.RecordsWritten
+	} else {
+		s.Records = max(s.Records, ev.RecordsWritten)
+	}
 	if ev.Percent > 0 {
 		s.Percent = ev.Percent
 	}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store/sqlite"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
@@ -110,6 +112,99 @@ func TestNewDAG(t *testing.T) {
 				t.Errorf("train step inputs %v, want the graph %q", s.Inputs, graphColl)
 			}
 		}
+	}
+}
+
+// Two workflows of the same first symbol created on the same day: their
+// market data is named after the data's first day, and each graph (and the
+// train step that reads it) belongs to its workflow alone.
+func TestNewNamesSeparateWorkflows(t *testing.T) {
+	created := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	a := Request{Symbols: []string{"BTCUSDT", "ETHUSDT"}, Types: []string{"api_candles_5m"}, TimeRange: "2026-10-01:2026-11-01",
+		Steps: []string{"load", "store", "graph", "train"}}
+	b := Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_candles_5m"}, TimeRange: "2026-09-01:2026-10-01",
+		Steps: []string{"load", "store", "graph", "train"}}
+	names := func(r Request) map[string][]string {
+		t.Helper()
+		w, err := New(r, created)
+		if err != nil {
+			t.Fatal(err)
+		}
+		suffix := w.ID[len(w.ID)-6:]
+		out := map[string][]string{}
+		for _, s := range w.Steps {
+			got := s.Collection
+			if s.Kind == KindGraph || s.Kind == KindTrain {
+				// The suffix is random: name it so the table can say where
+				// it goes.
+				got = strings.Replace(got, suffix, "<suffix>", 1)
+			}
+			out[s.Kind] = append(out[s.Kind], got)
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name string
+		r    Request
+		want map[string][]string
+	}{
+		{"A", a, map[string][]string{
+			KindLoad:  {"btcusdt_api_candles_5m_2026_10_01", "ethusdt_api_candles_5m_2026_10_01"},
+			KindStore: {"btcusdt_api_candles_5m_2026_10_01", "ethusdt_api_candles_5m_2026_10_01"},
+			KindGraph: {"btcusdt_graph_2026_10_01_<suffix>"},
+			KindTrain: {"btcusdt_graph_2026_10_01_<suffix>"},
+		}},
+		{"B", b, map[string][]string{
+			KindLoad:  {"btcusdt_api_candles_5m_2026_09_01"},
+			KindStore: {"btcusdt_api_candles_5m_2026_09_01"},
+			KindGraph: {"btcusdt_graph_2026_09_01_<suffix>"},
+			KindTrain: {"btcusdt_graph_2026_09_01_<suffix>"},
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, names(tt.r)); diff != "" {
+				t.Errorf("collections by step kind (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// The same request twice on one day: the data is shared, the graphs
+	// are not.
+	w1, err := New(b, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w2, err := New(b, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g1, g2 := w1.Steps[2], w2.Steps[2]
+	if g1.Kind != KindGraph || g2.Kind != KindGraph {
+		t.Fatalf("step 2 is %s and %s, want the graph steps", g1.Kind, g2.Kind)
+	}
+	if g1.Collection == g2.Collection {
+		t.Errorf("two workflows write the same graph %s", g1.Collection)
+	}
+	if w1.Steps[1].Collection != w2.Steps[1].Collection {
+		t.Errorf("the same range is stored in %s and %s, want one shared collection", w1.Steps[1].Collection, w2.Steps[1].Collection)
+	}
+}
+
+// A step's records are its finished event's count, even when a progress
+// event counted more (a re-sent batch): the step reports what it stored.
+func TestFinishedRecordsAreTheStepsOwn(t *testing.T) {
+	r := newRig(t, "", nil, Options{})
+	w, err := r.eng.Submit(context.Background(), fourSteps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := w.Steps[1]
+	r.event(store, protocol.StatusLoading, 17568)
+	if got := r.get(w.ID).Steps[1].Records; got != 17568 {
+		t.Fatalf("records after progress %d, want 17568", got)
+	}
+	r.event(store, protocol.StatusFinished, 8640)
+	if got := r.stored(w.ID).Steps[1].Records; got != 8640 {
+		t.Errorf("records after finished %d, want the finished event's 8640", got)
 	}
 }
 

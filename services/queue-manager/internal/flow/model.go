@@ -272,6 +272,13 @@ func New(r Request, now time.Time) (*Workflow, error) {
 		return nil, err
 	}
 	w := &Workflow{ID: id, Request: r, State: Pending, Created: now, Updated: now}
+	// Market data is named after the first day of the data, so workflows
+	// share it; the graph is named after the workflow too (its suffix), so
+	// it is this workflow's alone.
+	day, err := protocol.DataDay(r.TimeRange, now)
+	if err != nil {
+		return nil, fmt.Errorf("time_range: %w", err)
+	}
 	// symbol is the step's SYMBOL (a list for graph and train); the queue
 	// id names the first.
 	add := func(kind, symbol, typ string, after []string) (*Step, error) {
@@ -284,14 +291,14 @@ func New(r Request, now time.Time) (*Workflow, error) {
 		if err != nil {
 			return nil, err
 		}
-		parsed, err := protocol.ParseQueueID(q)
-		if err != nil {
-			return nil, err
+		coll := protocol.CollectionName(first, qtype, day)
+		if kind == KindGraph || kind == KindTrain {
+			coll = protocol.GraphName(first, day, suffix)
 		}
 		s := &Step{
 			ID: q + "." + kind, Kind: kind, QueueID: q, TelemetryID: protocol.TelemetryID(Role[kind], suffix),
 			Symbol: symbol, Type: typ, TimeRange: r.TimeRange, Topic: protocol.DataTopic(q),
-			Collection: protocol.CollectionName(first, qtype, parsed.Day), After: after, Env: r.Options[kind],
+			Collection: coll, After: after, Env: r.Options[kind],
 			State: Pending, Attempts: []Attempt{},
 		}
 		w.Steps = append(w.Steps, s)

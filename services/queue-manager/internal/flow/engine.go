@@ -232,17 +232,9 @@ func (e *Engine) Stop(ctx context.Context, id string) (*Workflow, error) {
 	if w.State == Stopping {
 		return clone(w), nil
 	}
-	now := e.o.Now()
-	w.State, w.StopAfter = Stopping, now.Add(e.o.StopGrace)
-	for _, s := range w.Steps {
-		switch s.State {
-		case Pending:
-			s.State, s.QueuePosition, s.RetryAt = Stopped, 0, time.Time{}
-		case Running:
-			s.State = Stopping
-			e.command(ctx, s, protocol.CommandStop)
-		}
-	}
+	// Settling a stopping workflow cancels its pending steps and stops
+	// the running ones.
+	w.State, w.StopAfter = Stopping, e.o.Now().Add(e.o.StopGrace)
 	e.settleLocked(ctx, w)
 	e.saveLocked(ctx, w, "workflow", "")
 	return clone(w), nil
@@ -493,43 +485,27 @@ func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why st
 	}
 }
 
-// settleLocked derives the workflow's state from its steps. A failed step
-// stops the rest of the workflow.
+// settleLocked applies what settle decides for w: cancelled steps stop,
+// running ones get a stop command and the stop grace, and an ended
+// workflow is counted.
 func (e *Engine) settleLocked(ctx context.Context, w *Workflow) {
-	all, failed, stopped := true, false, false
-	for _, s := range w.Steps {
-		all = all && Terminal(s.State)
-		failed = failed || s.State == Failed
-		stopped = stopped || s.State == Stopped
+	d := settle(w)
+	for _, s := range d.Cancel {
+		s.State, s.QueuePosition, s.RetryAt = Stopped, 0, time.Time{}
 	}
-	if failed && w.State != Stopping && !all {
-		// Stop what still runs; the workflow ends failed when it has.
-		for _, s := range w.Steps {
-			switch s.State {
-			case Pending:
-				s.State = Stopped
-			case Running:
-				s.State = Stopping
-				e.command(ctx, s, protocol.CommandStop)
-			}
-		}
+	for _, s := range d.Stop {
+		s.State = Stopping
+		e.command(ctx, s, protocol.CommandStop)
+	}
+	if len(d.Stop) > 0 && w.StopAfter.IsZero() {
 		w.StopAfter = e.o.Now().Add(e.o.StopGrace)
-		all = false
-		for _, s := range w.Steps {
-			all = all && Terminal(s.State)
-		}
 	}
-	if !all {
+	if d.State == w.State {
 		return
 	}
-	switch {
-	case failed:
-		w.State = Failed
-	case stopped || w.State == Stopping:
-		w.State = Stopped
-	default:
-		w.State = Finished
+	w.State = d.State
+	if Terminal(w.State) {
+		e.o.Metrics.ended.WithLabelValues(w.State).Inc()
+		e.o.Log.Info().Str("workflow", w.ID).Str("state", w.State).Msg("workflow ended")
 	}
-	e.o.Metrics.ended.WithLabelValues(w.State).Inc()
-	e.o.Log.Info().Str("workflow", w.ID).Str("state", w.State).Msg("workflow ended")
 }

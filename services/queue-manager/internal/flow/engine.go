@@ -340,7 +340,7 @@ func (e *Engine) command(ctx context.Context, s *Step, kind protocol.CommandKind
 	cmd := e.task(s).StartCommand(s.TelemetryID, protocol.Timestamp(e.o.Now()))
 	cmd.Command = kind
 	if kind != protocol.CommandStart {
-		cmd = protocol.Command{Command: kind, QueueID: s.QueueID, Target: s.TelemetryID, Timestamp: cmd.Timestamp}
+		cmd = protocol.Command{Command: kind, QueueID: s.QueueID, Target: s.TelemetryID, Timestamp: cmd.Timestamp, RunID: cmd.RunID}
 	}
 	b, err := json.Marshal(cmd)
 	if err == nil {
@@ -352,8 +352,12 @@ func (e *Engine) command(ctx context.Context, s *Step, kind protocol.CommandKind
 }
 
 func (e *Engine) task(s *Step) protocol.Task {
-	return protocol.Task{QueueID: s.QueueID, Symbol: s.Symbol, Type: s.Type, TimeRange: s.TimeRange,
+	t := protocol.Task{QueueID: s.QueueID, Symbol: s.Symbol, Type: s.Type, TimeRange: s.TimeRange,
 		KafkaTopic: s.Topic, CollectionName: s.Collection, TelemetryID: s.TelemetryID}
+	if a := s.Current(); a != nil {
+		t.RunID = a.RunID
+	}
+	return t
 }
 
 // scheduleLocked launches every step whose turn has come, within the
@@ -426,7 +430,7 @@ func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 	e.command(ctx, s, protocol.CommandStart)
 	env := map[string]string{
 		"QUEUE_ID": s.QueueID, "SYMBOL": s.Symbol, "TYPE": s.Type, "TIME_RANGE": s.TimeRange,
-		"KAFKA_TOPIC": s.Topic, "COLLECTION_NAME": s.Collection, "TELEMETRY_ID": s.TelemetryID,
+		"KAFKA_TOPIC": s.Topic, "COLLECTION_NAME": s.Collection, "TELEMETRY_ID": s.TelemetryID, "RUN_ID": run,
 	}
 	switch {
 	case s.Kind == KindGraph && len(s.Inputs) > 0:

@@ -25,6 +25,10 @@ func (e *Engine) OnEvent(ctx context.Context, ev protocol.Event) {
 		e.o.Metrics.events.WithLabelValues("unknown").Inc()
 		return
 	}
+	if why := runMismatch(ref.s, ev.RunID); why != "" {
+		e.o.Metrics.events.WithLabelValues(why).Inc()
+		return
+	}
 	e.o.Metrics.events.WithLabelValues(string(ev.Status)).Inc()
 	w, s := ref.w, ref.s
 	now := e.o.Now().UTC()
@@ -74,6 +78,20 @@ func (e *Engine) OnEvent(ctx context.Context, ev protocol.Event) {
 	if kind == "step" {
 		e.scheduleLocked(ctx)
 	}
+}
+
+// runMismatch says why an event with runID is not one of s's current run
+// ("stale_run": it names another run; "ambiguous_run": it names none and
+// s was relaunched, so it could be any run's), or "" when it is.
+func runMismatch(s *Step, runID string) string {
+	a := s.Current()
+	switch {
+	case runID != "" && (a == nil || a.RunID != runID):
+		return "stale_run"
+	case runID == "" && len(s.Attempts) > 1:
+		return "ambiguous_run"
+	}
+	return ""
 }
 
 func (e *Engine) endAttempt(s *Step, outcome, msg string) {

@@ -224,14 +224,27 @@ func newRig(t *testing.T, path string, l *fakeLauncher, o Options) *rig {
 	return r
 }
 
-// event sends a queue-events message from step s's worker.
+// event sends a queue-events message from the worker of step s's current
+// run.
 func (r *rig) event(s *Step, status protocol.Status, records int64, extra ...func(*protocol.Event)) {
 	ev := protocol.Event{QueueID: s.QueueID, Producer: s.TelemetryID, Status: status, RecordsWritten: records,
-		Finished: status.Terminal(), Timestamp: protocol.Timestamp(r.clk.now())}
+		Finished: status.Terminal(), Timestamp: protocol.Timestamp(r.clk.now()), RunID: r.currentRun(s)}
 	for _, f := range extra {
 		f(&ev)
 	}
 	r.eng.OnEvent(context.Background(), ev)
+}
+
+// currentRun returns the run id of s's latest attempt in the engine.
+func (r *rig) currentRun(s *Step) string {
+	r.eng.mu.Lock()
+	defer r.eng.mu.Unlock()
+	for _, ref := range r.eng.byQueue[s.QueueID] {
+		if a := ref.s.Current(); ref.s.ID == s.ID && a != nil {
+			return a.RunID
+		}
+	}
+	return ""
 }
 
 func (r *rig) get(id string) *Workflow {

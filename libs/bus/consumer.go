@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -44,9 +45,13 @@ type ConsumerOptions struct {
 // batch that contains it, so a crash at any point re-delivers rather than
 // loses.
 type Consumer struct {
-	r    *kafka.Reader
-	opts ConsumerOptions
-	m    *Metrics
+	r     *kafka.Reader
+	opts  ConsumerOptions
+	m     *Metrics
+	admin *Admin
+
+	mu   sync.Mutex
+	done map[string]map[int]int64 // topic -> partition -> next offset after what was handled and committed
 }
 
 // NewConsumer returns a consumer; it joins the group on the first Run.
@@ -92,7 +97,54 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Consumer{r: r, opts: opts, m: m}, nil
+	admin, err := NewAdmin(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Consumer{r: r, opts: opts, m: m, admin: admin, done: map[string]map[int]int64{}}, nil
+}
+
+// CaughtUp reports whether every message of topic below offsets (the next
+// offset to read, by partition, e.g. end offsets taken at some moment) has
+// been handled and committed by the group: by this consumer, or before it
+// joined or while another member held the partition (then the group's
+// committed offsets, read from the broker, tell).
+func (c *Consumer) CaughtUp(ctx context.Context, topic string, offsets map[int]int64) (bool, error) {
+	c.mu.Lock()
+	var ask []int
+	for p, o := range offsets {
+		if o > 0 && c.done[topic][p] < o {
+			ask = append(ask, p)
+		}
+	}
+	c.mu.Unlock()
+	if len(ask) == 0 {
+		return true, nil
+	}
+	committed, err := c.admin.CommittedOffsets(ctx, c.opts.Group, topic)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range ask {
+		if committed[p] < offsets[p] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// committed records that batch is handled and committed.
+func (c *Consumer) committed(batch []Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range batch {
+		parts := c.done[m.Topic]
+		if parts == nil {
+			parts = map[int]int64{}
+			c.done[m.Topic] = parts
+		}
+		parts[m.Partition] = max(parts[m.Partition], m.Offset+1)
+	}
 }
 
 // Run fetches batches and hands them to h until ctx is cancelled (then it
@@ -139,6 +191,7 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 			return fmt.Errorf("commit offsets of %d messages: %w", len(batch), err)
 		}
 		countByTopic(c.m.committed, batch)
+		c.committed(batch)
 		if ctx.Err() != nil {
 			return nil
 		}

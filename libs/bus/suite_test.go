@@ -45,6 +45,7 @@ func runSuite(t *testing.T, broker func(t *testing.T) bus.Config) {
 	t.Run("EnsureTopicsIsIdempotent", func(t *testing.T) { testEnsureTopics(t, broker(t)) })
 	t.Run("TailSeesMessagesSinceTime", func(t *testing.T) { testTail(t, broker(t)) })
 	t.Run("EndAndCommittedOffsets", func(t *testing.T) { testOffsets(t, broker(t)) })
+	t.Run("CaughtUpAfterHandlingAndCommitting", func(t *testing.T) { testCaughtUp(t, broker(t)) })
 }
 
 func testProduceConsume(t *testing.T, cfg bus.Config) {
@@ -361,5 +362,67 @@ func testOffsets(t *testing.T, cfg bus.Config) {
 	}
 	if lag, err := a.Lag(ctx, group, topic); err != nil || lag != 0 {
 		t.Errorf("lag after consuming = %d, %v; want 0", lag, err)
+	}
+}
+
+func testCaughtUp(t *testing.T, cfg bus.Config) {
+	topic := uniqueTopic(t)
+	bustest.Topics(t, cfg, 2, topic)
+	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx := context.Background()
+	var msgs []bus.Message
+	for i := range 10 {
+		msgs = append(msgs, bus.Message{Topic: topic, Key: []byte{byte('a' + i%4)}, Value: []byte("v")})
+	}
+	if err := p.Send(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	a, err := bus.NewAdmin(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, err := a.EndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	group := topic + "-g"
+	newConsumer := func() *bus.Consumer {
+		c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: group, Topics: []string{topic}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	c := newConsumer()
+	if ok, err := c.CaughtUp(ctx, topic, end); err != nil || ok {
+		t.Fatalf("caught up before reading = %v, %v; want false", ok, err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	n := 0
+	if err := c.Run(rctx, func(_ context.Context, batch []bus.Message) error {
+		if n += len(batch); n == 10 {
+			cancel()
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := c.CaughtUp(ctx, topic, end); err != nil || !ok {
+		t.Errorf("caught up after handling everything = %v, %v; want true", ok, err)
+	}
+	// A new member of the group has read nothing itself: the group's
+	// commits tell.
+	if ok, err := newConsumer().CaughtUp(ctx, topic, end); err != nil || !ok {
+		t.Errorf("a new member: caught up = %v, %v; want true", ok, err)
+	}
+	later := map[int]int64{0: end[0] + 1, 1: end[1]}
+	if ok, err := c.CaughtUp(ctx, topic, later); err != nil || ok {
+		t.Errorf("caught up to offsets past the end = %v, %v; want false", ok, err)
 	}
 }

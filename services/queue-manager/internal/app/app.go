@@ -150,15 +150,6 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 		}
 		limits[k] = n
 	}
-	repo := flow.NewRepo(st)
-	eng := flow.NewEngine(repo, l, prod, flow.Options{
-		Services: services, Args: args, Limits: limits, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
-		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
-		Log: rt.Log, Metrics: flow.NewMetrics(rt.Registry),
-	})
-	if err := eng.Start(ctx); err != nil {
-		return err
-	}
 	// The committed offsets carry the events sent while queue-manager was
 	// down (a new group reads what the topic keeps: events of unknown
 	// workflows are only counted). Events are applied in batches, one commit
@@ -169,6 +160,15 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 		return err
 	}
 	defer func() { _ = cons.Close() }()
+	repo := flow.NewRepo(st)
+	eng := flow.NewEngine(repo, l, prod, flow.Options{
+		Services: services, Args: args, Limits: limits, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
+		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
+		Events: eventLog{admin: admin, cons: cons}, Log: rt.Log, Metrics: flow.NewMetrics(rt.Registry),
+	})
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
 	api.New(eng, repo, nil).Mount(rt.Router)
 	rt.SetReady(true)
 	rt.Log.Info().Str("launcher", cfg.Launcher).Msg("queue-manager ready")
@@ -198,4 +198,19 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 		}
 		return err
 	}
+}
+
+// eventLog is queue-events for the engine: its end offsets from the
+// broker, how far it was applied from the consumer.
+type eventLog struct {
+	admin *bus.Admin
+	cons  *bus.Consumer
+}
+
+func (l eventLog) EndOffsets(ctx context.Context) (map[int]int64, error) {
+	return l.admin.EndOffsets(ctx, protocol.TopicEvents)
+}
+
+func (l eventLog) CaughtUp(ctx context.Context, offsets map[int]int64) (bool, error) {
+	return l.cons.CaughtUp(ctx, protocol.TopicEvents, offsets)
 }

@@ -43,9 +43,11 @@ type Options struct {
 	// StopGrace is how long a stopped step's worker has to end by itself
 	// before its run is removed (default 30 s).
 	StopGrace time.Duration
-	// ExitGrace is how long the engine waits for a worker's terminal event
-	// after its run succeeded (default 5 s).
-	ExitGrace time.Duration
+	// Events tells how far queue-events is written and read: a run that
+	// exited without a terminal event is judged once the events sent
+	// before it ended have been applied. Nil means every event is applied
+	// as soon as it is sent (tests without Kafka).
+	Events EventLog
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log zerolog.Logger
@@ -69,8 +71,8 @@ func (o *Options) defaults() {
 	if o.StopGrace <= 0 {
 		o.StopGrace = 30 * time.Second
 	}
-	if o.ExitGrace <= 0 {
-		o.ExitGrace = 5 * time.Second
+	if o.Events == nil {
+		o.Events = appliedLog{}
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -104,7 +106,7 @@ type Engine struct {
 	byQueue  map[string][]*stepRef
 	runs     map[string]*stepRef // current run id -> step
 	lastSeen map[string]time.Time
-	exited   map[string]time.Time // run succeeded, terminal event awaited
+	exited   map[string]map[int]int64 // run ended, no terminal event: queue-events end offsets after it ended (nil: not taken yet)
 	subs     map[string]map[chan Change]struct{}
 	dirty    map[string]*Workflow // progress not stored yet (Tick stores it)
 	flowing  time.Time            // when queue-events first delivered; zero before
@@ -121,7 +123,7 @@ func NewEngine(repo *Repo, l launch.Launcher, pub Publisher, o Options) *Engine 
 	return &Engine{
 		o: o, repo: repo, launcher: l, pub: pub,
 		active: map[string]*Workflow{}, byQueue: map[string][]*stepRef{}, runs: map[string]*stepRef{},
-		lastSeen: map[string]time.Time{}, exited: map[string]time.Time{}, subs: map[string]map[chan Change]struct{}{},
+		lastSeen: map[string]time.Time{}, exited: map[string]map[int]int64{}, subs: map[string]map[chan Change]struct{}{},
 		dirty: map[string]*Workflow{},
 	}
 }
@@ -160,7 +162,7 @@ func (e *Engine) Start(ctx context.Context) error {
 				e.o.Log.Info().Str("workflow", w.ID).Str("step", s.ID).Str("run", a.RunID).Msg("re-adopted a running step")
 			case ok && st.Phase == launch.Succeeded:
 				e.runs[a.RunID] = &stepRef{w, s}
-				e.exited[a.RunID] = now
+				e.exited[a.RunID] = nil
 			default:
 				e.attemptFailed(ctx, w, s, "its run was lost while queue-manager was down")
 			}

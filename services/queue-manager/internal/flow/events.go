@@ -124,8 +124,11 @@ func (e *Engine) OnRun(ctx context.Context, st launch.Status) {
 	w, s := ref.w, ref.s
 	switch st.Phase {
 	case launch.Succeeded:
-		// The worker's terminal event may still be on its way.
-		e.exited[st.ID] = e.o.Now()
+		// The worker's terminal event may still be on its way: the run is
+		// judged by Tick once queue-events has been read that far.
+		if _, ok := e.exited[st.ID]; !ok {
+			e.exited[st.ID] = nil
+		}
 	case launch.Failed, launch.Vanished:
 		if s.State == Stopping {
 			e.endAttempt(s, Stopped, string(st.Phase)+": "+st.Message)
@@ -139,10 +142,11 @@ func (e *Engine) OnRun(ctx context.Context, st launch.Status) {
 	}
 }
 
-// Tick does what time decides: silent steps are declared dead, runs that
-// exited without a terminal event are settled, stopped workflows past their
+// Tick does what time decides: runs that exited without a terminal event
+// are judged, silent steps are declared dead, stopped workflows past their
 // grace have their runs removed, and delayed relaunches start.
 func (e *Engine) Tick(ctx context.Context) {
+	e.judgeExits(ctx)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.o.Now()
@@ -150,13 +154,12 @@ func (e *Engine) Tick(ctx context.Context) {
 		changed := false
 		for _, s := range w.Steps {
 			a := s.Current()
+			exited := false
+			if a != nil {
+				_, exited = e.exited[a.RunID]
+			}
 			switch {
-			case s.State == Running && a != nil && !e.exited[a.RunID].IsZero() && now.Sub(e.exited[a.RunID]) >= e.o.ExitGrace:
-				// Exit 0 without a terminal event: the worker did its work.
-				e.endAttempt(s, Finished, "exited 0 without a finished event")
-				s.State = Finished
-				changed = true
-			case s.State == Running && !e.flowing.IsZero() && now.Sub(later(e.lastSeen[s.ID], e.flowing)) > e.o.HeartbeatTimeout:
+			case s.State == Running && !exited && !e.flowing.IsZero() && now.Sub(later(e.lastSeen[s.ID], e.flowing)) > e.o.HeartbeatTimeout:
 				e.attemptFailed(ctx, w, s, fmt.Sprintf("no event for %s (heartbeat timeout)", e.o.HeartbeatTimeout.Round(time.Second)))
 				changed = true
 			case s.State == Stopping && !w.StopAfter.IsZero() && now.After(w.StopAfter):
@@ -209,4 +212,88 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// EventLog is queue-events as the engine needs to know it: how far it is
+// written, and whether the engine has applied it that far.
+type EventLog interface {
+	// EndOffsets returns the end offset of each partition of queue-events.
+	EndOffsets(ctx context.Context) (map[int]int64, error)
+	// CaughtUp reports whether every event below offsets (by partition)
+	// has been applied.
+	CaughtUp(ctx context.Context, offsets map[int]int64) (bool, error)
+}
+
+// appliedLog is an EventLog whose events are applied as they are sent.
+type appliedLog struct{}
+
+func (appliedLog) EndOffsets(context.Context) (map[int]int64, error)     { return map[int]int64{}, nil }
+func (appliedLog) CaughtUp(context.Context, map[int]int64) (bool, error) { return true, nil }
+
+// judgeExits judges the runs that ended (exit 0) without a terminal event.
+// A step is finished only on its run's finished event, and that event may
+// still be on its way: the end offsets of queue-events are taken after the
+// run ended, and once every event below them has been applied a run still
+// without its terminal event is a failed attempt (a stopping one is
+// stopped). Kafka is asked outside the engine's lock.
+func (e *Engine) judgeExits(ctx context.Context) {
+	e.mu.Lock()
+	var untaken []string
+	judge := map[string]map[int]int64{}
+	for run, offsets := range e.exited {
+		if offsets == nil {
+			untaken = append(untaken, run)
+		} else {
+			judge[run] = offsets
+		}
+	}
+	e.mu.Unlock()
+	if len(untaken) > 0 {
+		offsets, err := e.o.Events.EndOffsets(ctx)
+		if err != nil {
+			e.o.Log.Warn().Err(err).Int("runs", len(untaken)).Msg("queue-events end offsets not read; exited runs judged later")
+		} else {
+			e.mu.Lock()
+			for _, run := range untaken {
+				if _, ok := e.exited[run]; ok {
+					e.exited[run], judge[run] = offsets, offsets
+				}
+			}
+			e.mu.Unlock()
+		}
+	}
+	var caught []string
+	for run, offsets := range judge {
+		ok, err := e.o.Events.CaughtUp(ctx, offsets)
+		if err != nil {
+			e.o.Log.Warn().Err(err).Str("run", run).Msg("queue-events progress not read; exited run judged later")
+			continue
+		}
+		if ok {
+			caught = append(caught, run)
+		}
+	}
+	if len(caught) == 0 {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, run := range caught {
+		ref, ok := e.runs[run]
+		if _, exited := e.exited[run]; !ok || !exited {
+			continue // its terminal event came after all
+		}
+		w, s := ref.w, ref.s
+		switch s.State {
+		case Stopping:
+			e.endAttempt(s, Stopped, "exited after a stop request without reporting")
+			s.State = Stopped
+		case Running:
+			e.attemptFailed(ctx, w, s, "exited without reporting")
+		default:
+			continue
+		}
+		e.settleLocked(ctx, w)
+		e.saveLocked(ctx, w, "step", s.ID)
+	}
 }

@@ -33,6 +33,9 @@ type ConsumerOptions struct {
 	// MaxRetries is how often a failed batch is retried before Run gives up
 	// and returns the error, offsets uncommitted (default 5).
 	MaxRetries int
+	// RetryForever retries a failed batch until ctx ends instead of giving
+	// up after MaxRetries (a handler whose dependency is waited out).
+	RetryForever bool
 	// RetryBackoff is the first wait between retries; it doubles up to 30s
 	// (default 200ms).
 	RetryBackoff time.Duration
@@ -221,7 +224,7 @@ func (c *Consumer) handle(ctx context.Context, h Handler, batch []Message) error
 			return nil
 		}
 		c.m.handlerErrors.WithLabelValues(batch[0].Topic).Inc()
-		if attempt >= c.opts.MaxRetries || ctx.Err() != nil {
+		if (attempt >= c.opts.MaxRetries && !c.opts.RetryForever) || ctx.Err() != nil {
 			first, last := batch[0], batch[len(batch)-1]
 			return fmt.Errorf("handle %d messages from %s[%d]@%d..%d after %d attempts: %w",
 				len(batch), first.Topic, first.Partition, first.Offset, last.Offset, attempt+1, err)

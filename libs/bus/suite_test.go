@@ -42,6 +42,7 @@ func runSuite(t *testing.T, broker func(t *testing.T) bus.Config) {
 	t.Run("ProduceConsumeKeepsKeyOrder", func(t *testing.T) { testProduceConsume(t, broker(t)) })
 	t.Run("CommitOnlyAfterHandlerSucceeded", func(t *testing.T) { testCommitAfterSuccess(t, broker(t)) })
 	t.Run("TransientHandlerErrorIsRetried", func(t *testing.T) { testRetry(t, broker(t)) })
+	t.Run("RetryForeverOutlastsMaxRetries", func(t *testing.T) { testRetryForever(t, broker(t)) })
 	t.Run("EnsureTopicsIsIdempotent", func(t *testing.T) { testEnsureTopics(t, broker(t)) })
 	t.Run("TailSeesMessagesSinceTime", func(t *testing.T) { testTail(t, broker(t)) })
 	t.Run("EndAndCommittedOffsets", func(t *testing.T) { testOffsets(t, broker(t)) })
@@ -214,6 +215,39 @@ func testRetry(t *testing.T, cfg bus.Config) {
 	}, 1)
 	if err != nil || len(got) != 1 || failures != 1 {
 		t.Fatalf("got %v, err %v after %d failures; want the message after one retry", got, err, failures)
+	}
+}
+
+func testRetryForever(t *testing.T, cfg bus.Config) {
+	topic := uniqueTopic(t)
+	bustest.Topics(t, cfg, 1, topic)
+	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Publish(context.Background(), topic, nil, []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: topic + "-g", Topics: []string{topic}, MaxRetries: 1,
+		RetryForever: true, RetryBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	failures := 0
+	err = c.Run(ctx, func(context.Context, []bus.Message) error {
+		if failures < 4 {
+			failures++
+			return errors.New("store is down")
+		}
+		cancel()
+		return nil
+	})
+	if err != nil || failures != 4 {
+		t.Fatalf("Run = %v after %d failures; want the batch handled after 4", err, failures)
 	}
 }
 

@@ -153,9 +153,10 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	// The committed offsets carry the events sent while queue-manager was
 	// down (a new group reads what the topic keeps: events of unknown
 	// workflows are only counted). Events are applied in batches, one commit
-	// each.
+	// each, and only once the state they produced is stored: while the store
+	// refuses writes the batch is retried, however long that takes.
 	cons, err := bus.NewConsumer(cfg.Config, bus.ConsumerOptions{Group: cfg.EventsGroup, Topics: []string{protocol.TopicEvents},
-		BatchSize: 500, BatchWait: 20 * time.Millisecond, Metrics: m})
+		BatchSize: 500, BatchWait: 20 * time.Millisecond, RetryForever: true, Metrics: m})
 	if err != nil {
 		return err
 	}
@@ -170,6 +171,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 		return err
 	}
 	api.New(eng, repo, nil).Mount(rt.Router)
+	rt.SetReadyCheck(eng.StoreErr)
 	rt.SetReady(true)
 	rt.Log.Info().Str("launcher", cfg.Launcher).Msg("queue-manager ready")
 
@@ -177,15 +179,16 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	go func() {
 		errc <- cons.Run(ctx, func(ctx context.Context, batch []bus.Message) error {
 			eng.Flowing()
+			var unstored error
 			for _, msg := range batch {
 				ev, err := protocol.DecodeEvent(msg.Value)
 				if err != nil {
 					rt.Log.Warn().Err(err).Int("partition", msg.Partition).Int64("offset", msg.Offset).Msg("malformed event skipped")
 					continue
 				}
-				eng.OnEvent(ctx, ev)
+				unstored = eng.OnEvent(ctx, ev)
 			}
-			return nil
+			return unstored
 		})
 	}()
 	go func() { errc <- eng.Run(ctx, cfg.Tick) }()

@@ -9,11 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 )
 
@@ -48,6 +50,8 @@ type Options struct {
 	// before it ended have been applied. Nil means every event is applied
 	// as soon as it is sent (tests without Kafka).
 	Events EventLog
+	// StoreTimeout bounds one store call (default 10 s).
+	StoreTimeout time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log zerolog.Logger
@@ -70,6 +74,9 @@ func (o *Options) defaults() {
 	}
 	if o.StopGrace <= 0 {
 		o.StopGrace = 30 * time.Second
+	}
+	if o.StoreTimeout <= 0 {
+		o.StoreTimeout = 10 * time.Second
 	}
 	if o.Events == nil {
 		o.Events = appliedLog{}
@@ -94,7 +101,9 @@ type Change struct {
 // queue-events and the launcher, relaunches what dies, and keeps every
 // change in the store. Its state is guarded by one mutex; the store write
 // of a change happens under it, so the stored workflow is never behind what
-// a client was told.
+// a client was told. A change the store refused is kept and written again
+// on every tick until it is stored; until then OnEvent returns an error, so
+// that the events behind it are not committed, and StoreErr says why.
 type Engine struct {
 	o        Options
 	repo     *Repo
@@ -108,8 +117,10 @@ type Engine struct {
 	lastSeen map[string]time.Time
 	exited   map[string]map[int]int64 // run ended, no terminal event: queue-events end offsets after it ended (nil: not taken yet)
 	subs     map[string]map[chan Change]struct{}
-	dirty    map[string]*Workflow // progress not stored yet (Tick stores it)
-	flowing  time.Time            // when queue-events first delivered; zero before
+	dirty    map[string]*Workflow  // progress not stored yet (Tick stores it)
+	unsaved  map[string]*Workflow  // changes the store refused (Tick writes them again)
+	storeErr atomic.Pointer[error] // why the last write failed while some are unsaved
+	flowing  time.Time             // when queue-events first delivered; zero before
 }
 
 type stepRef struct {
@@ -124,7 +135,7 @@ func NewEngine(repo *Repo, l launch.Launcher, pub Publisher, o Options) *Engine 
 		o: o, repo: repo, launcher: l, pub: pub,
 		active: map[string]*Workflow{}, byQueue: map[string][]*stepRef{}, runs: map[string]*stepRef{},
 		lastSeen: map[string]time.Time{}, exited: map[string]map[int]int64{}, subs: map[string]map[chan Change]struct{}{},
-		dirty: map[string]*Workflow{},
+		dirty: map[string]*Workflow{}, unsaved: map[string]*Workflow{},
 	}
 }
 
@@ -210,10 +221,15 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Workflow, error) {
 	return clone(w), nil
 }
 
-// Get returns a workflow: the live one when active, else the stored one.
+// Get returns a workflow: the live one when active or not stored yet, else
+// the stored one.
 func (e *Engine) Get(ctx context.Context, id string) (*Workflow, error) {
 	e.mu.Lock()
 	if w, ok := e.active[id]; ok {
+		defer e.mu.Unlock()
+		return clone(w), nil
+	}
+	if w, ok := e.unsaved[id]; ok {
 		defer e.mu.Unlock()
 		return clone(w), nil
 	}
@@ -286,8 +302,8 @@ func (e *Engine) Subscribe(id string) (<-chan Change, func(), bool) {
 // saveLocked stores w and tells its watchers. State changes are stored at
 // once; progress alone is stored by the next Tick (clients read the live
 // state, and a lost progress write is redone by the worker's next event). A
-// store failure is logged: the in-memory state goes on and the next change
-// stores it again.
+// store failure is logged and the workflow kept among the unsaved, written
+// again by every Tick.
 func (e *Engine) saveLocked(ctx context.Context, w *Workflow, kind, step string) {
 	w.Updated = e.o.Now().UTC()
 	if kind == "progress" {
@@ -314,19 +330,72 @@ func (e *Engine) saveLocked(ctx context.Context, w *Workflow, kind, step string)
 	}
 }
 
+// store writes w; a workflow the store refused is kept among the unsaved.
 func (e *Engine) store(ctx context.Context, w *Workflow) {
-	if err := e.repo.Save(context.WithoutCancel(ctx), w); err != nil {
+	if err := e.write(ctx, w); err != nil {
 		e.o.Log.Error().Err(err).Str("workflow", w.ID).Msg("workflow not stored")
 		e.o.Metrics.storeErrors.Inc()
+		e.unsaved[w.ID] = w
+		e.storeErr.Store(&err)
+		return
+	}
+	delete(e.unsaved, w.ID)
+	if len(e.unsaved) == 0 && e.storeErr.Swap(nil) != nil {
+		e.o.Log.Info().Msg("every workflow change is stored again")
 	}
 }
 
-// flushLocked stores the progress not stored yet.
+// write saves w within StoreTimeout. A revision conflict means an earlier
+// write was stored although its answer was lost (a timeout after the
+// commit): the stored record is reloaded and w, which holds every change
+// since, is written over its revision.
+func (e *Engine) write(ctx context.Context, w *Workflow) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.o.StoreTimeout)
+	defer cancel()
+	err := e.repo.Save(ctx, w)
+	if !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	cur, err := e.repo.Get(ctx, w.ID)
+	if err != nil {
+		return fmt.Errorf("reload after a revision conflict: %w", err)
+	}
+	w.Rev = cur.Rev
+	return e.repo.Save(ctx, w)
+}
+
+// flushLocked stores the progress not stored yet and writes again what the
+// store refused before.
 func (e *Engine) flushLocked(ctx context.Context) {
 	for id, w := range e.dirty {
 		e.store(ctx, w)
 		delete(e.dirty, id)
 	}
+	for _, w := range e.unsaved {
+		e.store(ctx, w)
+	}
+}
+
+// unsavedErr returns an error while some change is not stored.
+func (e *Engine) unsavedErr() error {
+	if len(e.unsaved) == 0 {
+		return nil
+	}
+	err := errors.New("store refused a write")
+	if p := e.storeErr.Load(); p != nil {
+		err = *p
+	}
+	return fmt.Errorf("%d workflows not stored: %w", len(e.unsaved), err)
+}
+
+// StoreErr returns why the store refuses writes while some change is not
+// stored, nil when every change is. It does not wait for the engine's lock
+// (for /readyz).
+func (e *Engine) StoreErr() error {
+	if p := e.storeErr.Load(); p != nil {
+		return fmt.Errorf("workflow store: %w", *p)
+	}
+	return nil
 }
 
 func clone(w *Workflow) *Workflow {

@@ -10,10 +10,17 @@ import (
 )
 
 // OnEvent applies one queue-events message: progress, and the end of an
-// attempt (finished, a fatal error, interrupted).
-func (e *Engine) OnEvent(ctx context.Context, ev protocol.Event) {
+// attempt (finished, a fatal error, interrupted). It returns an error while
+// a change (this event's or an earlier one's) is not stored: the event must
+// not be committed yet, and is applied again when it comes back.
+func (e *Engine) OnEvent(ctx context.Context, ev protocol.Event) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.applyLocked(ctx, ev)
+	return e.unsavedErr()
+}
+
+func (e *Engine) applyLocked(ctx context.Context, ev protocol.Event) {
 	var ref *stepRef
 	for _, r := range e.byQueue[ev.QueueID] {
 		if r.s.TelemetryID == ev.Producer || Role[r.s.Kind] == protocol.TelemetryService(ev.Producer) {

@@ -81,7 +81,7 @@ func TestIntegrationEngineRetriesOnJobStatus(t *testing.T) {
 	if _, err := client.BatchV1().Jobs(ns).UpdateStatus(ctx, job, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	reportFinished(ctx, eng, w.Steps[0], w.Steps[0].ID+".3")
+	reportFinished(t, eng, w.Steps[0], w.Steps[0].ID+".3")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got, err := eng.Get(ctx, w.ID)
@@ -110,9 +110,12 @@ func TestIntegrationEngineRetriesOnJobStatus(t *testing.T) {
 
 // reportFinished applies the finished event the worker of run would send:
 // a step is finished only when its run reports it.
-func reportFinished(ctx context.Context, eng *flow.Engine, s *flow.Step, run string) {
-	eng.OnEvent(ctx, protocol.Event{QueueID: s.QueueID, Producer: s.TelemetryID, Status: protocol.StatusFinished,
-		Finished: true, RunID: run, Timestamp: protocol.Timestamp(time.Now())})
+func reportFinished(t *testing.T, eng *flow.Engine, s *flow.Step, run string) {
+	t.Helper()
+	if err := eng.OnEvent(t.Context(), protocol.Event{QueueID: s.QueueID, Producer: s.TelemetryID, Status: protocol.StatusFinished,
+		Finished: true, RunID: run, Timestamp: protocol.Timestamp(time.Now())}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // waitJob waits for the Job of run id.

@@ -121,6 +121,11 @@ type Engine struct {
 	unsaved  map[string]*Workflow  // changes the store refused (Tick writes them again)
 	storeErr atomic.Pointer[error] // why the last write failed while some are unsaved
 	flowing  time.Time             // when queue-events first delivered; zero before
+	fx       []effect              // effects decided under mu, performed by unlock
+
+	qmu      sync.Mutex // guards queue and draining; never held across I/O
+	queue    []effect   // effects decided, in order, not performed yet
+	draining bool       // a goroutine is performing the queue
 }
 
 type stepRef struct {
@@ -156,7 +161,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		alive[r.ID] = r
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock(ctx)
 	now := e.o.Now()
 	for _, w := range wfs {
 		e.adopt(w)
@@ -215,7 +220,7 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Workflow, error) {
 	}
 	e.o.Metrics.submitted.Inc()
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock(ctx)
 	e.adopt(w)
 	e.scheduleLocked(ctx)
 	return clone(w), nil
@@ -242,7 +247,7 @@ func (e *Engine) Get(ctx context.Context, id string) (*Workflow, error) {
 // removed. Stopping a final workflow changes nothing.
 func (e *Engine) Stop(ctx context.Context, id string) (*Workflow, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock(ctx)
 	w, ok := e.active[id]
 	if !ok {
 		return e.repo.Get(ctx, id)
@@ -406,20 +411,14 @@ func clone(w *Workflow) *Workflow {
 	return &c
 }
 
-// command publishes a command for a step on queue-control.
-func (e *Engine) command(ctx context.Context, s *Step, kind protocol.CommandKind) {
+// command has a command for a step published on queue-control.
+func (e *Engine) command(s *Step, kind protocol.CommandKind) {
 	cmd := e.task(s).StartCommand(s.TelemetryID, protocol.Timestamp(e.o.Now()))
 	cmd.Command = kind
 	if kind != protocol.CommandStart {
 		cmd = protocol.Command{Command: kind, QueueID: s.QueueID, Target: s.TelemetryID, Timestamp: cmd.Timestamp, RunID: cmd.RunID}
 	}
-	b, err := json.Marshal(cmd)
-	if err == nil {
-		err = e.pub.Publish(context.WithoutCancel(ctx), protocol.TopicControl, []byte(s.QueueID), b)
-	}
-	if err != nil {
-		e.o.Log.Error().Err(err).Str("step", s.ID).Str("command", string(kind)).Msg("command not published")
-	}
+	e.fx = append(e.fx, effect{cmd: &cmd})
 }
 
 func (e *Engine) task(s *Step) protocol.Task {
@@ -498,7 +497,7 @@ func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 	}
 	e.runs[run] = &stepRef{w, s}
 	e.lastSeen[s.ID] = now
-	e.command(ctx, s, protocol.CommandStart)
+	e.command(s, protocol.CommandStart)
 	env := map[string]string{
 		"QUEUE_ID": s.QueueID, "SYMBOL": s.Symbol, "TYPE": s.Type, "TIME_RANGE": s.TimeRange,
 		"KAFKA_TOPIC": s.Topic, "COLLECTION_NAME": s.Collection, "TELEMETRY_ID": s.TelemetryID, "RUN_ID": run,
@@ -520,9 +519,7 @@ func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 		Labels: map[string]string{"queue_id": s.QueueID, "step": s.Kind, "attempt": strconv.Itoa(n), "workflow": w.ID}}
 	e.o.Metrics.launches.WithLabelValues(s.Kind).Inc()
 	e.o.Log.Info().Str("workflow", w.ID).Str("step", s.ID).Int("attempt", n).Str("service", svc).Msg("launching")
-	if err := e.launcher.Launch(context.WithoutCancel(ctx), spec); err != nil {
-		e.attemptFailed(ctx, w, s, "launch: "+err.Error())
-	}
+	e.fx = append(e.fx, effect{run: &spec})
 }
 
 // attemptFailed ends the current attempt as failed and schedules the next
@@ -535,9 +532,7 @@ func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why st
 		a.Ended, a.Outcome, a.Message = now, Failed, why
 		delete(e.runs, a.RunID)
 		delete(e.exited, a.RunID)
-		if err := e.launcher.Stop(context.WithoutCancel(ctx), a.RunID); err != nil {
-			e.o.Log.Warn().Err(err).Str("run", a.RunID).Msg("remove failed run")
-		}
+		e.fx = append(e.fx, effect{stop: a.RunID})
 	}
 	e.o.Metrics.failures.WithLabelValues(s.Kind).Inc()
 	s.Error = why
@@ -570,7 +565,7 @@ func (e *Engine) settleLocked(ctx context.Context, w *Workflow) {
 	}
 	for _, s := range d.Stop {
 		s.State = Stopping
-		e.command(ctx, s, protocol.CommandStop)
+		e.command(s, protocol.CommandStop)
 	}
 	if len(d.Stop) > 0 && w.StopAfter.IsZero() {
 		w.StopAfter = e.o.Now().Add(e.o.StopGrace)

@@ -15,7 +15,7 @@ import (
 // not be committed yet, and is applied again when it comes back.
 func (e *Engine) OnEvent(ctx context.Context, ev protocol.Event) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock(ctx)
 	e.applyLocked(ctx, ev)
 	return e.unsavedErr()
 }
@@ -123,7 +123,7 @@ func (e *Engine) Flowing() {
 // OnRun applies a launcher state change.
 func (e *Engine) OnRun(ctx context.Context, st launch.Status) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock(ctx)
 	ref, ok := e.runs[st.ID]
 	if !ok {
 		return // an earlier attempt, or a run of an ended workflow
@@ -155,7 +155,7 @@ func (e *Engine) OnRun(ctx context.Context, st launch.Status) {
 func (e *Engine) Tick(ctx context.Context) {
 	e.judgeExits(ctx)
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock(ctx)
 	now := e.o.Now()
 	for _, w := range e.active {
 		changed := false
@@ -171,9 +171,7 @@ func (e *Engine) Tick(ctx context.Context) {
 				changed = true
 			case s.State == Stopping && !w.StopAfter.IsZero() && now.After(w.StopAfter):
 				if a != nil {
-					if err := e.launcher.Stop(context.WithoutCancel(ctx), a.RunID); err != nil {
-						e.o.Log.Warn().Err(err).Str("run", a.RunID).Msg("remove stopped run")
-					}
+					e.fx = append(e.fx, effect{stop: a.RunID})
 				}
 				e.endAttempt(s, Stopped, "removed after the stop grace period")
 				s.State = Stopped
@@ -284,7 +282,7 @@ func (e *Engine) judgeExits(ctx context.Context) {
 		return
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock(ctx)
 	for _, run := range caught {
 		ref, ok := e.runs[run]
 		if _, exited := e.exited[run]; !ok || !exited {

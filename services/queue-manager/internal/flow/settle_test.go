@@ -64,7 +64,9 @@ func TestSettleEndsEveryWorkflowThatCannotChange(t *testing.T) {
 						}
 						pub := &fakePub{}
 						eng := NewEngine(nil, &fakeLauncher{}, pub, Options{Now: func() time.Time { return t0 }})
+						eng.mu.Lock()
 						eng.settleLocked(context.Background(), w)
+						eng.unlock(context.Background())
 
 						failed, stopped, live := false, wstate == Stopping, false
 						for _, s := range w.Steps {

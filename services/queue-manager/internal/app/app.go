@@ -155,14 +155,19 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	// workflows are only counted). Events are applied in batches, one commit
 	// each, and only once the state they produced is stored: while the store
 	// refuses writes the batch is retried, however long that takes.
+	// A Kafka outage does not end the consumer: it waits it out and tells
+	// the engine, which holds neither silence nor launches against the
+	// steps meanwhile.
+	var eng *flow.Engine
 	cons, err := bus.NewConsumer(cfg.Config, bus.ConsumerOptions{Group: cfg.EventsGroup, Topics: []string{protocol.TopicEvents},
-		BatchSize: 500, BatchWait: 20 * time.Millisecond, RetryForever: true, Metrics: m})
+		BatchSize: 500, BatchWait: 20 * time.Millisecond, RetryForever: true, Metrics: m,
+		OnOutage: func(err error) { eng.EventsHealth(ctx, err) }})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = cons.Close() }()
 	repo := flow.NewRepo(st)
-	eng := flow.NewEngine(repo, l, prod, flow.Options{
+	eng = flow.NewEngine(repo, l, prod, flow.Options{
 		Services: services, Args: args, Limits: limits, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
 		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
 		Events: eventLog{admin: admin, cons: cons}, Log: rt.Log, Metrics: flow.NewMetrics(rt.Registry),

@@ -65,8 +65,16 @@ func (e *Engine) perform(ctx context.Context, fx effect) {
 		if err != nil {
 			e.o.Log.Error().Err(err).Str("queue_id", fx.cmd.QueueID).Str("run", fx.cmd.RunID).Str("command", string(fx.cmd.Command)).
 				Msg("command not published")
+			if fx.cmd.Command == protocol.CommandStart {
+				e.unsent[fx.cmd.RunID] = err
+			}
 		}
 	case fx.run != nil:
+		if err, ok := e.unsent[fx.run.ID]; ok {
+			delete(e.unsent, fx.run.ID)
+			e.startUnsent(ctx, fx.run.ID, err)
+			return
+		}
 		if err := e.launcher.Launch(ctx, *fx.run); err != nil {
 			e.launchFailed(ctx, fx.run.ID, err)
 		}
@@ -75,6 +83,28 @@ func (e *Engine) perform(ctx context.Context, fx effect) {
 			e.o.Log.Warn().Err(err).Str("run", fx.stop).Msg("remove run")
 		}
 	}
+}
+
+// startUnsent takes back the attempt of run, whose start command could
+// not be sent (Kafka is unreachable): it is not launched, since its worker
+// could not report either, and no attempt is used up; the step waits
+// RetryBase and tries again.
+func (e *Engine) startUnsent(ctx context.Context, run string, err error) {
+	e.mu.Lock()
+	defer e.unlock(ctx)
+	ref, ok := e.runs[run]
+	if !ok {
+		return
+	}
+	s := ref.s
+	if a := s.Current(); a == nil || a.RunID != run || !a.Ended.IsZero() {
+		return
+	}
+	delete(e.runs, run)
+	s.Attempts = s.Attempts[:len(s.Attempts)-1]
+	s.State, s.RetryAt, s.Error = Pending, e.o.Now().UTC().Add(e.o.RetryBase), "start command not sent: "+err.Error()
+	e.o.Log.Warn().Err(err).Str("workflow", ref.w.ID).Str("step", s.ID).Msg("start command not sent; launch postponed")
+	e.saveLocked(ctx, ref.w, "step", s.ID)
 }
 
 // launchFailed ends the attempt of run as failed when it is still the

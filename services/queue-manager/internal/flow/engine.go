@@ -120,12 +120,16 @@ type Engine struct {
 	dirty    map[string]*Workflow  // progress not stored yet (Tick stores it)
 	unsaved  map[string]*Workflow  // changes the store refused (Tick writes them again)
 	storeErr atomic.Pointer[error] // why the last write failed while some are unsaved
-	flowing  time.Time             // when queue-events first delivered; zero before
+	flowing  time.Time             // when queue-events first delivered (or again after an outage); zero before
+	blind    error                 // why queue-manager cannot read queue-events now; nil when it can
 	fx       []effect              // effects decided under mu, performed by unlock
 
 	qmu      sync.Mutex // guards queue and draining; never held across I/O
 	queue    []effect   // effects decided, in order, not performed yet
 	draining bool       // a goroutine is performing the queue
+	// unsent are the runs whose start command could not be published, by
+	// the goroutine performing the queue (only it reads and writes them).
+	unsent map[string]error
 }
 
 type stepRef struct {
@@ -140,7 +144,7 @@ func NewEngine(repo *Repo, l launch.Launcher, pub Publisher, o Options) *Engine 
 		o: o, repo: repo, launcher: l, pub: pub,
 		active: map[string]*Workflow{}, byQueue: map[string][]*stepRef{}, runs: map[string]*stepRef{},
 		lastSeen: map[string]time.Time{}, exited: map[string]map[int]int64{}, subs: map[string]map[chan Change]struct{}{},
-		dirty: map[string]*Workflow{}, unsaved: map[string]*Workflow{},
+		dirty: map[string]*Workflow{}, unsaved: map[string]*Workflow{}, unsent: map[string]error{},
 	}
 }
 
@@ -433,6 +437,9 @@ func (e *Engine) task(s *Step) protocol.Task {
 // scheduleLocked launches every step whose turn has come, within the
 // limits, and numbers the ones waiting for a slot.
 func (e *Engine) scheduleLocked(ctx context.Context) {
+	if e.blind != nil {
+		return // a worker launched now could not report: wait for Kafka
+	}
 	now := e.o.Now()
 	running := map[string]int{}
 	var ready []*stepRef

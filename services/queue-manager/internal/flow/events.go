@@ -120,6 +120,28 @@ func (e *Engine) Flowing() {
 	}
 }
 
+// EventsHealth tells the engine whether queue-manager can read
+// queue-events (err nil) or not (why). While it cannot, silence is not held
+// against any step (their events may be waiting on the broker) and no step
+// is launched (its worker could not report either); when it can again,
+// every running step has a whole HeartbeatTimeout from then.
+func (e *Engine) EventsHealth(ctx context.Context, err error) {
+	e.mu.Lock()
+	defer e.unlock(ctx)
+	was := e.blind
+	e.blind = err
+	switch {
+	case err != nil && was == nil:
+		e.o.Log.Warn().Err(err).Msg("queue-events cannot be read: silence timeouts and launches wait")
+	case err == nil && was != nil:
+		e.o.Log.Info().Msg("queue-events can be read again")
+		if !e.flowing.IsZero() {
+			e.flowing = e.o.Now()
+		}
+		e.scheduleLocked(ctx)
+	}
+}
+
 // OnRun applies a launcher state change.
 func (e *Engine) OnRun(ctx context.Context, st launch.Status) {
 	e.mu.Lock()
@@ -166,7 +188,8 @@ func (e *Engine) Tick(ctx context.Context) {
 				_, exited = e.exited[a.RunID]
 			}
 			switch {
-			case s.State == Running && !exited && !e.flowing.IsZero() && now.Sub(later(e.lastSeen[s.ID], e.flowing)) > e.o.HeartbeatTimeout:
+			case s.State == Running && !exited && e.blind == nil && !e.flowing.IsZero() &&
+				now.Sub(later(e.lastSeen[s.ID], e.flowing)) > e.o.HeartbeatTimeout:
 				e.attemptFailed(ctx, w, s, fmt.Sprintf("no event for %s (heartbeat timeout)", e.o.HeartbeatTimeout.Round(time.Second)))
 				changed = true
 			case s.State == Stopping && !w.StopAfter.IsZero() && now.After(w.StopAfter):

@@ -1,0 +1,118 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/streamforge/streamforge/libs/protocol"
+)
+
+// downPub is a publisher that fails while down.
+type downPub struct {
+	fakePub
+	down atomic.Bool
+}
+
+var errKafkaDown = errors.New("dial tcp 127.0.0.1:9092: connection refused")
+
+func (p *downPub) Publish(ctx context.Context, topic string, key, value []byte) error {
+	if p.down.Load() {
+		return errKafkaDown
+	}
+	return p.fakePub.Publish(ctx, topic, key, value)
+}
+
+// TestLaunchWaitsWhileTheStartCommandCannotBeSent: with Kafka unreachable
+// the start command cannot be sent, and a worker launched then could not
+// report either: the launch waits, and no attempt is used up.
+func TestLaunchWaitsWhileTheStartCommandCannotBeSent(t *testing.T) {
+	r := newRig(t, "", nil, Options{RetryBase: time.Second})
+	pub := &downPub{}
+	pub.down.Store(true)
+	r.eng.pub = pub
+	w, err := r.eng.Submit(context.Background(), Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"},
+		TimeRange: "2024-08-01:2024-08-02", Steps: []string{KindLoad}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		r.clk.add(2 * time.Second)
+		r.eng.Tick(context.Background())
+	}
+	if n := len(r.l.specs()); n != 0 {
+		t.Fatalf("%d launches while the start command could not be sent, want none", n)
+	}
+	if got := r.get(w.ID).Steps[0]; got.State != Pending || len(got.Attempts) != 0 {
+		t.Fatalf("want the step waiting with no attempt used: %+v", got)
+	}
+	pub.down.Store(false)
+	r.clk.add(2 * time.Second)
+	r.eng.Tick(context.Background())
+	got := r.get(w.ID).Steps[0]
+	if got.State != Running || len(got.Attempts) != 1 || len(r.l.specs()) != 1 {
+		t.Fatalf("once Kafka is back: %+v, %d launches; want attempt 1 running", got, len(r.l.specs()))
+	}
+	if c := pub.cmds[0]; c.Command != protocol.CommandStart || c.RunID != got.Attempts[0].RunID {
+		t.Errorf("first command sent %+v, want the start of attempt 1", c)
+	}
+}
+
+// TestQueueEventsOutageIsNotAStepFailure: while queue-manager cannot read
+// queue-events, a running step's silence is not held against it and a step
+// due for launch waits; once it can read again, every running step has a
+// whole heartbeat timeout before silence counts.
+func TestQueueEventsOutageIsNotAStepFailure(t *testing.T) {
+	r := newRig(t, "", nil, Options{HeartbeatTimeout: 10 * time.Second, Limits: map[string]int{KindLoad: 1}})
+	w, err := r.eng.Submit(context.Background(), Request{Symbols: []string{"BTCUSDT", "ETHUSDT"}, Types: []string{"api_trades"},
+		TimeRange: "2024-08-01:2024-08-02", Steps: []string{KindLoad}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r.eng.EventsHealth(ctx, errKafkaDown)
+	r.event(w.Steps[0], protocol.StatusFinished, 10) // read just before the outage was noticed
+	for range 6 {
+		r.clk.add(10 * time.Second)
+		r.eng.Tick(ctx)
+	}
+	got := r.get(w.ID)
+	if got.Steps[1].State != Pending || len(got.Steps[1].Attempts) != 0 {
+		t.Fatalf("a step was launched while queue-events could not be read: %+v", got.Steps[1])
+	}
+	r.eng.EventsHealth(ctx, nil)
+	eth := r.get(w.ID).Steps[1]
+	if eth.State != Running || len(eth.Attempts) != 1 {
+		t.Fatalf("the waiting step is not launched once queue-events can be read: %+v", eth)
+	}
+	r.clk.add(9 * time.Second)
+	r.eng.Tick(ctx)
+	if s := r.get(w.ID).Steps[1]; s.State != Running || len(s.Attempts) != 1 {
+		t.Fatalf("silence counted before a whole heartbeat timeout after the outage: %+v", s)
+	}
+	r.clk.add(2 * time.Second)
+	r.eng.Tick(ctx)
+	if s := r.get(w.ID).Steps[1]; s.State != Pending || s.Attempts[0].Outcome != Failed {
+		t.Errorf("silence after the outage must count again: %+v", s)
+	}
+}
+
+// TestSilenceIsNotJudgedDuringAnOutage: a step running when the outage
+// begins is not declared dead for the silence the outage causes.
+func TestSilenceIsNotJudgedDuringAnOutage(t *testing.T) {
+	r := newRig(t, "", nil, Options{HeartbeatTimeout: 10 * time.Second})
+	w, err := r.eng.Submit(context.Background(), Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"},
+		TimeRange: "2024-08-01:2024-08-02", Steps: []string{KindLoad}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r.eng.EventsHealth(ctx, errKafkaDown)
+	r.clk.add(time.Minute)
+	r.eng.Tick(ctx)
+	if s := r.get(w.ID).Steps[0]; s.State != Running || len(s.Attempts) != 1 {
+		t.Fatalf("declared dead during an outage of queue-events: %+v", s)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store/sqlite"
@@ -44,7 +45,7 @@ func newServer(t *testing.T) (*httptest.Server, *flow.Engine) {
 		t.Fatal(err)
 	}
 	r := chi.NewRouter()
-	New(eng, repo, nil).Mount(r)
+	New(eng, repo, nil, zerolog.Nop()).Mount(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return srv, eng

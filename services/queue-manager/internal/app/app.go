@@ -175,7 +175,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
-	api.New(eng, repo, nil).Mount(rt.Router)
+	api.New(eng, repo, nil, rt.Log).Mount(rt.Router)
 	rt.SetReadyCheck(eng.StoreErr)
 	rt.SetReady(true)
 	rt.Log.Info().Str("launcher", cfg.Launcher).Msg("queue-manager ready")

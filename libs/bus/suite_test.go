@@ -195,16 +195,7 @@ func testCommitAfterSuccess(t *testing.T, cfg bus.Config) {
 }
 
 func testRetry(t *testing.T, cfg bus.Config) {
-	topic := uniqueTopic(t)
-	bustest.Topics(t, cfg, 1, topic)
-	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Publish(context.Background(), topic, nil, []byte("1")); err != nil {
-		t.Fatal(err)
-	}
+	topic := oneMessage(t, cfg)
 	failures := 0
 	got, err := consumeValues(t, cfg, topic+"-g", topic, func(int) error {
 		if failures < 1 {
@@ -218,7 +209,9 @@ func testRetry(t *testing.T, cfg bus.Config) {
 	}
 }
 
-func testRetryForever(t *testing.T, cfg bus.Config) {
+// oneMessage writes one message, "1", to a new topic and returns the topic.
+func oneMessage(t *testing.T, cfg bus.Config) string {
+	t.Helper()
 	topic := uniqueTopic(t)
 	bustest.Topics(t, cfg, 1, topic)
 	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
@@ -229,6 +222,11 @@ func testRetryForever(t *testing.T, cfg bus.Config) {
 	if err := p.Publish(context.Background(), topic, nil, []byte("1")); err != nil {
 		t.Fatal(err)
 	}
+	return topic
+}
+
+func testRetryForever(t *testing.T, cfg bus.Config) {
+	topic := oneMessage(t, cfg)
 	c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: topic + "-g", Topics: []string{topic}, MaxRetries: 1,
 		RetryForever: true, RetryBackoff: time.Millisecond})
 	if err != nil {
@@ -350,7 +348,10 @@ func testTail(t *testing.T, cfg bus.Config) {
 	}
 }
 
-func testOffsets(t *testing.T, cfg bus.Config) {
+// tenOnTwo writes 10 messages over a new topic of two partitions and
+// returns the topic, an admin client and the topic's end offsets.
+func tenOnTwo(t *testing.T, cfg bus.Config) (string, *bus.Admin, map[int]int64) {
+	t.Helper()
 	topic := uniqueTopic(t)
 	bustest.Topics(t, cfg, 2, topic)
 	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
@@ -358,25 +359,30 @@ func testOffsets(t *testing.T, cfg bus.Config) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	ctx := context.Background()
 	var msgs []bus.Message
 	for i := range 10 {
 		msgs = append(msgs, bus.Message{Topic: topic, Key: []byte{byte('a' + i%4)}, Value: []byte("v")})
 	}
-	if err := p.Send(ctx, msgs...); err != nil {
+	if err := p.Send(context.Background(), msgs...); err != nil {
 		t.Fatal(err)
 	}
 	a, err := bus.NewAdmin(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	end, err := a.EndOffsets(ctx, topic)
+	end, err := a.EndOffsets(context.Background(), topic)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(end) != 2 || end[0]+end[1] != 10 {
 		t.Fatalf("end offsets %v, want two partitions summing to 10", end)
 	}
+	return topic, a, end
+}
+
+func testOffsets(t *testing.T, cfg bus.Config) {
+	topic, a, end := tenOnTwo(t, cfg)
+	ctx := context.Background()
 	group := topic + "-g"
 	if lag, err := a.Lag(ctx, group, topic); err != nil || lag != 10 {
 		t.Fatalf("lag before consuming = %d, %v; want 10", lag, err)
@@ -400,29 +406,8 @@ func testOffsets(t *testing.T, cfg bus.Config) {
 }
 
 func testCaughtUp(t *testing.T, cfg bus.Config) {
-	topic := uniqueTopic(t)
-	bustest.Topics(t, cfg, 2, topic)
-	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	topic, _, end := tenOnTwo(t, cfg)
 	ctx := context.Background()
-	var msgs []bus.Message
-	for i := range 10 {
-		msgs = append(msgs, bus.Message{Topic: topic, Key: []byte{byte('a' + i%4)}, Value: []byte("v")})
-	}
-	if err := p.Send(ctx, msgs...); err != nil {
-		t.Fatal(err)
-	}
-	a, err := bus.NewAdmin(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	end, err := a.EndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
 	group := topic + "-g"
 	newConsumer := func() *bus.Consumer {
 		c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: group, Topics: []string{topic}})

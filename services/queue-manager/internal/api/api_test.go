@@ -34,7 +34,14 @@ func (nopPub) Publish(context.Context, string, []byte, []byte) error { return ni
 
 func newServer(t *testing.T) (*httptest.Server, *flow.Engine) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
+	return newServerAt(t, filepath.Join(t.TempDir(), "qm.db"), nil)
+}
+
+// newServerAt serves the API of an engine on the store at path, with the
+// clock now (nil: time.Now).
+func newServerAt(t *testing.T, path string, now func() time.Time) (*httptest.Server, *flow.Engine) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +52,7 @@ func newServer(t *testing.T) (*httptest.Server, *flow.Engine) {
 		t.Fatal(err)
 	}
 	r := chi.NewRouter()
-	New(eng, repo, nil, zerolog.Nop()).Mount(r)
+	New(eng, repo, now, zerolog.Nop()).Mount(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return srv, eng

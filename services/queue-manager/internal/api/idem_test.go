@@ -1,18 +1,12 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-	"github.com/rs/zerolog"
-
-	"github.com/streamforge/streamforge/libs/store/sqlite"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 )
 
@@ -25,22 +19,6 @@ func TestIdempotencyKeySurvivesARestart(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	start := func() *httptest.Server {
-		st, err := sqlite.Open(context.Background(), path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		repo := flow.NewRepo(st)
-		eng := flow.NewEngine(repo, nopLauncher{}, nopPub{}, flow.Options{})
-		if err := eng.Start(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		r := chi.NewRouter()
-		New(eng, repo, clock, zerolog.Nop()).Mount(r)
-		srv := httptest.NewServer(r)
-		t.Cleanup(func() { srv.Close(); _ = st.Close() })
-		return srv
-	}
 	id := func(body []byte) string {
 		var w flow.Workflow
 		if err := json.Unmarshal(body, &w); err != nil {
@@ -48,7 +26,7 @@ func TestIdempotencyKeySurvivesARestart(t *testing.T) {
 		}
 		return w.ID
 	}
-	srv := start()
+	srv, _ := newServerAt(t, path, clock)
 	resp, body := do(t, "POST", srv.URL+"/api/v1/workflows", good, "Idempotency-Key", "retry-me")
 	if resp.StatusCode != 202 {
 		t.Fatalf("first POST: %d %s", resp.StatusCode, body)
@@ -56,7 +34,7 @@ func TestIdempotencyKeySurvivesARestart(t *testing.T) {
 	first := id(body)
 	srv.Close()
 
-	srv = start() // queue-manager restarted
+	srv, _ = newServerAt(t, path, clock) // queue-manager restarted
 	resp, body = do(t, "POST", srv.URL+"/api/v1/workflows", good, "Idempotency-Key", "retry-me")
 	if resp.StatusCode != 200 || id(body) != first {
 		t.Fatalf("retry after a restart: %d, workflow %s; want 200 and the first POST's %s", resp.StatusCode, id(body), first)

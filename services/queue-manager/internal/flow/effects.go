@@ -92,14 +92,11 @@ func (e *Engine) perform(ctx context.Context, fx effect) {
 func (e *Engine) startUnsent(ctx context.Context, run string, err error) {
 	e.mu.Lock()
 	defer e.unlock(ctx)
-	ref, ok := e.runs[run]
-	if !ok {
+	ref := e.currentRunLocked(run)
+	if ref == nil {
 		return
 	}
 	s := ref.s
-	if a := s.Current(); a == nil || a.RunID != run || !a.Ended.IsZero() {
-		return
-	}
 	delete(e.runs, run)
 	s.Attempts = s.Attempts[:len(s.Attempts)-1]
 	s.State, s.RetryAt, s.Error = Pending, e.o.Now().UTC().Add(e.o.RetryBase), "start command not sent: "+err.Error()
@@ -112,15 +109,25 @@ func (e *Engine) startUnsent(ctx context.Context, run string, err error) {
 func (e *Engine) launchFailed(ctx context.Context, run string, err error) {
 	e.mu.Lock()
 	defer e.unlock(ctx)
-	ref, ok := e.runs[run]
-	if !ok {
-		return
-	}
-	if a := ref.s.Current(); a == nil || a.RunID != run || !a.Ended.IsZero() {
+	ref := e.currentRunLocked(run)
+	if ref == nil {
 		return
 	}
 	e.attemptFailed(ctx, ref.w, ref.s, "launch: "+err.Error())
 	e.settleLocked(ctx, ref.w)
 	e.saveLocked(ctx, ref.w, "step", ref.s.ID)
 	e.scheduleLocked(ctx)
+}
+
+// currentRunLocked returns the step whose current attempt is run and has
+// not ended, or nil.
+func (e *Engine) currentRunLocked(run string) *stepRef {
+	ref, ok := e.runs[run]
+	if !ok {
+		return nil
+	}
+	if a := ref.s.Current(); a == nil || a.RunID != run || !a.Ended.IsZero() {
+		return nil
+	}
+	return ref
 }

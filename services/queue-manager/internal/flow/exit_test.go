@@ -18,8 +18,7 @@ import (
 // relaunched.
 func TestExitWithoutReportIsNotFinished(t *testing.T) {
 	r := newRig(t, "", nil, Options{HeartbeatTimeout: time.Hour})
-	w, err := r.eng.Submit(context.Background(), Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"},
-		TimeRange: "2024-08-01:2024-08-02", Steps: []string{KindLoad}})
+	w, err := r.eng.Submit(context.Background(), oneLoad())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +87,7 @@ func TestExitIsJudgedOnceEventsAreRead(t *testing.T) {
 			log := &fakeLog{}
 			log.set(10, 10)
 			r := newRig(t, "", nil, Options{HeartbeatTimeout: time.Hour, Events: log})
-			w, err := r.eng.Submit(context.Background(), Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"},
-				TimeRange: "2024-08-01:2024-08-02", Steps: []string{KindLoad}})
+			w, err := r.eng.Submit(context.Background(), oneLoad())
 			if err != nil {
 				t.Fatal(err)
 			}

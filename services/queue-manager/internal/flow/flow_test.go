@@ -278,6 +278,11 @@ func states(w *Workflow) string {
 	return b.String()
 }
 
+// oneLoad is a workflow of one loader.
+func oneLoad() Request {
+	return Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02", Steps: []string{KindLoad}}
+}
+
 func fourSteps() Request {
 	return Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_candles_5m"}, TimeRange: "2024-08-01:2024-09-01",
 		Steps: []string{"load", "store", "graph", "train"}}

@@ -146,8 +146,7 @@ func TestReadsDoNotWaitForIO(t *testing.T) {
 // released still ends its attempt as failed when the launcher refuses it.
 func TestLaunchFailureIsAFailedAttempt(t *testing.T) {
 	r := newRig(t, "", &fakeLauncher{fail: errors.New("no binary for loader-producer")}, Options{})
-	w, err := r.eng.Submit(context.Background(), Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"},
-		TimeRange: "2024-08-01:2024-08-02", Steps: []string{KindLoad}})
+	w, err := r.eng.Submit(context.Background(), oneLoad())
 	if err != nil {
 		t.Fatal(err)
 	}

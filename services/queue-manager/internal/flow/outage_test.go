@@ -33,8 +33,7 @@ func TestLaunchWaitsWhileTheStartCommandCannotBeSent(t *testing.T) {
 	pub := &downPub{}
 	pub.down.Store(true)
 	r.eng.pub = pub
-	w, err := r.eng.Submit(context.Background(), Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"},
-		TimeRange: "2024-08-01:2024-08-02", Steps: []string{KindLoad}})
+	w, err := r.eng.Submit(context.Background(), oneLoad())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +102,7 @@ func TestQueueEventsOutageIsNotAStepFailure(t *testing.T) {
 // begins is not declared dead for the silence the outage causes.
 func TestSilenceIsNotJudgedDuringAnOutage(t *testing.T) {
 	r := newRig(t, "", nil, Options{HeartbeatTimeout: 10 * time.Second})
-	w, err := r.eng.Submit(context.Background(), Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"},
-		TimeRange: "2024-08-01:2024-08-02", Steps: []string{KindLoad}})
+	w, err := r.eng.Submit(context.Background(), oneLoad())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,7 @@ func relaunched(t *testing.T) (*rig, *Workflow, *Metrics) {
 	t.Helper()
 	m := NewMetrics(prometheus.NewRegistry())
 	r := newRig(t, "", nil, Options{RetryBase: time.Second, Metrics: m})
-	w, err := r.eng.Submit(context.Background(), Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"},
-		TimeRange: "2024-08-01:2024-08-02", Steps: []string{KindLoad}})
+	w, err := r.eng.Submit(context.Background(), oneLoad())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,8 +74,7 @@ func TestLateEventsOfAnEarlierRunAreIgnored(t *testing.T) {
 // had a single attempt.
 func TestRunIDIsPassedToTheWorker(t *testing.T) {
 	r := newRig(t, "", nil, Options{})
-	w, err := r.eng.Submit(context.Background(), Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"},
-		TimeRange: "2024-08-01:2024-08-02", Steps: []string{KindLoad}})
+	w, err := r.eng.Submit(context.Background(), oneLoad())
 	if err != nil {
 		t.Fatal(err)
 	}

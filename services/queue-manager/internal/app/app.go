@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/streamforge/streamforge/libs/bus"
@@ -180,9 +181,17 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	rt.SetReady(true)
 	rt.Log.Info().Str("launcher", cfg.Launcher).Msg("queue-manager ready")
 
-	errc := make(chan error, 2)
-	go func() {
-		errc <- cons.Run(ctx, func(ctx context.Context, batch []bus.Message) error {
+	// The consumer and the engine run until ctx ends or one of them fails
+	// (then the other is stopped too); both are waited for before the
+	// deferred closes run, so the engine's last store write never races the
+	// store's close.
+	run, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Go(func() {
+		defer stop()
+		errs[0] = cons.Run(run, func(ctx context.Context, batch []bus.Message) error {
 			eng.Flowing()
 			var unstored error
 			for _, msg := range batch {
@@ -195,17 +204,16 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 			}
 			return unstored
 		})
-	}()
-	go func() { errc <- eng.Run(ctx, cfg.Tick) }()
-	select {
-	case <-ctx.Done():
+	})
+	wg.Go(func() {
+		defer stop()
+		errs[1] = eng.Run(run, cfg.Tick)
+	})
+	wg.Wait()
+	if ctx.Err() != nil {
 		return nil
-	case err := <-errc:
-		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-			return nil
-		}
-		return err
 	}
+	return errors.Join(errs...)
 }
 
 // eventLog is queue-events for the engine: its end offsets from the

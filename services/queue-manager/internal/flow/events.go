@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/retry"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 )
 
@@ -211,26 +212,52 @@ func (e *Engine) Tick(ctx context.Context) {
 }
 
 // Run drives the engine until ctx ends: launcher changes and a ticker.
-// Events arrive through OnEvent from the queue-events consumer.
+// Events arrive through OnEvent from the queue-events consumer. A watch of
+// the launcher that fails (an API server that went away) is started again
+// after a capped, jittered delay, and the runs' states are read anew. Run
+// returns once the watch has returned and the last changes are stored.
 func (e *Engine) Run(ctx context.Context, tick time.Duration) error {
-	errc := make(chan error, 1)
-	go func() { errc <- e.launcher.Watch(ctx, func(st launch.Status) { e.OnRun(ctx, st) }) }()
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		e.watch(ctx)
+	}()
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			<-watched
 			e.mu.Lock()
 			e.flushLocked(context.WithoutCancel(ctx))
 			e.mu.Unlock()
 			return nil
-		case err := <-errc:
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("launcher watch: %w", err)
 		case <-t.C:
 			e.Tick(ctx)
+		}
+	}
+}
+
+// watch follows the launcher's changes until ctx ends.
+func (e *Engine) watch(ctx context.Context) {
+	backoff := retry.Backoff{Base: time.Second, Max: 30 * time.Second}
+	for fails := 0; ; fails++ {
+		err := e.launcher.Watch(ctx, func(st launch.Status) { e.OnRun(ctx, st) })
+		if ctx.Err() != nil {
+			return
+		}
+		e.o.Log.Warn().Err(err).Msg("launcher watch ended; watching again")
+		if !retry.Sleep(ctx, backoff.Delay(fails)) {
+			return
+		}
+		// What changed while nobody watched.
+		runs, err := e.launcher.Runs(ctx)
+		if err != nil {
+			e.o.Log.Warn().Err(err).Msg("launched runs not listed")
+			continue
+		}
+		for _, st := range runs {
+			e.OnRun(ctx, st)
 		}
 	}
 }

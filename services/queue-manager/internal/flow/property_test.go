@@ -21,7 +21,7 @@ func TestRandomSequencesKeepTheInvariants(t *testing.T) {
 	statuses := []protocol.Status{protocol.StatusLoading, protocol.StatusHeartbeat, protocol.StatusFinished,
 		protocol.StatusError, protocol.StatusInterrupted}
 	phases := []launch.Phase{launch.Succeeded, launch.Failed, launch.Vanished}
-	for seed := range uint64(150) {
+	for seed := range uint64(100) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 14))
 			r := newRig(t, "", nil, Options{MaxAttempts: 2, RetryBase: time.Second, RetryMax: time.Second,

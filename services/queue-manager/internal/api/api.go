@@ -41,6 +41,11 @@ type Engine interface {
 	Subscribe(id string) (<-chan flow.Change, func(), bool)
 }
 
+// ErrStandby is what the engine of a queue-manager that does not lead
+// answers to a change: another queue-manager runs the workflows (503 with
+// Retry-After).
+var ErrStandby = errors.New("this queue-manager is on standby: another one runs the workflows; retry")
+
 // Records are the stored workflows and the Idempotency-Keys of the
 // requests that created them; *flow.Repo is one.
 type Records interface {
@@ -135,6 +140,9 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 		problem(w, http.StatusNotFound, "not found", err.Error(), "")
 	case errors.Is(err, flow.ErrActive):
 		problem(w, http.StatusConflict, "conflict", err.Error(), "")
+	case errors.Is(err, ErrStandby):
+		w.Header().Set("Retry-After", "5")
+		problem(w, http.StatusServiceUnavailable, "standby", err.Error(), "")
 	case errors.Is(err, store.ErrUnavailable):
 		w.Header().Set("Retry-After", "5")
 		problem(w, http.StatusServiceUnavailable, "store unavailable", err.Error(), "")
@@ -337,6 +345,10 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	if !live { // it ended between the two calls, or long ago
 		if final, err := a.eng.Get(r.Context(), id); err == nil {
 			wf = final
+		}
+		if !flow.Terminal(wf.State) { // a standby: it cannot follow it
+			a.fail(w, ErrStandby)
+			return
 		}
 	}
 	w.Header().Set("Content-Type", "text/event-stream")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/local"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/lead"
 )
 
 // Name is the service name.
@@ -54,6 +56,7 @@ type Config struct {
 	Tick             time.Duration `envconfig:"ENGINE_TICK" default:"1s" desc:"how often timeouts and delayed relaunches are checked"`
 	EventsGroup      string        `envconfig:"EVENTS_GROUP" default:"queue-manager" desc:"consumer group on queue-events"`
 	CreateTopics     bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control and queue-events when missing"`
+	LeaseTTL         time.Duration `envconfig:"ENGINE_LEASE_TTL" default:"15s" desc:"the engine lease in the store: one queue-manager runs the engine, the others serve reads; a leader that cannot renew it stops, another takes it once it lapsed"`
 }
 
 // Validate checks the settings that envconfig cannot.
@@ -151,41 +154,85 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 		}
 		limits[k] = n
 	}
+	repo := flow.NewRepo(st)
+	opts := flow.Options{
+		Services: services, Args: args, Limits: limits, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
+		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
+		Log: rt.Log, Metrics: flow.NewMetrics(rt.Registry),
+	}
+	// A standby (another queue-manager holds the engine lease) serves reads
+	// from the store and answers changes with 503; it is ready as soon as
+	// it knows it is one, the leader once its engine runs.
+	gate := &engineGate{repo: repo}
+	api.New(gate, repo, nil, rt.Log).Mount(rt.Router)
+	rt.SetReadyCheck(gate.StoreErr)
+	holder := holderID()
+	rt.Log.Info().Str("launcher", cfg.Launcher).Str("holder", holder).Msg("queue-manager up; taking the engine lease")
+	lock := lead.New(st, "queue-manager", holder, lead.Options{TTL: cfg.LeaseTTL, Log: rt.Log, Standby: func() { rt.SetReady(true) }})
+	ld := &leader{rt: rt, cfg: cfg, admin: admin, prod: prod, metrics: m, launcher: l, repo: repo, opts: opts, gate: gate}
+	return lock.Run(ctx, func(term context.Context) error {
+		if err := ld.run(term); err != nil {
+			return err
+		}
+		if ctx.Err() == nil {
+			// Its in-memory state may be behind the new leader's: start
+			// again, as a standby (the supervisor restarts it).
+			return errLeaseLost
+		}
+		return nil
+	})
+}
+
+// errLeaseLost ends a queue-manager whose engine lease another one took.
+var errLeaseLost = errors.New("engine lease lost to another queue-manager: exiting to start again as a standby")
+
+// leader is what runs the engine once this queue-manager leads.
+type leader struct {
+	rt       *service.Runtime
+	cfg      *Config
+	admin    *bus.Admin
+	prod     *bus.Producer
+	metrics  *bus.Metrics
+	launcher launch.Launcher
+	repo     *flow.Repo
+	opts     flow.Options
+	gate     *engineGate
+}
+
+// run runs the engine while this queue-manager leads (until term ends): it
+// resumes the stored workflows, consumes queue-events and drives the
+// launcher. The consumer and the engine are waited for before it returns,
+// so the engine's last store write never races the store's close.
+func (ld *leader) run(term context.Context) error {
+	rt, cfg := ld.rt, ld.cfg
 	// The committed offsets carry the events sent while queue-manager was
 	// down (a new group reads what the topic keeps: events of unknown
 	// workflows are only counted). Events are applied in batches, one commit
 	// each, and only once the state they produced is stored: while the store
-	// refuses writes the batch is retried, however long that takes.
-	// A Kafka outage does not end the consumer: it waits it out and tells
-	// the engine, which holds neither silence nor launches against the
-	// steps meanwhile.
+	// refuses writes the batch is retried, however long that takes. A Kafka
+	// outage does not end the consumer: it waits it out and tells the
+	// engine, which holds neither silence nor launches against the steps
+	// meanwhile.
 	var eng *flow.Engine
 	cons, err := bus.NewConsumer(cfg.Config, bus.ConsumerOptions{Group: cfg.EventsGroup, Topics: []string{protocol.TopicEvents},
-		BatchSize: 500, BatchWait: 20 * time.Millisecond, RetryForever: true, Metrics: m,
-		OnOutage: func(err error) { eng.EventsHealth(ctx, err) }})
+		BatchSize: 500, BatchWait: 20 * time.Millisecond, RetryForever: true, Metrics: ld.metrics,
+		OnOutage: func(err error) { eng.EventsHealth(term, err) }})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = cons.Close() }()
-	repo := flow.NewRepo(st)
-	eng = flow.NewEngine(repo, l, prod, flow.Options{
-		Services: services, Args: args, Limits: limits, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
-		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
-		Events: eventLog{admin: admin, cons: cons}, Log: rt.Log, Metrics: flow.NewMetrics(rt.Registry),
-	})
-	if err := eng.Start(ctx); err != nil {
+	opts := ld.opts
+	opts.Events = eventLog{admin: ld.admin, cons: cons}
+	eng = flow.NewEngine(ld.repo, ld.launcher, ld.prod, opts)
+	if err := eng.Start(term); err != nil {
 		return err
 	}
-	api.New(eng, repo, nil, rt.Log).Mount(rt.Router)
-	rt.SetReadyCheck(eng.StoreErr)
+	ld.gate.lead(eng)
+	defer ld.gate.lead(nil)
 	rt.SetReady(true)
-	rt.Log.Info().Str("launcher", cfg.Launcher).Msg("queue-manager ready")
+	rt.Log.Info().Msg("queue-manager ready: engine running")
 
-	// The consumer and the engine run until ctx ends or one of them fails
-	// (then the other is stopped too); both are waited for before the
-	// deferred closes run, so the engine's last store write never races the
-	// store's close.
-	run, stop := context.WithCancel(ctx)
+	run, stop := context.WithCancel(term)
 	defer stop()
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
@@ -210,10 +257,17 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 		errs[1] = eng.Run(run, cfg.Tick)
 	})
 	wg.Wait()
-	if ctx.Err() != nil {
-		return nil
-	}
 	return errors.Join(errs...)
+}
+
+// holderID names this process among the queue-managers sharing a store:
+// the host (a pod's name) and the process id.
+func holderID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return host + "/" + strconv.Itoa(os.Getpid())
 }
 
 // eventLog is queue-events for the engine: its end offsets from the

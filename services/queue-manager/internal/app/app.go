@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
+
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/service"
@@ -129,13 +131,14 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	defer func() { _ = prod.Close() }()
 
 	var l launch.Launcher
+	var kc kubernetes.Interface
 	switch cfg.Launcher {
 	case "local":
 		ll := local.New(local.Options{BinDir: cfg.LocalBins, Output: os.Stderr})
 		defer ll.Close()
 		l = ll
 	default:
-		if l, err = kubeLauncher(rt, cfg.KubeConfig); err != nil {
+		if l, kc, err = kubeLauncher(rt, cfg.KubeConfig); err != nil {
 			return err
 		}
 	}
@@ -168,7 +171,13 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	rt.SetReadyCheck(gate.StoreErr)
 	holder := holderID()
 	rt.Log.Info().Str("launcher", cfg.Launcher).Str("holder", holder).Msg("queue-manager up; taking the engine lease")
-	lock := lead.New(st, "queue-manager", holder, lead.Options{TTL: cfg.LeaseTTL, Log: rt.Log, Standby: func() { rt.SetReady(true) }})
+	// With the Kubernetes launcher a Lease in the Jobs' namespace elects the
+	// engine, else a lease record in the store.
+	lo := lead.Options{TTL: cfg.LeaseTTL, Log: rt.Log, Standby: func() { rt.SetReady(true) }}
+	var lock elector = lead.New(st, "queue-manager", holder, lo)
+	if kc != nil {
+		lock = lead.NewLease(kc, cfg.KubeConfig.Namespace, "queue-manager", holder, lo)
+	}
 	ld := &leader{rt: rt, cfg: cfg, admin: admin, prod: prod, metrics: m, launcher: l, repo: repo, opts: opts, gate: gate}
 	return lock.Run(ctx, func(term context.Context) error {
 		if err := ld.run(term); err != nil {
@@ -181,6 +190,12 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 		}
 		return nil
 	})
+}
+
+// elector runs the engine while this queue-manager leads: lead.Lock or
+// lead.Lease.
+type elector interface {
+	Run(ctx context.Context, lead func(ctx context.Context) error) error
 }
 
 // errLeaseLost ends a queue-manager whose engine lease another one took.

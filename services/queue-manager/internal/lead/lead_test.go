@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/kubernetes/fake"
+
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/libs/store/sqlite"
 )
@@ -155,5 +157,52 @@ func TestOneLeaderAtATime(t *testing.T) {
 	}
 	if len(ts.log) != 3 {
 		t.Errorf("%d terms, want a, b, a: %+v", len(ts.log), ts.log)
+	}
+}
+
+// TestLeaseOneLeaderAtATime: two queue-managers electing with a Lease on
+// one API server: one leads; when it shuts down, the other takes over, and
+// their terms do not overlap.
+func TestLeaseOneLeaderAtATime(t *testing.T) {
+	client := fake.NewClientset()
+	ts := &terms{took: make(chan string, 10)}
+	const ttl = 2 * time.Second // a Lease counts in whole seconds
+	var standby atomic.Int32
+	a := NewLease(client, "stf", "queue-manager", "qm-a", Options{TTL: ttl})
+	b := NewLease(client, "stf", "queue-manager", "qm-b", Options{TTL: ttl, Standby: func() { standby.Add(1) }})
+	ctxA, stopA := context.WithCancel(context.Background())
+	ctxB, stopB := context.WithCancel(context.Background())
+	defer stopB()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Go(func() { errs <- a.Run(ctxA, ts.lead("a")) })
+	if who := <-ts.took; who != "a" {
+		t.Fatalf("%s leads first, want a", who)
+	}
+	wg.Go(func() { errs <- b.Run(ctxB, ts.lead("b")) })
+	select {
+	case who := <-ts.took:
+		t.Fatalf("%s leads while a holds the Lease", who)
+	case <-time.After(ttl):
+	}
+	if standby.Load() == 0 {
+		t.Error("b was not told it stands by")
+	}
+	stopA() // a shuts down and releases the Lease
+	if who := <-ts.took; who != "b" {
+		t.Fatalf("%s took over, want b", who)
+	}
+	stopB()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("Run = %v, want nil", err)
+		}
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if len(ts.log) != 2 || ts.log[1].start.Before(ts.log[0].end) {
+		t.Errorf("terms %+v: want a, then b after a ended", ts.log)
 	}
 }

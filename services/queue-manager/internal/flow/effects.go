@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
@@ -72,10 +73,14 @@ func (e *Engine) perform(ctx context.Context, fx effect) {
 	case fx.run != nil:
 		if err, ok := e.unsent[fx.run.ID]; ok {
 			delete(e.unsent, fx.run.ID)
-			e.startUnsent(ctx, fx.run.ID, err)
+			e.takeBack(ctx, fx.run.ID, "start command not sent", err)
 			return
 		}
-		if err := e.launcher.Launch(ctx, *fx.run); err != nil {
+		err := e.launcher.Launch(ctx, *fx.run)
+		switch {
+		case errors.Is(err, launch.ErrUnavailable):
+			e.takeBack(ctx, fx.run.ID, "launcher unavailable", err)
+		case err != nil:
 			e.launchFailed(ctx, fx.run.ID, err)
 		}
 	case fx.stop != "":
@@ -85,11 +90,12 @@ func (e *Engine) perform(ctx context.Context, fx effect) {
 	}
 }
 
-// startUnsent takes back the attempt of run, whose start command could
-// not be sent (Kafka is unreachable): it is not launched, since its worker
-// could not report either, and no attempt is used up; the step waits
+// takeBack takes back the attempt of run, which could not start for a
+// reason that says nothing about the step: its start command could not be
+// sent (Kafka is unreachable; its worker could not report either), or the
+// launcher is unavailable. No attempt is used up; the step waits
 // RetryBase and tries again.
-func (e *Engine) startUnsent(ctx context.Context, run string, err error) {
+func (e *Engine) takeBack(ctx context.Context, run, why string, err error) {
 	e.mu.Lock()
 	defer e.unlock(ctx)
 	ref := e.currentRunLocked(run)
@@ -99,8 +105,8 @@ func (e *Engine) startUnsent(ctx context.Context, run string, err error) {
 	s := ref.s
 	delete(e.runs, run)
 	s.Attempts = s.Attempts[:len(s.Attempts)-1]
-	s.State, s.RetryAt, s.Error = Pending, e.o.Now().UTC().Add(e.o.RetryBase), "start command not sent: "+err.Error()
-	e.o.Log.Warn().Err(err).Str("workflow", ref.w.ID).Str("step", s.ID).Msg("start command not sent; launch postponed")
+	s.State, s.RetryAt, s.Error = Pending, e.o.Now().UTC().Add(e.o.RetryBase), why+": "+err.Error()
+	e.o.Log.Warn().Err(err).Str("workflow", ref.w.ID).Str("step", s.ID).Str("why", why).Msg("launch postponed")
 	e.saveLocked(ctx, ref.w, "step", s.ID)
 }
 

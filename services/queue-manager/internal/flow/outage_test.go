@@ -3,11 +3,13 @@ package flow
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 )
 
 // downPub is a publisher that fails while down.
@@ -112,5 +114,32 @@ func TestSilenceIsNotJudgedDuringAnOutage(t *testing.T) {
 	r.eng.Tick(ctx)
 	if s := r.get(w.ID).Steps[0]; s.State != Running || len(s.Attempts) != 1 {
 		t.Fatalf("declared dead during an outage of queue-events: %+v", s)
+	}
+}
+
+// TestUnavailableLauncherUsesNoAttempt: a launch refused because the
+// launcher's backend is unavailable (the API server) waits and is tried
+// again, without counting an attempt.
+func TestUnavailableLauncherUsesNoAttempt(t *testing.T) {
+	l := &fakeLauncher{fail: fmt.Errorf("create job: %w", errors.Join(launch.ErrUnavailable, errors.New("etcdserver: request timed out")))}
+	r := newRig(t, "", l, Options{RetryBase: time.Second, MaxAttempts: 1})
+	w, err := r.eng.Submit(context.Background(), oneLoad())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		r.clk.add(2 * time.Second)
+		r.eng.Tick(context.Background())
+	}
+	if got := r.get(w.ID); got.State == Failed || len(got.Steps[0].Attempts) != 0 || got.Steps[0].State != Pending {
+		t.Fatalf("while the launcher is unavailable: %s %+v; want the step waiting with no attempt", got.State, got.Steps[0])
+	}
+	l.mu.Lock()
+	l.fail = nil
+	l.mu.Unlock()
+	r.clk.add(2 * time.Second)
+	r.eng.Tick(context.Background())
+	if s := r.get(w.ID).Steps[0]; s.State != Running || len(s.Attempts) != 1 {
+		t.Errorf("once the launcher is back: %+v, want attempt 1 running", s)
 	}
 }

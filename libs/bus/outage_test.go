@@ -107,3 +107,54 @@ func TestConsumerRidesOutABrokerOutage(t *testing.T) {
 		t.Errorf("outages reported %v, want one beginning and its end", outages)
 	}
 }
+
+// TestIdleConsumerReportsAnOutageAndItsEnd: with nothing to read, the
+// broker going away is still reported to OnOutage, and so is its coming
+// back, although no message arrives.
+func TestIdleConsumerReportsAnOutageAndItsEnd(t *testing.T) {
+	o := embedded.Options{Port: freePort(t), DataDir: t.TempDir()}
+	b, err := embedded.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := b.Config()
+	topic := uniqueTopic(t)
+	bustest.Topics(t, cfg, 1, topic)
+	outages := make(chan error, 10)
+	c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: topic + "-g", Topics: []string{topic},
+		OnOutage: func(err error) { outages <- err }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, func(context.Context, []bus.Message) error { return nil }) }()
+	time.Sleep(time.Second) // joined, idle
+	b.Close()
+	select {
+	case err := <-outages:
+		if err == nil {
+			t.Fatal("the end of an outage reported before its beginning")
+		}
+	case <-ctx.Done():
+		t.Fatal("the outage of an idle consumer was not reported")
+	}
+	if b, err = embedded.Start(o); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	select {
+	case err := <-outages:
+		if err != nil {
+			t.Fatalf("after the broker came back: %v, want the end of the outage", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the end of the outage was not reported while idle")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil", err)
+	}
+}

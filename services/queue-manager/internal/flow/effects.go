@@ -107,6 +107,7 @@ func (e *Engine) takeBack(ctx context.Context, run, why string, err error) {
 	s.Attempts = s.Attempts[:len(s.Attempts)-1]
 	s.State, s.RetryAt, s.Error = Pending, e.o.Now().UTC().Add(e.o.RetryBase), why+": "+err.Error()
 	e.o.Log.Warn().Err(err).Str("workflow", ref.w.ID).Str("step", s.ID).Str("why", why).Msg("launch postponed")
+	e.settleLocked(ctx, ref.w) // stopped meanwhile: it will not start
 	e.saveLocked(ctx, ref.w, "step", s.ID)
 }
 

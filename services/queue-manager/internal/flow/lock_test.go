@@ -156,3 +156,65 @@ func TestLaunchFailureIsAFailedAttempt(t *testing.T) {
 		t.Fatalf("want a failed attempt naming the launcher's error: %+v", got)
 	}
 }
+
+// unavailableLauncher blocks its first launch at a gate, then refuses it
+// as unavailable.
+type unavailableLauncher struct {
+	fakeLauncher
+	g *gate
+}
+
+func (l *unavailableLauncher) Launch(ctx context.Context, s launch.Spec) error {
+	if l.g.armed.Load() {
+		l.g.pass()
+		return launch.ErrUnavailable
+	}
+	return l.fakeLauncher.Launch(ctx, s)
+}
+
+// TestStepTakenBackWhileStoppingIsStopped: a launch refused as unavailable
+// after its workflow was stopped meanwhile does not leave the step pending
+// in a stopping workflow: it is stopped, and so is the workflow.
+func TestStepTakenBackWhileStoppingIsStopped(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	l := &unavailableLauncher{g: newGate()}
+	l.g.armed.Store(true)
+	defer l.g.open()
+	clk := &clock{t: t0}
+	eng := NewEngine(NewRepo(st), l, &fakePub{}, Options{Now: clk.now})
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	submitted := make(chan *Workflow, 1)
+	go func() {
+		w, err := eng.Submit(ctx, oneLoad())
+		if err != nil {
+			t.Error(err)
+		}
+		submitted <- w
+	}()
+	<-l.g.entered // the launch is under way
+	var id string
+	eng.mu.Lock() // free: Submit waits in the launch, after its decision
+	for _, w := range eng.active {
+		id = w.ID
+	}
+	eng.mu.Unlock()
+	if _, err := eng.Stop(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	l.g.open()
+	<-submitted
+	got, err := eng.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != Stopped || got.Steps[0].State != Stopped || len(got.Steps[0].Attempts) != 0 {
+		t.Errorf("workflow %s, step %+v; want both stopped with no attempt", got.State, got.Steps[0])
+	}
+}

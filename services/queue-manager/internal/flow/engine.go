@@ -340,18 +340,31 @@ func (e *Engine) saveLocked(ctx context.Context, w *Workflow, kind, step string)
 }
 
 // store writes w; a workflow the store refused is kept among the unsaved.
+// While the store refuses writes, only flushLocked tries it again, once a
+// tick: an outage does not hold the engine's lock for StoreTimeout on every
+// change.
 func (e *Engine) store(ctx context.Context, w *Workflow) {
+	if e.storeErr.Load() != nil {
+		e.unsaved[w.ID] = w
+		return
+	}
+	e.try(ctx, w)
+}
+
+// try writes w and reports whether it was stored.
+func (e *Engine) try(ctx context.Context, w *Workflow) bool {
 	if err := e.write(ctx, w); err != nil {
 		e.o.Log.Error().Err(err).Str("workflow", w.ID).Msg("workflow not stored")
 		e.o.Metrics.storeErrors.Inc()
 		e.unsaved[w.ID] = w
 		e.storeErr.Store(&err)
-		return
+		return false
 	}
 	delete(e.unsaved, w.ID)
 	if len(e.unsaved) == 0 && e.storeErr.Swap(nil) != nil {
 		e.o.Log.Info().Msg("every workflow change is stored again")
 	}
+	return true
 }
 
 // write saves w within StoreTimeout. A revision conflict means an earlier
@@ -373,14 +386,16 @@ func (e *Engine) write(ctx context.Context, w *Workflow) error {
 	return e.repo.Save(ctx, w)
 }
 
-// flushLocked stores the progress not stored yet and writes again what the
-// store refused before.
+// flushLocked writes again what the store refused before, until a write
+// fails, then stores the progress not stored yet.
 func (e *Engine) flushLocked(ctx context.Context) {
-	for id, w := range e.dirty {
-		e.store(ctx, w)
-		delete(e.dirty, id)
-	}
 	for _, w := range e.unsaved {
+		if !e.try(ctx, w) {
+			break
+		}
+	}
+	for id, w := range e.dirty {
+		delete(e.dirty, id)
 		e.store(ctx, w)
 	}
 }

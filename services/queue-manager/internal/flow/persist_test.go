@@ -20,12 +20,14 @@ type flakyStore struct {
 	mu        sync.Mutex
 	down      bool
 	ambiguous int
+	updates   int // calls of UpdateRecord
 }
 
 var errTimeout = errors.New("store call timed out")
 
 func (f *flakyStore) UpdateRecord(ctx context.Context, coll string, r store.Record) (store.Record, error) {
 	f.mu.Lock()
+	f.updates++
 	down, ambiguous := f.down, f.ambiguous > 0
 	if ambiguous {
 		f.ambiguous--
@@ -138,5 +140,38 @@ func TestEventsAreNotCommittedWhileStateIsNotStored(t *testing.T) {
 	}
 	if got := states(r.stored(w.ID)); got != "load=finished store=running graph=pending train=pending" {
 		t.Errorf("stored %s, want load finished", got)
+	}
+}
+
+// TestStoreOutageIsProbedOncePerTick: once the store refused a write, the
+// changes that follow are not written one by one under the engine's lock
+// (each could wait StoreTimeout): the tick tries the store, one write, and
+// stores them all once it answers.
+func TestStoreOutageIsProbedOncePerTick(t *testing.T) {
+	r, fs := flakyRig(t, Options{})
+	var ws []*Workflow
+	for range 3 {
+		w, err := r.eng.Submit(context.Background(), fourSteps())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ws = append(ws, w)
+	}
+	fs.set(true, 0)
+	for _, w := range ws {
+		r.event(w.Steps[0], protocol.StatusFinished, 10)
+	}
+	calls := func() int { fs.mu.Lock(); defer fs.mu.Unlock(); return fs.updates }
+	before := calls()
+	r.eng.Tick(context.Background())
+	if got := calls() - before; got != 1 {
+		t.Errorf("%d writes tried by a tick while the store is down, want 1", got)
+	}
+	fs.set(false, 0)
+	r.eng.Tick(context.Background())
+	for _, w := range ws {
+		if got := states(r.stored(w.ID)); got != "load=finished store=running graph=pending train=pending" {
+			t.Errorf("stored %s once the store is back, want load finished", got)
+		}
 	}
 }

@@ -284,6 +284,9 @@ func checkWrongPassword(t *testing.T, cfg bus.Config) {
 	if took > 10*time.Second {
 		t.Errorf("Check took %s, want under 10s", took)
 	}
+	if !errors.Is(err, bus.ErrAccess) {
+		t.Errorf("error %q does not wrap ErrAccess: waiting would not help", err)
+	}
 	for _, want := range []string{"KAFKA_PASSWORD", cfg.Username, "SCRAM-SHA-512"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)

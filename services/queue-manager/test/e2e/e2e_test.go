@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/bus/bustest"
+	"github.com/streamforge/streamforge/libs/bus/embedded"
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/testkit"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
@@ -263,4 +265,50 @@ func testOneEngine(t *testing.T, cfg bus.Config) {
 			}
 		}
 	}
+}
+
+// testKafkaOutage stops the broker for 8 s in the middle of a workflow and
+// starts it again on the same address and data: queue-manager stays up
+// through the outage, and the workflow finishes with no attempt used up.
+func testKafkaOutage(t *testing.T) {
+	o := embedded.Options{Port: freePort(t), DataDir: t.TempDir()}
+	b, err := embedded.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { b.Close() }()
+	cfg := b.Config()
+	db := filepath.Join(t.TempDir(), "qm.db")
+	q := startQM(t, cfg, db, "DUMMY_RATE=1000")
+	w := q.submit(t, fourSteps)
+	q.waitFor(t, w.ID, time.Minute, "loader progress", func(w flow.Workflow) bool { return w.Steps[0].Records > 0 })
+	b.Close()
+	select {
+	case <-q.p.Done():
+		t.Fatalf("queue-manager exited during the Kafka outage: %s", testkit.LastLine(q.p.Stderr()))
+	case <-time.After(8 * time.Second):
+	}
+	if b, err = embedded.Start(o); err != nil {
+		t.Fatal(err)
+	}
+	got := q.waitFor(t, w.ID, 3*time.Minute, "finished workflow", func(w flow.Workflow) bool { return flow.Terminal(w.State) })
+	if got.State != flow.Finished {
+		t.Fatalf("workflow %s after the outage: %s", got.State, got.Error)
+	}
+	for _, s := range got.Steps {
+		if len(s.Attempts) != 1 {
+			t.Errorf("step %s: %d attempts %+v; the outage must not use any up", s.Kind, len(s.Attempts), s.Attempts)
+		}
+	}
+}
+
+// freePort returns a TCP port nobody listens on.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

@@ -15,3 +15,4 @@ func TestEmbeddedKilledWorkerRelaunched(t *testing.T) { testKilledWorkerRelaunch
 func TestEmbeddedStop(t *testing.T)                   { testStop(t, plain(t)) }
 func TestEmbeddedRestart(t *testing.T)                { testRestart(t, plain(t)) }
 func TestEmbeddedOneEngine(t *testing.T)              { testOneEngine(t, plain(t)) }
+func TestEmbeddedKafkaOutage(t *testing.T)            { testKafkaOutage(t) }

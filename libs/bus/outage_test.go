@@ -2,7 +2,6 @@ package bus_test
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -12,29 +11,25 @@ import (
 	"github.com/streamforge/streamforge/libs/bus/embedded"
 )
 
-// freePort returns a TCP port nobody listens on.
-func freePort(t *testing.T) int {
+// restartable starts an embedded broker that keeps its data, so that it
+// can be closed and restarted, with a topic of one partition.
+func restartable(t *testing.T) (*embedded.Broker, bus.Config, string) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// TestConsumerRidesOutABrokerOutage: the broker goes away for a few
-// seconds and comes back on the same address; the consumer does not
-// return, and handles what is sent after the outage.
-func TestConsumerRidesOutABrokerOutage(t *testing.T) {
-	o := embedded.Options{Port: freePort(t), DataDir: t.TempDir()}
-	b, err := embedded.Start(o)
+	b, err := embedded.Start(embedded.Options{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := b.Config()
 	topic := uniqueTopic(t)
 	bustest.Topics(t, cfg, 1, topic)
+	return b, cfg, topic
+}
+
+// TestConsumerRidesOutABrokerOutage: the broker goes away for a few
+// seconds and comes back on the same address; the consumer does not
+// return, and handles what is sent after the outage.
+func TestConsumerRidesOutABrokerOutage(t *testing.T) {
+	b, cfg, topic := restartable(t)
 	publish := func(v string) {
 		t.Helper()
 		p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
@@ -79,7 +74,7 @@ func TestConsumerRidesOutABrokerOutage(t *testing.T) {
 		t.Fatalf("Run returned during the outage: %v", err)
 	case <-time.After(5 * time.Second):
 	}
-	if b, err = embedded.Start(o); err != nil {
+	if b, err = b.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
@@ -112,14 +107,7 @@ func TestConsumerRidesOutABrokerOutage(t *testing.T) {
 // broker going away is still reported to OnOutage, and so is its coming
 // back, although no message arrives.
 func TestIdleConsumerReportsAnOutageAndItsEnd(t *testing.T) {
-	o := embedded.Options{Port: freePort(t), DataDir: t.TempDir()}
-	b, err := embedded.Start(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := b.Config()
-	topic := uniqueTopic(t)
-	bustest.Topics(t, cfg, 1, topic)
+	b, cfg, topic := restartable(t)
 	outages := make(chan error, 10)
 	c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: topic + "-g", Topics: []string{topic},
 		OnOutage: func(err error) { outages <- err }})
@@ -141,7 +129,7 @@ func TestIdleConsumerReportsAnOutageAndItsEnd(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the outage of an idle consumer was not reported")
 	}
-	if b, err = embedded.Start(o); err != nil {
+	if b, err = b.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()

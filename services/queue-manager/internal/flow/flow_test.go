@@ -167,6 +167,19 @@ type fakePub struct {
 	cmds []protocol.Command
 }
 
+// started returns the run ids of the start commands published, in order.
+func (p *fakePub) started() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, c := range p.cmds {
+		if c.Command == protocol.CommandStart {
+			out = append(out, c.RunID)
+		}
+	}
+	return out
+}
+
 func (p *fakePub) Publish(_ context.Context, topic string, _, value []byte) error {
 	var c protocol.Command
 	if err := json.Unmarshal(value, &c); err != nil || topic != protocol.TopicControl {

@@ -27,37 +27,64 @@ func (p *downPub) Publish(ctx context.Context, topic string, key, value []byte) 
 	return p.fakePub.Publish(ctx, topic, key, value)
 }
 
-// TestLaunchWaitsWhileTheStartCommandCannotBeSent: with Kafka unreachable
-// the start command cannot be sent, and a worker launched then could not
-// report either: the launch waits, and no attempt is used up.
-func TestLaunchWaitsWhileTheStartCommandCannotBeSent(t *testing.T) {
-	r := newRig(t, "", nil, Options{RetryBase: time.Second})
-	pub := &downPub{}
-	pub.down.Store(true)
-	r.eng.pub = pub
-	w, err := r.eng.Submit(context.Background(), oneLoad())
-	if err != nil {
-		t.Fatal(err)
+// TestLaunchWaitsWithoutUsingAnAttempt: a launch that cannot happen for a
+// reason that says nothing about the step waits, and no attempt is used
+// up: with Kafka unreachable the start command cannot be sent (a worker
+// launched then could not report either), or the launcher's backend (the
+// API server) is unavailable. Once it is back, attempt 1 runs.
+func TestLaunchWaitsWithoutUsingAnAttempt(t *testing.T) {
+	cases := []struct {
+		name string
+		// down makes the dependency unavailable and returns what brings it
+		// back.
+		down func(r *rig) (back func())
+	}{
+		{name: "start command cannot be sent", down: func(r *rig) func() {
+			pub := &downPub{}
+			pub.down.Store(true)
+			r.eng.pub = pub
+			return func() { pub.down.Store(false) }
+		}},
+		{name: "launcher unavailable", down: func(r *rig) func() {
+			r.l.mu.Lock()
+			defer r.l.mu.Unlock()
+			r.l.fail = fmt.Errorf("create job: %w", errors.Join(launch.ErrUnavailable, errors.New("etcdserver: request timed out")))
+			return func() {
+				r.l.mu.Lock()
+				defer r.l.mu.Unlock()
+				r.l.fail = nil
+			}
+		}},
 	}
-	for range 5 {
-		r.clk.add(2 * time.Second)
-		r.eng.Tick(context.Background())
-	}
-	if n := len(r.l.specs()); n != 0 {
-		t.Fatalf("%d launches while the start command could not be sent, want none", n)
-	}
-	if got := r.get(w.ID).Steps[0]; got.State != Pending || len(got.Attempts) != 0 {
-		t.Fatalf("want the step waiting with no attempt used: %+v", got)
-	}
-	pub.down.Store(false)
-	r.clk.add(2 * time.Second)
-	r.eng.Tick(context.Background())
-	got := r.get(w.ID).Steps[0]
-	if got.State != Running || len(got.Attempts) != 1 || len(r.l.specs()) != 1 {
-		t.Fatalf("once Kafka is back: %+v, %d launches; want attempt 1 running", got, len(r.l.specs()))
-	}
-	if c := pub.cmds[0]; c.Command != protocol.CommandStart || c.RunID != got.Attempts[0].RunID {
-		t.Errorf("first command sent %+v, want the start of attempt 1", c)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t, "", nil, Options{RetryBase: time.Second, MaxAttempts: 1})
+			back := c.down(r)
+			w, err := r.eng.Submit(context.Background(), oneLoad())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 5 {
+				r.clk.add(2 * time.Second)
+				r.eng.Tick(context.Background())
+			}
+			if n := len(r.l.specs()); n != 0 {
+				t.Fatalf("%d runs started while unavailable, want none", n)
+			}
+			if got := r.get(w.ID); got.State == Failed || got.Steps[0].State != Pending || len(got.Steps[0].Attempts) != 0 {
+				t.Fatalf("while unavailable: %s %+v; want the step waiting with no attempt used", got.State, got.Steps[0])
+			}
+			back()
+			r.clk.add(2 * time.Second)
+			r.eng.Tick(context.Background())
+			got := r.get(w.ID).Steps[0]
+			if got.State != Running || len(got.Attempts) != 1 || len(r.l.specs()) != 1 {
+				t.Fatalf("once back: %+v, %d runs; want attempt 1 running", got, len(r.l.specs()))
+			}
+			if cmds := r.eng.pub.(interface{ started() []string }).started(); len(cmds) == 0 || cmds[len(cmds)-1] != got.Attempts[0].RunID {
+				t.Errorf("start commands sent %v, want the last one for attempt 1", cmds)
+			}
+		})
 	}
 }
 
@@ -114,32 +141,5 @@ func TestSilenceIsNotJudgedDuringAnOutage(t *testing.T) {
 	r.eng.Tick(ctx)
 	if s := r.get(w.ID).Steps[0]; s.State != Running || len(s.Attempts) != 1 {
 		t.Fatalf("declared dead during an outage of queue-events: %+v", s)
-	}
-}
-
-// TestUnavailableLauncherUsesNoAttempt: a launch refused because the
-// launcher's backend is unavailable (the API server) waits and is tried
-// again, without counting an attempt.
-func TestUnavailableLauncherUsesNoAttempt(t *testing.T) {
-	l := &fakeLauncher{fail: fmt.Errorf("create job: %w", errors.Join(launch.ErrUnavailable, errors.New("etcdserver: request timed out")))}
-	r := newRig(t, "", l, Options{RetryBase: time.Second, MaxAttempts: 1})
-	w, err := r.eng.Submit(context.Background(), oneLoad())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 5 {
-		r.clk.add(2 * time.Second)
-		r.eng.Tick(context.Background())
-	}
-	if got := r.get(w.ID); got.State == Failed || len(got.Steps[0].Attempts) != 0 || got.Steps[0].State != Pending {
-		t.Fatalf("while the launcher is unavailable: %s %+v; want the step waiting with no attempt", got.State, got.Steps[0])
-	}
-	l.mu.Lock()
-	l.fail = nil
-	l.mu.Unlock()
-	r.clk.add(2 * time.Second)
-	r.eng.Tick(context.Background())
-	if s := r.get(w.ID).Steps[0]; s.State != Running || len(s.Attempts) != 1 {
-		t.Errorf("once the launcher is back: %+v, want attempt 1 running", s)
 	}
 }

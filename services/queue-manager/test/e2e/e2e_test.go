@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -271,8 +270,7 @@ func testOneEngine(t *testing.T, cfg bus.Config) {
 // starts it again on the same address and data: queue-manager stays up
 // through the outage, and the workflow finishes with no attempt used up.
 func testKafkaOutage(t *testing.T) {
-	o := embedded.Options{Port: freePort(t), DataDir: t.TempDir()}
-	b, err := embedded.Start(o)
+	b, err := embedded.Start(embedded.Options{DataDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +286,7 @@ func testKafkaOutage(t *testing.T) {
 		t.Fatalf("queue-manager exited during the Kafka outage: %s", testkit.LastLine(q.p.Stderr()))
 	case <-time.After(8 * time.Second):
 	}
-	if b, err = embedded.Start(o); err != nil {
+	if b, err = b.Restart(); err != nil {
 		t.Fatal(err)
 	}
 	got := q.waitFor(t, w.ID, 3*time.Minute, "finished workflow", func(w flow.Workflow) bool { return flow.Terminal(w.State) })
@@ -300,15 +298,4 @@ func testKafkaOutage(t *testing.T) {
 			t.Errorf("step %s: %d attempts %+v; the outage must not use any up", s.Kind, len(s.Attempts), s.Attempts)
 		}
 	}
-}
-
-// freePort returns a TCP port nobody listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }

@@ -544,14 +544,35 @@ func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 	e.fx = append(e.fx, effect{run: &spec})
 }
 
-// attemptFailed ends the current attempt as failed and schedules the next
-// one after a capped exponential delay, or fails the step (and with it the
-// workflow) when the attempts are used up.
+// Lost is the outcome of an attempt that failed while queue-manager could
+// not read queue-events: the outage, not the step, is the likely cause
+// (its worker could not reach Kafka either), so it does not count against
+// MaxAttempts.
+const Lost = "lost"
+
+// counted returns how many of s's attempts count against MaxAttempts.
+func counted(s *Step) int {
+	n := 0
+	for _, a := range s.Attempts {
+		if a.Outcome != Lost {
+			n++
+		}
+	}
+	return n
+}
+
+// attemptFailed ends the current attempt as failed (lost, during an outage
+// of queue-events) and schedules the next one after a capped exponential
+// delay, or fails the step (and with it the workflow) when the attempts
+// are used up.
 func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why string) {
 	now := e.o.Now().UTC()
 	a := s.Current()
 	if a != nil && a.Ended.IsZero() {
 		a.Ended, a.Outcome, a.Message = now, Failed, why
+		if e.blind != nil {
+			a.Outcome, a.Message = Lost, why+" (during a queue-events outage: not counted)"
+		}
 		delete(e.runs, a.RunID)
 		delete(e.exited, a.RunID)
 		e.fx = append(e.fx, effect{stop: a.RunID})
@@ -561,8 +582,8 @@ func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why st
 	switch {
 	case w.State == Stopping || s.State == Stopping:
 		s.State = Stopped
-	case len(s.Attempts) < e.o.MaxAttempts:
-		delay := e.o.RetryBase << min(len(s.Attempts)-1, 20)
+	case counted(s) < e.o.MaxAttempts:
+		delay := e.o.RetryBase << min(max(counted(s), 1)-1, 20)
 		if delay > e.o.RetryMax || delay <= 0 {
 			delay = e.o.RetryMax
 		}
@@ -572,7 +593,7 @@ func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why st
 		s.State = Failed
 		e.o.Log.Error().Str("workflow", w.ID).Str("step", s.ID).Str("why", why).Msg("step failed for good")
 		if w.Error == "" {
-			w.Error = fmt.Sprintf("step %s failed after %d attempts: %s", s.ID, len(s.Attempts), why)
+			w.Error = fmt.Sprintf("step %s failed after %d attempts: %s", s.ID, counted(s), why)
 		}
 	}
 }

@@ -143,3 +143,33 @@ func TestSilenceIsNotJudgedDuringAnOutage(t *testing.T) {
 		t.Fatalf("declared dead during an outage of queue-events: %+v", s)
 	}
 }
+
+// TestRunFailingDuringAnOutageUsesNoAttempt: a run that fails while
+// queue-manager cannot read queue-events (its worker most likely could not
+// reach Kafka either) is recorded as lost and does not count against the
+// attempts; the step is launched again once queue-events can be read.
+func TestRunFailingDuringAnOutageUsesNoAttempt(t *testing.T) {
+	r := newRig(t, "", nil, Options{MaxAttempts: 1, RetryBase: time.Second})
+	w, err := r.eng.Submit(context.Background(), oneLoad())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r.eng.EventsHealth(ctx, errKafkaDown)
+	r.eng.OnRun(ctx, launch.Status{ID: w.Steps[0].ID + ".1", Phase: launch.Failed, Message: "exit code 1"})
+	got := r.get(w.ID)
+	if got.State == Failed || got.Steps[0].State != Pending || got.Steps[0].Attempts[0].Outcome != Lost {
+		t.Fatalf("after a run failed during the outage: %s %+v; want the step waiting, the attempt lost", got.State, got.Steps[0])
+	}
+	r.eng.EventsHealth(ctx, nil)
+	r.clk.add(2 * time.Second)
+	r.eng.Tick(ctx)
+	s := r.get(w.ID).Steps[0]
+	if s.State != Running || len(s.Attempts) != 2 || s.Current().RunID != w.Steps[0].ID+".2" {
+		t.Fatalf("once queue-events can be read: %+v; want attempt 2 running", s)
+	}
+	r.eng.OnRun(ctx, launch.Status{ID: s.Current().RunID, Phase: launch.Failed, Message: "exit code 1"})
+	if got := r.get(w.ID); got.State != Failed {
+		t.Errorf("a failure after the outage counts: workflow %s, want failed (one attempt allowed)", got.State)
+	}
+}

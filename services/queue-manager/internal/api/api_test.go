@@ -180,8 +180,10 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		t.Fatalf("first event %q", e)
 	}
 	load := w.Steps[0]
-	eng.OnEvent(context.Background(), protocol.Event{QueueID: load.QueueID, Producer: load.TelemetryID, Status: protocol.StatusLoading,
-		RecordsWritten: 5, Percent: 10, Timestamp: protocol.Timestamp(time.Now())})
+	if err := eng.OnEvent(context.Background(), protocol.Event{QueueID: load.QueueID, Producer: load.TelemetryID, Status: protocol.StatusLoading,
+		RecordsWritten: 5, Percent: 10, Timestamp: protocol.Timestamp(time.Now())}); err != nil {
+		t.Fatal(err)
+	}
 	if e := <-events; e != "progress" {
 		t.Fatalf("after a loading event: %q", e)
 	}
@@ -193,8 +195,10 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		t.Fatalf("stop: %d %s", resp.StatusCode, body)
 	}
 	for _, s := range w.Steps[:2] {
-		eng.OnEvent(context.Background(), protocol.Event{QueueID: s.QueueID, Producer: s.TelemetryID, Status: protocol.StatusInterrupted,
-			Finished: true, Timestamp: protocol.Timestamp(time.Now())})
+		if err := eng.OnEvent(context.Background(), protocol.Event{QueueID: s.QueueID, Producer: s.TelemetryID, Status: protocol.StatusInterrupted,
+			Finished: true, Timestamp: protocol.Timestamp(time.Now())}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var last string
 	for e := range events {

@@ -145,27 +145,12 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 			return err
 		}
 	}
-	services, _ := kindMap(cfg.Services)
-	argStrs, _ := kindMap(cfg.Args)
-	args := map[string][]string{}
-	for k, v := range argStrs {
-		args[k] = strings.Fields(v)
+	opts, err := engineOptions(cfg)
+	if err != nil {
+		return err
 	}
-	limitStrs, _ := kindMap(cfg.Limits)
-	limits := map[string]int{}
-	for k, v := range limitStrs {
-		var n int
-		if _, err := fmt.Sscan(v, &n); err != nil || n < 0 {
-			return fmt.Errorf("STEP_LIMITS: %s=%q is not a whole number", k, v)
-		}
-		limits[k] = n
-	}
+	opts.Log, opts.Metrics = rt.Log, flow.NewMetrics(rt.Registry)
 	repo := flow.NewRepo(st)
-	opts := flow.Options{
-		Services: services, Args: args, Limits: limits, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
-		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
-		Log: rt.Log, Metrics: flow.NewMetrics(rt.Registry),
-	}
 	// A standby (another queue-manager holds the engine lease) serves reads
 	// from the store and answers changes with 503; it is ready as soon as
 	// it knows it is one, the leader once its engine runs.
@@ -193,6 +178,29 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 		}
 		return nil
 	})
+}
+
+// engineOptions returns the engine's options the configuration sets.
+func engineOptions(cfg *Config) (flow.Options, error) {
+	services, _ := kindMap(cfg.Services)
+	argStrs, _ := kindMap(cfg.Args)
+	args := map[string][]string{}
+	for k, v := range argStrs {
+		args[k] = strings.Fields(v)
+	}
+	limitStrs, _ := kindMap(cfg.Limits)
+	limits := map[string]int{}
+	for k, v := range limitStrs {
+		var n int
+		if _, err := fmt.Sscan(v, &n); err != nil || n < 0 {
+			return flow.Options{}, fmt.Errorf("STEP_LIMITS: %s=%q is not a whole number", k, v)
+		}
+		limits[k] = n
+	}
+	return flow.Options{
+		Services: services, Args: args, Limits: limits, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
+		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
+	}, nil
 }
 
 // elector runs the engine while this queue-manager leads: lead.Lock or

@@ -31,9 +31,13 @@ func NewAdmin(cfg Config) (*Admin, error) {
 	return &Admin{cfg: cfg, client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers()...), Transport: t, Timeout: cfg.DialTimeout}, dialer: d}, nil
 }
 
+// ErrAccess is wrapped by errors that say Kafka answered and refused: the
+// credentials were rejected or the user is denied. Waiting does not help.
+var ErrAccess = errors.New("kafka refused access")
+
 // Check connects, authenticates and reads cluster metadata within the dial
 // timeout. Its error says what a person should fix: the address, the
-// credentials or the TLS setup.
+// credentials (wrapping ErrAccess) or the TLS setup.
 func (a *Admin) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.DialTimeout)
 	defer cancel()
@@ -67,8 +71,8 @@ func (a *Admin) checkSASL(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return a.explain(err)
 			}
-			return fmt.Errorf("kafka at %s (%s) rejected %s authentication as %q: check KAFKA_USERNAME and KAFKA_PASSWORD%s: %w",
-				addr, a.cfg.SecurityProtocol, a.cfg.SASLMechanism, a.cfg.Username, tlsHint(a.cfg), err)
+			return fmt.Errorf("kafka at %s (%s) rejected %s authentication as %q: check KAFKA_USERNAME and KAFKA_PASSWORD%s: %w: %w",
+				addr, a.cfg.SecurityProtocol, a.cfg.SASLMechanism, a.cfg.Username, tlsHint(a.cfg), ErrAccess, err)
 		}
 		return conn.Close()
 	}
@@ -88,9 +92,9 @@ func (a *Admin) explain(err error) error {
 	var ne net.Error
 	switch {
 	case errors.As(err, &ke) && (ke == kafka.SASLAuthenticationFailed || ke == kafka.IllegalSASLState || ke == kafka.UnsupportedSASLMechanism):
-		return fmt.Errorf("kafka at %s rejected %s authentication as %q: check KAFKA_USERNAME and KAFKA_PASSWORD: %w", where, a.cfg.SASLMechanism, a.cfg.Username, err)
+		return fmt.Errorf("kafka at %s rejected %s authentication as %q: check KAFKA_USERNAME and KAFKA_PASSWORD: %w: %w", where, a.cfg.SASLMechanism, a.cfg.Username, ErrAccess, err)
 	case errors.As(err, &ke) && (ke == kafka.TopicAuthorizationFailed || ke == kafka.ClusterAuthorizationFailed || ke == kafka.GroupAuthorizationFailed):
-		return fmt.Errorf("kafka at %s denied user %q: check the user's ACLs: %w", where, a.cfg.Username, err)
+		return fmt.Errorf("kafka at %s denied user %q: check the user's ACLs: %w: %w", where, a.cfg.Username, ErrAccess, err)
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
 		return fmt.Errorf("no answer from kafka at %s within %s: check KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL and the network: %w", where, a.cfg.DialTimeout, err)
 	default:

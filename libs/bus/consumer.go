@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/streamforge/streamforge/libs/retry"
 )
 
 // Handler processes one batch of messages. It returns nil only when every
@@ -32,11 +35,18 @@ type ConsumerOptions struct {
 	// MaxRetries is how often a failed batch is retried before Run gives up
 	// and returns the error, offsets uncommitted (default 5).
 	MaxRetries int
-	// RetryBackoff is the first wait between retries; it doubles up to 30s
-	// (default 200ms).
+	// RetryForever retries a failed batch until ctx ends instead of giving
+	// up after MaxRetries (a handler whose dependency is waited out).
+	RetryForever bool
+	// RetryBackoff is the first wait between retries; it doubles up to 30s,
+	// jittered (default 200ms).
 	RetryBackoff time.Duration
 	// Metrics receives the consume counters; nil keeps them unregistered.
 	Metrics *Metrics
+	// OnOutage is told when the consumer cannot read or commit (with the
+	// error; Run keeps trying, with capped, jittered backoff) and when it
+	// can again (nil). Calls come from Run's goroutine, on changes only.
+	OnOutage func(err error)
 }
 
 // Consumer reads topics as a member of a consumer group with at-least-once
@@ -44,9 +54,14 @@ type ConsumerOptions struct {
 // batch that contains it, so a crash at any point re-delivers rather than
 // loses.
 type Consumer struct {
-	r    *kafka.Reader
-	opts ConsumerOptions
-	m    *Metrics
+	r       *kafka.Reader
+	opts    ConsumerOptions
+	m       *Metrics
+	admin   *Admin
+	backoff retry.Backoff
+
+	mu   sync.Mutex
+	done map[string]map[int]int64 // topic -> partition -> next offset after what was handled and committed
 }
 
 // NewConsumer returns a consumer; it joins the group on the first Run.
@@ -92,40 +107,88 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Consumer{r: r, opts: opts, m: m}, nil
+	backoff := retry.Backoff{Base: opts.RetryBackoff, Max: 30 * time.Second}
+	admin, err := NewAdmin(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Consumer{r: r, opts: opts, m: m, admin: admin, backoff: backoff, done: map[string]map[int]int64{}}, nil
+}
+
+// CaughtUp reports whether every message of topic below offsets (the next
+// offset to read, by partition, e.g. end offsets taken at some moment) has
+// been handled and committed by the group: by this consumer, or before it
+// joined or while another member held the partition (then the group's
+// committed offsets, read from the broker, tell).
+func (c *Consumer) CaughtUp(ctx context.Context, topic string, offsets map[int]int64) (bool, error) {
+	c.mu.Lock()
+	var ask []int
+	for p, o := range offsets {
+		if o > 0 && c.done[topic][p] < o {
+			ask = append(ask, p)
+		}
+	}
+	c.mu.Unlock()
+	if len(ask) == 0 {
+		return true, nil
+	}
+	committed, err := c.admin.CommittedOffsets(ctx, c.opts.Group, topic)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range ask {
+		if committed[p] < offsets[p] {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// committed records that batch is handled and committed.
+func (c *Consumer) committed(batch []Message) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range batch {
+		parts := c.done[m.Topic]
+		if parts == nil {
+			parts = map[int]int64{}
+			c.done[m.Topic] = parts
+		}
+		parts[m.Partition] = max(parts[m.Partition], m.Offset+1)
+	}
 }
 
 // Run fetches batches and hands them to h until ctx is cancelled (then it
 // returns nil) or a batch still fails after MaxRetries (then it returns that
 // error and commits nothing for the batch). A batch being handled when ctx is
-// cancelled is still committed if its handler succeeds.
+// cancelled is still committed if its handler succeeds. Kafka being
+// unreachable does not end Run: fetching and committing are retried with
+// capped, jittered backoff, and OnOutage is told; a batch whose commit
+// failed is handled but not committed (a later commit covers it, or it is
+// delivered again).
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	batch := make([]Message, 0, c.opts.BatchSize)
-	var transient time.Time // when the current run of retriable errors began
+	var down error // the outage under way, nil when Kafka answers
+	fails := 0
 	for {
 		batch = batch[:0]
-		first, err := c.r.FetchMessage(ctx)
+		first, err := c.fetch(ctx, down != nil)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			// A group coordinator that moves or is still loading (a fresh
-			// broker, a leader election) answers with a retriable error;
-			// the reader rejoins by itself. Give it a while.
-			if temporary(err) && (transient.IsZero() || time.Since(transient) < retriableFor) {
-				if transient.IsZero() {
-					transient = time.Now()
-				}
-				select {
-				case <-ctx.Done():
-					return nil
-				case <-time.After(250 * time.Millisecond):
-				}
+			if errors.Is(err, errIdle) {
+				// Nothing to read, and the broker answers: the outage is over.
+				down, fails = c.outage(nil, down), 0
 				continue
 			}
-			return fmt.Errorf("fetch from %v: %w", c.opts.Topics, err)
+			down = c.outage(fmt.Errorf("fetch from %v: %w", c.opts.Topics, err), down)
+			if !retry.Sleep(ctx, c.backoff.Delay(fails)) {
+				return nil
+			}
+			fails++
+			continue
 		}
-		transient = time.Time{}
 		batch = append(batch, first)
 		if c.opts.BatchSize > 1 {
 			batch = c.fill(ctx, batch)
@@ -134,15 +197,55 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 		if err := c.handle(ctx, h, batch); err != nil {
 			return err
 		}
-		err = c.commit(ctx, batch)
-		if err != nil {
-			return fmt.Errorf("commit offsets of %d messages: %w", len(batch), err)
+		if err := c.commit(ctx, batch); err != nil {
+			down = c.outage(fmt.Errorf("commit offsets of %d messages: %w", len(batch), err), down)
+			if !retry.Sleep(ctx, c.backoff.Delay(fails)) {
+				return nil
+			}
+			fails++
+			continue
 		}
+		down, fails = c.outage(nil, down), 0
 		countByTopic(c.m.committed, batch)
+		c.committed(batch)
 		if ctx.Err() != nil {
 			return nil
 		}
 	}
+}
+
+// errIdle is fetch's answer when nothing came during an outage probe and the
+// broker answers.
+var errIdle = errors.New("no message, broker reachable")
+
+// fetch returns the next message. During an outage it waits a few seconds
+// at most, then asks the broker directly whether it answers: an idle topic
+// must not look like an outage that never ends.
+func (c *Consumer) fetch(ctx context.Context, down bool) (Message, error) {
+	if !down {
+		return c.r.FetchMessage(ctx)
+	}
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	m, err := c.r.FetchMessage(fctx)
+	if err == nil || ctx.Err() != nil || fctx.Err() == nil {
+		return m, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, err := c.admin.Partitions(pctx, c.opts.Topics[0]); err != nil {
+		return Message{}, err
+	}
+	return Message{}, errIdle
+}
+
+// outage reports a change between Kafka answering (err nil) and not, and
+// returns the outage now under way.
+func (c *Consumer) outage(err, was error) error {
+	if (err == nil) != (was == nil) && c.opts.OnOutage != nil {
+		c.opts.OnOutage(err)
+	}
+	return err
 }
 
 // fill adds messages to batch until it is full or BatchWait has passed since
@@ -161,35 +264,30 @@ func (c *Consumer) fill(ctx context.Context, batch []Message) []Message {
 }
 
 func (c *Consumer) handle(ctx context.Context, h Handler, batch []Message) error {
-	wait := c.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
 		err := h(ctx, batch)
 		if err == nil {
 			return nil
 		}
 		c.m.handlerErrors.WithLabelValues(batch[0].Topic).Inc()
-		if attempt >= c.opts.MaxRetries || ctx.Err() != nil {
+		if (attempt >= c.opts.MaxRetries && !c.opts.RetryForever) || ctx.Err() != nil {
 			first, last := batch[0], batch[len(batch)-1]
 			return fmt.Errorf("handle %d messages from %s[%d]@%d..%d after %d attempts: %w",
 				len(batch), first.Topic, first.Partition, first.Offset, last.Offset, attempt+1, err)
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 30*time.Second)
+		retry.Sleep(ctx, c.backoff.Delay(attempt))
 	}
 }
 
 // Close leaves the group and releases connections.
 func (c *Consumer) Close() error { return c.r.Close() }
 
-// retriableFor is how long a run of retriable errors may last before Run
-// gives up.
+// retriableFor is how long a commit retries retriable errors before it
+// reports the failure.
 const retriableFor = 30 * time.Second
 
-// temporary reports whether err is a Kafka error worth retrying (a moving
-// or loading group coordinator, a leader election).
+// temporary reports whether err is a Kafka error worth retrying at once (a
+// moving or loading group coordinator, a leader election).
 func temporary(err error) bool {
 	var ke kafka.Error
 	return errors.As(err, &ke) && ke.Temporary()

@@ -42,9 +42,11 @@ func runSuite(t *testing.T, broker func(t *testing.T) bus.Config) {
 	t.Run("ProduceConsumeKeepsKeyOrder", func(t *testing.T) { testProduceConsume(t, broker(t)) })
 	t.Run("CommitOnlyAfterHandlerSucceeded", func(t *testing.T) { testCommitAfterSuccess(t, broker(t)) })
 	t.Run("TransientHandlerErrorIsRetried", func(t *testing.T) { testRetry(t, broker(t)) })
+	t.Run("RetryForeverOutlastsMaxRetries", func(t *testing.T) { testRetryForever(t, broker(t)) })
 	t.Run("EnsureTopicsIsIdempotent", func(t *testing.T) { testEnsureTopics(t, broker(t)) })
 	t.Run("TailSeesMessagesSinceTime", func(t *testing.T) { testTail(t, broker(t)) })
 	t.Run("EndAndCommittedOffsets", func(t *testing.T) { testOffsets(t, broker(t)) })
+	t.Run("CaughtUpAfterHandlingAndCommitting", func(t *testing.T) { testCaughtUp(t, broker(t)) })
 }
 
 func testProduceConsume(t *testing.T, cfg bus.Config) {
@@ -193,16 +195,7 @@ func testCommitAfterSuccess(t *testing.T, cfg bus.Config) {
 }
 
 func testRetry(t *testing.T, cfg bus.Config) {
-	topic := uniqueTopic(t)
-	bustest.Topics(t, cfg, 1, topic)
-	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	if err := p.Publish(context.Background(), topic, nil, []byte("1")); err != nil {
-		t.Fatal(err)
-	}
+	topic := oneMessage(t, cfg)
 	failures := 0
 	got, err := consumeValues(t, cfg, topic+"-g", topic, func(int) error {
 		if failures < 1 {
@@ -213,6 +206,46 @@ func testRetry(t *testing.T, cfg bus.Config) {
 	}, 1)
 	if err != nil || len(got) != 1 || failures != 1 {
 		t.Fatalf("got %v, err %v after %d failures; want the message after one retry", got, err, failures)
+	}
+}
+
+// oneMessage writes one message, "1", to a new topic and returns the topic.
+func oneMessage(t *testing.T, cfg bus.Config) string {
+	t.Helper()
+	topic := uniqueTopic(t)
+	bustest.Topics(t, cfg, 1, topic)
+	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Publish(context.Background(), topic, nil, []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	return topic
+}
+
+func testRetryForever(t *testing.T, cfg bus.Config) {
+	topic := oneMessage(t, cfg)
+	c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: topic + "-g", Topics: []string{topic}, MaxRetries: 1,
+		RetryForever: true, RetryBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	failures := 0
+	err = c.Run(ctx, func(context.Context, []bus.Message) error {
+		if failures < 4 {
+			failures++
+			return errors.New("store is down")
+		}
+		cancel()
+		return nil
+	})
+	if err != nil || failures != 4 {
+		t.Fatalf("Run = %v after %d failures; want the batch handled after 4", err, failures)
 	}
 }
 
@@ -250,6 +283,9 @@ func checkWrongPassword(t *testing.T, cfg bus.Config) {
 	}
 	if took > 10*time.Second {
 		t.Errorf("Check took %s, want under 10s", took)
+	}
+	if !errors.Is(err, bus.ErrAccess) {
+		t.Errorf("error %q does not wrap ErrAccess: waiting would not help", err)
 	}
 	for _, want := range []string{"KAFKA_PASSWORD", cfg.Username, "SCRAM-SHA-512"} {
 		if !strings.Contains(err.Error(), want) {
@@ -315,7 +351,10 @@ func testTail(t *testing.T, cfg bus.Config) {
 	}
 }
 
-func testOffsets(t *testing.T, cfg bus.Config) {
+// tenOnTwo writes 10 messages over a new topic of two partitions and
+// returns the topic, an admin client and the topic's end offsets.
+func tenOnTwo(t *testing.T, cfg bus.Config) (string, *bus.Admin, map[int]int64) {
+	t.Helper()
 	topic := uniqueTopic(t)
 	bustest.Topics(t, cfg, 2, topic)
 	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
@@ -323,25 +362,30 @@ func testOffsets(t *testing.T, cfg bus.Config) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	ctx := context.Background()
 	var msgs []bus.Message
 	for i := range 10 {
 		msgs = append(msgs, bus.Message{Topic: topic, Key: []byte{byte('a' + i%4)}, Value: []byte("v")})
 	}
-	if err := p.Send(ctx, msgs...); err != nil {
+	if err := p.Send(context.Background(), msgs...); err != nil {
 		t.Fatal(err)
 	}
 	a, err := bus.NewAdmin(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	end, err := a.EndOffsets(ctx, topic)
+	end, err := a.EndOffsets(context.Background(), topic)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(end) != 2 || end[0]+end[1] != 10 {
 		t.Fatalf("end offsets %v, want two partitions summing to 10", end)
 	}
+	return topic, a, end
+}
+
+func testOffsets(t *testing.T, cfg bus.Config) {
+	topic, a, end := tenOnTwo(t, cfg)
+	ctx := context.Background()
 	group := topic + "-g"
 	if lag, err := a.Lag(ctx, group, topic); err != nil || lag != 10 {
 		t.Fatalf("lag before consuming = %d, %v; want 10", lag, err)
@@ -361,5 +405,46 @@ func testOffsets(t *testing.T, cfg bus.Config) {
 	}
 	if lag, err := a.Lag(ctx, group, topic); err != nil || lag != 0 {
 		t.Errorf("lag after consuming = %d, %v; want 0", lag, err)
+	}
+}
+
+func testCaughtUp(t *testing.T, cfg bus.Config) {
+	topic, _, end := tenOnTwo(t, cfg)
+	ctx := context.Background()
+	group := topic + "-g"
+	newConsumer := func() *bus.Consumer {
+		c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: group, Topics: []string{topic}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	c := newConsumer()
+	if ok, err := c.CaughtUp(ctx, topic, end); err != nil || ok {
+		t.Fatalf("caught up before reading = %v, %v; want false", ok, err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	n := 0
+	if err := c.Run(rctx, func(_ context.Context, batch []bus.Message) error {
+		if n += len(batch); n == 10 {
+			cancel()
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := c.CaughtUp(ctx, topic, end); err != nil || !ok {
+		t.Errorf("caught up after handling everything = %v, %v; want true", ok, err)
+	}
+	// A new member of the group has read nothing itself: the group's
+	// commits tell.
+	if ok, err := newConsumer().CaughtUp(ctx, topic, end); err != nil || !ok {
+		t.Errorf("a new member: caught up = %v, %v; want true", ok, err)
+	}
+	later := map[int]int64{0: end[0] + 1, 1: end[1]}
+	if ok, err := c.CaughtUp(ctx, topic, later); err != nil || ok {
+		t.Errorf("caught up to offsets past the end = %v, %v; want false", ok, err)
 	}
 }

@@ -24,6 +24,7 @@ type Config struct {
 	KafkaTopic     string `envconfig:"KAFKA_TOPIC" desc:"the task's data topic (default <queue_id>-data)"`
 	CollectionName string `envconfig:"COLLECTION_NAME" desc:"store collection of the task (passed on; the loader does not use it)"`
 	TelemetryID    string `envconfig:"TELEMETRY_ID" desc:"this worker's name in queue-events, <service>__<6 hex>"`
+	RunID          string `envconfig:"RUN_ID" desc:"the run (attempt) of the task this worker is, carried in every event it sends (set by queue-manager)"`
 
 	RESTURL    string `envconfig:"BINANCE_REST_URL" default:"https://api.binance.com" desc:"Binance REST API (or data-api.binance.vision, or the simulator)"`
 	WSURL      string `envconfig:"BINANCE_WS_URL" default:"wss://stream.binance.com:9443" desc:"Binance WebSocket streams"`
@@ -86,5 +87,5 @@ func (c *Config) Validate() error {
 // task returns the task the environment describes.
 func (c *Config) task() protocol.Task {
 	return protocol.Task{QueueID: c.QueueID, Symbol: c.Symbol, Type: c.Type, TimeRange: c.TimeRange,
-		KafkaTopic: c.KafkaTopic, CollectionName: c.CollectionName, TelemetryID: c.TelemetryID}
+		KafkaTopic: c.KafkaTopic, CollectionName: c.CollectionName, TelemetryID: c.TelemetryID, RunID: c.RunID}
 }

@@ -118,6 +118,10 @@ func awaitStart(w *worker.Worker, cfg *Config, task protocol.Task) (protocol.Tas
 		if cmd.CollectionName != "" {
 			task.CollectionName = cmd.CollectionName
 		}
+		if task.RunID == "" && cmd.RunID != "" {
+			task.RunID = cmd.RunID
+			w.Events.SetRunID(cmd.RunID)
+		}
 		return task, nil
 	case <-t.C:
 		return task, fmt.Errorf("no start command for %s within LOADER_START_TIMEOUT=%s, and SYMBOL or TYPE is empty", task.QueueID, cfg.StartTimeout)

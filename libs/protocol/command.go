@@ -42,6 +42,10 @@ type Command struct {
 	// CommandID identifies one command so that its answer (a pong, say) can
 	// name it in Event.ReplyTo. Added by StreamForge; optional.
 	CommandID string `json:"command_id,omitempty"`
+	// RunID names the run (attempt) a start or stop command is for; the
+	// worker of that run carries it in every event it sends. Added by
+	// StreamForge; optional.
+	RunID string `json:"run_id,omitempty"`
 
 	// Extra keeps fields this version does not know.
 	Extra Extra `json:"-"`
@@ -103,6 +107,8 @@ func (c *Command) UnmarshalJSON(data []byte) error {
 			err = field(k, raw, &c.Timestamp)
 		case "command_id":
 			err = field(k, raw, &c.CommandID)
+		case "run_id":
+			err = field(k, raw, &c.RunID)
 		default:
 			if c.Extra == nil {
 				c.Extra = Extra{}
@@ -133,6 +139,7 @@ func (c Command) MarshalJSON() ([]byte, error) {
 	w.key("timestamp")
 	w.buf = strconv.AppendFloat(w.buf, c.Timestamp, 'f', -1, 64)
 	w.strOmit("command_id", c.CommandID)
+	w.strOmit("run_id", c.RunID)
 	w.extra(c.Extra)
 	return w.bytes(), nil
 }

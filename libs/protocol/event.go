@@ -62,6 +62,11 @@ type Event struct {
 	// people and dashboards: a graph's size and degrees, a model's metrics
 	// beside its baselines, where its artifacts are.
 	Result json.RawMessage `json:"result,omitempty"`
+	// RunID names the run (attempt) of the worker that sent the event, as
+	// given in RUN_ID or the start command's run_id; queue-manager ignores
+	// events of any run but a step's current one. Added by StreamForge;
+	// optional (older workers send none).
+	RunID string `json:"run_id,omitempty"`
 
 	// Extra keeps fields this version does not know.
 	Extra Extra `json:"-"`
@@ -124,6 +129,10 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 			err = field(k, raw, &e.Rate)
 		case "eta_seconds":
 			err = field(k, raw, &e.ETASeconds)
+		case "result":
+			e.Result = append(json.RawMessage(nil), raw...)
+		case "run_id":
+			err = field(k, raw, &e.RunID)
 		default:
 			if e.Extra == nil {
 				e.Extra = Extra{}
@@ -161,6 +170,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	if len(e.Result) > 0 {
 		w.raw("result", e.Result)
 	}
+	w.strOmit("run_id", e.RunID)
 	w.extra(e.Extra)
 	return w.bytes(), nil
 }

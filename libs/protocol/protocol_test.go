@@ -302,3 +302,57 @@ func FuzzDecodeCommand(f *testing.F) {
 		}
 	})
 }
+
+// TestRunIDTravels: run_id is a known field of both messages, on the fast
+// path and beside unknown fields, and the schemas accept it.
+func TestRunIDTravels(t *testing.T) {
+	cases := []struct {
+		name string
+		in   string
+	}{
+		{"event", `{"queue_id":"q1","producer":"p","status":"finished","records_written":3,"finished":true,"timestamp":2,"run_id":"q1.load.2"}`},
+		{"event with unknown fields", `{"queue_id":"q1","producer":"p","status":"finished","records_written":3,"finished":true,"timestamp":2,` +
+			`"run_id":"q1.load.2","result":{"nodes":3},"host":"node-3"}`},
+	}
+	s := compileSchema(t, "event.schema.json", schema.Event)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, err := protocol.DecodeEvent([]byte(c.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := e.RunID, "q1.load.2"; got != want {
+				t.Errorf("run id %q, want %q", got, want)
+			}
+			if _, ok := e.Extra["run_id"]; ok {
+				t.Errorf("run_id kept as an unknown field")
+			}
+			out, err := json.Marshal(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := sameJSON(t, out, []byte(c.in)); d != "" {
+				t.Errorf("round trip lost data (-want +got):\n%s", d)
+			}
+			if err := schemaValid(t, s, out); err != nil {
+				t.Errorf("schema: %v", err)
+			}
+		})
+	}
+	cmd := protocol.Task{QueueID: "wf-btcusdt-api_trades-20240801-a1b2c3", Symbol: "BTCUSDT", Type: "api_trades",
+		RunID: "wf-btcusdt-api_trades-20240801-a1b2c3.load.1"}.StartCommand("loader-producer", 1)
+	out, err := json.Marshal(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := protocol.DecodeCommand(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RunID != cmd.RunID {
+		t.Errorf("start command run id %q, want %q", got.RunID, cmd.RunID)
+	}
+	if err := schemaValid(t, compileSchema(t, "command.schema.json", schema.Command), out); err != nil {
+		t.Errorf("command schema: %v", err)
+	}
+}

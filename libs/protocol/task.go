@@ -12,6 +12,7 @@ type Task struct {
 	KafkaTopic     string `envconfig:"KAFKA_TOPIC" desc:"the task's data topic (default <queue_id>-data)"`
 	CollectionName string `envconfig:"COLLECTION_NAME" desc:"store collection for the task's records"`
 	TelemetryID    string `envconfig:"TELEMETRY_ID" desc:"this worker's name in queue-events, <service>__<6 hex>"`
+	RunID          string `envconfig:"RUN_ID" desc:"the run (attempt) of the task this worker is, carried in every event it sends (set by queue-manager)"`
 }
 
 // Validate checks the fields that are set and that QUEUE_ID is. Errors name
@@ -47,6 +48,6 @@ func (t Task) StartCommand(target string, ts float64) Command {
 	return Command{
 		Command: CommandStart, QueueID: t.QueueID, Target: target, Symbol: t.Symbol, Type: t.Type,
 		TimeRange: t.TimeRange, KafkaTopic: t.KafkaTopic, CollectionName: t.CollectionName,
-		TelemetryID: t.TelemetryID, Timestamp: ts,
+		TelemetryID: t.TelemetryID, RunID: t.RunID, Timestamp: ts,
 	}
 }

@@ -67,11 +67,18 @@ type Runtime struct {
 	Registry *prometheus.Registry
 	Router   chi.Router
 	ready    atomic.Bool
+	check    atomic.Pointer[func() error]
 	addr     atomic.Value // net.Addr
 }
 
 // SetReady switches /readyz between 200 and 503.
 func (rt *Runtime) SetReady(ok bool) { rt.ready.Store(ok) }
+
+// SetReadyCheck adds a check to /readyz: while the service is ready and
+// check returns an error, /readyz answers 503 with the error's text (a
+// dependency the service waits out, say). check must be fast and safe for
+// concurrent use.
+func (rt *Runtime) SetReadyCheck(check func() error) { rt.check.Store(&check) }
 
 // Addr is the HTTP listener's address once serving (useful with port 0).
 func (rt *Runtime) Addr() net.Addr {
@@ -190,6 +197,13 @@ func router(rt *Runtime) chi.Router {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, "not ready\n")
 			return
+		}
+		if check := rt.check.Load(); check != nil {
+			if err := (*check)(); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = io.WriteString(w, "not ready: "+err.Error()+"\n")
+				return
+			}
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,6 +61,21 @@ func TestMainServesAndShutsDown(t *testing.T) {
 				rt.SetReady(true)
 				if c, _ := get(t, base+"/readyz"); c != http.StatusOK {
 					t.Errorf("/readyz when ready = %d, want 200", c)
+				}
+				var down atomic.Bool
+				rt.SetReadyCheck(func() error {
+					if down.Load() {
+						return errors.New("store unavailable")
+					}
+					return nil
+				})
+				down.Store(true)
+				if c, body := get(t, base+"/readyz"); c != http.StatusServiceUnavailable || !strings.Contains(body, "store unavailable") {
+					t.Errorf("/readyz while the check fails = %d %q, want 503 naming the cause", c, body)
+				}
+				down.Store(false)
+				if c, _ := get(t, base+"/readyz"); c != http.StatusOK {
+					t.Errorf("/readyz once the check passes = %d, want 200", c)
 				}
 				if c, _ := get(t, base+"/healthz"); c != http.StatusOK {
 					t.Errorf("/healthz = %d", c)

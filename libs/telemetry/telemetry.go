@@ -46,7 +46,7 @@ type Emitter struct {
 }
 
 // New returns an emitter for the worker named producer (its telemetry_id)
-// running task.
+// running task; every event carries task.RunID as its run_id.
 func New(pub Publisher, task protocol.Task, producer string, o Options) *Emitter {
 	if o.Topic == "" {
 		o.Topic = protocol.TopicEvents
@@ -66,7 +66,7 @@ func New(pub Publisher, task protocol.Task, producer string, o Options) *Emitter
 	}
 	return &Emitter{
 		pub: pub, topic: o.Topic, now: o.Now, sent: sent,
-		base: protocol.Event{QueueID: task.QueueID, Producer: producer, Symbol: task.Symbol, Type: task.Type},
+		base: protocol.Event{QueueID: task.QueueID, Producer: producer, Symbol: task.Symbol, Type: task.Type, RunID: task.RunID},
 	}
 }
 
@@ -76,6 +76,18 @@ func (e *Emitter) SetSubject(symbol, typ string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.base.Symbol, e.base.Type = symbol, typ
+}
+
+// SetRunID sets the run_id later events carry, for a worker that learns
+// its run from a start command after it started. An empty id changes
+// nothing.
+func (e *Emitter) SetRunID(id string) {
+	if id == "" {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.base.RunID = id
 }
 
 // SetRecords records that records have been written in total, without
@@ -98,7 +110,7 @@ func (e *Emitter) send(ctx context.Context, ev protocol.Event) error {
 	if e.terminal {
 		return nil
 	}
-	ev.QueueID, ev.Producer, ev.Symbol, ev.Type = e.base.QueueID, e.base.Producer, e.base.Symbol, e.base.Type
+	ev.QueueID, ev.Producer, ev.Symbol, ev.Type, ev.RunID = e.base.QueueID, e.base.Producer, e.base.Symbol, e.base.Type, e.base.RunID
 	ev.Timestamp = protocol.Timestamp(e.now())
 	ev.Finished = ev.Finished || ev.Status.Terminal()
 	b, err := json.Marshal(ev)

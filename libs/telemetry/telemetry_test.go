@@ -194,3 +194,44 @@ func TestHeartbeatsStopAtTerminal(t *testing.T) {
 		t.Fatalf("statuses %v: want heartbeats then finished last", st)
 	}
 }
+
+// TestEveryEventCarriesTheRunID: the task's run id is in every event, and
+// a run id learnt later (from a start command) in every later one.
+func TestEveryEventCarriesTheRunID(t *testing.T) {
+	cases := []struct {
+		name    string
+		taskRun string
+		later   string
+		want    []string
+	}{
+		{name: "from the environment", taskRun: "q.load.2", want: []string{"q.load.2", "q.load.2", "q.load.2"}},
+		{name: "from a start command", later: "q.load.3", want: []string{"", "q.load.3", "q.load.3"}},
+		{name: "an empty one changes nothing", taskRun: "q.load.2", later: "", want: []string{"q.load.2", "q.load.2", "q.load.2"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := &recorder{}
+			tk := task
+			tk.RunID = c.taskRun
+			e := telemetry.New(rec, tk, "loader-producer__a1b2c3", telemetry.Options{Now: fixedClock()})
+			ctx := context.Background()
+			if err := e.Started(ctx, "up"); err != nil {
+				t.Fatal(err)
+			}
+			e.SetRunID(c.later)
+			if err := e.Heartbeat(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Interrupted(ctx, "stopped"); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, ev := range rec.events {
+				got = append(got, ev.RunID)
+			}
+			if d := cmp.Diff(c.want, got); d != "" {
+				t.Errorf("run ids (-want +got):\n%s", d)
+			}
+		})
+	}
+}

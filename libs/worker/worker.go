@@ -69,7 +69,8 @@ func (s *Settings) Options(service string) Options {
 // Worker holds what a running worker uses. Create it with Start and Close it
 // when done.
 type Worker struct {
-	// Task is the task with TelemetryID filled in.
+	// Task is the task with TelemetryID filled in; its RunID (RUN_ID) is
+	// carried in every event the worker sends.
 	Task protocol.Task
 	// Kafka is the client configuration with ClientID filled in, for any
 	// further clients the job opens.
@@ -104,7 +105,11 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 		task.TelemetryID = id
 	}
 	w := &Worker{Task: task, Kafka: cfg, rt: rt}
-	w.Log = rt.Log.With().Str("queue_id", task.QueueID).Str("telemetry_id", task.TelemetryID).Logger()
+	lc := rt.Log.With().Str("queue_id", task.QueueID).Str("telemetry_id", task.TelemetryID)
+	if task.RunID != "" {
+		lc = lc.Str("run_id", task.RunID)
+	}
+	w.Log = lc.Logger()
 	ok := false
 	defer func() {
 		if !ok {

@@ -7,6 +7,7 @@ package embedded
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"time"
 
@@ -37,6 +38,7 @@ type Options struct {
 type Broker struct {
 	c    *kfake.Cluster
 	opts Options
+	addr string
 }
 
 // Start starts a broker. Close it when done.
@@ -65,11 +67,11 @@ func Start(o Options) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start embedded kafka on port %s: %w", strconv.Itoa(o.Port), err)
 	}
-	return &Broker{c: c, opts: o}, nil
+	return &Broker{c: c, opts: o, addr: c.ListenAddrs()[0]}, nil
 }
 
 // Addr is the host:port clients connect to.
-func (b *Broker) Addr() string { return b.c.ListenAddrs()[0] }
+func (b *Broker) Addr() string { return b.addr }
 
 // Config returns client settings for this broker.
 func (b *Broker) Config() bus.Config {
@@ -83,3 +85,21 @@ func (b *Broker) Config() bus.Config {
 
 // Close stops the broker, flushing data to DataDir if one is set.
 func (b *Broker) Close() { b.c.Close() }
+
+// Restart starts a closed broker again on the same address with the data it
+// flushed to DataDir, as a broker that went away for a while comes back
+// (for outage tests). It needs a DataDir.
+func (b *Broker) Restart() (*Broker, error) {
+	if b.opts.DataDir == "" {
+		return nil, fmt.Errorf("restart embedded kafka: no DataDir to keep its data in")
+	}
+	_, port, err := net.SplitHostPort(b.Addr())
+	if err != nil {
+		return nil, fmt.Errorf("restart embedded kafka: %w", err)
+	}
+	o := b.opts
+	if o.Port, err = strconv.Atoi(port); err != nil {
+		return nil, fmt.Errorf("restart embedded kafka: port %q: %w", port, err)
+	}
+	return Start(o)
+}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
@@ -40,36 +41,48 @@ type Engine interface {
 	Subscribe(id string) (<-chan flow.Change, func(), bool)
 }
 
-// Lister lists stored workflows.
-type Lister interface {
+// ErrStandby is what the engine of a queue-manager that does not lead
+// answers to a change: another queue-manager runs the workflows (503 with
+// Retry-After).
+var ErrStandby = errors.New("this queue-manager is on standby: another one runs the workflows; retry")
+
+// Records are the stored workflows and the Idempotency-Keys of the
+// requests that created them; *flow.Repo is one.
+type Records interface {
 	List(ctx context.Context, q store.RecordQuery) ([]*flow.Workflow, error)
+	// Key returns what an Idempotency-Key created, flow.ErrNotFound when
+	// nothing.
+	Key(ctx context.Context, key string) (flow.Key, error)
+	RememberKey(ctx context.Context, key string, k flow.Key) error
+	// ForgetKeys deletes the keys remembered before a time.
+	ForgetKeys(ctx context.Context, before time.Time) (int, error)
 }
 
 // API serves the routes.
 type API struct {
 	eng  Engine
-	list Lister
+	recs Records
 	now  func() time.Time
+	log  zerolog.Logger
 
-	idemMu sync.Mutex
-	idem   map[string]idemEntry // Idempotency-Key -> the workflow it created
+	idemMu sync.Mutex // one creation with a key at a time
+	purged time.Time  // when keys past their TTL were last deleted
 }
 
-type idemEntry struct {
-	hash string
-	id   string
-	at   time.Time
-}
+// idemTTL is how long an Idempotency-Key is remembered; keys older than
+// that are deleted at most every idemPurge, so the stored keys stay bounded
+// by the requests of a day.
+const (
+	idemTTL   = 24 * time.Hour
+	idemPurge = time.Hour
+)
 
-// idemTTL is how long an Idempotency-Key is remembered.
-const idemTTL = 24 * time.Hour
-
-// New returns the API.
-func New(eng Engine, list Lister, now func() time.Time) *API {
+// New returns the API; now is the clock (nil: time.Now).
+func New(eng Engine, recs Records, now func() time.Time, log zerolog.Logger) *API {
 	if now == nil {
 		now = time.Now
 	}
-	return &API{eng: eng, list: list, now: now, idem: map[string]idemEntry{}}
+	return &API{eng: eng, recs: recs, now: now, log: log}
 }
 
 // Mount adds the routes to r.
@@ -127,6 +140,9 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 		problem(w, http.StatusNotFound, "not found", err.Error(), "")
 	case errors.Is(err, flow.ErrActive):
 		problem(w, http.StatusConflict, "conflict", err.Error(), "")
+	case errors.Is(err, ErrStandby):
+		w.Header().Set("Retry-After", "5")
+		problem(w, http.StatusServiceUnavailable, "standby", err.Error(), "")
 	case errors.Is(err, store.ErrUnavailable):
 		w.Header().Set("Retry-After", "5")
 		problem(w, http.StatusServiceUnavailable, "store unavailable", err.Error(), "")
@@ -192,13 +208,19 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	if key != "" {
 		a.idemMu.Lock()
 		defer a.idemMu.Unlock() // one creation per key at a time
-		if e, ok := a.idem[key]; ok && a.now().Sub(e.at) < idemTTL {
-			if e.hash != hash {
-				problem(w, http.StatusUnprocessableEntity, "idempotency key reused",
-					"Idempotency-Key was used with a different request body", "Idempotency-Key")
-				return
-			}
-			wf, err := a.eng.Get(r.Context(), e.id)
+		a.purgeKeys(r.Context())
+		e, err := a.recs.Key(r.Context(), key)
+		switch {
+		case errors.Is(err, flow.ErrNotFound):
+		case err != nil:
+			a.fail(w, fmt.Errorf("read Idempotency-Key: %w", err))
+			return
+		case a.now().Sub(e.At) < idemTTL && e.Hash != hash:
+			problem(w, http.StatusUnprocessableEntity, "idempotency key reused",
+				"Idempotency-Key was used with a different request body", "Idempotency-Key")
+			return
+		case a.now().Sub(e.At) < idemTTL:
+			wf, err := a.eng.Get(r.Context(), e.Workflow)
 			if err != nil {
 				a.fail(w, err)
 				return
@@ -214,15 +236,26 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if key != "" {
-		a.idem[key] = idemEntry{hash: hash, id: wf.ID, at: a.now()}
-		for k, e := range a.idem {
-			if a.now().Sub(e.at) >= idemTTL {
-				delete(a.idem, k)
-			}
+		if err := a.recs.RememberKey(r.Context(), key, flow.Key{Hash: hash, Workflow: wf.ID, At: a.now()}); err != nil {
+			// The workflow exists: answer with it; a retry of this
+			// request may create another.
+			a.log.Warn().Err(err).Str("workflow", wf.ID).Msg("idempotency key not stored")
 		}
 	}
 	w.Header().Set("Location", "/api/v1/workflows/"+wf.ID)
 	writeJSON(w, http.StatusAccepted, wf)
+}
+
+// purgeKeys deletes the keys past their TTL, at most every idemPurge.
+func (a *API) purgeKeys(ctx context.Context) {
+	now := a.now()
+	if now.Sub(a.purged) < idemPurge {
+		return
+	}
+	a.purged = now
+	if _, err := a.recs.ForgetKeys(ctx, now.Add(-idemTTL)); err != nil {
+		a.log.Warn().Err(err).Msg("idempotency keys past their time to live not deleted")
+	}
 }
 
 func (a *API) listWorkflows(w http.ResponseWriter, r *http.Request) {
@@ -244,7 +277,7 @@ func (a *API) listWorkflows(w http.ResponseWriter, r *http.Request) {
 		}
 		q.Limit = n
 	}
-	wfs, err := a.list.List(r.Context(), q)
+	wfs, err := a.recs.List(r.Context(), q)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -312,6 +345,10 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	if !live { // it ended between the two calls, or long ago
 		if final, err := a.eng.Get(r.Context(), id); err == nil {
 			wf = final
+		}
+		if !flow.Terminal(wf.State) { // a standby: it cannot follow it
+			a.fail(w, ErrStandby)
+			return
 		}
 	}
 	w.Header().Set("Content-Type", "text/event-stream")

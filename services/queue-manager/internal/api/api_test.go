@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store/sqlite"
@@ -33,7 +34,14 @@ func (nopPub) Publish(context.Context, string, []byte, []byte) error { return ni
 
 func newServer(t *testing.T) (*httptest.Server, *flow.Engine) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
+	return newServerAt(t, filepath.Join(t.TempDir(), "qm.db"), nil)
+}
+
+// newServerAt serves the API of an engine on the store at path, with the
+// clock now (nil: time.Now).
+func newServerAt(t *testing.T, path string, now func() time.Time) (*httptest.Server, *flow.Engine) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +52,7 @@ func newServer(t *testing.T) (*httptest.Server, *flow.Engine) {
 		t.Fatal(err)
 	}
 	r := chi.NewRouter()
-	New(eng, repo, nil).Mount(r)
+	New(eng, repo, now, zerolog.Nop()).Mount(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
 	return srv, eng
@@ -172,8 +180,10 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		t.Fatalf("first event %q", e)
 	}
 	load := w.Steps[0]
-	eng.OnEvent(context.Background(), protocol.Event{QueueID: load.QueueID, Producer: load.TelemetryID, Status: protocol.StatusLoading,
-		RecordsWritten: 5, Percent: 10, Timestamp: protocol.Timestamp(time.Now())})
+	if err := eng.OnEvent(context.Background(), protocol.Event{QueueID: load.QueueID, Producer: load.TelemetryID, Status: protocol.StatusLoading,
+		RecordsWritten: 5, Percent: 10, Timestamp: protocol.Timestamp(time.Now())}); err != nil {
+		t.Fatal(err)
+	}
 	if e := <-events; e != "progress" {
 		t.Fatalf("after a loading event: %q", e)
 	}
@@ -185,8 +195,10 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		t.Fatalf("stop: %d %s", resp.StatusCode, body)
 	}
 	for _, s := range w.Steps[:2] {
-		eng.OnEvent(context.Background(), protocol.Event{QueueID: s.QueueID, Producer: s.TelemetryID, Status: protocol.StatusInterrupted,
-			Finished: true, Timestamp: protocol.Timestamp(time.Now())})
+		if err := eng.OnEvent(context.Background(), protocol.Event{QueueID: s.QueueID, Producer: s.TelemetryID, Status: protocol.StatusInterrupted,
+			Finished: true, Timestamp: protocol.Timestamp(time.Now())}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var last string
 	for e := range events {

@@ -6,12 +6,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/retry"
 	"github.com/streamforge/streamforge/libs/service"
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/libs/store/storeopen"
@@ -20,6 +27,7 @@ import (
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/local"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/lead"
 )
 
 // Name is the service name.
@@ -53,6 +61,7 @@ type Config struct {
 	Tick             time.Duration `envconfig:"ENGINE_TICK" default:"1s" desc:"how often timeouts and delayed relaunches are checked"`
 	EventsGroup      string        `envconfig:"EVENTS_GROUP" default:"queue-manager" desc:"consumer group on queue-events"`
 	CreateTopics     bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control and queue-events when missing"`
+	LeaseTTL         time.Duration `envconfig:"ENGINE_LEASE_TTL" default:"15s" desc:"the engine lease in the store: one queue-manager runs the engine, the others serve reads; a leader that cannot renew it stops, another takes it once it lapsed"`
 }
 
 // Validate checks the settings that envconfig cannot.
@@ -109,7 +118,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if err := admin.Check(ctx); err != nil {
+	if err := untilReachable(ctx, rt.Log, admin.Check); err != nil {
 		return err
 	}
 	if cfg.CreateTopics {
@@ -125,16 +134,54 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	defer func() { _ = prod.Close() }()
 
 	var l launch.Launcher
+	var kc kubernetes.Interface
 	switch cfg.Launcher {
 	case "local":
 		ll := local.New(local.Options{BinDir: cfg.LocalBins, Output: os.Stderr})
 		defer ll.Close()
 		l = ll
 	default:
-		if l, err = kubeLauncher(rt, cfg.KubeConfig); err != nil {
+		if l, kc, err = kubeLauncher(rt, cfg.KubeConfig); err != nil {
 			return err
 		}
 	}
+	opts, err := engineOptions(cfg)
+	if err != nil {
+		return err
+	}
+	opts.Log, opts.Metrics = rt.Log, flow.NewMetrics(rt.Registry)
+	repo := flow.NewRepo(st)
+	// A standby (another queue-manager holds the engine lease) serves reads
+	// from the store and answers changes with 503; it is ready as soon as
+	// it knows it is one, the leader once its engine runs.
+	gate := &engineGate{repo: repo}
+	api.New(gate, repo, nil, rt.Log).Mount(rt.Router)
+	rt.SetReadyCheck(gate.StoreErr)
+	holder := holderID()
+	rt.Log.Info().Str("launcher", cfg.Launcher).Str("holder", holder).Msg("queue-manager up; taking the engine lease")
+	// With the Kubernetes launcher a Lease in the Jobs' namespace elects the
+	// engine, else a lease record in the store.
+	lo := lead.Options{TTL: cfg.LeaseTTL, Log: rt.Log, Standby: func() { rt.SetReady(true) }}
+	var lock elector = lead.New(st, "queue-manager", holder, lo)
+	if kc != nil {
+		lock = lead.NewLease(kc, cfg.KubeConfig.Namespace, "queue-manager", holder, lo)
+	}
+	ld := &leader{rt: rt, cfg: cfg, admin: admin, prod: prod, metrics: m, launcher: l, repo: repo, opts: opts, gate: gate}
+	return lock.Run(ctx, func(term context.Context) error {
+		if err := ld.run(term); err != nil {
+			return err
+		}
+		if ctx.Err() == nil {
+			// Its in-memory state may be behind the new leader's: start
+			// again, as a standby (the supervisor restarts it).
+			return errLeaseLost
+		}
+		return nil
+	})
+}
+
+// engineOptions returns the engine's options the configuration sets.
+func engineOptions(cfg *Config) (flow.Options, error) {
 	services, _ := kindMap(cfg.Services)
 	argStrs, _ := kindMap(cfg.Args)
 	args := map[string][]string{}
@@ -146,56 +193,140 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	for k, v := range limitStrs {
 		var n int
 		if _, err := fmt.Sscan(v, &n); err != nil || n < 0 {
-			return fmt.Errorf("STEP_LIMITS: %s=%q is not a whole number", k, v)
+			return flow.Options{}, fmt.Errorf("STEP_LIMITS: %s=%q is not a whole number", k, v)
 		}
 		limits[k] = n
 	}
-	repo := flow.NewRepo(st)
-	eng := flow.NewEngine(repo, l, prod, flow.Options{
+	return flow.Options{
 		Services: services, Args: args, Limits: limits, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
 		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
-		Log: rt.Log, Metrics: flow.NewMetrics(rt.Registry),
-	})
-	if err := eng.Start(ctx); err != nil {
-		return err
-	}
+	}, nil
+}
+
+// elector runs the engine while this queue-manager leads: lead.Lock or
+// lead.Lease.
+type elector interface {
+	Run(ctx context.Context, lead func(ctx context.Context) error) error
+}
+
+// errLeaseLost ends a queue-manager whose engine lease another one took.
+var errLeaseLost = errors.New("engine lease lost to another queue-manager: exiting to start again as a standby")
+
+// leader is what runs the engine once this queue-manager leads.
+type leader struct {
+	rt       *service.Runtime
+	cfg      *Config
+	admin    *bus.Admin
+	prod     *bus.Producer
+	metrics  *bus.Metrics
+	launcher launch.Launcher
+	repo     *flow.Repo
+	opts     flow.Options
+	gate     *engineGate
+}
+
+// run runs the engine while this queue-manager leads (until term ends): it
+// resumes the stored workflows, consumes queue-events and drives the
+// launcher. The consumer and the engine are waited for before it returns,
+// so the engine's last store write never races the store's close.
+func (ld *leader) run(term context.Context) error {
+	rt, cfg := ld.rt, ld.cfg
 	// The committed offsets carry the events sent while queue-manager was
 	// down (a new group reads what the topic keeps: events of unknown
 	// workflows are only counted). Events are applied in batches, one commit
-	// each.
+	// each, and only once the state they produced is stored: while the store
+	// refuses writes the batch is retried, however long that takes. A Kafka
+	// outage does not end the consumer: it waits it out and tells the
+	// engine, which holds neither silence nor launches against the steps
+	// meanwhile.
+	var eng *flow.Engine
 	cons, err := bus.NewConsumer(cfg.Config, bus.ConsumerOptions{Group: cfg.EventsGroup, Topics: []string{protocol.TopicEvents},
-		BatchSize: 500, BatchWait: 20 * time.Millisecond, Metrics: m})
+		BatchSize: 500, BatchWait: 20 * time.Millisecond, RetryForever: true, Metrics: ld.metrics,
+		OnOutage: func(err error) { eng.EventsHealth(term, err) }})
 	if err != nil {
 		return err
 	}
 	defer func() { _ = cons.Close() }()
-	api.New(eng, repo, nil).Mount(rt.Router)
+	opts := ld.opts
+	opts.Events = eventLog{admin: ld.admin, cons: cons}
+	eng = flow.NewEngine(ld.repo, ld.launcher, ld.prod, opts)
+	if err := eng.Start(term); err != nil {
+		return err
+	}
+	ld.gate.lead(eng)
+	defer ld.gate.lead(nil)
 	rt.SetReady(true)
-	rt.Log.Info().Str("launcher", cfg.Launcher).Msg("queue-manager ready")
+	rt.Log.Info().Msg("queue-manager ready: engine running")
 
-	errc := make(chan error, 2)
-	go func() {
-		errc <- cons.Run(ctx, func(ctx context.Context, batch []bus.Message) error {
+	run, stop := context.WithCancel(term)
+	defer stop()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	wg.Go(func() {
+		defer stop()
+		errs[0] = cons.Run(run, func(ctx context.Context, batch []bus.Message) error {
 			eng.Flowing()
+			var unstored error
 			for _, msg := range batch {
 				ev, err := protocol.DecodeEvent(msg.Value)
 				if err != nil {
 					rt.Log.Warn().Err(err).Int("partition", msg.Partition).Int64("offset", msg.Offset).Msg("malformed event skipped")
 					continue
 				}
-				eng.OnEvent(ctx, ev)
+				unstored = eng.OnEvent(ctx, ev)
 			}
-			return nil
+			return unstored
 		})
-	}()
-	go func() { errc <- eng.Run(ctx, cfg.Tick) }()
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-errc:
-		if ctx.Err() != nil || errors.Is(err, context.Canceled) {
-			return nil
+	})
+	wg.Go(func() {
+		defer stop()
+		errs[1] = eng.Run(run, cfg.Tick)
+	})
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// untilReachable runs check until it succeeds, waiting out (capped,
+// jittered backoff) the failures that may pass by themselves: a broker that
+// does not answer yet or refuses connections. Any other failure (rejected
+// credentials, denied access, a TLS setup that fails) is a configuration
+// error and is returned at once; so is ctx's end.
+func untilReachable(ctx context.Context, log zerolog.Logger, check func(ctx context.Context) error) error {
+	backoff := retry.Backoff{Base: time.Second, Max: 30 * time.Second}
+	for n := 0; ; n++ {
+		err := check(ctx)
+		var ne net.Error
+		if err == nil || errors.Is(err, bus.ErrAccess) || !errors.As(err, &ne) {
+			return err
 		}
-		return err
+		log.Warn().Err(err).Msg("kafka unreachable; waiting")
+		if !retry.Sleep(ctx, backoff.Delay(n)) {
+			return err
+		}
 	}
+}
+
+// holderID names this process among the queue-managers sharing a store:
+// the host (a pod's name) and the process id.
+func holderID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	return host + "/" + strconv.Itoa(os.Getpid())
+}
+
+// eventLog is queue-events for the engine: its end offsets from the
+// broker, how far it was applied from the consumer.
+type eventLog struct {
+	admin *bus.Admin
+	cons  *bus.Consumer
+}
+
+func (l eventLog) EndOffsets(ctx context.Context) (map[int]int64, error) {
+	return l.admin.EndOffsets(ctx, protocol.TopicEvents)
+}
+
+func (l eventLog) CaughtUp(ctx context.Context, offsets map[int]int64) (bool, error) {
+	return l.cons.CaughtUp(ctx, protocol.TopicEvents, offsets)
 }

@@ -10,16 +10,17 @@ import (
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube"
 )
 
-// kubeLauncher returns the Kubernetes launcher: KUBECONFIG when set, else
-// the in-cluster service account.
-func kubeLauncher(rt *service.Runtime, cfg kube.Config) (launch.Launcher, error) {
+// kubeLauncher returns the Kubernetes launcher and its client: KUBECONFIG
+// when set, else the in-cluster service account.
+func kubeLauncher(rt *service.Runtime, cfg kube.Config) (launch.Launcher, kubernetes.Interface, error) {
 	rc, err := cfg.RESTConfig()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	client, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client: %w", err)
+		return nil, nil, fmt.Errorf("kubernetes client: %w", err)
 	}
-	return kube.New(client, cfg, kube.WithLogger(rt.Log))
+	l, err := kube.New(client, cfg, kube.WithLogger(rt.Log))
+	return l, client, err
 }

@@ -44,8 +44,10 @@ func BenchmarkEngineEvents(b *testing.B) {
 		b.ResetTimer()
 		for i := 0; b.Loop(); i++ {
 			s := steps[i%len(steps)]
-			eng.OnEvent(context.Background(), protocol.Event{QueueID: s.QueueID, Producer: s.TelemetryID, Status: protocol.StatusLoading,
-				RecordsWritten: int64(i), Percent: 50, Rate: 1000, Timestamp: now})
+			if err := eng.OnEvent(context.Background(), protocol.Event{QueueID: s.QueueID, Producer: s.TelemetryID, Status: protocol.StatusLoading,
+				RecordsWritten: int64(i), Percent: 50, Rate: 1000, Timestamp: now}); err != nil {
+				b.Fatal(err)
+			}
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})

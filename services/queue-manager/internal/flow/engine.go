@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -43,9 +44,13 @@ type Options struct {
 	// StopGrace is how long a stopped step's worker has to end by itself
 	// before its run is removed (default 30 s).
 	StopGrace time.Duration
-	// ExitGrace is how long the engine waits for a worker's terminal event
-	// after its run succeeded (default 5 s).
-	ExitGrace time.Duration
+	// Events tells how far queue-events is written and read: a run that
+	// exited without a terminal event is judged once the events sent
+	// before it ended have been applied. Nil means every event is applied
+	// as soon as it is sent (tests without Kafka).
+	Events EventLog
+	// StoreTimeout bounds one store call (default 10 s).
+	StoreTimeout time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log zerolog.Logger
@@ -69,8 +74,11 @@ func (o *Options) defaults() {
 	if o.StopGrace <= 0 {
 		o.StopGrace = 30 * time.Second
 	}
-	if o.ExitGrace <= 0 {
-		o.ExitGrace = 5 * time.Second
+	if o.StoreTimeout <= 0 {
+		o.StoreTimeout = 10 * time.Second
+	}
+	if o.Events == nil {
+		o.Events = appliedLog{}
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -92,7 +100,9 @@ type Change struct {
 // queue-events and the launcher, relaunches what dies, and keeps every
 // change in the store. Its state is guarded by one mutex; the store write
 // of a change happens under it, so the stored workflow is never behind what
-// a client was told.
+// a client was told. A change the store refused is kept and written again
+// on every tick until it is stored; until then OnEvent returns an error, so
+// that the events behind it are not committed, and StoreErr says why.
 type Engine struct {
 	o        Options
 	repo     *Repo
@@ -104,10 +114,21 @@ type Engine struct {
 	byQueue  map[string][]*stepRef
 	runs     map[string]*stepRef // current run id -> step
 	lastSeen map[string]time.Time
-	exited   map[string]time.Time // run succeeded, terminal event awaited
+	exited   map[string]map[int]int64 // run ended, no terminal event: queue-events end offsets after it ended (nil: not taken yet)
 	subs     map[string]map[chan Change]struct{}
-	dirty    map[string]*Workflow // progress not stored yet (Tick stores it)
-	flowing  time.Time            // when queue-events first delivered; zero before
+	dirty    map[string]*Workflow  // progress not stored yet (Tick stores it)
+	unsaved  map[string]*Workflow  // changes the store refused (Tick writes them again)
+	storeErr atomic.Pointer[error] // why the last write failed while some are unsaved
+	flowing  time.Time             // when queue-events first delivered (or again after an outage); zero before
+	blind    error                 // why queue-manager cannot read queue-events now; nil when it can
+	fx       []effect              // effects decided under mu, performed by unlock
+
+	qmu      sync.Mutex // guards queue and draining; never held across I/O
+	queue    []effect   // effects decided, in order, not performed yet
+	draining bool       // a goroutine is performing the queue
+	// unsent are the runs whose start command could not be published, by
+	// the goroutine performing the queue (only it reads and writes them).
+	unsent map[string]error
 }
 
 type stepRef struct {
@@ -121,8 +142,8 @@ func NewEngine(repo *Repo, l launch.Launcher, pub Publisher, o Options) *Engine 
 	return &Engine{
 		o: o, repo: repo, launcher: l, pub: pub,
 		active: map[string]*Workflow{}, byQueue: map[string][]*stepRef{}, runs: map[string]*stepRef{},
-		lastSeen: map[string]time.Time{}, exited: map[string]time.Time{}, subs: map[string]map[chan Change]struct{}{},
-		dirty: map[string]*Workflow{},
+		lastSeen: map[string]time.Time{}, exited: map[string]map[int]int64{}, subs: map[string]map[chan Change]struct{}{},
+		dirty: map[string]*Workflow{}, unsaved: map[string]*Workflow{}, unsent: map[string]error{},
 	}
 }
 
@@ -143,7 +164,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		alive[r.ID] = r
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock(ctx)
 	now := e.o.Now()
 	for _, w := range wfs {
 		e.adopt(w)
@@ -160,7 +181,7 @@ func (e *Engine) Start(ctx context.Context) error {
 				e.o.Log.Info().Str("workflow", w.ID).Str("step", s.ID).Str("run", a.RunID).Msg("re-adopted a running step")
 			case ok && st.Phase == launch.Succeeded:
 				e.runs[a.RunID] = &stepRef{w, s}
-				e.exited[a.RunID] = now
+				e.exited[a.RunID] = nil
 			default:
 				e.attemptFailed(ctx, w, s, "its run was lost while queue-manager was down")
 			}
@@ -202,16 +223,21 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Workflow, error) {
 	}
 	e.o.Metrics.submitted.Inc()
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock(ctx)
 	e.adopt(w)
 	e.scheduleLocked(ctx)
 	return clone(w), nil
 }
 
-// Get returns a workflow: the live one when active, else the stored one.
+// Get returns a workflow: the live one when active or not stored yet, else
+// the stored one.
 func (e *Engine) Get(ctx context.Context, id string) (*Workflow, error) {
 	e.mu.Lock()
 	if w, ok := e.active[id]; ok {
+		defer e.mu.Unlock()
+		return clone(w), nil
+	}
+	if w, ok := e.unsaved[id]; ok {
 		defer e.mu.Unlock()
 		return clone(w), nil
 	}
@@ -224,7 +250,7 @@ func (e *Engine) Get(ctx context.Context, id string) (*Workflow, error) {
 // removed. Stopping a final workflow changes nothing.
 func (e *Engine) Stop(ctx context.Context, id string) (*Workflow, error) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	defer e.unlock(ctx)
 	w, ok := e.active[id]
 	if !ok {
 		return e.repo.Get(ctx, id)
@@ -232,17 +258,9 @@ func (e *Engine) Stop(ctx context.Context, id string) (*Workflow, error) {
 	if w.State == Stopping {
 		return clone(w), nil
 	}
-	now := e.o.Now()
-	w.State, w.StopAfter = Stopping, now.Add(e.o.StopGrace)
-	for _, s := range w.Steps {
-		switch s.State {
-		case Pending:
-			s.State, s.QueuePosition, s.RetryAt = Stopped, 0, time.Time{}
-		case Running:
-			s.State = Stopping
-			e.command(ctx, s, protocol.CommandStop)
-		}
-	}
+	// Settling a stopping workflow cancels its pending steps and stops
+	// the running ones.
+	w.State, w.StopAfter = Stopping, e.o.Now().Add(e.o.StopGrace)
 	e.settleLocked(ctx, w)
 	e.saveLocked(ctx, w, "workflow", "")
 	return clone(w), nil
@@ -292,8 +310,8 @@ func (e *Engine) Subscribe(id string) (<-chan Change, func(), bool) {
 // saveLocked stores w and tells its watchers. State changes are stored at
 // once; progress alone is stored by the next Tick (clients read the live
 // state, and a lost progress write is redone by the worker's next event). A
-// store failure is logged: the in-memory state goes on and the next change
-// stores it again.
+// store failure is logged and the workflow kept among the unsaved, written
+// again by every Tick.
 func (e *Engine) saveLocked(ctx context.Context, w *Workflow, kind, step string) {
 	w.Updated = e.o.Now().UTC()
 	if kind == "progress" {
@@ -320,21 +338,6 @@ func (e *Engine) saveLocked(ctx context.Context, w *Workflow, kind, step string)
 	}
 }
 
-func (e *Engine) store(ctx context.Context, w *Workflow) {
-	if err := e.repo.Save(context.WithoutCancel(ctx), w); err != nil {
-		e.o.Log.Error().Err(err).Str("workflow", w.ID).Msg("workflow not stored")
-		e.o.Metrics.storeErrors.Inc()
-	}
-}
-
-// flushLocked stores the progress not stored yet.
-func (e *Engine) flushLocked(ctx context.Context) {
-	for id, w := range e.dirty {
-		e.store(ctx, w)
-		delete(e.dirty, id)
-	}
-}
-
 func clone(w *Workflow) *Workflow {
 	b, _ := json.Marshal(w)
 	var c Workflow
@@ -343,30 +346,31 @@ func clone(w *Workflow) *Workflow {
 	return &c
 }
 
-// command publishes a command for a step on queue-control.
-func (e *Engine) command(ctx context.Context, s *Step, kind protocol.CommandKind) {
+// command has a command for a step published on queue-control.
+func (e *Engine) command(s *Step, kind protocol.CommandKind) {
 	cmd := e.task(s).StartCommand(s.TelemetryID, protocol.Timestamp(e.o.Now()))
 	cmd.Command = kind
 	if kind != protocol.CommandStart {
-		cmd = protocol.Command{Command: kind, QueueID: s.QueueID, Target: s.TelemetryID, Timestamp: cmd.Timestamp}
+		cmd = protocol.Command{Command: kind, QueueID: s.QueueID, Target: s.TelemetryID, Timestamp: cmd.Timestamp, RunID: cmd.RunID}
 	}
-	b, err := json.Marshal(cmd)
-	if err == nil {
-		err = e.pub.Publish(context.WithoutCancel(ctx), protocol.TopicControl, []byte(s.QueueID), b)
-	}
-	if err != nil {
-		e.o.Log.Error().Err(err).Str("step", s.ID).Str("command", string(kind)).Msg("command not published")
-	}
+	e.fx = append(e.fx, effect{cmd: &cmd})
 }
 
 func (e *Engine) task(s *Step) protocol.Task {
-	return protocol.Task{QueueID: s.QueueID, Symbol: s.Symbol, Type: s.Type, TimeRange: s.TimeRange,
+	t := protocol.Task{QueueID: s.QueueID, Symbol: s.Symbol, Type: s.Type, TimeRange: s.TimeRange,
 		KafkaTopic: s.Topic, CollectionName: s.Collection, TelemetryID: s.TelemetryID}
+	if a := s.Current(); a != nil {
+		t.RunID = a.RunID
+	}
+	return t
 }
 
 // scheduleLocked launches every step whose turn has come, within the
 // limits, and numbers the ones waiting for a slot.
 func (e *Engine) scheduleLocked(ctx context.Context) {
+	if e.blind != nil {
+		return // a worker launched now could not report: wait for Kafka
+	}
 	now := e.o.Now()
 	running := map[string]int{}
 	var ready []*stepRef
@@ -431,10 +435,10 @@ func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 	}
 	e.runs[run] = &stepRef{w, s}
 	e.lastSeen[s.ID] = now
-	e.command(ctx, s, protocol.CommandStart)
+	e.command(s, protocol.CommandStart)
 	env := map[string]string{
 		"QUEUE_ID": s.QueueID, "SYMBOL": s.Symbol, "TYPE": s.Type, "TIME_RANGE": s.TimeRange,
-		"KAFKA_TOPIC": s.Topic, "COLLECTION_NAME": s.Collection, "TELEMETRY_ID": s.TelemetryID,
+		"KAFKA_TOPIC": s.Topic, "COLLECTION_NAME": s.Collection, "TELEMETRY_ID": s.TelemetryID, "RUN_ID": run,
 	}
 	switch {
 	case s.Kind == KindGraph && len(s.Inputs) > 0:
@@ -453,32 +457,49 @@ func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 		Labels: map[string]string{"queue_id": s.QueueID, "step": s.Kind, "attempt": strconv.Itoa(n), "workflow": w.ID}}
 	e.o.Metrics.launches.WithLabelValues(s.Kind).Inc()
 	e.o.Log.Info().Str("workflow", w.ID).Str("step", s.ID).Int("attempt", n).Str("service", svc).Msg("launching")
-	if err := e.launcher.Launch(context.WithoutCancel(ctx), spec); err != nil {
-		e.attemptFailed(ctx, w, s, "launch: "+err.Error())
-	}
+	e.fx = append(e.fx, effect{run: &spec})
 }
 
-// attemptFailed ends the current attempt as failed and schedules the next
-// one after a capped exponential delay, or fails the step (and with it the
-// workflow) when the attempts are used up.
+// Lost is the outcome of an attempt that failed while queue-manager could
+// not read queue-events: the outage, not the step, is the likely cause
+// (its worker could not reach Kafka either), so it does not count against
+// MaxAttempts.
+const Lost = "lost"
+
+// counted returns how many of s's attempts count against MaxAttempts.
+func counted(s *Step) int {
+	n := 0
+	for _, a := range s.Attempts {
+		if a.Outcome != Lost {
+			n++
+		}
+	}
+	return n
+}
+
+// attemptFailed ends the current attempt as failed (lost, during an outage
+// of queue-events) and schedules the next one after a capped exponential
+// delay, or fails the step (and with it the workflow) when the attempts
+// are used up.
 func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why string) {
 	now := e.o.Now().UTC()
 	a := s.Current()
 	if a != nil && a.Ended.IsZero() {
 		a.Ended, a.Outcome, a.Message = now, Failed, why
+		if e.blind != nil {
+			a.Outcome, a.Message = Lost, why+" (during a queue-events outage: not counted)"
+		}
 		delete(e.runs, a.RunID)
 		delete(e.exited, a.RunID)
-		if err := e.launcher.Stop(context.WithoutCancel(ctx), a.RunID); err != nil {
-			e.o.Log.Warn().Err(err).Str("run", a.RunID).Msg("remove failed run")
-		}
+		e.fx = append(e.fx, effect{stop: a.RunID})
 	}
 	e.o.Metrics.failures.WithLabelValues(s.Kind).Inc()
 	s.Error = why
 	switch {
 	case w.State == Stopping || s.State == Stopping:
 		s.State = Stopped
-	case len(s.Attempts) < e.o.MaxAttempts:
-		delay := e.o.RetryBase << min(len(s.Attempts)-1, 20)
+	case counted(s) < e.o.MaxAttempts:
+		delay := e.o.RetryBase << min(max(counted(s), 1)-1, 20)
 		if delay > e.o.RetryMax || delay <= 0 {
 			delay = e.o.RetryMax
 		}
@@ -488,48 +509,32 @@ func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why st
 		s.State = Failed
 		e.o.Log.Error().Str("workflow", w.ID).Str("step", s.ID).Str("why", why).Msg("step failed for good")
 		if w.Error == "" {
-			w.Error = fmt.Sprintf("step %s failed after %d attempts: %s", s.ID, len(s.Attempts), why)
+			w.Error = fmt.Sprintf("step %s failed after %d attempts: %s", s.ID, counted(s), why)
 		}
 	}
 }
 
-// settleLocked derives the workflow's state from its steps. A failed step
-// stops the rest of the workflow.
+// settleLocked applies what settle decides for w: cancelled steps stop,
+// running ones get a stop command and the stop grace, and an ended
+// workflow is counted.
 func (e *Engine) settleLocked(ctx context.Context, w *Workflow) {
-	all, failed, stopped := true, false, false
-	for _, s := range w.Steps {
-		all = all && Terminal(s.State)
-		failed = failed || s.State == Failed
-		stopped = stopped || s.State == Stopped
+	d := settle(w)
+	for _, s := range d.Cancel {
+		s.State, s.QueuePosition, s.RetryAt = Stopped, 0, time.Time{}
 	}
-	if failed && w.State != Stopping && !all {
-		// Stop what still runs; the workflow ends failed when it has.
-		for _, s := range w.Steps {
-			switch s.State {
-			case Pending:
-				s.State = Stopped
-			case Running:
-				s.State = Stopping
-				e.command(ctx, s, protocol.CommandStop)
-			}
-		}
+	for _, s := range d.Stop {
+		s.State = Stopping
+		e.command(s, protocol.CommandStop)
+	}
+	if len(d.Stop) > 0 && w.StopAfter.IsZero() {
 		w.StopAfter = e.o.Now().Add(e.o.StopGrace)
-		all = false
-		for _, s := range w.Steps {
-			all = all && Terminal(s.State)
-		}
 	}
-	if !all {
+	if d.State == w.State {
 		return
 	}
-	switch {
-	case failed:
-		w.State = Failed
-	case stopped || w.State == Stopping:
-		w.State = Stopped
-	default:
-		w.State = Finished
+	w.State = d.State
+	if Terminal(w.State) {
+		e.o.Metrics.ended.WithLabelValues(w.State).Inc()
+		e.o.Log.Info().Str("workflow", w.ID).Str("state", w.State).Msg("workflow ended")
 	}
-	e.o.Metrics.ended.WithLabelValues(w.State).Inc()
-	e.o.Log.Info().Str("workflow", w.ID).Str("state", w.State).Msg("workflow ended")
 }

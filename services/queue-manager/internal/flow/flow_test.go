@@ -262,6 +262,19 @@ type fakePub struct {
 	cmds []protocol.Command
 }
 
+// started returns the run ids of the start commands published, in order.
+func (p *fakePub) started() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, c := range p.cmds {
+		if c.Command == protocol.CommandStart {
+			out = append(out, c.RunID)
+		}
+	}
+	return out
+}
+
 func (p *fakePub) Publish(_ context.Context, topic string, _, value []byte) error {
 	var c protocol.Command
 	if err := json.Unmarshal(value, &c); err != nil || topic != protocol.TopicControl {
@@ -319,14 +332,29 @@ func newRig(t *testing.T, path string, l *fakeLauncher, o Options) *rig {
 	return r
 }
 
-// event sends a queue-events message from step s's worker.
+// event sends a queue-events message from the worker of step s's current
+// run.
 func (r *rig) event(s *Step, status protocol.Status, records int64, extra ...func(*protocol.Event)) {
 	ev := protocol.Event{QueueID: s.QueueID, Producer: s.TelemetryID, Status: status, RecordsWritten: records,
-		Finished: status.Terminal(), Timestamp: protocol.Timestamp(r.clk.now())}
+		Finished: status.Terminal(), Timestamp: protocol.Timestamp(r.clk.now()), RunID: r.currentRun(s)}
 	for _, f := range extra {
 		f(&ev)
 	}
-	r.eng.OnEvent(context.Background(), ev)
+	// Whether the change is stored is checked by the tests on the stored
+	// workflow (some make the store fail on purpose).
+	_ = r.eng.OnEvent(context.Background(), ev)
+}
+
+// currentRun returns the run id of s's latest attempt in the engine.
+func (r *rig) currentRun(s *Step) string {
+	r.eng.mu.Lock()
+	defer r.eng.mu.Unlock()
+	for _, ref := range r.eng.byQueue[s.QueueID] {
+		if a := ref.s.Current(); ref.s.ID == s.ID && a != nil {
+			return a.RunID
+		}
+	}
+	return ""
 }
 
 func (r *rig) get(id string) *Workflow {
@@ -356,6 +384,11 @@ func states(w *Workflow) string {
 		b.WriteString(s.Kind + "=" + s.State)
 	}
 	return b.String()
+}
+
+// oneLoad is a workflow of one loader.
+func oneLoad() Request {
+	return Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02", Steps: []string{KindLoad}}
 }
 
 func fourSteps() Request {

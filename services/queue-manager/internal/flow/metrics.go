@@ -29,7 +29,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "streamforge_step_attempt_failures_total", Help: "Step attempts that failed (error event, run failed or vanished, silence), by kind.",
 		}, []string{"kind"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "streamforge_engine_events_total", Help: "queue-events messages processed, by status (unknown: not a step of an active workflow).",
+			Name: "streamforge_engine_events_total", Help: "queue-events messages processed, by status (unknown: not a step of an active workflow; " +
+				"stale_run: of another run of the step; ambiguous_run: without a run_id after the step was relaunched).",
 		}, []string{"status"}),
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamforge_engine_store_errors_total", Help: "Workflow writes the store refused (retried with the next change).",

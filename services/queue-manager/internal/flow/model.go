@@ -181,7 +181,7 @@ func validEnvName(s string) bool {
 // protocolVar reports task variables a request may not override.
 func protocolVar(s string) bool {
 	switch s {
-	case "QUEUE_ID", "SYMBOL", "TYPE", "TIME_RANGE", "KAFKA_TOPIC", "COLLECTION_NAME", "TELEMETRY_ID",
+	case "QUEUE_ID", "SYMBOL", "TYPE", "TIME_RANGE", "KAFKA_TOPIC", "COLLECTION_NAME", "TELEMETRY_ID", "RUN_ID",
 		"INPUT_COLLECTIONS", "GRAPH_NAME":
 		return true
 	}

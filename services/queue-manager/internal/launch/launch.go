@@ -7,8 +7,15 @@ package launch
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrUnavailable wraps a launch error that says nothing about the run: the
+// launcher's backend (the API server) could not be reached or answered
+// that it is overloaded. The engine waits and launches again, without
+// counting an attempt.
+var ErrUnavailable = errors.New("launcher unavailable")
 
 // Spec is one run (attempt) of one step's worker.
 type Spec struct {
@@ -65,7 +72,9 @@ type Status struct {
 type Launcher interface {
 	// Launch starts the run. Launching an ID that already exists is not an
 	// error: it returns nil and the run's state is reported again (so a
-	// restarted queue-manager can re-adopt what it launched).
+	// restarted queue-manager can re-adopt what it launched). An error
+	// wrapping ErrUnavailable means the run was not started for a reason
+	// that may pass by itself.
 	Launch(ctx context.Context, s Spec) error
 	// Stop removes the run (a Job deleted with its Pods, a process killed
 	// after SIGTERM and a grace period). Stopping an unknown ID is not an

@@ -296,15 +296,16 @@ func TestIntegrationRBAC(t *testing.T) {
 	t.Run("AccessMatrix", func(t *testing.T) {
 		type res struct{ group, resource, sub string }
 		want := map[res]map[string]bool{
-			{"batch", "jobs", ""}: {"get": true, "list": true, "watch": true, "create": true, "delete": true},
-			{"", "pods", ""}:      {"list": true, "watch": true},
+			{"batch", "jobs", ""}:                 {"get": true, "list": true, "watch": true, "create": true, "delete": true},
+			{"", "pods", ""}:                      {"list": true, "watch": true},
+			{"coordination.k8s.io", "leases", ""}: {"get": true, "create": true, "update": true},
 		}
 		resources := []res{
 			{"batch", "jobs", ""}, {"batch", "jobs", "status"}, {"", "pods", ""}, {"", "pods", "log"}, {"", "pods", "exec"},
 			{"", "pods", "eviction"}, {"", "secrets", ""}, {"", "configmaps", ""}, {"", "events", ""},
 			{"events.k8s.io", "events", ""}, {"", "serviceaccounts", ""}, {"", "serviceaccounts", "token"},
 			{"apps", "deployments", ""}, {"batch", "cronjobs", ""}, {"rbac.authorization.k8s.io", "roles", ""},
-			{"rbac.authorization.k8s.io", "rolebindings", ""}, {"", "namespaces", ""},
+			{"rbac.authorization.k8s.io", "rolebindings", ""}, {"", "namespaces", ""}, {"coordination.k8s.io", "leases", ""},
 		}
 		verbs := []string{"get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "impersonate", "bind", "escalate"}
 		var allowed []string

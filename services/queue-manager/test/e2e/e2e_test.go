@@ -22,6 +22,7 @@ import (
 
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/bus/bustest"
+	"github.com/streamforge/streamforge/libs/bus/embedded"
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/testkit"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
@@ -230,5 +231,71 @@ func testRestart(t *testing.T, cfg bus.Config) {
 	}
 	if a := got.Steps[0].Attempts; len(a) < 2 || !strings.Contains(a[0].Message, "lost while queue-manager was down") {
 		t.Errorf("loader attempts %+v: want the lost run relaunched", a)
+	}
+}
+
+// testOneEngine runs two queue-managers on one store: the second stands by
+// (reads served, changes refused with 503 and Retry-After) while the first
+// runs the workflow, each step launched once; when the first is killed, the
+// second takes the engine lease once it lapsed and finishes the workflow.
+func testOneEngine(t *testing.T, cfg bus.Config) {
+	db := filepath.Join(t.TempDir(), "qm.db")
+	q1 := startQM(t, cfg, db, "DUMMY_RATE=1000", "ENGINE_LEASE_TTL=3s")
+	q2 := startQM(t, cfg, db, "DUMMY_RATE=1000", "ENGINE_LEASE_TTL=3s")
+	resp, err := http.Post(q2.base+"/api/v1/workflows", "application/json", strings.NewReader(fourSteps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a change on the standby: %d (Retry-After %q), want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	w := q1.submit(t, fourSteps)
+	q2.waitFor(t, w.ID, time.Minute, "loader progress read on the standby", func(w flow.Workflow) bool { return w.Steps[0].Records > 0 })
+	q1.p.Kill()
+	got := q2.waitFor(t, w.ID, 2*time.Minute, "finished workflow", func(w flow.Workflow) bool { return flow.Terminal(w.State) })
+	if got.State != flow.Finished {
+		t.Fatalf("workflow %s: %s", got.State, got.Error)
+	}
+	for _, s := range got.Steps {
+		for _, a := range s.Attempts {
+			if a.Outcome == flow.Failed && !strings.Contains(a.Message, "lost while queue-manager was down") {
+				t.Errorf("step %s: attempt %+v failed other than by the leader's death", s.Kind, a)
+			}
+		}
+	}
+}
+
+// testKafkaOutage stops the broker for 8 s in the middle of a workflow and
+// starts it again on the same address and data: queue-manager stays up
+// through the outage, and the workflow finishes with no attempt used up.
+func testKafkaOutage(t *testing.T) {
+	b, err := embedded.Start(embedded.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { b.Close() }()
+	cfg := b.Config()
+	db := filepath.Join(t.TempDir(), "qm.db")
+	q := startQM(t, cfg, db, "DUMMY_RATE=1000")
+	w := q.submit(t, fourSteps)
+	q.waitFor(t, w.ID, time.Minute, "loader progress", func(w flow.Workflow) bool { return w.Steps[0].Records > 0 })
+	b.Close()
+	select {
+	case <-q.p.Done():
+		t.Fatalf("queue-manager exited during the Kafka outage: %s", testkit.LastLine(q.p.Stderr()))
+	case <-time.After(8 * time.Second):
+	}
+	if b, err = b.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	got := q.waitFor(t, w.ID, 3*time.Minute, "finished workflow", func(w flow.Workflow) bool { return flow.Terminal(w.State) })
+	if got.State != flow.Finished {
+		t.Fatalf("workflow %s after the outage: %s", got.State, got.Error)
+	}
+	for _, s := range got.Steps {
+		if len(s.Attempts) != 1 {
+			t.Errorf("step %s: %d attempts %+v; the outage must not use any up", s.Kind, len(s.Attempts), s.Attempts)
+		}
 	}
 }

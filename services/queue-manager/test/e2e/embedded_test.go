@@ -14,3 +14,5 @@ func TestEmbeddedWorkflowFinishes(t *testing.T)       { testWorkflowFinishes(t, 
 func TestEmbeddedKilledWorkerRelaunched(t *testing.T) { testKilledWorkerRelaunched(t, plain(t)) }
 func TestEmbeddedStop(t *testing.T)                   { testStop(t, plain(t)) }
 func TestEmbeddedRestart(t *testing.T)                { testRestart(t, plain(t)) }
+func TestEmbeddedOneEngine(t *testing.T)              { testOneEngine(t, plain(t)) }
+func TestEmbeddedKafkaOutage(t *testing.T)            { testKafkaOutage(t) }

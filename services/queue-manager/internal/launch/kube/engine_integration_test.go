@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store/sqlite"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 )
@@ -35,7 +36,7 @@ func TestIntegrationEngineRetriesOnJobStatus(t *testing.T) {
 	}
 	defer st.Close()
 	eng := flow.NewEngine(flow.NewRepo(st), k, nopPublisher{}, flow.Options{
-		RetryBase: 100 * time.Millisecond, RetryMax: 200 * time.Millisecond, ExitGrace: 100 * time.Millisecond,
+		RetryBase: 100 * time.Millisecond, RetryMax: 200 * time.Millisecond,
 		HeartbeatTimeout: time.Hour, MaxAttempts: 5,
 	})
 	if err := eng.Start(t.Context()); err != nil {
@@ -80,6 +81,7 @@ func TestIntegrationEngineRetriesOnJobStatus(t *testing.T) {
 	if _, err := client.BatchV1().Jobs(ns).UpdateStatus(ctx, job, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	reportFinished(t, eng, w.Steps[0], w.Steps[0].ID+".3")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got, err := eng.Get(ctx, w.ID)
@@ -103,6 +105,16 @@ func TestIntegrationEngineRetriesOnJobStatus(t *testing.T) {
 			t.Fatalf("workflow still %s: %+v", got.State, got.Steps[0].Attempts)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// reportFinished applies the finished event the worker of run would send:
+// a step is finished only when its run reports it.
+func reportFinished(t *testing.T, eng *flow.Engine, s *flow.Step, run string) {
+	t.Helper()
+	if err := eng.OnEvent(t.Context(), protocol.Event{QueueID: s.QueueID, Producer: s.TelemetryID, Status: protocol.StatusFinished,
+		Finished: true, RunID: run, Timestamp: protocol.Timestamp(time.Now())}); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -10,8 +10,11 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -107,9 +110,22 @@ func (k *Launcher) Launch(ctx context.Context, s launch.Spec) error {
 			w.resend(existing)
 		}
 		return nil
+	case unavailable(err):
+		return fmt.Errorf("launch %s: create job %s: %w", s.ID, job.Name, errors.Join(launch.ErrUnavailable, err))
 	default:
 		return fmt.Errorf("launch %s: create job %s: %w", s.ID, job.Name, err)
 	}
+}
+
+// unavailable reports an API server error that says nothing about the Job:
+// the server could not be reached, timed out, or is overloaded.
+func unavailable(err error) bool {
+	if apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) || apierrors.IsTooManyRequests(err) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // Stop deletes the run's Job and, in the background, its Pods. Stopping an

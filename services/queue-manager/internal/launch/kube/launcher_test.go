@@ -3,13 +3,16 @@ package kube
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -103,6 +106,36 @@ func TestLaunchReportsAPIErrors(t *testing.T) {
 	k := newTestLauncher(t, client)
 	if err := k.Launch(t.Context(), testSpec()); err == nil || !strings.Contains(err.Error(), "quota exceeded") {
 		t.Errorf("Launch = %v, want the API error", err)
+	}
+}
+
+// TestLaunchTellsAnUnavailableAPIServer: errors that say nothing about the
+// Job (the API server overloaded, timing out, unreachable) wrap
+// launch.ErrUnavailable, so that no attempt is counted; the others do not.
+func TestLaunchTellsAnUnavailableAPIServer(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"service unavailable", apierrors.NewServiceUnavailable("etcd is down"), true},
+		{"too many requests", apierrors.NewTooManyRequests("slow down", 1), true},
+		{"server timeout", apierrors.NewServerTimeout(batchv1.Resource("jobs"), "create", 1), true},
+		{"connection refused", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
+		{"forbidden", apierrors.NewForbidden(batchv1.Resource("jobs"), "x", errors.New("no")), false},
+		{"quota", errors.New("quota exceeded"), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			client := fake.NewClientset()
+			client.PrependReactor("create", "jobs", func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, nil, c.err
+			})
+			err := newTestLauncher(t, client).Launch(t.Context(), testSpec())
+			if got := errors.Is(err, launch.ErrUnavailable); err == nil || got != c.want {
+				t.Errorf("Launch = %v: unavailable %v, want %v", err, got, c.want)
+			}
+		})
 	}
 }
 

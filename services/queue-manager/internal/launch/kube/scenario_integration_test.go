@@ -98,6 +98,7 @@ func TestIntegrationScenario1Jobs(t *testing.T) {
 		for _, s := range w.Steps {
 			if contains(wave, s.Kind) {
 				complete(t, k, ns, jobs[s.ID])
+				reportFinished(t, eng, s, s.ID+".1")
 			}
 		}
 	}

@@ -168,7 +168,8 @@ func (c *Consumer) committed(batch []Message) {
 // delivered again).
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	batch := make([]Message, 0, c.opts.BatchSize)
-	var down error // the outage under way, nil when Kafka answers
+	var down error         // the outage under way, nil when Kafka answers
+	var settling time.Time // when the current run of retriable group errors began
 	fails := 0
 	for {
 		batch = batch[:0]
@@ -182,6 +183,24 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 				down, fails = c.outage(nil, down), 0
 				continue
 			}
+			if down == nil && temporary(err) {
+				// A group coordinator that moves or is still loading, or a
+				// rebalance under way (a member that died, a fresh broker):
+				// the reader rejoins by itself within moments. Polled, not
+				// backed off, so a restarted member is not left waiting
+				// seconds after the group is ready; only when it lasts
+				// retriableFor is it an outage.
+				if settling.IsZero() {
+					settling = time.Now()
+				}
+				if time.Since(settling) < retriableFor {
+					if !retry.Sleep(ctx, 250*time.Millisecond) {
+						return nil
+					}
+					continue
+				}
+			}
+			settling = time.Time{}
 			down = c.outage(fmt.Errorf("fetch from %v: %w", c.opts.Topics, err), down)
 			if !retry.Sleep(ctx, c.backoff.Delay(fails)) {
 				return nil
@@ -189,6 +208,7 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 			fails++
 			continue
 		}
+		settling = time.Time{}
 		batch = append(batch, first)
 		if c.opts.BatchSize > 1 {
 			batch = c.fill(ctx, batch)

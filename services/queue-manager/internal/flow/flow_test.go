@@ -78,7 +78,7 @@ func TestNewDAG(t *testing.T) {
 			t.Fatalf("step id %s twice", s.ID)
 		}
 		ids[s.ID] = true
-		if !strings.HasSuffix(s.QueueID, suffix) || s.TelemetryID != Role[s.Kind]+"__"+suffix {
+		if !strings.HasSuffix(s.QueueID, suffix) || s.TelemetryID != Role(s.Kind)+"__"+suffix {
 			t.Errorf("step %s: queue id %s / telemetry id %s do not share the workflow's suffix %s", s.ID, s.QueueID, s.TelemetryID, suffix)
 		}
 		if _, err := protocol.ParseQueueID(s.QueueID); err != nil {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -20,6 +21,13 @@ func TestStepLimitsDefault(t *testing.T) {
 	f, _ := reflect.TypeFor[Config]().FieldByName("Limits")
 	if got := f.Tag.Get("default"); got != strings.Join(want, ",") {
 		t.Errorf("STEP_LIMITS default %q, want %q (protocol.StepKinds)", got, strings.Join(want, ","))
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row := "| `STEP_LIMITS` | `" + strings.Join(want, ",") + "` |"; !strings.Contains(string(readme), row) {
+		t.Errorf("README: no row %q", row)
 	}
 }
 

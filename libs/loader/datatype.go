@@ -11,7 +11,8 @@
 // time order, so a restarted loader resumes after the last records of its
 // data topic. Live data (ws_trades, ws_orderbook, ws_candles_<interval>)
 // comes from the WebSocket streams until the task is stopped or its time
-// range ends.
+// range ends. The data types, which are live and which streams they read
+// are protocol.DataTypes.
 package loader
 
 import (

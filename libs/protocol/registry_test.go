@@ -82,6 +82,10 @@ func TestDataTypeNames(t *testing.T) {
 		if d.Description == "" || d.Stream == "" {
 			t.Errorf("%s: description and stream are required", d.Name)
 		}
+		// Messages and documents say api_* for history and ws_* for live.
+		if prefix := map[bool]string{true: "ws_", false: "api_"}[d.Live]; !strings.HasPrefix(d.Name, prefix) {
+			t.Errorf("%s: live=%v, but its name does not start with %s", d.Name, d.Live, prefix)
+		}
 	}
 	if !seen["api_candles_1M"] || !seen["ws_trades"] {
 		t.Errorf("names %v", seen)

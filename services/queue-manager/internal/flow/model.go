@@ -24,9 +24,6 @@ const (
 	KindTrain = protocol.StepTrain
 )
 
-// Kinds lists the step kinds in DAG order.
-var Kinds = protocol.StepKindNames()
-
 // Role returns the service a step kind stands for: its name is the target
 // of the step's commands and the prefix of its telemetry_id, whatever binary
 // runs it.

@@ -49,6 +49,11 @@ func TestValidate(t *testing.T) {
 			Options: map[string]map[string]string{"train": {"X": "1"}}}, "options"},
 		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02",
 			Options: map[string]map[string]string{"load": {"QUEUE_ID": "x"}}}, "options.load"},
+		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades", "api_candles_1M"}, TimeRange: "2024-08-01:2024-08-02"}, "types[1]"},
+		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02",
+			Steps: []string{"load", "store", "graph", "train"}, Options: map[string]map[string]string{"train": {"GRAPH_NAME": "x"}}}, "options.train"},
+		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02",
+			Steps: []string{"load", "store", "graph"}, Options: map[string]map[string]string{"graph": {"INPUT_COLLECTIONS": "x"}}}, "options.graph"},
 	}
 	for i, c := range cases {
 		err := c.r.Validate(t0)

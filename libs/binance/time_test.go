@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/streamforge/streamforge/libs/binance/binancesim"
+	"github.com/streamforge/streamforge/libs/protocol"
 )
 
 func TestNormalizeMillis(t *testing.T) {
@@ -118,5 +119,18 @@ func TestIntervalFloorMatchesSimulator(t *testing.T) {
 	if got, want := intervals["1w"].Floor(time.Date(2026, 12, 6, 18, 0, 0, 0, time.UTC).UnixMilli()),
 		time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC).UnixMilli(); got != want {
 		t.Errorf("1w: %s, want Monday %s", time.UnixMilli(got).UTC(), time.UnixMilli(want).UTC())
+	}
+}
+
+// TestIntervalsMatchProtocol keeps the intervals this client parses and
+// the ones protocol.KlineIntervals lists for TYPE names the same.
+func TestIntervalsMatchProtocol(t *testing.T) {
+	for _, iv := range protocol.KlineIntervals {
+		if _, err := ParseInterval(iv.Name); err != nil {
+			t.Errorf("protocol lists %s: %v", iv.Name, err)
+		}
+	}
+	if len(intervals) != len(protocol.KlineIntervals) {
+		t.Errorf("%d intervals here, %d in protocol.KlineIntervals", len(intervals), len(protocol.KlineIntervals))
 	}
 }

@@ -11,21 +11,23 @@
 // time order, so a restarted loader resumes after the last records of its
 // data topic. Live data (ws_trades, ws_orderbook, ws_candles_<interval>)
 // comes from the WebSocket streams until the task is stopped or its time
-// range ends.
+// range ends. The data types, which are live and which streams they read
+// are protocol.DataTypes.
 package loader
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/streamforge/streamforge/libs/binance"
+	"github.com/streamforge/streamforge/libs/protocol"
 )
 
-// Kind is what a loader fetches.
+// Kind is what a loader fetches: one entry of protocol.DataTypes, whose
+// name, live-or-history and stream facts it takes from there. The engine
+// keeps its own handling per kind (history.go, live.go).
 type Kind int
 
-// The data kinds. Their TYPE names are api_candles_<interval>, api_trades,
-// ws_trades, ws_orderbook and ws_candles_<interval>.
+// The data kinds, one per entry of protocol.DataTypes.
 const (
 	APICandles Kind = iota + 1
 	APITrades
@@ -34,19 +36,48 @@ const (
 	WSCandles
 )
 
-var kindNames = map[Kind]string{
-	APICandles: "api_candles_<interval>", APITrades: "api_trades", WSTrades: "ws_trades",
-	WSOrderbook: "ws_orderbook", WSCandles: "ws_candles_<interval>",
+// kindOf maps protocol.DataTypes names to the kinds this engine handles; a
+// test checks that every data type has one.
+var kindOf = map[string]Kind{
+	"api_candles_": APICandles, "api_trades": APITrades, "ws_trades": WSTrades,
+	"ws_orderbook": WSOrderbook, "ws_candles_": WSCandles,
 }
 
-// String returns the TYPE pattern of the kind.
-func (k Kind) String() string { return kindNames[k] }
+// info returns the protocol table entry of k.
+func (k Kind) info() (protocol.DataType, bool) {
+	for _, d := range protocol.DataTypes {
+		if kindOf[d.Name] == k {
+			return d, true
+		}
+	}
+	return protocol.DataType{}, false
+}
+
+// String returns the TYPE pattern of the kind, e.g. api_candles_<interval>.
+func (k Kind) String() string {
+	d, _ := k.info()
+	return d.Pattern()
+}
 
 // Live reports whether the kind streams over WebSocket.
-func (k Kind) Live() bool { return k == WSTrades || k == WSOrderbook || k == WSCandles }
+func (k Kind) Live() bool {
+	d, _ := k.info()
+	return d.Live
+}
 
-// AllKinds lists every kind, for the universal loader.
-var AllKinds = []Kind{APICandles, APITrades, WSTrades, WSOrderbook, WSCandles}
+// AllKinds lists every kind, for the universal loader, in the order of
+// protocol.DataTypes.
+var AllKinds = allKinds()
+
+func allKinds() []Kind {
+	out := make([]Kind, 0, len(protocol.DataTypes))
+	for _, d := range protocol.DataTypes {
+		if k, ok := kindOf[d.Name]; ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
 
 // DataType is a parsed TYPE.
 type DataType struct {
@@ -56,33 +87,30 @@ type DataType struct {
 
 // String returns the TYPE name, e.g. api_candles_5m.
 func (d DataType) String() string {
-	switch d.Kind {
-	case APICandles:
-		return "api_candles_" + d.Interval.String()
-	case WSCandles:
-		return "ws_candles_" + d.Interval.String()
+	info, _ := d.Kind.info()
+	if info.Interval {
+		return info.Name + d.Interval.String()
 	}
-	return kindNames[d.Kind]
+	return info.Name
 }
 
-// ParseDataType reads a TYPE such as api_candles_5m or ws_orderbook.
+// ParseDataType reads a TYPE such as api_candles_5m or ws_orderbook. It
+// returns an error for a TYPE protocol.DataTypes does not list, or one
+// this engine has no kind for.
 func ParseDataType(s string) (DataType, error) {
-	for _, p := range []struct {
-		prefix string
-		kind   Kind
-	}{{"api_candles_", APICandles}, {"ws_candles_", WSCandles}} {
-		if rest, ok := strings.CutPrefix(s, p.prefix); ok {
-			iv, err := binance.ParseInterval(rest)
-			if err != nil {
-				return DataType{}, fmt.Errorf("%q: %w", s, err)
-			}
-			return DataType{Kind: p.kind, Interval: iv}, nil
+	info, ivName, err := protocol.LookupDataType(s)
+	if err != nil {
+		return DataType{}, err
+	}
+	k, ok := kindOf[info.Name]
+	if !ok {
+		return DataType{}, fmt.Errorf("data type %q is not handled by this loader", s)
+	}
+	d := DataType{Kind: k}
+	if info.Interval {
+		if d.Interval, err = binance.ParseInterval(ivName); err != nil {
+			return DataType{}, fmt.Errorf("%q: %w", s, err)
 		}
 	}
-	for k, name := range kindNames {
-		if name == s {
-			return DataType{Kind: k}, nil
-		}
-	}
-	return DataType{}, fmt.Errorf("unknown data type %q (want api_candles_<interval>, api_trades, ws_trades, ws_orderbook or ws_candles_<interval>)", s)
+	return d, nil
 }

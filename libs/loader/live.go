@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,16 +92,22 @@ type liveSymbol struct {
 	done     bool      // everything of the time range has arrived
 }
 
-// streamName returns the stream a live job subscribes to for sym.
-func streamName(d DataType, sym string) string {
-	s := strings.ToLower(sym)
-	switch d.Kind {
-	case WSTrades:
-		return s + "@aggTrade"
-	case WSCandles:
-		return s + "@kline_" + d.Interval.String()
+// errUnhandled ends a live job whose kind the live loader has no handler
+// for: its messages are never guessed to be of another kind.
+var errUnhandled = errors.New("not streamed by the live loader")
+
+// liveKinds are the kinds handle has a case for.
+var liveKinds = []Kind{WSTrades, WSCandles, WSOrderbook}
+
+// streamName returns the stream a live job subscribes to for sym, as
+// protocol.DataTypes names it. It returns an error for a kind handle does
+// not take.
+func streamName(d DataType, sym string) (string, error) {
+	info, _ := d.Kind.info()
+	if !slices.Contains(liveKinds, d.Kind) || info.StreamName(sym, d.Interval.String()) == "" {
+		return "", fmt.Errorf("TYPE: %s: %w", d, errUnhandled)
 	}
-	return s + "@depth@100ms"
+	return info.StreamName(sym, d.Interval.String()), nil
 }
 
 func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client *binance.Client, m *metrics, log zerolog.Logger) error {
@@ -123,7 +130,11 @@ func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client
 	l := &live{job: job, cfg: cfg, rest: client, m: m, log: log, lat: newLatencies(), syms: map[string]*liveSymbol{}, start: time.Now()}
 	var streams []string
 	for _, sym := range job.Symbols {
-		streams = append(streams, streamName(job.Type, sym))
+		stream, err := streamName(job.Type, sym)
+		if err != nil {
+			return w.End(ctx, err, nil)
+		}
+		streams = append(streams, stream)
 		h := rs.last[sym]
 		ls := &liveSymbol{sym: sym, lastID: h.AggID, lastOpen: h.OpenTime, bookFrom: h.FinalUpdateID}
 		if job.Type.Kind == WSCandles && ls.lastOpen == 0 && !job.Start.IsZero() {
@@ -315,13 +326,17 @@ func (l *live) handle(msg binance.WSMessage) error {
 			return nil
 		}
 		return l.candle(c, msg)
+	case WSOrderbook:
+		l.m.wsMessages.WithLabelValues("depthUpdate").Inc()
+		d, err := binance.ParseDepthUpdate(msg.Data)
+		if err != nil {
+			return l.bad(msg, err)
+		}
+		return l.depth(d, msg)
 	}
-	l.m.wsMessages.WithLabelValues("depthUpdate").Inc()
-	d, err := binance.ParseDepthUpdate(msg.Data)
-	if err != nil {
-		return l.bad(msg, err)
-	}
-	return l.depth(d, msg)
+	// Ends the stream: a kind without a case here is a programming error,
+	// reported as the run's error event, not data to guess at.
+	return fmt.Errorf("TYPE: %s from stream %s: %w", l.job.Type, msg.Stream, errUnhandled)
 }
 
 // bad logs a message that does not parse; it never stops the stream.

@@ -5,6 +5,13 @@
 // and the record of a built graph that graph-builder leaves for gnn-trainer
 // (GraphRecord).
 //
+// It holds the one table of data types (DataTypes, with KlineIntervals) and
+// the one table of step kinds (StepKinds). Everything else that lists them —
+// the loaders' TYPE parsing, queue-manager's validation, engine and
+// configuration, its OpenAPI document, the services' READMEs — derives from
+// them or is checked against them by a test, so adding a data type or a step
+// kind is one entry here plus the code that handles it.
+//
 // Naming rule of stored data (stable: stored data is found by it). Market
 // data is shared between workflows and named after the first day of the
 // data, never the day a workflow was created: CollectionName with DataDay,

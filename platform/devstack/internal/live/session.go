@@ -83,7 +83,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	var errMu sync.Mutex
 	for _, s := range w.Steps {
 		stream, ok := StreamOf(s.Type)
-		if s.Kind != "load" || !ok {
+		if s.Kind != protocol.StepLoad || !ok {
 			continue
 		}
 		topic := s.Topic

@@ -17,9 +17,9 @@ import (
 // symbol over timeRange.
 func TrainRequest(symbol, timeRange string, trainEnv map[string]string) Request {
 	r := Request{Symbols: []string{symbol}, Types: []string{"api_trades", "api_candles_5m"}, TimeRange: timeRange,
-		Steps: []string{"load", "store", "graph", "train"}}
+		Steps: []string{protocol.StepLoad, protocol.StepStore, protocol.StepGraph, protocol.StepTrain}}
 	if len(trainEnv) > 0 {
-		r.Options = map[string]map[string]string{"train": trainEnv}
+		r.Options = map[string]map[string]string{protocol.StepTrain: trainEnv}
 	}
 	return r
 }
@@ -113,7 +113,7 @@ func Run(ctx context.Context, c *Client, r Request, board *Board, st store.Store
 	}
 	for _, step := range final.Steps {
 		switch step.Kind {
-		case "store":
+		case protocol.StepStore:
 			n := step.Records
 			if st != nil {
 				// The collection may hold other workflows' ranges: count this
@@ -123,11 +123,11 @@ func Run(ctx context.Context, c *Client, r Request, board *Board, st store.Store
 				}
 			}
 			s.Stored[step.Collection] = n
-		case "graph":
+		case protocol.StepGraph:
 			if err := json.Unmarshal(step.Result, &s.Graph); err != nil {
 				return s, fmt.Errorf("graph step result %s: %w", step.Result, err)
 			}
-		case "train":
+		case protocol.StepTrain:
 			if err := json.Unmarshal(step.Result, &s.Train); err != nil {
 				return s, fmt.Errorf("train step result %s: %w", step.Result, err)
 			}

@@ -6,15 +6,17 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/streamforge/streamforge/libs/protocol"
 )
 
 // LiveRequest is Scenario 2: stream the trades and the order book of symbol
 // until stopped (no time range), loading only, or storing too when store
 // is set. Each type's load step is one loader Job.
 func LiveRequest(symbol string, store bool) Request {
-	steps := []string{"load"}
+	steps := []string{protocol.StepLoad}
 	if store {
-		steps = append(steps, "store")
+		steps = append(steps, protocol.StepStore)
 	}
 	return Request{Symbols: []string{symbol}, Types: []string{"ws_trades", "ws_orderbook"}, Steps: steps}
 }
@@ -78,7 +80,7 @@ func CheckStopped(w *Workflow) error {
 	}
 	var bad []string
 	for _, s := range w.Steps {
-		if s.Kind != "load" {
+		if s.Kind != protocol.StepLoad {
 			continue
 		}
 		if len(s.Attempts) == 0 {

@@ -90,21 +90,12 @@ func kindMap(s string) (map[string]string, error) {
 	}
 	for part := range strings.SplitSeq(s, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok || !validKind(k) {
-			return nil, fmt.Errorf("%q: want <kind>=<value> with kind one of %s", part, strings.Join(flow.Kinds, ", "))
+		if _, known := protocol.LookupStepKind(k); !ok || !known {
+			return nil, fmt.Errorf("%q: want <kind>=<value> with kind one of %s", part, strings.Join(protocol.StepKindNames(), ", "))
 		}
 		out[k] = v
 	}
 	return out, nil
-}
-
-func validKind(k string) bool {
-	for _, x := range flow.Kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
 }
 
 // Run serves queue-manager until ctx ends.

@@ -440,18 +440,15 @@ func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 		"QUEUE_ID": s.QueueID, "SYMBOL": s.Symbol, "TYPE": s.Type, "TIME_RANGE": s.TimeRange,
 		"KAFKA_TOPIC": s.Topic, "COLLECTION_NAME": s.Collection, "TELEMETRY_ID": s.TelemetryID, "RUN_ID": run,
 	}
-	switch {
-	case s.Kind == KindGraph && len(s.Inputs) > 0:
-		env["INPUT_COLLECTIONS"] = strings.Join(s.Inputs, ",")
-	case s.Kind == KindTrain && len(s.Inputs) > 0:
-		env["GRAPH_NAME"] = s.Inputs[0]
+	if k, _ := protocol.LookupStepKind(s.Kind); k.Inputs != "" && len(s.Inputs) > 0 {
+		env[k.Inputs] = strings.Join(s.Inputs, ",")
 	}
 	for k, v := range s.Env {
 		env[k] = v
 	}
 	svc := e.o.Services[s.Kind]
 	if svc == "" {
-		svc = Role[s.Kind]
+		svc = Role(s.Kind)
 	}
 	spec := launch.Spec{ID: run, Service: svc, Args: e.o.Args[s.Kind], Env: env,
 		Labels: map[string]string{"queue_id": s.QueueID, "step": s.Kind, "attempt": strconv.Itoa(n), "workflow": w.ID}}

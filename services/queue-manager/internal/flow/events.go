@@ -24,7 +24,7 @@ func (e *Engine) OnEvent(ctx context.Context, ev protocol.Event) error {
 func (e *Engine) applyLocked(ctx context.Context, ev protocol.Event) {
 	var ref *stepRef
 	for _, r := range e.byQueue[ev.QueueID] {
-		if r.s.TelemetryID == ev.Producer || Role[r.s.Kind] == protocol.TelemetryService(ev.Producer) {
+		if r.s.TelemetryID == ev.Producer || Role(r.s.Kind) == protocol.TelemetryService(ev.Producer) {
 			ref = r
 			break
 		}

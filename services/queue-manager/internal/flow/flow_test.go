@@ -49,6 +49,11 @@ func TestValidate(t *testing.T) {
 			Options: map[string]map[string]string{"train": {"X": "1"}}}, "options"},
 		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02",
 			Options: map[string]map[string]string{"load": {"QUEUE_ID": "x"}}}, "options.load"},
+		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades", "api_candles_1M"}, TimeRange: "2024-08-01:2024-08-02"}, "types[1]"},
+		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02",
+			Steps: []string{"load", "store", "graph", "train"}, Options: map[string]map[string]string{"train": {"GRAPH_NAME": "x"}}}, "options.train"},
+		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02",
+			Steps: []string{"load", "store", "graph"}, Options: map[string]map[string]string{"graph": {"INPUT_COLLECTIONS": "x"}}}, "options.graph"},
 	}
 	for i, c := range cases {
 		err := c.r.Validate(t0)
@@ -78,7 +83,7 @@ func TestNewDAG(t *testing.T) {
 			t.Fatalf("step id %s twice", s.ID)
 		}
 		ids[s.ID] = true
-		if !strings.HasSuffix(s.QueueID, suffix) || s.TelemetryID != Role[s.Kind]+"__"+suffix {
+		if !strings.HasSuffix(s.QueueID, suffix) || s.TelemetryID != Role(s.Kind)+"__"+suffix {
 			t.Errorf("step %s: queue id %s / telemetry id %s do not share the workflow's suffix %s", s.ID, s.QueueID, s.TelemetryID, suffix)
 		}
 		if _, err := protocol.ParseQueueID(s.QueueID); err != nil {

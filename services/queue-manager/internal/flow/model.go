@@ -13,25 +13,23 @@ import (
 	"strings"
 	"time"
 
-	"github.com/streamforge/streamforge/libs/loader"
 	"github.com/streamforge/streamforge/libs/protocol"
 )
 
-// Step kinds, in DAG order.
+// Step kinds, in DAG order (protocol.StepKinds).
 const (
-	KindLoad  = "load"
-	KindStore = "store"
-	KindGraph = "graph"
-	KindTrain = "train"
+	KindLoad  = protocol.StepLoad
+	KindStore = protocol.StepStore
+	KindGraph = protocol.StepGraph
+	KindTrain = protocol.StepTrain
 )
 
-// Kinds lists the step kinds in DAG order.
-var Kinds = []string{KindLoad, KindStore, KindGraph, KindTrain}
-
-// Role is the service a step kind stands for: its name is the target of the
-// step's commands and the prefix of its telemetry_id, whatever binary runs it.
-var Role = map[string]string{
-	KindLoad: "loader-producer", KindStore: "arango-connector", KindGraph: "graph-builder", KindTrain: "gnn-trainer",
+// Role returns the service a step kind stands for: its name is the target
+// of the step's commands and the prefix of its telemetry_id, whatever binary
+// runs it.
+func Role(kind string) string {
+	k, _ := protocol.LookupStepKind(kind)
+	return k.Service
 }
 
 // Step and workflow states.
@@ -102,40 +100,39 @@ func (r *Request) Validate(now time.Time) error {
 	}
 	live, history := false, false
 	for i, t := range r.Types {
-		dt, err := loader.ParseDataType(t)
+		dt, err := protocol.ValidateWorkflowType(t)
 		if err != nil {
 			return bad(fmt.Sprintf("types[%d]", i), "%v", err)
-		}
-		if t != strings.ToLower(t) {
-			// Queue ids, topics and collections are lower case: 1M (a month)
-			// could not be told from 1m (a minute) in them.
-			return bad(fmt.Sprintf("types[%d]", i), "%s: monthly candles (1M) are not supported by workflows: names are lower case, "+
-				"where 1M could not be told from 1m; load them with a loader directly, or use 1w", t)
 		}
 		if slices.Contains(r.Types[:i], t) {
 			return bad(fmt.Sprintf("types[%d]", i), "%s is listed twice", t)
 		}
-		live = live || dt.Kind.Live()
-		history = history || !dt.Kind.Live()
+		live = live || dt.Live
+		history = history || !dt.Live
 	}
 	if len(r.Steps) == 0 {
-		r.Steps = []string{KindLoad, KindStore}
+		r.Steps = DefaultSteps()
 	}
+	var historyOnly []string
 	for i, s := range r.Steps {
-		if !slices.Contains(Kinds, s) {
-			return bad(fmt.Sprintf("steps[%d]", i), "unknown step %q (want load, store, graph or train)", s)
+		k, ok := protocol.LookupStepKind(s)
+		if !ok {
+			return bad(fmt.Sprintf("steps[%d]", i), "unknown step %q (want %s)", s, protocol.StepKindList())
 		}
 		if slices.Contains(r.Steps[:i], s) {
 			return bad(fmt.Sprintf("steps[%d]", i), "%s is listed twice", s)
 		}
-	}
-	for i, need := range map[string]string{KindStore: KindLoad, KindGraph: KindStore, KindTrain: KindGraph} {
-		if slices.Contains(r.Steps, i) && !slices.Contains(r.Steps, need) {
-			return bad("steps", "%s needs %s", i, need)
+		if k.HistoryOnly {
+			historyOnly = append(historyOnly, s)
 		}
 	}
-	if live && (slices.Contains(r.Steps, KindGraph) || slices.Contains(r.Steps, KindTrain)) {
-		return bad("steps", "graph and train need historical data types, not live ws_* streams")
+	for _, k := range protocol.StepKinds {
+		if k.Needs != "" && slices.Contains(r.Steps, k.Name) && !slices.Contains(r.Steps, k.Needs) {
+			return bad("steps", "%s needs %s", k.Name, k.Needs)
+		}
+	}
+	if live && len(historyOnly) > 0 {
+		return bad("steps", "%s need%s historical data types, not live ws_* streams", andList(historyOnly), plural(historyOnly))
 	}
 	for kind, env := range r.Options {
 		if !slices.Contains(r.Steps, kind) {
@@ -166,6 +163,34 @@ func (r *Request) Validate(now time.Time) error {
 	return nil
 }
 
+// DefaultSteps returns the kinds of a request that names none, in DAG
+// order.
+func DefaultSteps() []string {
+	var out []string
+	for _, k := range protocol.StepKinds {
+		if k.Default {
+			out = append(out, k.Name)
+		}
+	}
+	return out
+}
+
+// andList joins items as "a, b and c".
+func andList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// plural returns the verb ending that agrees with items: "s" for one.
+func plural(items []string) string {
+	if len(items) == 1 {
+		return "s"
+	}
+	return ""
+}
+
 func validEnvName(s string) bool {
 	if s == "" || len(s) > 100 || (s[0] >= '0' && s[0] <= '9') {
 		return false
@@ -181,9 +206,13 @@ func validEnvName(s string) bool {
 // protocolVar reports task variables a request may not override.
 func protocolVar(s string) bool {
 	switch s {
-	case "QUEUE_ID", "SYMBOL", "TYPE", "TIME_RANGE", "KAFKA_TOPIC", "COLLECTION_NAME", "TELEMETRY_ID", "RUN_ID",
-		"INPUT_COLLECTIONS", "GRAPH_NAME":
+	case "QUEUE_ID", "SYMBOL", "TYPE", "TIME_RANGE", "KAFKA_TOPIC", "COLLECTION_NAME", "TELEMETRY_ID", "RUN_ID":
 		return true
+	}
+	for _, k := range protocol.StepKinds {
+		if k.Inputs != "" && s == k.Inputs {
+			return true
+		}
 	}
 	return strings.HasPrefix(s, "KAFKA_") || strings.HasPrefix(s, "ARANGO_") || strings.HasPrefix(s, "MINIO_")
 }
@@ -296,7 +325,7 @@ func New(r Request, now time.Time) (*Workflow, error) {
 			coll = protocol.GraphName(first, day, suffix)
 		}
 		s := &Step{
-			ID: q + "." + kind, Kind: kind, QueueID: q, TelemetryID: protocol.TelemetryID(Role[kind], suffix),
+			ID: q + "." + kind, Kind: kind, QueueID: q, TelemetryID: protocol.TelemetryID(Role(kind), suffix),
 			Symbol: symbol, Type: typ, TimeRange: r.TimeRange, Topic: protocol.DataTopic(q),
 			Collection: coll, After: after, Env: r.Options[kind],
 			State: Pending, Attempts: []Attempt{},

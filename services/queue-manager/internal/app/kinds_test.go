@@ -1,0 +1,44 @@
+package app
+
+import (
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/streamforge/streamforge/libs/protocol"
+)
+
+// TestStepLimitsDefault keeps STEP_LIMITS' default (a struct tag, so
+// --help and docs/configuration.md show it) equal to the default limits of
+// protocol.StepKinds.
+func TestStepLimitsDefault(t *testing.T) {
+	var want []string
+	for _, k := range protocol.StepKinds {
+		want = append(want, k.Name+"="+strconv.Itoa(k.DefaultLimit))
+	}
+	f, _ := reflect.TypeFor[Config]().FieldByName("Limits")
+	if got := f.Tag.Get("default"); got != strings.Join(want, ",") {
+		t.Errorf("STEP_LIMITS default %q, want %q (protocol.StepKinds)", got, strings.Join(want, ","))
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row := "| `STEP_LIMITS` | `" + strings.Join(want, ",") + "` |"; !strings.Contains(string(readme), row) {
+		t.Errorf("README: no row %q", row)
+	}
+}
+
+func TestKindMap(t *testing.T) {
+	got, err := kindMap("load=a, train=b")
+	if err != nil || got["load"] != "a" || got["train"] != "b" || len(got) != 2 {
+		t.Errorf("kindMap = %v, %v", got, err)
+	}
+	for _, bad := range []string{"gnn=1", "load", "=1"} {
+		if _, err := kindMap(bad); err == nil || !strings.Contains(err.Error(), "kind one of load, store, graph, train") {
+			t.Errorf("kindMap(%q): error %v, want the kinds listed", bad, err)
+		}
+	}
+}

@@ -120,7 +120,7 @@ func awaitStart(w *worker.Worker, cfg *Config, task protocol.Task) (protocol.Tas
 		}
 		if task.RunID == "" && cmd.RunID != "" {
 			task.RunID = cmd.RunID
-			w.Events.SetRunID(cmd.RunID)
+			w.SetRunID(cmd.RunID)
 		}
 		return task, nil
 	case <-t.C:

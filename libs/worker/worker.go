@@ -145,7 +145,7 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 	}
 	w.closers = append(w.closers, tail.Close)
 	w.Control = control.New(tail, w.Events, control.Options{
-		QueueID: task.QueueID, Service: o.Service, TelemetryID: task.TelemetryID, Registerer: rt.Registry, Log: w.Log,
+		QueueID: task.QueueID, Service: o.Service, TelemetryID: task.TelemetryID, RunID: task.RunID, Registerer: rt.Registry, Log: w.Log,
 	})
 
 	// The listener and heartbeats outlive the job, so that the terminal
@@ -161,6 +161,15 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 	w.work, w.stopWork = control.WithStop(ctx, w.Control)
 	ok = true
 	return w, nil
+}
+
+// SetRunID adopts id as the worker's run, for a worker started without
+// RUN_ID that learns its run from a start command: later events carry it,
+// and commands of other runs are ignored from then on.
+func (w *Worker) SetRunID(id string) {
+	w.Task.RunID = id
+	w.Events.SetRunID(id)
+	w.Control.SetRunID(id)
 }
 
 // Work is the context the job runs under: it is cancelled by a stop command

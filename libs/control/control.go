@@ -216,15 +216,27 @@ func truncate(b []byte, n int) string {
 var ErrStopRequested = errors.New("stop requested on queue-control")
 
 // WithStop returns a context cancelled with cause ErrStopRequested when l
-// receives a stop command.
+// receives a stop command. The returned cancel function also ends the
+// goroutine that watches l, and returns once it has.
 func WithStop(ctx context.Context, l *Listener) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
 	go func() {
-		select {
-		case <-l.Stopped():
-			cancel(ErrStopRequested)
-		case <-ctx.Done():
-		}
+		defer close(done)
+		watchStop(ctx, l, cancel)
 	}()
-	return ctx, func() { cancel(context.Canceled) }
+	return ctx, func() {
+		cancel(context.Canceled)
+		<-done
+	}
+}
+
+// watchStop cancels ctx with cause ErrStopRequested when l receives a stop
+// command, and returns then or when ctx ends.
+func watchStop(ctx context.Context, l *Listener, cancel context.CancelCauseFunc) {
+	select {
+	case <-l.Stopped():
+		cancel(ErrStopRequested)
+	case <-ctx.Done():
+	}
 }

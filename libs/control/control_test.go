@@ -16,6 +16,7 @@ import (
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/control"
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/testkit"
 )
 
 type pongs struct {
@@ -231,5 +232,16 @@ func TestSetRunIDFiltersLaterCommands(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(l.OtherRunCounter()); got != 1 {
 		t.Errorf("other-run commands = %v, want 1", got)
+	}
+}
+
+// TestWithStopCancelWaitsForItsGoroutine: once the cancel function returns,
+// nothing of WithStop runs any more.
+func TestWithStopCancelWaitsForItsGoroutine(t *testing.T) {
+	l := control.New(feed{}, &pongs{}, control.Options{QueueID: qid, Service: "x", Log: zerolog.Nop()})
+	for range 50 {
+		_, stopWork := control.WithStop(context.Background(), l)
+		stopWork()
+		testkit.NoneRunning(t, "github.com/streamforge/streamforge/libs/control.watchStop")
 	}
 }

@@ -35,6 +35,7 @@ type closingStore struct {
 	upserts atomic.Int64
 	delay   time.Duration // each write takes this long
 	broken  error         // when set, every write fails with it
+	outage  atomic.Int32  // this many writes fail with store.ErrUnavailable first
 	writing chan struct{} // closed when the first write begins
 	once    sync.Once
 }
@@ -48,6 +49,9 @@ func (s *closingStore) Upsert(ctx context.Context, collection string, docs []jso
 	}
 	if s.broken != nil {
 		return nil, s.broken
+	}
+	if s.outage.Add(-1) >= 0 {
+		return nil, fmt.Errorf("%w: connection refused", store.ErrUnavailable)
 	}
 	s.upserts.Add(1)
 	return s.Store.Upsert(ctx, collection, docs)
@@ -184,5 +188,37 @@ func TestRunWaitsForItsGoroutinesOnFailure(t *testing.T) {
 	}
 	if e := ev.WaitForFrom(t, connector.Name, protocol.StatusError, 10*time.Second); !e.Finished {
 		t.Errorf("error event = %+v, want terminal", e)
+	}
+}
+
+// TestRunWaitsOutAStoreOutage: writes that fail because the store is
+// unavailable are retried with backoff until it is back; the outage is
+// reported once, and every record ends up stored.
+func TestRunWaitsOutAStoreOutage(t *testing.T) {
+	const records = 60
+	f := newFixture(t, records, 0)
+	f.st.outage.Store(3)
+	ev := testkit.WatchEvents(t, f.kafka, f.cfg.QueueID)
+	errc := f.run(t, context.Background())
+	testkit.Publish(t, f.kafka, protocol.TopicEvents, f.cfg.QueueID, protocol.Event{QueueID: f.cfg.QueueID,
+		Producer: "loader-producer__a1b2c3", Status: protocol.StatusFinished, Finished: true, RecordsWritten: records,
+		Timestamp: protocol.Timestamp(time.Now())})
+	if err := wait(t, errc); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+	if e := ev.WaitForFrom(t, connector.Name, protocol.StatusFinished, 10*time.Second); e.RecordsWritten != records {
+		t.Errorf("finished with %d records, want %d", e.RecordsWritten, records)
+	}
+	var outages int
+	for _, e := range ev.All() {
+		if e.Status == protocol.StatusError {
+			outages++
+			if e.Finished {
+				t.Errorf("outage reported as terminal: %+v", e)
+			}
+		}
+	}
+	if outages != 1 {
+		t.Errorf("outage reported %d times, want once", outages)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/streamforge/streamforge/libs/binance/internal/exactjson"
+	"github.com/streamforge/streamforge/libs/retry"
 )
 
 // DefaultRESTURL is Binance's spot REST API.
@@ -171,11 +172,7 @@ func (c *Client) Limiter() *Limiter { return c.lim }
 // backoff returns the jittered delay before retry number attempt (1-based):
 // half the exponential delay plus a random part of the other half.
 func (c *Client) backoff(attempt int) time.Duration {
-	d := c.backoffMin << min(attempt-1, 30)
-	if d > c.backoffMax || d <= 0 {
-		d = c.backoffMax
-	}
-	return d/2 + time.Duration(c.rand()*float64(d/2))
+	return retry.Backoff{Base: c.backoffMin, Max: c.backoffMax, Rand: c.rand}.Delay(attempt - 1)
 }
 
 // retryAfter reads Retry-After in seconds; fallback when absent or invalid.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/streamforge/streamforge/libs/binance/internal/exactjson"
+	"github.com/streamforge/streamforge/libs/retry"
 )
 
 // DefaultWSURL is Binance's spot WebSocket stream endpoint.
@@ -369,11 +370,7 @@ func (c *WSClient) report(s WSState) {
 // backoff returns the jittered delay before attempt (1-based): half the
 // exponential delay plus a random part of the other half, as the REST client.
 func (c *WSClient) backoff(attempt int) time.Duration {
-	d := c.backoffFirst << min(attempt-1, 30)
-	if d > c.backoffMax || d <= 0 {
-		d = c.backoffMax
-	}
-	return d/2 + time.Duration(c.rand()*float64(d/2))
+	return retry.Backoff{Base: c.backoffFirst, Max: c.backoffMax, Rand: c.rand}.Delay(attempt - 1)
 }
 
 // Run connects, subscribes and calls fn with every message, one at a time,

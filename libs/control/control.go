@@ -1,13 +1,16 @@
 // Package control is the queue-control listener every worker runs: it reads
 // the commands addressed to the worker's task, answers ping with pong, turns
 // stop into a signal the worker's loop watches, and hands start commands to
-// the worker. Messages that do not parse are logged, counted and skipped.
+// the worker. Messages that do not parse are logged, counted and skipped; a
+// start or stop for another run of the same task is logged, counted and
+// ignored.
 package control
 
 import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,6 +36,11 @@ type Options struct {
 	// worker's: those for QueueID whose target is empty, Service or
 	// TelemetryID.
 	QueueID, Service, TelemetryID string
+	// RunID is the run (attempt) this worker is (RUN_ID). When set, a start
+	// or stop command carrying another run_id is for an older or newer
+	// attempt of the same task and is ignored; a command without run_id
+	// (an older sender) is accepted. Empty accepts every run until SetRunID.
+	RunID string
 	// PingTTL: pings older than this are not answered (default 30s), so a
 	// worker that starts late does not answer pings nobody waits for.
 	PingTTL time.Duration
@@ -52,10 +60,12 @@ type Listener struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	starts   chan protocol.Command
+	runID    atomic.Pointer[string]
 
 	commands  *prometheus.CounterVec
 	malformed prometheus.Counter
 	ignored   prometheus.Counter
+	otherRun  prometheus.Counter
 }
 
 // New returns a listener reading src and answering pings through resp.
@@ -79,9 +89,14 @@ func New(src Source, resp Responder, o Options) *Listener {
 		ignored: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamforge_control_messages_ignored_total", Help: "Valid queue-control messages for other tasks or workers.",
 		}),
+		otherRun: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamforge_control_commands_other_run_total",
+			Help: "start and stop commands for this worker's task but another run (attempt), ignored.",
+		}),
 	}
+	l.SetRunID(o.RunID)
 	if o.Registerer != nil {
-		for _, c := range []prometheus.Collector{l.commands, l.malformed, l.ignored} {
+		for _, c := range []prometheus.Collector{l.commands, l.malformed, l.ignored, l.otherRun} {
 			if err := o.Registerer.Register(c); err != nil {
 				o.Log.Warn().Err(err).Msg("control metrics not registered")
 			}
@@ -105,6 +120,21 @@ func (l *Listener) Run(ctx context.Context) error {
 	return err
 }
 
+// SetRunID sets the run whose start and stop commands the listener acts on,
+// for a worker that learns its run from a start command.
+func (l *Listener) SetRunID(id string) { l.runID.Store(&id) }
+
+// forOtherRun reports whether cmd is a start or stop for a run other than
+// this worker's. Pings are answered whatever their run: a pong carries the
+// worker's own run_id, which lets queue-manager judge it.
+func (l *Listener) forOtherRun(cmd protocol.Command) bool {
+	if cmd.Command != protocol.CommandStart && cmd.Command != protocol.CommandStop {
+		return false
+	}
+	own := *l.runID.Load()
+	return own != "" && cmd.RunID != "" && cmd.RunID != own
+}
+
 // Stopped is closed when a stop command for this worker arrives.
 func (l *Listener) Stopped() <-chan struct{} { return l.stop }
 
@@ -124,6 +154,12 @@ func (l *Listener) Handle(ctx context.Context, m bus.Message) error {
 	}
 	if !cmd.AddressedTo(l.o.QueueID, l.o.Service, l.o.TelemetryID) {
 		l.ignored.Inc()
+		return nil
+	}
+	if l.forOtherRun(cmd) {
+		l.otherRun.Inc()
+		l.o.Log.Warn().Str("command", string(cmd.Command)).Str("command_id", cmd.CommandID).Str("command_run_id", cmd.RunID).
+			Msg("command for another run ignored")
 		return nil
 	}
 	l.commands.WithLabelValues(string(cmd.Command)).Inc()
@@ -159,6 +195,10 @@ func (l *Listener) Handle(ctx context.Context, m bus.Message) error {
 // MalformedCounter returns the counter of skipped malformed messages.
 func (l *Listener) MalformedCounter() prometheus.Counter { return l.malformed }
 
+// OtherRunCounter returns the counter of start and stop commands ignored
+// because they carry another run's run_id.
+func (l *Listener) OtherRunCounter() prometheus.Counter { return l.otherRun }
+
 // CommandCounter returns the counter of commands acted on of kind k.
 func (l *Listener) CommandCounter(k protocol.CommandKind) prometheus.Counter {
 	return l.commands.WithLabelValues(string(k))
@@ -176,15 +216,27 @@ func truncate(b []byte, n int) string {
 var ErrStopRequested = errors.New("stop requested on queue-control")
 
 // WithStop returns a context cancelled with cause ErrStopRequested when l
-// receives a stop command.
+// receives a stop command. The returned cancel function also ends the
+// goroutine that watches l, and returns once it has.
 func WithStop(ctx context.Context, l *Listener) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
 	go func() {
-		select {
-		case <-l.Stopped():
-			cancel(ErrStopRequested)
-		case <-ctx.Done():
-		}
+		defer close(done)
+		watchStop(ctx, l, cancel)
 	}()
-	return ctx, func() { cancel(context.Canceled) }
+	return ctx, func() {
+		cancel(context.Canceled)
+		<-done
+	}
+}
+
+// watchStop cancels ctx with cause ErrStopRequested when l receives a stop
+// command, and returns then or when ctx ends.
+func watchStop(ctx context.Context, l *Listener, cancel context.CancelCauseFunc) {
+	select {
+	case <-l.Stopped():
+		cancel(ErrStopRequested)
+	case <-ctx.Done():
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
@@ -15,6 +16,7 @@ import (
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/control"
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/testkit"
 )
 
 type pongs struct {
@@ -123,5 +125,123 @@ func TestWithStopCancelsWithCause(t *testing.T) {
 	<-work.Done()
 	if !errors.Is(context.Cause(work), control.ErrStopRequested) {
 		t.Fatalf("cause = %v, want ErrStopRequested", context.Cause(work))
+	}
+}
+
+// TestListenerIgnoresCommandsOfOtherRuns: a worker of run r1 acts on the
+// start and stop commands of r1 and of senders that name no run, and
+// ignores (and counts) those of another attempt of the same task.
+func TestListenerIgnoresCommandsOfOtherRuns(t *testing.T) {
+	const r1, r0, r2 = qid + ".load.1", qid + ".load.0", qid + ".load.2"
+	cases := []struct {
+		name      string
+		own       string
+		msgs      []protocol.Command
+		wantStops float64
+		wantStart []string // the run ids of the starts delivered
+		wantOther float64
+	}{
+		{
+			name: "stale stop and start of an older run",
+			own:  r1,
+			msgs: []protocol.Command{
+				{Command: protocol.CommandStart, QueueID: qid, RunID: r0, Target: "dummy-service", Symbol: "ETHUSDT", Type: "api_trades"},
+				{Command: protocol.CommandStop, QueueID: qid, RunID: r0},
+				{Command: protocol.CommandStart, QueueID: qid, RunID: r1, Target: "dummy-service", Symbol: "BTCUSDT", Type: "api_trades"},
+			},
+			wantStart: []string{r1},
+			wantOther: 2,
+		},
+		{
+			name: "stop of a newer run",
+			own:  r1,
+			msgs: []protocol.Command{
+				{Command: protocol.CommandStop, QueueID: qid, RunID: r2},
+			},
+			wantOther: 1,
+		},
+		{
+			name: "own run and no run are accepted",
+			own:  r1,
+			msgs: []protocol.Command{
+				{Command: protocol.CommandStart, QueueID: qid, Target: "dummy-service", Symbol: "BTCUSDT", Type: "api_trades"},
+				{Command: protocol.CommandStop, QueueID: qid},
+				{Command: protocol.CommandStop, QueueID: qid, RunID: r1},
+			},
+			wantStops: 2,
+			wantStart: []string{""},
+		},
+		{
+			name: "a worker without a run accepts every run",
+			msgs: []protocol.Command{
+				{Command: protocol.CommandStart, QueueID: qid, RunID: r0, Target: "dummy-service", Symbol: "BTCUSDT", Type: "api_trades"},
+				{Command: protocol.CommandStop, QueueID: qid, RunID: r2},
+			},
+			wantStops: 1,
+			wantStart: []string{r0},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := control.New(nil, &pongs{}, control.Options{QueueID: qid, Service: "dummy-service", RunID: c.own,
+				Now: func() time.Time { return now }, Log: zerolog.Nop()})
+			for i, m := range c.msgs {
+				if err := l.Handle(context.Background(), bus.Message{Offset: int64(i), Value: cmd(t, m)}); err != nil {
+					t.Fatalf("Handle(%d) = %v", i, err)
+				}
+			}
+			if got := testutil.ToFloat64(l.CommandCounter(protocol.CommandStop)); got != c.wantStops {
+				t.Errorf("stops acted on = %v, want %v", got, c.wantStops)
+			}
+			select {
+			case <-l.Stopped():
+				if c.wantStops == 0 {
+					t.Error("stopped by a command of another run")
+				}
+			default:
+				if c.wantStops > 0 {
+					t.Error("not stopped")
+				}
+			}
+			var starts []string
+			for len(l.Starts()) > 0 {
+				starts = append(starts, (<-l.Starts()).RunID)
+			}
+			if diff := cmp.Diff(c.wantStart, starts); diff != "" {
+				t.Errorf("starts delivered (-want +got):\n%s", diff)
+			}
+			if got := testutil.ToFloat64(l.OtherRunCounter()); got != c.wantOther {
+				t.Errorf("other-run commands = %v, want %v", got, c.wantOther)
+			}
+		})
+	}
+}
+
+// TestSetRunIDFiltersLaterCommands: a worker that learns its run from a
+// start command ignores the stop of another run afterwards.
+func TestSetRunIDFiltersLaterCommands(t *testing.T) {
+	l := control.New(nil, &pongs{}, control.Options{QueueID: qid, Service: "x", Now: func() time.Time { return now }, Log: zerolog.Nop()})
+	l.SetRunID(qid + ".load.2")
+	if err := l.Handle(context.Background(), bus.Message{Value: cmd(t, protocol.Command{Command: protocol.CommandStop, QueueID: qid, RunID: qid + ".load.1"})}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-l.Stopped():
+		t.Fatal("stopped by the stop of an older run")
+	default:
+	}
+	if got := testutil.ToFloat64(l.OtherRunCounter()); got != 1 {
+		t.Errorf("other-run commands = %v, want 1", got)
+	}
+}
+
+// TestWithStopCancelWaitsForItsGoroutine: once the cancel function returns,
+// nothing of WithStop runs any more.
+func TestWithStopCancelWaitsForItsGoroutine(t *testing.T) {
+	l := control.New(feed{}, &pongs{}, control.Options{QueueID: qid, Service: "x", Log: zerolog.Nop()})
+	for range 50 {
+		_, stopWork := control.WithStop(context.Background(), l)
+		stopWork()
+		testkit.NoneRunning(t, "github.com/streamforge/streamforge/libs/control.watchStop")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -120,7 +121,7 @@ func awaitStart(w *worker.Worker, cfg *Config, task protocol.Task) (protocol.Tas
 		}
 		if task.RunID == "" && cmd.RunID != "" {
 			task.RunID = cmd.RunID
-			w.Events.SetRunID(cmd.RunID)
+			w.SetRunID(cmd.RunID)
 		}
 		return task, nil
 	case <-t.C:
@@ -174,12 +175,16 @@ func runHistory(ctx context.Context, w *worker.Worker, cfg *Config, job Job, cli
 		out: w.Producer, concurrency: cfg.Concurrency, batchSize: cfg.BatchSize, useArchives: cfg.Archives,
 		now: time.Now(), m: m, prog: prog, log: log,
 	}
+	// The reporter is stopped and waited for before the terminal event, so
+	// that no progress event follows it.
 	reportCtx, stopReports := context.WithCancel(work)
-	defer stopReports()
-	go reportProgress(reportCtx, w, prog, len(job.Symbols), cfg.ProgressInterval, m)
+	var reports sync.WaitGroup
+	defer func() { stopReports(); reports.Wait() }()
+	reports.Go(func() { reportProgress(reportCtx, w, prog, len(job.Symbols), cfg.ProgressInterval, m) })
 	began := time.Now()
 	err = h.run(work, rs.from)
 	stopReports()
+	reports.Wait()
 	w.Events.SetRecords(prog.total())
 	return w.End(ctx, err, func(tctx context.Context) error {
 		info := prog.report(time.Now(), len(job.Symbols))

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -86,6 +87,7 @@ type Worker struct {
 	work     context.Context
 	stopWork context.CancelFunc
 	stopBG   context.CancelFunc
+	bg       sync.WaitGroup // the listener and the heartbeats
 	closers  []func() error
 }
 
@@ -145,22 +147,33 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 	}
 	w.closers = append(w.closers, tail.Close)
 	w.Control = control.New(tail, w.Events, control.Options{
-		QueueID: task.QueueID, Service: o.Service, TelemetryID: task.TelemetryID, Registerer: rt.Registry, Log: w.Log,
+		QueueID: task.QueueID, Service: o.Service, TelemetryID: task.TelemetryID, RunID: task.RunID, Registerer: rt.Registry, Log: w.Log,
 	})
 
 	// The listener and heartbeats outlive the job, so that the terminal
 	// event still follows a stop; Close ends them.
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	w.stopBG = stopBG
-	go func() {
+	w.bg.Go(func() {
 		if err := w.Control.Run(bg); err != nil {
 			w.Log.Error().Err(err).Msg("queue-control listener stopped")
 		}
-	}()
-	go w.Events.RunHeartbeats(bg, o.HeartbeatInterval, func(err error) { w.Log.Warn().Err(err).Msg("heartbeat not sent") })
+	})
+	w.bg.Go(func() {
+		w.Events.RunHeartbeats(bg, o.HeartbeatInterval, func(err error) { w.Log.Warn().Err(err).Msg("heartbeat not sent") })
+	})
 	w.work, w.stopWork = control.WithStop(ctx, w.Control)
 	ok = true
 	return w, nil
+}
+
+// SetRunID adopts id as the worker's run, for a worker started without
+// RUN_ID that learns its run from a start command: later events carry it,
+// and commands of other runs are ignored from then on.
+func (w *Worker) SetRunID(id string) {
+	w.Task.RunID = id
+	w.Events.SetRunID(id)
+	w.Control.SetRunID(id)
 }
 
 // Work is the context the job runs under: it is cancelled by a stop command
@@ -221,7 +234,9 @@ func (w *Worker) End(ctx context.Context, jobErr error, finished func(ctx contex
 	}
 }
 
-// Close stops the listener and heartbeats and releases the Kafka clients.
+// Close stops the listener and heartbeats, waits for them, and then
+// releases the Kafka clients, so that no pong or heartbeat is sent on a
+// closed producer.
 func (w *Worker) Close() {
 	if w.stopWork != nil {
 		w.stopWork()
@@ -229,6 +244,7 @@ func (w *Worker) Close() {
 	if w.stopBG != nil {
 		w.stopBG()
 	}
+	w.bg.Wait()
 	for i := len(w.closers) - 1; i >= 0; i-- {
 		if err := w.closers[i](); err != nil {
 			w.Log.Warn().Err(err).Msg("close")

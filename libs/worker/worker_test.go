@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/bus"
@@ -127,5 +128,73 @@ func TestSettingsValidateNamesVariable(t *testing.T) {
 	}
 	if o := good.Options("graph-builder"); o.Service != "graph-builder" || o.HeartbeatInterval != time.Second || o.ControlLookback != time.Hour {
 		t.Errorf("Options = %+v", o)
+	}
+}
+
+// TestStopOfAnotherRunIsIgnored: a worker of run r1 is not stopped by a
+// stale stop for run r0 of the same task, and is by its own.
+func TestStopOfAnotherRunIsIgnored(t *testing.T) {
+	cfg := bustest.Embedded(t, embedded.Options{})
+	ctx := context.Background()
+	q := testkit.QueueID(t, "BTCUSDT", "api_trades")
+	rt := &service.Runtime{Name: "test-worker", Log: zerolog.Nop(), Registry: prometheus.NewRegistry()}
+	w, err := worker.Start(ctx, rt, cfg, protocol.Task{QueueID: q, Symbol: "BTCUSDT", Type: "api_trades", RunID: q + ".load.1"},
+		worker.Options{Service: "test-worker", HeartbeatInterval: time.Hour, ControlLookback: time.Minute, CreateTopics: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	ev := testkit.WatchEvents(t, cfg, q)
+	send := func(c protocol.Command) {
+		t.Helper()
+		c.QueueID, c.Timestamp = q, protocol.Timestamp(time.Now())
+		b, _ := json.Marshal(c)
+		if err := w.Producer.Publish(ctx, protocol.TopicControl, []byte(q), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(protocol.Command{Command: protocol.CommandStop, RunID: q + ".load.0"})
+	// The ping follows the stale stop on the same partition: once it is
+	// answered, the stop was read.
+	send(protocol.Command{Command: protocol.CommandPing, CommandID: "after-stale-stop"})
+	if e := ev.WaitFor(t, protocol.StatusPong, 10*time.Second); e.ReplyTo != "after-stale-stop" {
+		t.Fatalf("pong = %+v", e)
+	}
+	if err := w.Work().Err(); err != nil {
+		t.Fatalf("work cancelled by the stop of another run: %v", context.Cause(w.Work()))
+	}
+	send(protocol.Command{Command: protocol.CommandStop, RunID: q + ".load.1"})
+	select {
+	case <-w.Work().Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("work not cancelled by its own run's stop")
+	}
+	if got := testutil.ToFloat64(w.Control.OtherRunCounter()); got != 1 {
+		t.Errorf("commands of other runs = %v, want 1", got)
+	}
+}
+
+// TestCloseWaitsForItsGoroutines: when Close returns, the queue-control
+// listener, the heartbeats and the stop watcher have ended, so nothing is
+// sent on the producer Close released.
+func TestCloseWaitsForItsGoroutines(t *testing.T) {
+	cfg := bustest.Embedded(t, embedded.Options{})
+	ctx := context.Background()
+	rt := &service.Runtime{Name: "test-worker", Log: zerolog.Nop(), Registry: prometheus.NewRegistry()}
+	for range 5 {
+		w, err := worker.Start(ctx, rt, cfg, protocol.Task{QueueID: testkit.QueueID(t, "BTCUSDT", "api_trades")},
+			worker.Options{Service: "test-worker", HeartbeatInterval: time.Millisecond, ControlLookback: time.Minute, CreateTopics: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.Registry = prometheus.NewRegistry()
+		time.Sleep(20 * time.Millisecond) // heartbeats under way
+		w.Close()
+		testkit.NoneRunning(t,
+			"github.com/streamforge/streamforge/libs/telemetry.(*Emitter).RunHeartbeats",
+			"github.com/streamforge/streamforge/libs/control.(*Listener).Run",
+			"github.com/streamforge/streamforge/libs/control.watchStop",
+			"github.com/streamforge/streamforge/libs/bus.(*Tail).Run",
+		)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/arangodb/go-driver/v2/arangodb/shared"
 	"github.com/arangodb/go-driver/v2/connection"
 
+	"github.com/streamforge/streamforge/libs/retry"
 	"github.com/streamforge/streamforge/libs/store"
 )
 
@@ -121,7 +121,9 @@ var contentionErrorNums = []int{errNumConflict, shared.ErrLockTimeout, shared.Er
 // a concurrent writer (contentionErrorNums). An answer with another
 // transient error fails the call.
 func (s *Store) insertReplacing(ctx context.Context, collection string, docs []json.RawMessage) ([]docResult, error) {
-	wait := s.opts.backoff
+	// No cap of its own: the tries are few (WithConflictRetries), so the
+	// last wait stays far below retry's default cap.
+	backoff := retry.Backoff{Base: s.opts.backoff}
 	for try := 0; ; try++ {
 		answers, err := s.insertOnce(ctx, collection, docs)
 		var conflicts int
@@ -157,12 +159,13 @@ func (s *Store) insertReplacing(ctx context.Context, collection string, docs []j
 		}
 		// Resend the whole batch, not only the conflicting documents: a key
 		// written twice in one batch must end with its last version.
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait/2 + rand.N(wait/2+1)):
+		var wait time.Duration
+		if s.opts.backoff > 0 { // a zero backoff resends at once
+			wait = backoff.Delay(try)
 		}
-		wait *= 2
+		if !retry.Sleep(ctx, wait) {
+			return nil, ctx.Err()
+		}
 	}
 }
 

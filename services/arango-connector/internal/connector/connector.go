@@ -3,6 +3,7 @@ package connector
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -65,43 +66,49 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	}
 	log.Info().Int64("records_at_start", base).Int("batch_size", cfg.BatchSize).Msg("started")
 
+	// Every goroutine Run starts is ended and waited for by stopAll before
+	// the terminal event, and so before the caller closes the store: the
+	// consumer's last batch is written (or abandoned) first.
 	work := w.Work()
 	consume, stopConsume := context.WithCancel(work)
-	defer stopConsume()
-	runErr := make(chan error, 1)
-	go func() { runErr <- cons.Run(consume, s.handle) }()
+	watch, stopWatch := context.WithCancel(work)
 	lagCtx, stopLag := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopLag()
-	go trackLag(lagCtx, w.Admin, cfg.Group, cfg.KafkaTopic, m, 5*time.Second)
+	var g sync.WaitGroup
+	stopAll := func() { stopConsume(); stopWatch(); stopLag(); g.Wait() }
+	defer stopAll()
+	runErr := make(chan error, 1)
+	g.Go(func() { runErr <- cons.Run(consume, s.handle) })
+	g.Go(func() { trackLag(lagCtx, w.Admin, cfg.Group, cfg.KafkaTopic, m, 5*time.Second) })
 
 	done := make(chan struct{})
 	if events != nil {
-		loaderDone := make(chan struct{})
-		go func() {
-			if err := watchLoader(work, events, cfg.QueueID, log, loaderDone); err != nil {
+		g.Go(func() {
+			loaderDone := make(chan struct{})
+			if err := watchLoader(watch, events, cfg.QueueID, log, loaderDone); err != nil {
 				log.Error().Err(err).Msg("queue-events reader stopped")
 			}
-		}()
-		go func() {
 			select {
 			case <-loaderDone:
-			case <-work.Done():
+			default:
 				return
 			}
-			if caughtUp(work, w.Admin, cfg.Group, cfg.KafkaTopic, m) == nil {
+			if caughtUp(watch, w.Admin, cfg.Group, cfg.KafkaTopic, m) == nil {
 				close(done)
 			}
-		}()
+		})
 	}
 
 	select {
 	case err := <-runErr:
 		// The consumer ends by itself only on a failure or when work was
 		// stopped; End tells the two apart.
+		stopAll()
 		return w.End(ctx, err, nil)
 	case <-done:
 		stopConsume()
-		if err := <-runErr; err != nil {
+		err := <-runErr
+		stopAll()
+		if err != nil {
 			return w.End(ctx, err, nil)
 		}
 		// A count that fails ends the run in an error: queue-manager runs it

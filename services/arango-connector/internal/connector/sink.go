@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/retry"
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/libs/telemetry"
 )
@@ -103,8 +103,8 @@ func (s *sink) handle(ctx context.Context, batch []bus.Message) error {
 // queue-events. The write itself is not cancelled by ctx, so a stop lets the
 // batch in flight finish; the waits between retries are.
 func (s *sink) upsert(ctx context.Context, docs []json.RawMessage) ([]store.Result, error) {
-	wait := 200 * time.Millisecond
-	for {
+	backoff := retry.Backoff{Base: 200 * time.Millisecond, Max: s.retryMax}
+	for n := 0; ; n++ {
 		res, err := s.st.Upsert(context.WithoutCancel(ctx), s.collection, docs)
 		if err == nil {
 			if s.outage {
@@ -126,14 +126,9 @@ func (s *sink) upsert(ctx context.Context, docs []json.RawMessage) ([]store.Resu
 				s.log.Warn().Err(eerr).Msg("error event not sent")
 			}
 		}
-		d := min(wait, s.retryMax)
-		d = d/2 + rand.N(d/2+1) // jitter: half to full
-		select {
-		case <-ctx.Done():
+		if !retry.Sleep(ctx, backoff.Delay(n)) {
 			return nil, fmt.Errorf("store unavailable when stopped: %w", err)
-		case <-time.After(d):
 		}
-		wait *= 2
 	}
 }
 

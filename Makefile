@@ -11,7 +11,7 @@
 #   make build             every binary into bin/
 #   make modules           each module builds, vets and tests alone (GOWORK=off; end-to-end packages compiled only)
 #   make lint              gofmt, go vet, shellcheck, Dockerfile checks, generated service lists current
-#   make generate          rewrite the service lists generated from libs/protocol/services.go
+#   make generate          rewrite the service lists generated from libs/protocol/services.go, and docs/configuration.md
 #   make images            container images (needs a Docker engine)
 
 SHELL := bash
@@ -129,6 +129,7 @@ bench:
 .PHONY: generate
 generate:
 	go run ./platform/devstack/cmd/servicelists
+	cd platform/devstack && UPDATE_DOCS=1 go test -count=1 -run ConfigurationDoc ./test/smoke/
 
 .PHONY: lint
 lint: vet

@@ -1,7 +1,7 @@
 // Command servicelists writes every file that lists StreamForge's services
 // from the one table, libs/protocol/services.go: the Strimzi KafkaUsers,
-// copy-kafka-secrets.sh's default list, the CI deployer's RBAC and the Vault
-// SecretProviderClass. A target is a whole file or a marked region of a
+// copy-kafka-secrets.sh's default list, the CI deployer's RBAC, the Vault
+// SecretProviderClass and the Strimzi README's table of rights. A target is a whole file or a marked region of a
 // hand-written one (targets.go).
 //
 //	go run ./platform/devstack/cmd/servicelists          rewrite what is stale (make generate)

@@ -12,10 +12,11 @@ import (
 //
 // A region is the lines between
 //
-//	# BEGIN GENERATED <Region>: ...
+//	# BEGIN GENERATED <Region>: from libs/protocol/services.go by `make generate`, do not edit
 //	# END GENERATED <Region>
 //
-// written at any indentation; Render's lines are indented like the markers.
+// written at any indentation, as #, // or <!-- --> comments; Render's lines
+// are indented like the begin marker.
 type target struct {
 	Path   string // from the repository root
 	Region string
@@ -32,10 +33,24 @@ func header(prefix string) string {
 }
 
 func beginMarker(region string) string {
-	return "# BEGIN GENERATED " + region + ": from " + source + " by `make generate`, do not edit"
+	return "BEGIN GENERATED " + region + ": from " + source + " by `make generate`, do not edit"
 }
 
-func endMarker(region string) string { return "# END GENERATED " + region }
+func endMarker(region string) string { return "END GENERATED " + region }
+
+// comment returns the text of a comment line (#, // or <!-- -->), or ""
+// for any other line.
+func comment(line string) string {
+	l := strings.TrimSpace(line)
+	for _, c := range [][2]string{{"#", ""}, {"//", ""}, {"<!--", "-->"}} {
+		if body, ok := strings.CutPrefix(l, c[0]); ok {
+			if body, ok := strings.CutSuffix(body, c[1]); ok {
+				return strings.TrimSpace(body)
+			}
+		}
+	}
+	return ""
+}
 
 // sync brings every target under root up to date (only in memory unless
 // write is set) and returns the paths whose content differed, in target
@@ -84,10 +99,10 @@ func sync(root string, targets []target, write bool) ([]string, error) {
 // replaced by body, each line indented like the begin marker.
 func replaceRegion(text, region, body string) (string, error) {
 	lines := strings.SplitAfter(text, "\n")
-	begin := slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == beginMarker(region) })
-	end := slices.IndexFunc(lines, func(l string) bool { return strings.TrimSpace(l) == endMarker(region) })
+	begin := slices.IndexFunc(lines, func(l string) bool { return comment(l) == beginMarker(region) })
+	end := slices.IndexFunc(lines, func(l string) bool { return comment(l) == endMarker(region) })
 	if begin < 0 || end < begin {
-		return "", fmt.Errorf("%w %s: want the lines %q and %q", errNoRegion, region, beginMarker(region), endMarker(region))
+		return "", fmt.Errorf("%w %s: want the comment lines %q and %q", errNoRegion, region, "# "+beginMarker(region), "# "+endMarker(region))
 	}
 	indent := lines[begin][:len(lines[begin])-len(strings.TrimLeft(lines[begin], " \t"))]
 	var b strings.Builder

@@ -12,6 +12,7 @@ import (
 // marker lines).
 var targets = []target{
 	{Path: "platform/strimzi/kafka-users.yaml", Render: kafkaUsers},
+	{Path: "platform/strimzi/README.md", Region: "kafka-access", Render: accessTable},
 	{Path: "platform/strimzi/copy-kafka-secrets.sh", Region: "services", Render: copySecretsList},
 	{Path: "platform/rbac/ci-deployer.yaml", Region: "kafka-user-secrets", Render: deployerSecretNames},
 	{Path: "deploy/components/secrets-vault/secretproviderclass.yaml", Region: "kafka-user-objects", Render: vaultObjects},
@@ -94,4 +95,57 @@ func vaultSecrets() string {
 		fmt.Fprintf(&b, "    - objectName: kafka-%s-password\n      key: KAFKA_PASSWORD\n", s.Name)
 	}
 	return b.String()
+}
+
+// accessTable is the README's table of who may do what on Kafka.
+func accessTable() string {
+	var b strings.Builder
+	b.WriteString("| principal | queue-control | queue-events | `wf-` topics (data, `-dlq`) | group | Create |\n|---|---|---|---|---|---|\n")
+	for _, s := range protocol.Services {
+		name := s.Name
+		if s.Role == protocol.Tool {
+			name += " (a tool in the " + s.Module + " image)"
+		}
+		rights := map[string]string{}
+		var creates []string
+		for _, t := range s.Topics {
+			var ops []string
+			if t.Read {
+				ops = append(ops, "read")
+			}
+			if t.Write {
+				ops = append(ops, "write")
+			}
+			rights[t.Name] = strings.Join(ops, ", ")
+			if t.Create {
+				creates = append(creates, "`"+t.Name+"`")
+			}
+		}
+		var groups []string
+		for _, g := range s.Groups {
+			if g.Prefix {
+				groups = append(groups, "prefix `"+g.Name+"`")
+			} else {
+				groups = append(groups, "`"+g.Name+"`")
+			}
+		}
+		create := strings.Join(creates, ", ")
+		if create == "" {
+			create = "no"
+			if s.NoCreate != "" {
+				create += ": " + s.NoCreate
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", name, dash(rights[protocol.TopicControl]),
+			dash(rights[protocol.TopicEvents]), dash(rights[protocol.WorkflowPrefix]), dash(strings.Join(groups, ", ")), create)
+	}
+	return b.String()
+}
+
+// dash stands in for an empty table cell.
+func dash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
 }

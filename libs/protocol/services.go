@@ -2,8 +2,8 @@ package protocol
 
 // This file is the one list of StreamForge's programs. Everything that names
 // them all is derived from it: Go code reads Services directly; the Strimzi
-// KafkaUsers, copy-kafka-secrets.sh, the CI deployer's RBAC and the Vault
-// SecretProviderClass are written from it by
+// KafkaUsers and their README table, copy-kafka-secrets.sh, the CI
+// deployer's RBAC and the Vault SecretProviderClass are written from it by
 // platform/devstack/cmd/servicelists (make generate), and make lint fails
 // when one of them is stale. go.work's use list is checked against it.
 

@@ -10,7 +10,8 @@
 #   make bench             benchmarks against real Kafka -> docs/benchmarks.md
 #   make build             every binary into bin/
 #   make modules           each module builds, vets and tests alone (GOWORK=off; end-to-end packages compiled only)
-#   make lint              gofmt, go vet, shellcheck, Dockerfile checks
+#   make lint              gofmt, go vet, shellcheck, Dockerfile checks, generated service lists current
+#   make generate          rewrite the service lists generated from libs/protocol/services.go, and docs/configuration.md
 #   make images            container images (needs a Docker engine)
 
 SHELL := bash
@@ -125,9 +126,15 @@ bench:
 	  < docs/benchmarks.raw.txt > docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"
 
+.PHONY: generate
+generate:
+	go run ./platform/devstack/cmd/servicelists
+	cd platform/devstack && UPDATE_DOCS=1 go test -count=1 -run ConfigurationDoc ./test/smoke/
+
 .PHONY: lint
 lint: vet
 	@out="$$(gofmt -l $(MODULES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@go run ./platform/devstack/cmd/servicelists -check && echo "service lists generated from libs/protocol/services.go: current"
 	@if command -v shellcheck >/dev/null; then shellcheck -x .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/s3/s3.sh platform/scripts/*.sh platform/strimzi/*.sh platform/base/cert/script.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
 	@if command -v yamllint >/dev/null; then yamllint -s . && echo "yamllint: OK"; else echo "yamllint not installed: skipped (CI installs it)"; fi
 	@if command -v lua5.4 >/dev/null; then bash platform/scripts/test-fluentbit-lua.sh; else echo "lua5.4 not installed: Fluent Bit filter test skipped (CI installs it)"; fi

@@ -2,12 +2,12 @@ package protocol
 
 import "sort"
 
-// This file is the one source of truth for what each StreamForge principal
-// may do on Kafka. platform/strimzi/kafka-users.yaml (one Strimzi KafkaUser
-// per service, simple ACLs) must equal ACLs(Access); access_test.go checks
-// that, and checks each entry against the Kafka calls the service's code
-// really makes, so a topic added in code without an ACL, or an ACL the code
-// does not need, fails the tests.
+// This file is the vocabulary of what each StreamForge principal (each entry
+// of Services) may do on Kafka. platform/strimzi/kafka-users.yaml (one
+// Strimzi KafkaUser per service, simple ACLs) is generated from the
+// services' ACLs; access_test.go checks it, and checks each entry against the
+// Kafka calls the service's code really makes, so a topic added in code
+// without an ACL, or an ACL the code does not need, fails the tests.
 
 // WorkflowPrefix starts every workflow queue id (QueueID.String), hence
 // every data topic <queue_id>-data and dead-letter topic <topic>-dlq.
@@ -31,17 +31,6 @@ type Group struct {
 	Prefix bool
 }
 
-// ServiceAccess is one principal: a service (its KafkaUser is named
-// after it) and what it does on Kafka.
-type ServiceAccess struct {
-	Service string
-	Topics  []Topic
-	Groups  []Group
-	// NoCreate, when set, says why the service gets no Create right although
-	// its code can create topics (an option left off in a cluster).
-	NoCreate string
-}
-
 // serviceTopicsOnly is the NoCreate reason of a worker that would only
 // create the service topics.
 const serviceTopicsOnly = "KAFKA_CREATE_TOPICS (default false) would only create queue-control and queue-events, which Strimzi owns"
@@ -56,30 +45,6 @@ var (
 	loader = []Topic{workerCreate[0], workerCreate[1], {Name: WorkflowPrefix, Prefix: true, Read: true, Write: true, Create: true}}
 )
 
-// Access lists every principal.
-var Access = []ServiceAccess{
-	{Service: "queue-manager",
-		Topics:   []Topic{{Name: TopicControl, Write: true}, {Name: TopicEvents, Read: true}},
-		Groups:   []Group{{Name: "queue-manager"}}, // EVENTS_GROUP
-		NoCreate: "KAFKA_CREATE_TOPICS stays false in a cluster: Strimzi KafkaTopics own queue-control and queue-events"},
-	{Service: "loader-producer", Topics: loader},
-	{Service: "loader-api-candles", Topics: loader},
-	{Service: "loader-api-trades", Topics: loader},
-	{Service: "loader-ws-orderbook", Topics: loader},
-	{Service: "arango-connector", // reads data, writes <topic>-dlq, follows the loader on queue-events
-		Topics: []Topic{workerCreate[0], {Name: TopicEvents, Read: true, Write: true, Create: true},
-			{Name: WorkflowPrefix, Prefix: true, Read: true, Write: true, Create: true}},
-		Groups: []Group{{Name: "arango-connector-" + WorkflowPrefix, Prefix: true}}}, // CONNECTOR_GROUP default
-	// graph-builder and gnn-trainer read the store, not Kafka data: they only
-	// listen on queue-control and report on queue-events.
-	{Service: "graph-builder", Topics: []Topic{{Name: TopicControl, Read: true}, {Name: TopicEvents, Write: true}}, NoCreate: serviceTopicsOnly},
-	{Service: "gnn-trainer", Topics: []Topic{{Name: TopicControl, Read: true}, {Name: TopicEvents, Write: true}}, NoCreate: serviceTopicsOnly},
-	{Service: "dummy-service", // simulated loads write the task's data topic
-		Topics: []Topic{workerCreate[0], workerCreate[1], {Name: WorkflowPrefix, Prefix: true, Write: true, Create: true}}},
-	{Service: "debug-producer", // the dummy-service image's ping/stop tool, run by a person
-		Topics: []Topic{{Name: TopicControl, Write: true}, {Name: TopicEvents, Read: true}}},
-}
-
 // ACL is one Strimzi simple-authorization rule (KafkaUser
 // spec.authorization.acls[]): allow Operations on a resource.
 type ACL struct {
@@ -91,7 +56,7 @@ type ACL struct {
 
 // ACLs derives the least-privilege rules of one principal, in a stable
 // order: topics then groups, by name.
-func (s ServiceAccess) ACLs() []ACL {
+func (s Service) ACLs() []ACL {
 	var out []ACL
 	pattern := func(prefix bool) string {
 		if prefix {

@@ -1,8 +1,6 @@
 package protocol
 
 import (
-	"bytes"
-	"flag"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -21,36 +19,20 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// The Kafka access table (access.go) against its two mirrors: the Strimzi
-// KafkaUsers in platform/strimzi and the Kafka calls in the services' code.
-// Regenerate the KafkaUsers after changing the table:
+// The services' Kafka access (services.go) against its two mirrors: the
+// Strimzi KafkaUsers in platform/strimzi and the Kafka calls in the
+// services' code. Regenerate the KafkaUsers after changing the table:
 //
-//	cd libs && go test ./protocol -run KafkaUsers -update-acls
-
-var updateACLs = flag.Bool("update-acls", false, "rewrite platform/strimzi/kafka-users.yaml from the access table")
+//	make generate
 
 const (
 	repoRoot   = "../.."
 	usersFile  = repoRoot + "/platform/strimzi/kafka-users.yaml"
 	topicsFile = repoRoot + "/platform/strimzi/topics.yaml"
 	modPrefix  = "github.com/streamforge/streamforge/"
-	userPrefix = "streamforge-" // KafkaUser (and SASL user) name = userPrefix + service
 )
 
-// entry is the main package each principal runs.
-func entry(service string) string {
-	if service == "debug-producer" {
-		return "services/dummy-service/cmd/debug-producer"
-	}
-	return "services/" + service + "/cmd/" + service
-}
-
 func TestKafkaUsersMatchAccess(t *testing.T) {
-	if *updateACLs {
-		if err := os.WriteFile(usersFile, renderUsers(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	docs := readYAML(t, usersFile)
 	got := map[string][]ACL{}
 	for _, d := range docs {
@@ -102,24 +84,24 @@ func TestKafkaUsersMatchAccess(t *testing.T) {
 		}
 		got[name] = acls
 	}
-	for _, s := range Access {
+	for _, s := range Services {
 		want := s.ACLs()
 		if want == nil {
 			want = []ACL{}
 		}
-		name := userPrefix + s.Service
+		name := s.KafkaUser()
 		have, ok := got[name]
 		if !ok {
-			t.Errorf("%s: no KafkaUser in %s (run with -update-acls)", name, usersFile)
+			t.Errorf("%s: no KafkaUser in %s (run make generate)", name, usersFile)
 			continue
 		}
 		delete(got, name)
 		if !reflect.DeepEqual(canon(have), canon(want)) {
-			t.Errorf("%s: ACLs differ from the access table (run with -update-acls)\n have %v\n want %v", name, have, want)
+			t.Errorf("%s: ACLs differ from the services table (run make generate)\n have %v\n want %v", name, have, want)
 		}
 	}
 	for name := range got {
-		t.Errorf("%s: KafkaUser without an entry in the access table", name)
+		t.Errorf("%s: KafkaUser without an entry in the services table", name)
 	}
 }
 
@@ -130,35 +112,6 @@ func canon(acls []ACL) []ACL {
 	}
 	slices.SortFunc(out, func(a, b ACL) int { return strings.Compare(a.Type+" "+a.Name, b.Type+" "+b.Name) })
 	return out
-}
-
-func renderUsers() []byte {
-	var b bytes.Buffer
-	b.WriteString("# One Strimzi KafkaUser per StreamForge principal: SCRAM-SHA-512 and least-privilege\n" +
-		"# simple ACLs. GENERATED from libs/protocol/access.go by\n" +
-		"#   cd libs && go test ./protocol -run KafkaUsers -update-acls\n" +
-		"# and checked by the same test: edit the table, not this file.\n" +
-		"# Describe comes with Read and Write (metadata, offsets); Create is granted where the\n" +
-		"# service creates per-workflow topics (wf-...-data, wf-...-data-dlq) itself.\n")
-	for i, s := range Access {
-		if i > 0 {
-			b.WriteString("---\n")
-		}
-		fmt.Fprintf(&b, "apiVersion: kafka.strimzi.io/v1\nkind: KafkaUser\nmetadata:\n  name: %s%s\n", userPrefix, s.Service)
-		fmt.Fprintf(&b, "  labels:\n    strimzi.io/cluster: k3\n    app.kubernetes.io/name: %s\n", s.Service)
-		b.WriteString("spec:\n  authentication:\n    type: scram-sha-512\n  authorization:\n    type: simple\n")
-		acls := s.ACLs()
-		if len(acls) == 0 {
-			b.WriteString("    acls: []  # does not use Kafka yet\n")
-			continue
-		}
-		b.WriteString("    acls:\n")
-		for _, a := range acls {
-			fmt.Fprintf(&b, "      - resource:\n          type: %s\n          name: %s\n          patternType: %s\n", a.Type, a.Name, a.PatternType)
-			fmt.Fprintf(&b, "        operations: [%s]\n", strings.Join(a.Operations, ", "))
-		}
-	}
-	return b.Bytes()
 }
 
 func readYAML(t *testing.T, path string) []*yaml.Node {
@@ -189,7 +142,7 @@ type codeFacts struct {
 	ControlRead, ControlWrite, EventsRead, EventsWrite, Group, Create, Data bool
 }
 
-func (s ServiceAccess) facts() codeFacts {
+func (s Service) facts() codeFacts {
 	var f codeFacts
 	for _, t := range s.Topics {
 		switch {
@@ -335,17 +288,17 @@ func TestAccessMatchesCode(t *testing.T) {
 		t.Fatalf("no services found: %v", err)
 	}
 	known := map[string]bool{}
-	for _, s := range Access {
-		known[s.Service] = true
+	for _, s := range Services {
+		known[s.Name] = true
 	}
 	for _, m := range services {
 		if svc := filepath.Base(filepath.Dir(m)); !known[svc] {
-			t.Errorf("service %s has no entry in the access table", svc)
+			t.Errorf("service %s has no entry in the services table", svc)
 		}
 	}
-	for _, s := range Access {
-		t.Run(s.Service, func(t *testing.T) {
-			code, problems := scanBinary(t, entry(s.Service))
+	for _, s := range Services {
+		t.Run(s.Name, func(t *testing.T) {
+			code, problems := scanBinary(t, s.Main())
 			for _, p := range problems {
 				t.Error(p)
 			}
@@ -367,8 +320,8 @@ func TestAccessNames(t *testing.T) {
 		t.Errorf("queue id %s does not start with %s", q, WorkflowPrefix)
 	}
 	groupOf := func(svc string) Group {
-		for _, s := range Access {
-			if s.Service == svc && len(s.Groups) == 1 {
+		for _, s := range Services {
+			if s.Name == svc && len(s.Groups) == 1 {
 				return s.Groups[0]
 			}
 		}

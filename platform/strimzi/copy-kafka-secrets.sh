@@ -19,8 +19,20 @@ TARGET_NAMESPACE=${TARGET_NAMESPACE:-stf}
 USER_PREFIX=streamforge-
 SERVICES=("$@")
 if ((${#SERVICES[@]} == 0)); then
-  SERVICES=(queue-manager loader-producer loader-api-candles loader-api-trades loader-ws-orderbook
-    arango-connector graph-builder gnn-trainer dummy-service debug-producer)
+  # BEGIN GENERATED services: from libs/protocol/services.go by `make generate`, do not edit
+  SERVICES=(
+    queue-manager
+    loader-producer
+    loader-api-candles
+    loader-api-trades
+    loader-ws-orderbook
+    arango-connector
+    graph-builder
+    gnn-trainer
+    dummy-service
+    debug-producer
+  )
+  # END GENERATED services
 fi
 
 secret_key() { # namespace name key -> decoded value

@@ -79,6 +79,17 @@ type Stack struct {
 	logFile *os.File
 }
 
+// Binaries returns the service binaries the stack runs: the orchestrator
+// (queue-manager) and the service of every step kind, from the services
+// and step-kind tables in libs/protocol.
+func Binaries() []string {
+	out := protocol.ServiceNames(func(s protocol.Service) bool { return s.Role == protocol.Orchestrator })
+	for _, k := range protocol.StepKinds {
+		out = append(out, k.Service)
+	}
+	return out
+}
+
 // Up starts the stack and returns when queue-manager is ready. Close it.
 func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	if o.DataDir == "" {
@@ -103,7 +114,7 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range []string{"queue-manager", "loader-producer", "arango-connector", "graph-builder", "gnn-trainer"} {
+	for _, name := range Binaries() {
 		if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
 			return nil, fmt.Errorf("%s not found in %s: run `make build` first (or pass --bin-dir)", name, o.BinDir)
 		}

@@ -9,10 +9,11 @@ import (
 	"testing"
 
 	"github.com/streamforge/streamforge/libs/testkit"
+	"github.com/streamforge/streamforge/platform/devstack/internal/stack"
 )
 
 // Services are the binaries stack.Up checks for.
-var Services = []string{"queue-manager", "loader-producer", "arango-connector", "graph-builder", "gnn-trainer"}
+var Services = stack.Binaries()
 
 // Main builds Services into a temporary directory, sets *binDir to it and
 // runs the tests (for TestMain: os.Exit(stacktest.Main(m, &binDir))). The

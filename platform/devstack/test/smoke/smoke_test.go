@@ -13,13 +13,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/testkit"
 )
 
-var services = []string{
-	"queue-manager", "loader-producer", "loader-api-candles", "loader-api-trades", "loader-ws-orderbook",
-	"arango-connector", "graph-builder", "gnn-trainer", "dummy-service",
-}
+// services are the services with a module (and image) of their own, as
+// the services table lists them.
+var services = protocol.ServiceNames(protocol.HasModule)
 
 // binDir holds every service, each built from its own module directory, so
 // the test works with the workspace and without it (GOWORK=off).

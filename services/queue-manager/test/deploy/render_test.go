@@ -43,6 +43,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube"
 )
@@ -560,8 +561,7 @@ func TestIntegrationManifestsMatchCode(t *testing.T) {
 			}
 			if strings.Contains(workerEnv["KAFKA_SECURITY_PROTOCOL"], "SASL") && cfg.ServiceSecretPrefix != "" {
 				// Each worker service logs in as its own KafkaUser.
-				for _, svc := range []string{"loader-producer", "loader-api-candles", "loader-api-trades", "loader-ws-orderbook",
-					"arango-connector", "graph-builder", "gnn-trainer", "dummy-service"} {
+				for _, svc := range protocol.ServiceNames(protocol.IsWorker) {
 					if keys, ok := secretKeys(t, objs, cfg.ServiceSecretPrefix+svc); !ok || !keys["KAFKA_PASSWORD"] {
 						t.Errorf("JOB_SERVICE_SECRET_PREFIX=%s: %s has no Secret with KAFKA_PASSWORD", cfg.ServiceSecretPrefix, svc)
 					}

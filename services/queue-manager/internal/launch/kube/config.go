@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/rest"
@@ -82,8 +83,14 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.ServiceSecretPrefix != "" {
-		// The longest service name must still make a valid Secret name.
-		for _, msg := range validation.IsDNS1123Subdomain(c.ServiceSecretPrefix + "loader-ws-orderbook") {
+		// The longest worker name must still make a valid Secret name.
+		longest := ""
+		for _, svc := range protocol.ServiceNames(protocol.IsWorker) {
+			if len(svc) > len(longest) {
+				longest = svc
+			}
+		}
+		for _, msg := range validation.IsDNS1123Subdomain(c.ServiceSecretPrefix + longest) {
 			bad("JOB_SERVICE_SECRET_PREFIX", "%q + a service name: %s", c.ServiceSecretPrefix, msg)
 		}
 	}

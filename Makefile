@@ -18,7 +18,7 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 MODULES  := $(shell sed -n 's|^[[:space:]]*\./\(.*\)$$|\1|p' go.work)
-SERVICES := $(notdir $(wildcard services/*))
+SERVICES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
 BIN      := $(CURDIR)/bin
 KAFKA    := platform/kafka/kafka.sh
 KUBE     := platform/kube/kube.sh
@@ -134,14 +134,16 @@ lint: vet
 	bash platform/scripts/check-dockerfiles.sh
 	bash platform/scripts/check-ci.sh
 	@if command -v kustomize >/dev/null; then for d in $(KUSTOMIZATIONS); do kustomize build $$d >/dev/null || { echo "kustomize build $$d failed"; exit 1; }; done; echo "kustomize build $(KUSTOMIZATIONS): OK"; else echo "kustomize not installed: skipped (.ci/run installs it)"; fi
-	@if command -v hadolint >/dev/null; then hadolint services/*/Dockerfile platform/Dockerfile .devcontainer/Dockerfile && echo "hadolint: OK"; else echo "hadolint not installed: skipped (.ci/run installs it)"; fi
+	@if command -v hadolint >/dev/null; then hadolint services/Dockerfile platform/Dockerfile .devcontainer/Dockerfile && echo "hadolint: OK"; else echo "hadolint not installed: skipped (.ci/run installs it)"; fi
 
 .PHONY: check
 check: lint test modules test-integration
 
 .PHONY: images
 images:
-	@for s in $(SERVICES); do docker build -f services/$$s/Dockerfile --build-arg VERSION="$$(cat services/$$s/VERSION)" -t streamforge/$$s:"$$(cat services/$$s/VERSION)" .; done
+	@for s in $(SERVICES); do v="$$(cat services/$$s/VERSION)"; \
+	  args=($$(awk -v s="$$s" '$$1 == s { for (i = 2; i <= NF; i++) print "--build-arg", $$i }' services/image-args)); \
+	  docker build -f services/Dockerfile --build-arg SERVICE="$$s" --build-arg VERSION="$$v" "$${args[@]}" -t streamforge/$$s:"$$v" .; done
 	docker build -f platform/Dockerfile --build-arg VERSION="$$(cat platform/VERSION)" -t streamforge/platform-tools:"$$(cat platform/VERSION)" .
 
 .PHONY: clean

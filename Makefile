@@ -19,14 +19,14 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 MODULES  := $(shell sed -n 's|^[[:space:]]*\./\(.*\)$$|\1|p' go.work)
-SERVICES := $(notdir $(wildcard services/*))
+SERVICES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
 BIN      := $(CURDIR)/bin
 KAFKA    := platform/kafka/kafka.sh
 KUBE     := platform/kube/kube.sh
 S3       := platform/s3/s3.sh
 export PATH := $(CURDIR)/.cache/bin:$(PATH)
 GO_TEST_FLAGS ?= -race -count=1
-KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/overlays/minimal platform/strimzi platform/rbac deploy/monitoring deploy/logging
+KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/overlays/minimal platform/strimzi platform/rbac deploy/monitoring deploy/logging deploy/argocd
 # Integration-tier packages (build tag "integration"). In-process code runs
 # with the race detector; the service end-to-end packages drive binaries
 # built without it, where -race would only slow the harness down.
@@ -92,7 +92,7 @@ test-integration: build
 	$(S3) start; trap '$(KAFKA) stop; $(KUBE) stop; $(S3) stop' EXIT; \
 	eval "$$($(KAFKA) env)"; eval "$$($(KUBE) env)"; eval "$$($(S3) env)"; \
 	echo "== custom resources against their projects' CRDs (server-side dry-run, strict)"; \
-	platform/scripts/check-platform-crs.sh platform/strimzi platform/rbac deploy/logging deploy/overlays/lab deploy/overlays/lab-vault; \
+	platform/scripts/check-platform-crs.sh platform/strimzi platform/rbac deploy/logging deploy/overlays/lab deploy/overlays/lab-vault deploy/argocd; \
 	for p in $(IT_PKGS); do IFS=: read -r m pkgs race <<< "$$p"; echo "== go test -tags integration $$race $$m $$pkgs"; \
 	  (cd $$m && go test -tags integration $$race -count=1 -timeout 30m -run 'Real|Integration' $$pkgs); done; \
 	echo "== queue-manager API against its OpenAPI document (schemathesis)"; platform/scripts/api-contract.sh; \
@@ -140,15 +140,18 @@ lint: vet
 	@if command -v lua5.4 >/dev/null; then bash platform/scripts/test-fluentbit-lua.sh; else echo "lua5.4 not installed: Fluent Bit filter test skipped (CI installs it)"; fi
 	bash platform/scripts/check-dockerfiles.sh
 	bash platform/scripts/check-ci.sh
+	bash platform/scripts/test-repo-checks.sh
 	@if command -v kustomize >/dev/null; then for d in $(KUSTOMIZATIONS); do kustomize build $$d >/dev/null || { echo "kustomize build $$d failed"; exit 1; }; done; echo "kustomize build $(KUSTOMIZATIONS): OK"; else echo "kustomize not installed: skipped (.ci/run installs it)"; fi
-	@if command -v hadolint >/dev/null; then hadolint services/*/Dockerfile platform/Dockerfile .devcontainer/Dockerfile && echo "hadolint: OK"; else echo "hadolint not installed: skipped (.ci/run installs it)"; fi
+	@if command -v hadolint >/dev/null; then hadolint services/Dockerfile platform/Dockerfile .devcontainer/Dockerfile && echo "hadolint: OK"; else echo "hadolint not installed: skipped (.ci/run installs it)"; fi
 
 .PHONY: check
 check: lint test modules test-integration
 
 .PHONY: images
 images:
-	@for s in $(SERVICES); do docker build -f services/$$s/Dockerfile --build-arg VERSION="$$(cat services/$$s/VERSION)" -t streamforge/$$s:"$$(cat services/$$s/VERSION)" .; done
+	@for s in $(SERVICES); do v="$$(cat services/$$s/VERSION)"; \
+	  args=($$(awk -v s="$$s" '$$1 == s { for (i = 2; i <= NF; i++) print "--build-arg", $$i }' services/image-args)); \
+	  docker build -f services/Dockerfile --build-arg SERVICE="$$s" --build-arg VERSION="$$v" "$${args[@]}" -t streamforge/$$s:"$$v" .; done
 	docker build -f platform/Dockerfile --build-arg VERSION="$$(cat platform/VERSION)" -t streamforge/platform-tools:"$$(cat platform/VERSION)" .
 
 .PHONY: clean

@@ -4,8 +4,10 @@
 #     !reference tags accepted);
 #   - every include of the root .gitlab-ci.yml, and of the files it includes,
 #     is a local file that exists (a string, local:, or a glob);
-#   - every services/<name>/ and every other .gitlab-ci.yml below the root
-#     (platform/) is included;
+#   - every other .gitlab-ci.yml below the root (platform/) is included;
+#   - .gitlab/ci-templates/services.yml, the matrix every service job runs
+#     over, holds only the list of services: exactly the directories under
+#     services/, in alphabetical order (make generate writes it from the services table);
 #   - every extends: and !reference names a job or template, and every needs:
 #     a job (unless optional: true), defined in the included files;
 #   - every image reference to the platform tools image uses the tag in
@@ -137,11 +139,36 @@ while queue:
         docs[p] = load(p)
     queue.extend(includes_of(p, docs[p]))
 
-# Every service has a .gitlab-ci.yml, and every .gitlab-ci.yml is included.
-for d in sorted(glob.glob("services/*/")):
-    ci = os.path.join(d, ".gitlab-ci.yml")
-    if not os.path.isfile(ci):
-        errors.append(f"{d.rstrip('/')}: missing {ci}")
+# The services matrix: only the list, exactly the services, sorted.
+SERVICES_YML = ".gitlab/ci-templates/services.yml"
+if not os.path.isfile(SERVICES_YML):
+    errors.append(f"{SERVICES_YML}: missing")
+else:
+    if SERVICES_YML not in included:
+        errors.append(f"{SERVICES_YML}: not included by the root .gitlab-ci.yml")
+    doc = docs.get(SERVICES_YML)
+    try:
+        assert isinstance(doc, dict) and list(doc) == [".services"]
+        assert list(doc[".services"]) == ["parallel"] and list(doc[".services"]["parallel"]) == ["matrix"]
+        matrix = doc[".services"]["parallel"]["matrix"]
+        assert isinstance(matrix, list) and len(matrix) == 1 and list(matrix[0]) == ["SERVICE"]
+        listed = matrix[0]["SERVICE"]
+        assert isinstance(listed, list) and all(isinstance(x, str) for x in listed)
+    except (AssertionError, AttributeError, KeyError, TypeError):
+        errors.append(f"{SERVICES_YML}: must hold only .services: parallel: matrix: - SERVICE: [<service>, ...]")
+        listed = None
+    if listed is not None:
+        want = sorted(os.path.basename(d.rstrip("/")) for d in glob.glob("services/*/"))
+        if listed != sorted(listed):
+            errors.append(f"{SERVICES_YML}: services are not in alphabetical order: {listed}")
+        for s in sorted(set(want) - set(listed)):
+            errors.append(f"{SERVICES_YML}: services/{s}/ is not in the matrix")
+        for s in sorted(set(listed) - set(want)):
+            errors.append(f"{SERVICES_YML}: {s} is in the matrix but services/{s}/ does not exist")
+        if len(set(listed)) != len(listed):
+            errors.append(f"{SERVICES_YML}: a service is listed twice: {listed}")
+
+# Every .gitlab-ci.yml is included.
 for p in ci_files:
     if p != ".gitlab-ci.yml" and p not in included:
         errors.append(f"{p}: not included by the root .gitlab-ci.yml (directly or through an included file)")
@@ -182,6 +209,24 @@ if os.path.isfile("platform/VERSION"):
     with open("platform/VERSION", encoding="utf-8") as f:
         platform_version = f.read().strip()
 
+bodies = {name: body for _, name, body in jobs}
+
+
+def matrix_of(name, seen=()):
+    """The parallel:matrix a job runs over, through its extends, or None."""
+    body = bodies.get(name)
+    if not isinstance(body, dict) or name in seen:
+        return None
+    if isinstance(body.get("parallel"), dict):
+        return body["parallel"].get("matrix")
+    ext = body.get("extends")
+    for e in reversed([ext] if isinstance(ext, str) else (ext or [])):
+        m = matrix_of(e, seen + (name,))
+        if m is not None:
+            return m
+    return None
+
+
 for p, name, body in jobs:
     ext = body.get("extends")
     for e in [ext] if isinstance(ext, str) else (ext or []):
@@ -195,6 +240,13 @@ for p, name, body in jobs:
         job, optional = (n, False) if isinstance(n, str) else (n.get("job"), n.get("optional", False)) if isinstance(n, dict) else (None, True)
         if job is not None and not optional and (job not in defined or job.startswith(".")):
             errors.append(f"{p}: {name}: needs {job}, which no included file defines")
+        # A matrix job that needs another matrix job names the instance it
+        # needs; a bare name would wait for every service's job.
+        if job is not None and matrix_of(job) and matrix_of(name):
+            want = [{k: ["$[[ matrix." + k + " ]]"] for k in matrix_of(name)[0]}]
+            got = ((n.get("parallel") or {}).get("matrix") if isinstance(n, dict) else None)
+            if got != want:
+                errors.append(f"{p}: {name}: needs {job} without parallel: matrix: {want}, so it would not need only its own instance")
     if "stage" in body and not name.startswith("."):
         stages = (docs.get(".gitlab-ci.yml") or {}).get("stages") or []
         if body["stage"] not in stages and body["stage"] not in (".pre", ".post"):

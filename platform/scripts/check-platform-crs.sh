@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the platform's custom resources field by field against the schemas
-# their projects publish: renders platform/strimzi, platform/rbac,
-# deploy/monitoring and deploy/logging with kustomize, installs the pinned
+# their projects publish: renders the kustomize directories given (by default
+# platform/strimzi, platform/rbac, deploy/monitoring and deploy/logging;
+# make test-integration adds the overlays and deploy/argocd), installs the pinned
 # upstream CRDs (fetch-crds.sh) into the running test kube-apiserver and
 # server-side dry-runs every object with strict field validation.
 # Needs a running API server: eval "$(platform/kube/kube.sh env)".

@@ -2,7 +2,7 @@
 # Fetches the CustomResourceDefinitions StreamForge's manifests use, at pinned
 # versions with pinned checksums, from the package registries only:
 #   Go module proxy  Prometheus Operator, KEDA, Gateway API (standard channel),
-#                    Argo Rollouts, Secrets Store CSI driver — the CRD YAMLs
+#                    Argo Rollouts, Argo CD, Secrets Store CSI driver — the CRD YAMLs
 #                    these projects ship in their modules (each module zip is
 #                    checked against its pinned go.sum hash);
 #   Maven Central    Strimzi's API model (io.strimzi:api) and its CRD
@@ -28,6 +28,7 @@ GO_CRDS=(
   "keda|github.com/kedacore/keda/v2|v2.21.0|h1:R6z2HZvstK4RLUMxroNACzBj74xGxt3kG59b5Xc+Xps=|config/crd/bases/*.yaml"
   "gateway-api|sigs.k8s.io/gateway-api|v1.6.3|h1:lKpJa5bGlraC/QeACvCpsHLdmO6y0iKfzVl6gzaFEYc=|config/crd/standard/gateway.networking.k8s.io_*routes.yaml config/crd/standard/gateway.networking.k8s.io_gateway*.yaml config/crd/standard/gateway.networking.k8s.io_referencegrants.yaml config/crd/standard/gateway.networking.k8s.io_backendtlspolicies.yaml"
   "argo-rollouts|github.com/argoproj/argo-rollouts|v1.10.1|h1:6oyVPGiHHxu3ixkT6mngemh88HLPDoTX1IwO6KNR1Y4=|manifests/crds/*-crd.yaml"
+  "argo-cd|github.com/argoproj/argo-cd/v3|v3.5.8|h1:RJYooz62wX0S1A7LpgwQ2unap5doaWxvtrpyfh81P3c=|manifests/crds/*-crd.yaml"
   "secrets-store-csi-driver|sigs.k8s.io/secrets-store-csi-driver|v1.4.8|h1:YmL0lx9HMYqeZCnLyOZRMuGAZXmP/e42UGCCAnMKjgE=|config/crd/bases/*.yaml"
 )
 STRIMZI_VERSION=1.2.0

@@ -46,6 +46,7 @@ func TestCheckCatchesHandEdits(t *testing.T) {
 		"deploy/components/secrets-vault/secretproviderclass.yaml": func(s string) string {
 			return strings.Replace(s, "secretName: streamforge-kafka-graph-builder", "secretName: streamforge-kafka-graph-maker", 1)
 		},
+		".gitlab/ci-templates/services.yml": func(s string) string { return strings.Replace(s, "          - gnn-trainer\n", "", 1) },
 	}
 	for _, tg := range targets {
 		if edits[tg.Path] == nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/streamforge/streamforge/libs/protocol"
@@ -17,6 +18,27 @@ var targets = []target{
 	{Path: "platform/rbac/ci-deployer.yaml", Region: "kafka-user-secrets", Render: deployerSecretNames},
 	{Path: "deploy/components/secrets-vault/secretproviderclass.yaml", Region: "kafka-user-objects", Render: vaultObjects},
 	{Path: "deploy/components/secrets-vault/secretproviderclass.yaml", Region: "kafka-user-secrets", Render: vaultSecrets},
+	{Path: ".gitlab/ci-templates/services.yml", Render: ciMatrix},
+}
+
+// ciMatrix is the list of services .gitlab/ci-templates/service-jobs.yml
+// runs its lint, test, build and deploy jobs for: every service with a
+// module (and an image) of its own, in alphabetical order.
+func ciMatrix() string {
+	var names []string
+	for _, s := range protocol.Services {
+		if s.OwnModule() {
+			names = append(names, s.Name)
+		}
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	b.WriteString(header("#"))
+	b.WriteString(".services:\n  parallel:\n    matrix:\n      - SERVICE:\n")
+	for _, n := range names {
+		b.WriteString("          - " + n + "\n")
+	}
+	return b.String()
 }
 
 // kafkaSecretPrefix starts the Secret each service's Kafka credentials are

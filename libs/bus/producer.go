@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,12 @@ type ProducerOptions struct {
 	// DeliveryTimeout bounds the time from Send to acknowledgement, retries
 	// included (default 30s).
 	DeliveryTimeout time.Duration
+	// RideOut, when set, is how long a record waits out a broker that
+	// cannot be reached: it is tried again without a count until RideOut
+	// after it was handed over (RideOut replaces DeliveryTimeout), so an
+	// outage shorter than RideOut delays records instead of failing them.
+	// A topic that does not exist still fails after MaxAttempts lookups.
+	RideOut time.Duration
 	// Metrics receives the produce counters; nil keeps them unregistered.
 	Metrics *Metrics
 }
@@ -80,15 +87,21 @@ func NewProducer(cfg Config, opts ProducerOptions) (*Producer, error) {
 		return nil, fmt.Errorf("compression %q is not one of none, gzip, snappy, lz4, zstd", opts.Compression)
 	}
 	attempts := orDefault(opts.MaxAttempts, 5)
+	// franz-go counts a failed dial as a try: riding out an outage means
+	// not counting them, and bounding the wait by time instead.
+	retries, delivery := attempts, orDefault(opts.DeliveryTimeout, 30*time.Second)
+	if opts.RideOut > 0 {
+		retries, delivery = math.MaxInt32, opts.RideOut
+	}
 	kopts = append(kopts,
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.RecordPartitioner(partitioner()),
 		kgo.ProducerBatchMaxBytes(int32(min(orDefault(opts.BatchBytes, 900<<10), 1<<30))),
 		kgo.ProducerLinger(max(opts.Linger, 0)),
 		kgo.ProducerBatchCompression(codec),
-		kgo.RecordRetries(attempts),
+		kgo.RecordRetries(retries),
 		kgo.UnknownTopicRetries(attempts),
-		kgo.RecordDeliveryTimeout(orDefault(opts.DeliveryTimeout, 30*time.Second)),
+		kgo.RecordDeliveryTimeout(delivery),
 	)
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {

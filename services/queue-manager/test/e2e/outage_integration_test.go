@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,4 +41,42 @@ func TestRealKafkaOutage(t *testing.T) {
 			t.Errorf("step %s: %d records, %d attempts %+v; the outage must not use any up", s.Kind, s.Records, len(s.Attempts), s.Attempts)
 		}
 	}
+}
+
+// TestRealExitWhileEventsDelayed SIGTERMs a worker while queue-events
+// reaches queue-manager 8 s late (a proxy, the address the broker
+// advertises, withholds the answers to fetches): the worker sends
+// interrupted and exits 0 at once, and queue-manager must not take the exit
+// for the end of the job. It judges the run only once it has read
+// queue-events up to the end offsets taken after the run ended, finds the
+// interrupted event there, and relaunches the step.
+func TestRealExitWhileEventsDelayed(t *testing.T) {
+	const lag = 8 * time.Second
+	p := bustest.NewProxy(t)
+	b := bustest.Dedicated(t, bustest.BrokerOptions{AdvertisedPort: p.Port()})
+	p.Forward(b.Addr())
+	cfg := b.Config()
+	cfg.BootstrapServers = p.Addr()
+	q := startQM(t, cfg, filepath.Join(t.TempDir(), "qm.db"), "DUMMY_RATE=300", "DUMMY_RECORDS=1500")
+	w := q.submit(t, `{"symbols":["BTCUSDT"],"types":["api_trades"],"time_range":"2024-08-01:2024-08-02","steps":["load"]}`)
+	q.waitFor(t, w.ID, time.Minute, "loader progress", func(w flow.Workflow) bool { return w.Steps[0].Records > 0 })
+	pid := workerPID(t, w.Steps[0].TelemetryID, w.Steps[0].QueueID)
+	p.HoldFetches(lag)
+	termed := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	got := q.waitFor(t, w.ID, 2*time.Minute, "finished workflow", func(w flow.Workflow) bool { return flow.Terminal(w.State) })
+	if got.State != flow.Finished {
+		t.Fatalf("workflow %s: %s", got.State, got.Error)
+	}
+	a := got.Steps[0].Attempts
+	if len(a) != 2 || a[0].Outcome != flow.Failed || !strings.Contains(a[0].Message, "interrupted") || a[1].Outcome != flow.Finished {
+		t.Fatalf("attempts %+v: want the SIGTERMed run failed by its interrupted event, then a finished one", a)
+	}
+	// The interrupted event was read late: the proof that the delay was real.
+	if seen := a[0].Ended.Sub(termed); seen < lag-time.Second {
+		t.Errorf("the first attempt ended %s after SIGTERM: queue-events was not delayed %s", seen.Round(time.Millisecond), lag)
+	}
+	t.Logf("SIGTERMed run judged %s after SIGTERM: %s", a[0].Ended.Sub(termed).Round(time.Millisecond), a[0].Message)
 }

@@ -60,8 +60,9 @@ type ProducerOptions struct {
 // a record written after one that was lost — what lets a loader resume after
 // the last record of its topic.
 type Producer struct {
-	cl *kgo.Client
-	m  *Metrics
+	cl       *kgo.Client
+	m        *Metrics
+	delivery time.Duration // how long Close waits for buffered records
 }
 
 // NewProducer returns a producer for cfg. It fails on invalid settings only;
@@ -111,7 +112,7 @@ func NewProducer(cfg Config, opts ProducerOptions) (*Producer, error) {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Producer{cl: cl, m: m}, nil
+	return &Producer{cl: cl, m: m, delivery: delivery}, nil
 }
 
 // partitioner is murmur2 of the key modulo the partition count, as the Java
@@ -128,11 +129,20 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 // Send writes msgs and returns when the broker acknowledged all of them or
 // some failed. On failure the error says how many of how many failed and why
 // (the first cause of each distinct kind); messages that did not fail were
-// delivered. Send is safe for concurrent use.
+// delivered. When ctx ends first, Send returns its cause at once: the
+// messages may still be delivered later. Send is safe for concurrent use.
 func (p *Producer) Send(ctx context.Context, msgs ...Message) error {
 	done := make(chan error, 1)
 	p.SendAsync(ctx, msgs, func(err error) { done <- err })
-	return <-done
+	// An idempotent producer does not fail a record whose earlier request
+	// to a broker that went away may have been written: without ctx, Send
+	// would wait for that broker however long it is gone.
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("produce %d messages: %w", len(msgs), context.Cause(ctx))
+	}
 }
 
 // SendAsync hands msgs to the producer and returns without waiting for the
@@ -228,10 +238,12 @@ func (p *Producer) Publish(ctx context.Context, topic string, key, value []byte)
 	return p.Send(ctx, Message{Topic: topic, Key: key, Value: value})
 }
 
-// Close waits up to the delivery timeout for messages handed to SendAsync
-// and releases connections.
+// Close waits up to the delivery timeout (or RideOut) for messages handed
+// to SendAsync and releases connections.
 func (p *Producer) Close() error {
-	err := p.cl.Flush(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), p.delivery)
+	defer cancel()
+	err := p.cl.Flush(ctx)
 	p.cl.Close()
 	return err
 }

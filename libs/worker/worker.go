@@ -153,6 +153,13 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 		return nil, fmt.Errorf("open %s: %w", protocol.TopicControl, err)
 	}
 	w.closers = append(w.closers, tail.Close)
+	tail.OnError = func(partition int, err error) {
+		if err != nil {
+			w.Log.Warn().Err(err).Msg("queue-control cannot be read; retrying")
+		} else {
+			w.Log.Info().Int("partition", partition).Msg("queue-control can be read again")
+		}
+	}
 	w.Control = control.New(tail, w.Events, control.Options{
 		QueueID: task.QueueID, Service: o.Service, TelemetryID: task.TelemetryID, Registerer: rt.Registry, Log: w.Log,
 	})

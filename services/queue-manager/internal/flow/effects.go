@@ -63,7 +63,11 @@ func (e *Engine) perform(ctx context.Context, fx effect) {
 	case fx.cmd != nil:
 		b, err := json.Marshal(fx.cmd)
 		if err == nil {
-			err = e.pub.Publish(ctx, protocol.TopicControl, []byte(fx.cmd.QueueID), b)
+			// Bounded: every later effect waits behind this one, and
+			// while Kafka is down a command is better tried again.
+			pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+			err = e.pub.Publish(pctx, protocol.TopicControl, []byte(fx.cmd.QueueID), b)
+			cancel()
 		}
 		if err != nil {
 			e.o.Log.Error().Err(err).Str("queue_id", fx.cmd.QueueID).Str("run", fx.cmd.RunID).Str("command", string(fx.cmd.Command)).
@@ -155,6 +159,9 @@ type unsentStop struct {
 	fails int
 	next  time.Time
 }
+
+// publishTimeout bounds the publishing of one command.
+const publishTimeout = 10 * time.Second
 
 // stopBackoff spaces the attempts to publish a stop command while Kafka is
 // unreachable.

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"net/http"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -79,4 +80,33 @@ func TestRealExitWhileEventsDelayed(t *testing.T) {
 		t.Errorf("the first attempt ended %s after SIGTERM: queue-events was not delayed %s", seen.Round(time.Millisecond), lag)
 	}
 	t.Logf("SIGTERMed run judged %s after SIGTERM: %s", a[0].Ended.Sub(termed).Round(time.Millisecond), a[0].Message)
+}
+
+// TestRealStopDuringKafkaOutage asks to stop a workflow while its real
+// Kafka broker is down: the stop command cannot be published then, and is
+// once the broker is back, within the stop grace. The worker, whose
+// queue-control listener waited the outage out, stops on request.
+func TestRealStopDuringKafkaOutage(t *testing.T) {
+	b := bustest.Dedicated(t, bustest.BrokerOptions{})
+	q := startQM(t, b.Config(), filepath.Join(t.TempDir(), "qm.db"), "DUMMY_RATE=50", "STOP_GRACE=2m")
+	w := q.submit(t, `{"symbols":["BTCUSDT"],"types":["api_trades"],"time_range":"2024-08-01:2024-08-02","steps":["load"]}`)
+	q.waitFor(t, w.ID, time.Minute, "loader progress", func(w flow.Workflow) bool { return w.Steps[0].Records > 0 })
+	b.Stop(t)
+	resp, err := http.Post(q.base+"/api/v1/workflows/"+w.ID+"/stop", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("stop during the outage: %d", resp.StatusCode)
+	}
+	time.Sleep(10 * time.Second)
+	b.Resume(t)
+	got := q.waitFor(t, w.ID, 2*time.Minute, "stopped workflow", func(w flow.Workflow) bool { return flow.Terminal(w.State) })
+	if got.State != flow.Stopped {
+		t.Fatalf("workflow %s: %s", got.State, got.Error)
+	}
+	if a := got.Steps[0].Attempts; len(a) != 1 || a[0].Outcome != flow.Stopped || !strings.Contains(a[0].Message, "stopped on request") {
+		t.Errorf("loader attempts %+v: want one, stopped by its own interrupted event after the stop command", a)
+	}
 }

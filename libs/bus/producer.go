@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,12 @@ type ProducerOptions struct {
 	// DeliveryTimeout bounds the time from Send to acknowledgement, retries
 	// included (default 30s).
 	DeliveryTimeout time.Duration
+	// RideOut, when set, is how long a record waits out a broker that
+	// cannot be reached: it is tried again without a count until RideOut
+	// after it was handed over (RideOut replaces DeliveryTimeout), so an
+	// outage shorter than RideOut delays records instead of failing them.
+	// A topic that does not exist still fails after MaxAttempts lookups.
+	RideOut time.Duration
 	// Metrics receives the produce counters; nil keeps them unregistered.
 	Metrics *Metrics
 }
@@ -53,8 +60,9 @@ type ProducerOptions struct {
 // a record written after one that was lost — what lets a loader resume after
 // the last record of its topic.
 type Producer struct {
-	cl *kgo.Client
-	m  *Metrics
+	cl       *kgo.Client
+	m        *Metrics
+	delivery time.Duration // how long Close waits for buffered records
 }
 
 // NewProducer returns a producer for cfg. It fails on invalid settings only;
@@ -80,15 +88,21 @@ func NewProducer(cfg Config, opts ProducerOptions) (*Producer, error) {
 		return nil, fmt.Errorf("compression %q is not one of none, gzip, snappy, lz4, zstd", opts.Compression)
 	}
 	attempts := orDefault(opts.MaxAttempts, 5)
+	// franz-go counts a failed dial as a try: riding out an outage means
+	// not counting them, and bounding the wait by time instead.
+	retries, delivery := attempts, orDefault(opts.DeliveryTimeout, 30*time.Second)
+	if opts.RideOut > 0 {
+		retries, delivery = math.MaxInt32, opts.RideOut
+	}
 	kopts = append(kopts,
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.RecordPartitioner(partitioner()),
 		kgo.ProducerBatchMaxBytes(int32(min(orDefault(opts.BatchBytes, 900<<10), 1<<30))),
 		kgo.ProducerLinger(max(opts.Linger, 0)),
 		kgo.ProducerBatchCompression(codec),
-		kgo.RecordRetries(attempts),
+		kgo.RecordRetries(retries),
 		kgo.UnknownTopicRetries(attempts),
-		kgo.RecordDeliveryTimeout(orDefault(opts.DeliveryTimeout, 30*time.Second)),
+		kgo.RecordDeliveryTimeout(delivery),
 	)
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
@@ -98,7 +112,7 @@ func NewProducer(cfg Config, opts ProducerOptions) (*Producer, error) {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	return &Producer{cl: cl, m: m}, nil
+	return &Producer{cl: cl, m: m, delivery: delivery}, nil
 }
 
 // partitioner is murmur2 of the key modulo the partition count, as the Java
@@ -115,11 +129,20 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 // Send writes msgs and returns when the broker acknowledged all of them or
 // some failed. On failure the error says how many of how many failed and why
 // (the first cause of each distinct kind); messages that did not fail were
-// delivered. Send is safe for concurrent use.
+// delivered. When ctx ends first, Send returns its cause at once: the
+// messages may still be delivered later. Send is safe for concurrent use.
 func (p *Producer) Send(ctx context.Context, msgs ...Message) error {
 	done := make(chan error, 1)
 	p.SendAsync(ctx, msgs, func(err error) { done <- err })
-	return <-done
+	// An idempotent producer does not fail a record whose earlier request
+	// to a broker that went away may have been written: without ctx, Send
+	// would wait for that broker however long it is gone.
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("produce %d messages: %w", len(msgs), context.Cause(ctx))
+	}
 }
 
 // SendAsync hands msgs to the producer and returns without waiting for the
@@ -215,10 +238,12 @@ func (p *Producer) Publish(ctx context.Context, topic string, key, value []byte)
 	return p.Send(ctx, Message{Topic: topic, Key: key, Value: value})
 }
 
-// Close waits up to the delivery timeout for messages handed to SendAsync
-// and releases connections.
+// Close waits up to the delivery timeout (or RideOut) for messages handed
+// to SendAsync and releases connections.
 func (p *Producer) Close() error {
-	err := p.cl.Flush(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), p.delivery)
+	defer cancel()
+	err := p.cl.Flush(ctx)
 	p.cl.Close()
 	return err
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/streamforge/streamforge/libs/retry"
 )
 
 // Tail reads every partition of one topic from a point in time, without a
@@ -15,6 +17,11 @@ import (
 // one of them) and what a tool needs to watch queue-events. It is ready to
 // deliver as soon as NewTail returns: there is no group to join.
 type Tail struct {
+	// OnError, when set before Run, is told of a partition's failed read
+	// (the broker unreachable): once when its reads start failing, and
+	// with nil once it delivers again.
+	OnError func(partition int, err error)
+
 	topic   string
 	readers []*kafka.Reader
 	m       *Metrics
@@ -67,45 +74,61 @@ func NewTail(ctx context.Context, cfg Config, topic string, since time.Time, m *
 }
 
 // Run calls h for each message, one at a time, in order within a partition,
-// until ctx is cancelled (it then returns nil) or a read fails. An error from
-// h is returned at once.
+// until ctx is cancelled (it then returns nil) or h fails (its error is
+// returned at once). A read that fails (the broker unreachable) does not end
+// Run: that partition's reader reconnects by itself and is read again after
+// a capped, jittered pause, and the other partitions go on meanwhile, so a
+// message written once the broker is back is still delivered. OnError is
+// told.
 func (t *Tail) Run(ctx context.Context, h func(ctx context.Context, m Message) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
 	msgs := make(chan Message)
-	errs := make(chan error, len(t.readers))
 	for _, r := range t.readers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				m, err := r.ReadMessage(ctx)
-				if err != nil {
-					if ctx.Err() == nil {
-						errs <- fmt.Errorf("read %s[%d]: %w", t.topic, r.Config().Partition, err)
-					}
-					return
-				}
-				select {
-				case msgs <- m:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
+		wg.Go(func() { t.read(ctx, r, msgs) })
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case err := <-errs:
-			return err
 		case m := <-msgs:
 			t.m.consumed.WithLabelValues(m.Topic).Inc()
 			if err := h(ctx, m); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// read hands the messages of one partition to msgs until ctx ends.
+func (t *Tail) read(ctx context.Context, r *kafka.Reader, msgs chan<- Message) {
+	backoff := retry.Backoff{Base: 200 * time.Millisecond, Max: 2 * time.Second}
+	p := r.Config().Partition
+	fails := 0
+	for {
+		m, err := r.ReadMessage(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			if fails == 0 && t.OnError != nil {
+				t.OnError(p, fmt.Errorf("read %s[%d]: %w", t.topic, p, err))
+			}
+			if !retry.Sleep(ctx, backoff.Delay(fails)) {
+				return
+			}
+			fails++
+			continue
+		}
+		if fails > 0 && t.OnError != nil {
+			t.OnError(p, nil)
+		}
+		fails = 0
+		select {
+		case msgs <- m:
+		case <-ctx.Done():
+			return
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/retry"
 )
 
 // Source delivers queue-control messages. *bus.Tail satisfies it.
@@ -111,13 +112,32 @@ func Open(ctx context.Context, cfg bus.Config, lookback time.Duration, m *bus.Me
 	return bus.NewTail(ctx, cfg, protocol.TopicControl, time.Now().Add(-lookback), m)
 }
 
-// Run reads commands until ctx is done (it returns nil) or the source fails.
+// Run reads commands until ctx is done, then returns nil. A source that
+// fails (Kafka unreachable) is read again after a capped, jittered delay:
+// a worker must still see the stop command sent once Kafka is back. The
+// outage is logged when it begins and when it ends.
 func (l *Listener) Run(ctx context.Context) error {
-	err := l.src.Run(ctx, l.Handle)
-	if ctx.Err() != nil {
-		return nil
+	backoff := retry.Backoff{Base: 500 * time.Millisecond, Max: 10 * time.Second}
+	var down error
+	for fails := 0; ; fails++ {
+		err := l.src.Run(ctx, func(ctx context.Context, m bus.Message) error {
+			if down != nil {
+				l.o.Log.Info().Msg("queue-control can be read again")
+				down, fails = nil, 0
+			}
+			return l.Handle(ctx, m)
+		})
+		if ctx.Err() != nil {
+			return nil
+		}
+		if down == nil {
+			l.o.Log.Warn().Err(err).Msg("queue-control cannot be read; retrying")
+		}
+		down = err
+		if !retry.Sleep(ctx, backoff.Delay(fails)) {
+			return nil
+		}
 	}
-	return err
 }
 
 // SetRunID sets the run whose start and stop commands the listener acts on,

@@ -245,3 +245,38 @@ func TestWithStopCancelWaitsForItsGoroutine(t *testing.T) {
 		testkit.NoneRunning(t, "github.com/streamforge/streamforge/libs/control.watchStop")
 	}
 }
+
+// outage is a Source that fails its first reads (Kafka unreachable) and
+// then delivers msgs.
+type outage struct {
+	fails int
+	msgs  feed
+}
+
+func (o *outage) Run(ctx context.Context, h func(context.Context, bus.Message) error) error {
+	if o.fails > 0 {
+		o.fails--
+		return errors.New("dial tcp 127.0.0.1:9092: connect: connection refused")
+	}
+	return o.msgs.Run(ctx, h)
+}
+
+func TestListenerRidesOutAnOutage(t *testing.T) {
+	src := &outage{fails: 2, msgs: feed{cmd(t, protocol.Command{Command: protocol.CommandStop, QueueID: qid})}}
+	l := control.New(src, &pongs{}, control.Options{QueueID: qid, Service: "x", Now: func() time.Time { return now }, Log: zerolog.Nop()})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- l.Run(ctx) }()
+	select {
+	case <-l.Stopped():
+	case err := <-errc:
+		t.Fatalf("Run = %v before the stop sent after the outage arrived", err)
+	case <-ctx.Done():
+		t.Fatal("the stop sent after the outage never arrived")
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatalf("Run = %v, want nil after cancel", err)
+	}
+}

@@ -36,9 +36,13 @@ type Options struct {
 	CreateTopics bool
 	Topics       []bus.TopicSpec
 	// Producer tunes the producer's batching and compression (Metrics is
-	// filled in).
+	// filled in; RideOut defaults to DefaultRideOut).
 	Producer bus.ProducerOptions
 }
+
+// DefaultRideOut is how long a worker's records wait out a Kafka outage
+// before its job fails.
+const DefaultRideOut = 2 * time.Minute
 
 // Settings are the environment every worker reads the same way; embed them
 // in a service's Config and pass Options() to Start.
@@ -134,6 +138,11 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 	}
 	w.Metrics = bus.NewMetrics(rt.Registry)
 	po := o.Producer
+	if po.RideOut == 0 {
+		// A worker's records wait out a Kafka outage rather than fail
+		// its job: queue-manager waits it out too.
+		po.RideOut = DefaultRideOut
+	}
 	po.Metrics = w.Metrics
 	if w.Producer, err = bus.NewProducer(cfg, po); err != nil {
 		return nil, err
@@ -146,6 +155,13 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 		return nil, fmt.Errorf("open %s: %w", protocol.TopicControl, err)
 	}
 	w.closers = append(w.closers, tail.Close)
+	tail.OnError = func(partition int, err error) {
+		if err != nil {
+			w.Log.Warn().Err(err).Msg("queue-control cannot be read; retrying")
+		} else {
+			w.Log.Info().Int("partition", partition).Msg("queue-control can be read again")
+		}
+	}
 	w.Control = control.New(tail, w.Events, control.Options{
 		QueueID: task.QueueID, Service: o.Service, TelemetryID: task.TelemetryID, RunID: task.RunID, Registerer: rt.Registry, Log: w.Log,
 	})

@@ -3,8 +3,13 @@
 # StreamForge integration tests. Jars come from Maven Central through mvn
 # (see pom.xml beside this script); nothing else is downloaded.
 #
-# Usage: platform/kafka/kafka.sh {fetch|start|stop|status|env|logs [-f]}
+# Usage: platform/kafka/kafka.sh {fetch|start|stop|resume|status|env|logs [-f]}
 #   eval "$(platform/kafka/kafka.sh env)"   # KAFKA_IT_* for the tests
+#
+# start formats a fresh broker; resume starts a stopped one again on its data
+# (same cluster, topics and committed offsets): stop + resume is an outage.
+# KAFKA_ADVERTISED_PORT (default KAFKA_PORT) is the PLAINTEXT address the
+# broker gives its clients, e.g. a proxy in front of it.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -26,6 +31,7 @@ KAFKA_HOST=127.0.0.1
 KAFKA_PORT=${KAFKA_PORT:-39092}
 KAFKA_SASL_PORT=${KAFKA_SASL_PORT:-39093}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-39095}
+KAFKA_ADVERTISED_PORT=${KAFKA_ADVERTISED_PORT:-${KAFKA_PORT}}
 KAFKA_SASL_USER=${KAFKA_SASL_USER:-streamforge}
 KAFKA_SASL_PASSWORD=${KAFKA_SASL_PASSWORD:-streamforge-secret}
 KAFKA_SASL_MECHANISM=SCRAM-SHA-512
@@ -129,7 +135,7 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}
 listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT},CLIENT://${KAFKA_HOST}:${KAFKA_SASL_PORT},CONTROLLER://${KAFKA_HOST}:${KAFKA_CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_PORT},CLIENT://${KAFKA_HOST}:${KAFKA_SASL_PORT}
+advertised.listeners=PLAINTEXT://${KAFKA_HOST}:${KAFKA_ADVERTISED_PORT},CLIENT://${KAFKA_HOST}:${KAFKA_SASL_PORT}
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CLIENT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
@@ -217,6 +223,37 @@ cmd_start() {
     die "storage format failed"
   fi
 
+  launch_broker "${cluster_id}" "${t0}"
+}
+
+# cmd_resume starts the stopped broker again on the data and configuration
+# its last start left: no format, same cluster.
+cmd_resume() {
+  local pid
+  if pid=$(broker_pid); then
+    log "resume: already running (pid ${pid})"
+    return 0
+  fi
+  if [[ ! -f "${RUN_DIR}/server.properties" ]] || [[ ! -d "${RUN_DIR}/data" ]]; then
+    die "resume: no stopped broker in ${RUN_DIR} (start one first)"
+  fi
+  command -v "${JAVA}" >/dev/null || die "java not found (Kafka 4.x needs Java 17+)"
+  local port
+  for port in "${KAFKA_PORT}" "${KAFKA_SASL_PORT}" "${KAFKA_CONTROLLER_PORT}"; do
+    if port_open "${port}"; then
+      die "port ${KAFKA_HOST}:${port} is already in use by another process; the broker cannot resume on it"
+    fi
+  done
+  # start waits for the startup line of this run's log, not the last one's.
+  [[ -f "${LOG_FILE}" ]] && mv "${LOG_FILE}" "${LOG_FILE}.prev"
+  launch_broker "$(sed -n 's/^cluster.id=//p' "${RUN_DIR}/data/meta.properties")" "${SECONDS}"
+}
+
+# launch_broker CLUSTER_ID T0 runs the broker on RUN_DIR and waits until it
+# answers.
+launch_broker() {
+  local cluster_id=$1 t0=$2 pid cp="${LIB_DIR}/*"
+  local -a jvm_common=(-Dlog4j2.configurationFile="${RUN_DIR}/log4j2.xml" -Djava.awt.headless=true)
   # setsid+nohup: the broker outlives this script and its terminal. In a
   # non-interactive shell the child is not a group leader, so setsid does not
   # fork and $! is the JVM's pid. 9>&- keeps the lock fd out of the JVM.
@@ -297,14 +334,19 @@ cmd_logs() {
 
 usage() {
   cat >&2 <<EOF
-usage: $0 {fetch|start|stop|status|env|logs [-f]}
+usage: $0 {fetch|start|stop|resume|status|env|logs [-f]}
   fetch   resolve Kafka $(kafka_version) jars with Maven into ${LIB_DIR}
   start   fresh single-node KRaft broker (PLAINTEXT :${KAFKA_PORT}, SASL/SCRAM :${KAFKA_SASL_PORT})
   stop    stop it (SIGTERM, SIGKILL after ${KAFKA_STOP_TIMEOUT}s)
+  resume  start the stopped broker again on its data (an outage: stop, then resume)
   status  exit 0 if running and answering
   env     export lines for tests: eval "\$($0 env)"
   logs    tail the server log (-f to follow)
 EOF
 }
 
+if [[ "${1:-}" == resume ]]; then
+  with_lock cmd_resume
+  exit 0
+fi
 server_main "$@"

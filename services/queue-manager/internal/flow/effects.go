@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/retry"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 )
 
@@ -61,14 +63,25 @@ func (e *Engine) perform(ctx context.Context, fx effect) {
 	case fx.cmd != nil:
 		b, err := json.Marshal(fx.cmd)
 		if err == nil {
-			err = e.pub.Publish(ctx, protocol.TopicControl, []byte(fx.cmd.QueueID), b)
+			// Bounded: every later effect waits behind this one, and
+			// while Kafka is down a command is better tried again.
+			pctx, cancel := context.WithTimeout(ctx, publishTimeout)
+			err = e.pub.Publish(pctx, protocol.TopicControl, []byte(fx.cmd.QueueID), b)
+			cancel()
 		}
 		if err != nil {
 			e.o.Log.Error().Err(err).Str("queue_id", fx.cmd.QueueID).Str("run", fx.cmd.RunID).Str("command", string(fx.cmd.Command)).
 				Msg("command not published")
-			if fx.cmd.Command == protocol.CommandStart {
+			switch fx.cmd.Command {
+			case protocol.CommandStart:
 				e.unsent[fx.cmd.RunID] = err
+			case protocol.CommandStop:
+				e.stopUnsent(fx.cmd)
 			}
+		} else if fx.cmd.Command == protocol.CommandStop {
+			e.qmu.Lock()
+			delete(e.stops, fx.cmd.RunID)
+			e.qmu.Unlock()
 		}
 	case fx.run != nil:
 		if err, ok := e.unsent[fx.run.ID]; ok {
@@ -137,4 +150,53 @@ func (e *Engine) currentRunLocked(run string) *stepRef {
 		return nil
 	}
 	return ref
+}
+
+// unsentStop is a stop command that could not be published, and when to
+// try it again.
+type unsentStop struct {
+	cmd   *protocol.Command
+	fails int
+	next  time.Time
+}
+
+// publishTimeout bounds the publishing of one command.
+const publishTimeout = 10 * time.Second
+
+// stopBackoff spaces the attempts to publish a stop command while Kafka is
+// unreachable.
+var stopBackoff = retry.Backoff{Base: time.Second, Max: 30 * time.Second}
+
+// stopUnsent keeps a stop command that could not be published for Tick to
+// publish again: a worker must be told to stop once Kafka is back, not
+// left working until its run is removed at the end of the stop grace.
+func (e *Engine) stopUnsent(cmd *protocol.Command) {
+	e.qmu.Lock()
+	defer e.qmu.Unlock()
+	u := e.stops[cmd.RunID]
+	if u == nil {
+		u = &unsentStop{cmd: cmd}
+		e.stops[cmd.RunID] = u
+	}
+	u.next = e.o.Now().Add(stopBackoff.Delay(u.fails))
+	u.fails++
+}
+
+// resendStopsLocked queues again the unsent stop commands that are due and
+// whose runs are still stopping; the others are forgotten.
+func (e *Engine) resendStopsLocked() {
+	now := e.o.Now()
+	e.qmu.Lock()
+	defer e.qmu.Unlock()
+	for run, u := range e.stops {
+		ref := e.currentRunLocked(run)
+		switch {
+		case ref == nil || ref.s.State != Stopping:
+			delete(e.stops, run)
+		case !now.Before(u.next):
+			// Due again only if this publish fails too.
+			u.next = now.Add(stopBackoff.Max)
+			e.fx = append(e.fx, effect{cmd: u.cmd})
+		}
+	}
 }

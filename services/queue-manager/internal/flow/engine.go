@@ -123,9 +123,13 @@ type Engine struct {
 	blind    error                 // why queue-manager cannot read queue-events now; nil when it can
 	fx       []effect              // effects decided under mu, performed by unlock
 
-	qmu      sync.Mutex // guards queue and draining; never held across I/O
+	qmu      sync.Mutex // guards queue, draining and stops; never held across I/O
 	queue    []effect   // effects decided, in order, not performed yet
 	draining bool       // a goroutine is performing the queue
+	// stops are the stop commands that could not be published (Kafka
+	// unreachable), by run id: Tick publishes them again while their step
+	// is still stopping.
+	stops map[string]*unsentStop
 	// unsent are the runs whose start command could not be published, by
 	// the goroutine performing the queue (only it reads and writes them).
 	unsent map[string]error
@@ -144,6 +148,7 @@ func NewEngine(repo *Repo, l launch.Launcher, pub Publisher, o Options) *Engine 
 		active: map[string]*Workflow{}, byQueue: map[string][]*stepRef{}, runs: map[string]*stepRef{},
 		lastSeen: map[string]time.Time{}, exited: map[string]map[int]int64{}, subs: map[string]map[chan Change]struct{}{},
 		dirty: map[string]*Workflow{}, unsaved: map[string]*Workflow{}, unsent: map[string]error{},
+		stops: map[string]*unsentStop{},
 	}
 }
 

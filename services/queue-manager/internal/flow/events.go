@@ -181,7 +181,8 @@ func (e *Engine) OnRun(ctx context.Context, st launch.Status) {
 
 // Tick does what time decides: runs that exited without a terminal event
 // are judged, silent steps are declared dead, stopped workflows past their
-// grace have their runs removed, and delayed relaunches start.
+// grace have their runs removed, stop commands Kafka refused are sent
+// again, and delayed relaunches start.
 func (e *Engine) Tick(ctx context.Context) {
 	e.judgeExits(ctx)
 	e.mu.Lock()
@@ -214,6 +215,7 @@ func (e *Engine) Tick(ctx context.Context) {
 			e.saveLocked(ctx, w, "step", "")
 		}
 	}
+	e.resendStopsLocked()
 	e.scheduleLocked(ctx)
 	e.flushLocked(ctx)
 }

@@ -173,3 +173,52 @@ func TestRunFailingDuringAnOutageUsesNoAttempt(t *testing.T) {
 		t.Errorf("a failure after the outage counts: workflow %s, want failed (one attempt allowed)", got.State)
 	}
 }
+
+// TestStopCommandSentOnceKafkaIsBack: a stop requested while Kafka is
+// unreachable is not lost: its command is published again once Kafka is
+// back, while the step is still stopping, so the worker ends by itself
+// within the grace instead of being removed at its end.
+func TestStopCommandSentOnceKafkaIsBack(t *testing.T) {
+	r := newRig(t, "", nil, Options{StopGrace: 5 * time.Minute})
+	pub := &downPub{}
+	r.eng.pub = pub
+	w, err := r.eng.Submit(context.Background(), oneLoad())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.event(w.Steps[0], protocol.StatusStarted, 0)
+	pub.down.Store(true)
+	if _, err := r.eng.Stop(context.Background(), w.ID); err != nil {
+		t.Fatal(err)
+	}
+	stops := func() (n int) {
+		pub.mu.Lock()
+		defer pub.mu.Unlock()
+		for _, c := range pub.cmds {
+			if c.Command == protocol.CommandStop {
+				n++
+			}
+		}
+		return n
+	}
+	r.clk.add(10 * time.Second)
+	r.eng.Tick(context.Background())
+	if n := stops(); n != 0 {
+		t.Fatalf("%d stop commands published while Kafka is down", n)
+	}
+	pub.down.Store(false)
+	r.clk.add(time.Minute)
+	r.eng.Tick(context.Background())
+	if n := stops(); n != 1 {
+		t.Fatalf("%d stop commands published once Kafka is back, want 1", n)
+	}
+	r.event(w.Steps[0], protocol.StatusInterrupted, 10)
+	if got := r.get(w.ID); got.State != Stopped || got.Steps[0].Current().Outcome != Stopped {
+		t.Fatalf("after the worker's interrupted event: %s %+v", got.State, got.Steps[0].Current())
+	}
+	r.clk.add(time.Minute)
+	r.eng.Tick(context.Background())
+	if n := stops(); n != 1 {
+		t.Errorf("%d stop commands published in all, want 1", n)
+	}
+}

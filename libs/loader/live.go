@@ -32,7 +32,6 @@ type live struct {
 	m       *metrics
 	log     zerolog.Logger
 	lat     *latencies
-	prog    *progress
 	syms    map[string]*liveSymbol
 	ws      *binance.WSClient
 	records atomic.Int64

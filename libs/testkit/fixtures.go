@@ -3,7 +3,6 @@ package testkit
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -89,7 +88,7 @@ func FixtureCandles(t testing.TB, path, symbol, interval string) []binance.Candl
 			Open: r[1], High: r[2], Low: r[3], Close: r[4], Volume: r[5]})
 	}
 	if len(out) == 0 {
-		t.Fatal(fmt.Sprintf("%s holds no candles", path))
+		t.Fatalf("%s holds no candles", path)
 	}
 	return out
 }

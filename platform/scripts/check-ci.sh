@@ -5,6 +5,7 @@
 #   - every include of the root .gitlab-ci.yml, and of the files it includes,
 #     is a local file that exists (a string, local:, or a glob);
 #   - every other .gitlab-ci.yml below the root (platform/) is included;
+#   - the CI lint job pins staticcheck at the Makefile's STATICCHECK_VERSION;
 #   - .gitlab/ci-templates/services.yml, the matrix every service job runs
 #     over, holds only the list of services: exactly the directories under
 #     services/, in alphabetical order (make generate writes it from the services table);
@@ -167,6 +168,17 @@ else:
             errors.append(f"{SERVICES_YML}: {s} is in the matrix but services/{s}/ does not exist")
         if len(set(listed)) != len(listed):
             errors.append(f"{SERVICES_YML}: a service is listed twice: {listed}")
+
+# The CI lint job's staticcheck is the Makefile's version.
+with open("Makefile", encoding="utf-8") as f:
+    m = re.search(r"^STATICCHECK_VERSION := (\S+)$", f.read(), re.M)
+GO_YML = ".gitlab/ci-templates/go.yml"
+with open(GO_YML, encoding="utf-8") as f:
+    pins = re.findall(r"honnef\.co/go/tools/cmd/staticcheck@(\S+)", f.read())
+if not m:
+    errors.append("Makefile: STATICCHECK_VERSION is not set")
+elif pins != [m.group(1)]:
+    errors.append(f"{GO_YML}: staticcheck pinned at {pins}, the Makefile's STATICCHECK_VERSION is {m.group(1)}")
 
 # Every .gitlab-ci.yml is included.
 for p in ci_files:

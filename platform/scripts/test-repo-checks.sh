@@ -13,7 +13,7 @@ trap 'rm -rf "${tmp}"' EXIT
 
 # The files the two checks read, as git knows them plus any not yet added.
 mapfile -t files < <(git ls-files -co --exclude-standard -- \
-  go.work .gitlab-ci.yml .gitlab platform/.gitlab-ci.yml platform/Dockerfile platform/VERSION \
+  go.work Makefile .gitlab-ci.yml .gitlab platform/.gitlab-ci.yml platform/Dockerfile platform/VERSION \
   platform/scripts/check-dockerfiles.sh platform/scripts/check-ci.sh .devcontainer/Dockerfile \
   services/Dockerfile services/image-args 'services/*/VERSION' 'services/*/go.mod' 'services/*/go.sum' \
   'services/*/cmd/*/main.go')
@@ -81,6 +81,8 @@ check needs-every-service check-ci.sh "needs service:build without parallel: mat
   "sed -i \"/- job: service:build/,/SERVICE: \\['\\\$\\[\\[ matrix.SERVICE \\]\\]'\\]/c\\    - job: service:build\" .gitlab/ci-templates/service-jobs.yml"
 check needs-unknown-job check-ci.sh "needs service:bild, which no included file defines" \
   "sed -i 's/- job: service:build/- job: service:bild/' .gitlab/ci-templates/service-jobs.yml"
+check staticcheck-pin check-ci.sh "staticcheck pinned at ['v0.0.1']" \
+  "sed -i 's/staticcheck@v[0-9.]*/staticcheck@v0.0.1/' .gitlab/ci-templates/go.yml"
 
 printf 'repo checks: %d passed, %d failed\n' "${passed}" "${failed}"
 ((failed == 0))

@@ -381,14 +381,6 @@ type (
 		Bids   [][2]float64 `json:"bids"`
 		Asks   [][2]float64 `json:"asks"`
 	}
-	storedGap struct {
-		Key    string `json:"_key"`
-		Symbol string `json:"symbol"`
-		Time   int64  `json:"time"`
-		From   int64  `json:"from"`
-		To     int64  `json:"to"`
-		Reason string `json:"reason"`
-	}
 )
 
 // nonNil makes an empty list compare equal to a missing one.

@@ -10,7 +10,6 @@ type Metrics struct {
 	failures    *prometheus.CounterVec
 	events      *prometheus.CounterVec
 	storeErrors prometheus.Counter
-	active      prometheus.GaugeFunc
 }
 
 // NewMetrics registers the engine's series with reg (nil: unregistered).

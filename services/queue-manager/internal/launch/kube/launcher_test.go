@@ -346,7 +346,7 @@ func TestWatchPendingRunningSucceeded(t *testing.T) {
 	rec.expect(t, s.ID, launch.Pending, "ImagePullBackOff")
 
 	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning}
-	if pod, err = client.CoreV1().Pods("stf").UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+	if _, err = client.CoreV1().Pods("stf").UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	rec.expect(t, s.ID, launch.Running, "running")

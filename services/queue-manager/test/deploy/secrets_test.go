@@ -4,9 +4,6 @@ package deploy
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -66,29 +63,19 @@ func TestIntegrationSecretsExist(t *testing.T) {
 // copiedKafkaSecrets returns the Secrets platform/strimzi/copy-kafka-secrets.sh
 // creates in the StreamForge namespace, with their keys: the cluster CA and
 // one per service's KafkaUser. They live outside the render, made from what
-// Strimzi's operators write.
-func copiedKafkaSecrets(t *testing.T) map[string]map[string]bool {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "platform", "strimzi", "copy-kafka-secrets.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The default list is the last SERVICES=(...) (the first takes "$@").
-	all := regexp.MustCompile(`(?s)SERVICES=\(([^)]*)\)`).FindAllSubmatch(b, -1)
-	if len(all) == 0 {
-		t.Fatal("copy-kafka-secrets.sh: no default SERVICES=(...) list")
-	}
-	m := all[len(all)-1]
+// Strimzi's operators write. The script's default list of services is
+// generated from protocol.Services (make lint checks it is current).
+func copiedKafkaSecrets() map[string]map[string]bool {
 	out := map[string]map[string]bool{"streamforge-kafka-ca": {"ca.crt": true}}
-	for _, svc := range strings.Fields(string(m[1])) {
-		out["streamforge-kafka-"+svc] = map[string]bool{"KAFKA_USERNAME": true, "KAFKA_PASSWORD": true}
+	for _, svc := range protocol.Services {
+		out["streamforge-kafka-"+svc.Name] = map[string]bool{"KAFKA_USERNAME": true, "KAFKA_PASSWORD": true}
 	}
 	return out
 }
 
 func secretKeys(t *testing.T, objs []*unstructured.Unstructured, name string) (map[string]bool, bool) {
 	t.Helper()
-	if keys, ok := copiedKafkaSecrets(t)[name]; ok {
+	if keys, ok := copiedKafkaSecrets()[name]; ok {
 		return keys, true
 	}
 	if u := find(objs, "Secret", name); u != nil {

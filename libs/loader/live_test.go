@@ -150,7 +150,7 @@ func (r *liveRig) snapshot() binance.BookSnapshot {
 }
 
 // simTrades returns the simulated market's BTCUSDT trades of the minute
-// before simNow with distinct times, so that a time bound falls between two.
+// before simNow.
 func simTrades(t *testing.T, sim *binancesim.Sim) []binancesim.AggTrade {
 	t.Helper()
 	all, err := sim.Market().AggTrades("BTCUSDT", simNow.Add(-time.Minute), simNow)
@@ -186,11 +186,16 @@ func TestLiveTrades(t *testing.T) {
 		// start and end index the trades whose times bound the job (-1: none);
 		// resumeAt the trade the data topic ends with (-1: empty).
 		start, end, resumeAt int
-		failREST             int                                                  // REST requests failed from the start
-		clockAt              int                                                  // the simulator's now is just before the first trade at this one's time or later (0: simNow): REST lacks those
-		feed                 []int                                                // trades streamed, by index
-		complete             bool                                                 // the range is over: call complete
-		want                 func(tr []binancesim.AggTrade, s, e, c int) []string // s, e, c: the indexes of start, end and clockAt, each moved to a change of time
+		// failREST is how many REST requests fail from the start.
+		failREST int
+		// clockAt > 0 sets the simulator's now just before the first trade
+		// at this one's time or later: REST lacks those.
+		clockAt  int
+		feed     []int // trades streamed, by index
+		complete bool  // the range is over: call complete
+		// want is what is published; s, e and c are the indexes of start,
+		// end and clockAt, each moved to a change of time.
+		want func(tr []binancesim.AggTrade, s, e, c int) []string
 	}{
 		{
 			name: "in order, with repeats dropped", start: -1, end: -1, resumeAt: -1,

@@ -189,18 +189,20 @@ func TestParseAggTradesCSV(t *testing.T) {
 
 func TestArchivePaths(t *testing.T) {
 	day := time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)
-	tests := []struct{ got, want string }{
-		{KlinesArchivePath("BTCUSDT", mustInterval(t, "5m"), Monthly, day), "data/spot/monthly/klines/BTCUSDT/5m/BTCUSDT-5m-2024-08.zip"},
-		{KlinesArchivePath("BTCUSDT", mustInterval(t, "1m"), Daily, day), "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-08-01.zip"},
+	tests := []struct{ name, got, want string }{
+		{"monthly klines", KlinesArchivePath("BTCUSDT", mustInterval(t, "5m"), Monthly, day), "data/spot/monthly/klines/BTCUSDT/5m/BTCUSDT-5m-2024-08.zip"},
+		{"daily klines", KlinesArchivePath("BTCUSDT", mustInterval(t, "1m"), Daily, day), "data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2024-08-01.zip"},
 		// binance-public-data's README: "1mo is used instead of 1M".
-		{KlinesArchivePath("BTCUSDT", mustInterval(t, "1M"), Monthly, day), "data/spot/monthly/klines/BTCUSDT/1mo/BTCUSDT-1mo-2024-08.zip"},
-		{AggTradesArchivePath("ETHUSDT", Monthly, day), "data/spot/monthly/aggTrades/ETHUSDT/ETHUSDT-aggTrades-2024-08.zip"},
-		{AggTradesArchivePath("ETHUSDT", Daily, day), "data/spot/daily/aggTrades/ETHUSDT/ETHUSDT-aggTrades-2024-08-01.zip"},
+		{"monthly klines of 1M", KlinesArchivePath("BTCUSDT", mustInterval(t, "1M"), Monthly, day), "data/spot/monthly/klines/BTCUSDT/1mo/BTCUSDT-1mo-2024-08.zip"},
+		{"monthly aggTrades", AggTradesArchivePath("ETHUSDT", Monthly, day), "data/spot/monthly/aggTrades/ETHUSDT/ETHUSDT-aggTrades-2024-08.zip"},
+		{"daily aggTrades", AggTradesArchivePath("ETHUSDT", Daily, day), "data/spot/daily/aggTrades/ETHUSDT/ETHUSDT-aggTrades-2024-08-01.zip"},
 	}
 	for _, tt := range tests {
-		if tt.got != tt.want {
-			t.Errorf("path = %q, want %q", tt.got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("path = %q, want %q", tt.got, tt.want)
+			}
+		})
 	}
 }
 

@@ -49,16 +49,18 @@ func TestParseIntervalAll(t *testing.T) {
 		{"1d", 24 * time.Hour}, {"3d", 72 * time.Hour}, {"1w", 168 * time.Hour}, {"1M", 0},
 	}
 	for _, tt := range tests {
-		iv, err := ParseInterval(tt.name)
-		if err != nil {
-			t.Fatalf("ParseInterval(%q): %v", tt.name, err)
-		}
-		if got := iv.Duration(); got != tt.want {
-			t.Errorf("%s duration = %v, want %v", tt.name, got, tt.want)
-		}
-		if got := iv.String(); got != tt.name {
-			t.Errorf("String() = %q, want %q", got, tt.name)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			iv, err := ParseInterval(tt.name)
+			if err != nil {
+				t.Fatalf("ParseInterval(%q): %v", tt.name, err)
+			}
+			if got := iv.Duration(); got != tt.want {
+				t.Errorf("%s duration = %v, want %v", tt.name, got, tt.want)
+			}
+			if got := iv.String(); got != tt.name {
+				t.Errorf("String() = %q, want %q", got, tt.name)
+			}
+		})
 	}
 	for _, bad := range []string{"", "2m", "1H", "1y", "5 m", "1mo"} {
 		if _, err := ParseInterval(bad); err == nil {

@@ -1,16 +1,11 @@
 package loader
 
 import (
-	"errors"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
-
-	"github.com/streamforge/streamforge/libs/binance"
 	"github.com/streamforge/streamforge/libs/protocol"
 )
 
@@ -51,38 +46,5 @@ func TestTypeVariableListsDataTypes(t *testing.T) {
 	}
 	if desc := f.Tag.Get("desc"); !strings.HasPrefix(desc, protocol.DataTypePatterns()+";") {
 		t.Errorf("TYPE desc %q does not start with %q", desc, protocol.DataTypePatterns()+";")
-	}
-}
-
-// TestLiveRejectsUnhandledKind: a live job of a kind the live loader has
-// no case for ends with an error naming it; its messages were once taken
-// for depth updates.
-func TestLiveRejectsUnhandledKind(t *testing.T) {
-	depth := []byte(`{"e":"depthUpdate","E":1722470400000,"s":"BTCUSDT","U":1,"u":2,"b":[["1.0","2.0"]],"a":[]}`)
-	for _, k := range []Kind{APICandles, APITrades} {
-		t.Run(k.String(), func(t *testing.T) {
-			typ := DataType{Kind: k}
-			if k == APICandles {
-				typ.Interval, _ = binance.ParseInterval("5m")
-			}
-			if s, err := streamName(typ, "BTCUSDT"); !errors.Is(err, errUnhandled) {
-				t.Errorf("streamName = %q, %v; want errUnhandled", s, err)
-			}
-			l := &live{job: Job{Type: typ, Symbols: []string{"BTCUSDT"}}, m: newMetrics(prometheus.NewRegistry()),
-				log: zerolog.Nop(), lat: newLatencies(), syms: map[string]*liveSymbol{}}
-			err := l.handle(binance.WSMessage{Stream: "btcusdt@depth@100ms", Data: depth})
-			if !errors.Is(err, errUnhandled) || !strings.Contains(err.Error(), "TYPE: "+typ.String()) {
-				t.Errorf("handle = %v, want errUnhandled naming TYPE %s", err, typ)
-			}
-		})
-	}
-	for _, typ := range []string{"ws_trades", "ws_orderbook", "ws_candles_1m"} {
-		d, err := ParseDataType(typ)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := streamName(d, "BTCUSDT"); err != nil {
-			t.Errorf("streamName(%s): %v", typ, err)
-		}
 	}
 }

@@ -35,24 +35,26 @@ func TestParseJob(t *testing.T) {
 	}
 	ok("BTCUSDT", "ws_candles_1s", "2024-09-10T00:00:00Z/2024-09-11T00:00:00Z")
 
-	bad := []struct{ sym, typ, tr, want string }{
-		{"", "api_trades", "2024-08-01:2024-08-02", "SYMBOL: is required"},
-		{"BTC/USDT", "api_trades", "2024-08-01:2024-08-02", "SYMBOL:"},
-		{"BTCUSDT", "", "2024-08-01:2024-08-02", "TYPE: is required"},
-		{"BTCUSDT", "api_candles_7m", "2024-08-01:2024-08-02", `unknown kline interval "7m"`},
-		{"BTCUSDT", "ws_bananas", "", `TYPE: unknown data type "ws_bananas"`},
-		{"BTCUSDT", "api_trades", "", "TIME_RANGE: is required for api_trades"},
-		{"BTCUSDT", "api_trades", "2024-08-02:2024-08-01", "TIME_RANGE:"},
-		{"BTCUSDT", "api_trades", "2024-08-01:2024-08-01", "TIME_RANGE:"},
-		{"BTCUSDT", "api_trades", "yesterday", "TIME_RANGE:"},
-		{"BTCUSDT", "api_trades", "2024-09-11:2024-09-12", "starts in the future"},
-		{"BTCUSDT", "ws_trades", "2024-08-01:2024-08-02", "ends in the past"},
+	bad := []struct{ name, sym, typ, tr, want string }{
+		{"no symbol", "", "api_trades", "2024-08-01:2024-08-02", "SYMBOL: is required"},
+		{"bad symbol", "BTC/USDT", "api_trades", "2024-08-01:2024-08-02", "SYMBOL:"},
+		{"no type", "BTCUSDT", "", "2024-08-01:2024-08-02", "TYPE: is required"},
+		{"unknown interval", "BTCUSDT", "api_candles_7m", "2024-08-01:2024-08-02", `unknown kline interval "7m"`},
+		{"unknown type", "BTCUSDT", "ws_bananas", "", `TYPE: unknown data type "ws_bananas"`},
+		{"history without a range", "BTCUSDT", "api_trades", "", "TIME_RANGE: is required for api_trades"},
+		{"range backwards", "BTCUSDT", "api_trades", "2024-08-02:2024-08-01", "TIME_RANGE:"},
+		{"empty range", "BTCUSDT", "api_trades", "2024-08-01:2024-08-01", "TIME_RANGE:"},
+		{"not a range", "BTCUSDT", "api_trades", "yesterday", "TIME_RANGE:"},
+		{"history in the future", "BTCUSDT", "api_trades", "2024-09-11:2024-09-12", "starts in the future"},
+		{"live range in the past", "BTCUSDT", "ws_trades", "2024-08-01:2024-08-02", "ends in the past"},
 	}
 	for _, b := range bad {
-		_, err := ParseJob(protocol.Task{QueueID: q, Symbol: b.sym, Type: b.typ, TimeRange: b.tr}, AllKinds, now)
-		if err == nil || !strings.Contains(err.Error(), b.want) {
-			t.Errorf("%q %q %q: error %v, want %q", b.sym, b.typ, b.tr, err, b.want)
-		}
+		t.Run(b.name, func(t *testing.T) {
+			_, err := ParseJob(protocol.Task{QueueID: q, Symbol: b.sym, Type: b.typ, TimeRange: b.tr}, AllKinds, now)
+			if err == nil || !strings.Contains(err.Error(), b.want) {
+				t.Errorf("%q %q %q: error %v, want %q", b.sym, b.typ, b.tr, err, b.want)
+			}
+		})
 	}
 	_, err := ParseJob(protocol.Task{QueueID: q, Symbol: "BTCUSDT", Type: "api_trades", TimeRange: "2024-08-01:2024-08-02"},
 		[]Kind{APICandles}, now)

@@ -91,6 +91,27 @@ type liveSymbol struct {
 	done     bool      // everything of the time range has arrived
 }
 
+// newSymbol returns the state of sym at the start of a run that resumes
+// after h, the last record its data topic holds (zero: none). Its writer is
+// set by the caller.
+func (l *live) newSymbol(sym string, h recordHead) *liveSymbol {
+	ls := &liveSymbol{sym: sym, lastID: h.AggID, lastOpen: h.OpenTime, bookFrom: h.FinalUpdateID}
+	if l.job.Type.Kind == WSCandles && ls.lastOpen == 0 && !l.job.Start.IsZero() {
+		// As if the candle before the range's first had been published:
+		// a first streamed candle after that one is backfilled.
+		iv := l.job.Type.Interval
+		first := iv.Floor(l.job.Start.UnixMilli())
+		if first < l.job.Start.UnixMilli() {
+			first = iv.NextOpen(first)
+		}
+		ls.lastOpen = iv.Floor(first - 1)
+	}
+	if l.job.Type.Kind == WSOrderbook {
+		ls.book = binance.NewOrderBook(sym)
+	}
+	return ls
+}
+
 // errUnhandled ends a live job whose kind the live loader has no handler
 // for: its messages are never guessed to be of another kind.
 var errUnhandled = errors.New("not streamed by the live loader")
@@ -135,20 +156,7 @@ func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client
 		}
 		streams = append(streams, stream)
 		h := rs.last[sym]
-		ls := &liveSymbol{sym: sym, lastID: h.AggID, lastOpen: h.OpenTime, bookFrom: h.FinalUpdateID}
-		if job.Type.Kind == WSCandles && ls.lastOpen == 0 && !job.Start.IsZero() {
-			// As if the candle before the range's first had been published:
-			// a first streamed candle after that one is backfilled.
-			iv := job.Type.Interval
-			first := iv.Floor(job.Start.UnixMilli())
-			if first < job.Start.UnixMilli() {
-				first = iv.NextOpen(first)
-			}
-			ls.lastOpen = iv.Floor(first - 1)
-		}
-		if job.Type.Kind == WSOrderbook {
-			ls.book = binance.NewOrderBook(sym)
-		}
+		ls := l.newSymbol(sym, h)
 		if _, ok := rs.last[sym]; ok {
 			log.Info().Str("symbol", sym).Int64("agg_id", h.AggID).Int64("open_time", h.OpenTime).
 				Int64("update_id", h.FinalUpdateID).Int64("records_in_topic", rs.records).Msg("resuming after the data topic's last record")

@@ -10,43 +10,46 @@ import (
 
 func TestValidateKey(t *testing.T) {
 	tests := []struct {
+		name string
 		key  string
 		want string // "" for valid; else a fragment of the reason
 	}{
-		{"a", ""},
-		{"models/gnn/v1/weights.bin", ""},
-		{"a..b/...", ""},
-		{"a/.hidden", ""},
-		{"ключ/with spaces+%", ""},
-		{strings.Repeat("k", objstore.MaxSegmentLen), ""},
-		{"", "empty"},
-		{"/etc/passwd", "absolute"},
-		{"..", `".."`},
-		{"a/../../b", `".."`},
-		{"./a", `"."`},
-		{`a\b`, "backslash"},
-		{`..\..\win`, "backslash"},
-		{"a//b", "empty segment"},
-		{"a/", "empty segment"},
-		{"a\x00b", "control character"},
-		{"a\tb", "control character"},
-		{"\xff", "UTF-8"},
-		{".objstore/meta/x", "reserved"},
-		{"a/.objstore-tmp-1", "reserved"},
-		{strings.Repeat("k", objstore.MaxSegmentLen+1), "segment longer"},
-		{strings.Repeat("k/", objstore.MaxKeyLen/2) + "k", "longer than 1024"},
+		{"one letter", "a", ""},
+		{"nested path", "models/gnn/v1/weights.bin", ""},
+		{"dots inside segments", "a..b/...", ""},
+		{"hidden segment", "a/.hidden", ""},
+		{"unicode, spaces and symbols", "ключ/with spaces+%", ""},
+		{"longest segment", strings.Repeat("k", objstore.MaxSegmentLen), ""},
+		{"empty", "", "empty"},
+		{"absolute", "/etc/passwd", "absolute"},
+		{"dot-dot", "..", `".."`},
+		{"dot-dot inside", "a/../../b", `".."`},
+		{"dot segment", "./a", `"."`},
+		{"backslash", `a\b`, "backslash"},
+		{"windows dot-dot", `..\..\win`, "backslash"},
+		{"double slash", "a//b", "empty segment"},
+		{"trailing slash", "a/", "empty segment"},
+		{"NUL", "a\x00b", "control character"},
+		{"tab", "a\tb", "control character"},
+		{"invalid UTF-8", "\xff", "UTF-8"},
+		{"reserved meta directory", ".objstore/meta/x", "reserved"},
+		{"reserved temporary file", "a/.objstore-tmp-1", "reserved"},
+		{"segment too long", strings.Repeat("k", objstore.MaxSegmentLen+1), "segment longer"},
+		{"key too long", strings.Repeat("k/", objstore.MaxKeyLen/2) + "k", "longer than 1024"},
 	}
 	for _, tt := range tests {
-		err := objstore.ValidateKey(tt.key)
-		if tt.want == "" {
-			if err != nil {
-				t.Errorf("ValidateKey(%q) = %v, want nil", tt.key, err)
+		t.Run(tt.name, func(t *testing.T) {
+			err := objstore.ValidateKey(tt.key)
+			if tt.want == "" {
+				if err != nil {
+					t.Errorf("ValidateKey(%q) = %v, want nil", tt.key, err)
+				}
+				return
 			}
-			continue
-		}
-		if !errors.Is(err, objstore.ErrInvalidKey) || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("ValidateKey(%q) = %v, want ErrInvalidKey saying %q", tt.key, err, tt.want)
-		}
+			if !errors.Is(err, objstore.ErrInvalidKey) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("ValidateKey(%q) = %v, want ErrInvalidKey saying %q", tt.key, err, tt.want)
+			}
+		})
 	}
 }
 

@@ -314,7 +314,9 @@ func TestAccessMatchesCode(t *testing.T) {
 }
 
 // TestAccessNames checks the names in the table that the code spells on its
-// own: the consumer groups and the workflow prefix.
+// own: the consumer groups and the workflow prefix. The services' own tests
+// check their code against the table too (queue-manager's EVENTS_GROUP
+// default, arango-connector's derived group).
 func TestAccessNames(t *testing.T) {
 	if q := (QueueID{Symbol: "BTCUSDT", Type: "api_candles_5m", Day: time.Now(), Suffix: "a1b2c3"}).String(); !strings.HasPrefix(q, WorkflowPrefix) {
 		t.Errorf("queue id %s does not start with %s", q, WorkflowPrefix)
@@ -328,12 +330,11 @@ func TestAccessNames(t *testing.T) {
 		t.Fatalf("%s: want exactly one group in the table", svc)
 		return Group{}
 	}
-	if def := envDefault(t, "services/queue-manager/internal/app/app.go", "EVENTS_GROUP"); (groupOf("queue-manager") != Group{Name: def}) {
-		t.Errorf("queue-manager's EVENTS_GROUP default %q is not the table's group %+v", def, groupOf("queue-manager"))
+	if def := configDoc(t)["queue-manager"]["EVENTS_GROUP"]; (groupOf("queue-manager") != Group{Name: def.def}) {
+		t.Errorf("queue-manager's EVENTS_GROUP default %q is not the table's group %+v", def.def, groupOf("queue-manager"))
 	}
-	cfg := readFile(t, "services/arango-connector/internal/connector/config.go")
-	if !strings.Contains(cfg, `const Name = "arango-connector"`) || !strings.Contains(cfg, `c.Group = Name + "-" + c.QueueID`) {
-		t.Error("arango-connector's default group is no longer arango-connector-<queue_id>: update the table")
+	if def := configDoc(t)["arango-connector"]["CONNECTOR_GROUP"]; !strings.Contains(def.meaning, "(default arango-connector-<queue_id>)") {
+		t.Errorf("arango-connector's CONNECTOR_GROUP says %q: its default group is no longer arango-connector-<queue_id>: update the table", def.meaning)
 	}
 	if (groupOf("arango-connector") != Group{Name: "arango-connector-" + WorkflowPrefix, Prefix: true}) {
 		t.Errorf("arango-connector's group is %+v", groupOf("arango-connector"))
@@ -344,28 +345,17 @@ func TestAccessNames(t *testing.T) {
 // service topics, kept longer than any worker looks back at start.
 func TestServiceTopics(t *testing.T) {
 	var lookback time.Duration
-	re := regexp.MustCompile(`envconfig:"CONTROL_LOOKBACK" default:"([^"]+)"`)
-	for _, dir := range []string{"libs", "services"} {
-		err := filepath.WalkDir(filepath.Join(repoRoot, dir), func(p string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-				return err
+	for svc, vars := range configDoc(t) {
+		if v, ok := vars["CONTROL_LOOKBACK"]; ok {
+			d, err := time.ParseDuration(v.def)
+			if err != nil {
+				t.Fatalf("%s: CONTROL_LOOKBACK default %q: %v", svc, v.def, err)
 			}
-			b, err := os.ReadFile(p)
-			for _, m := range re.FindAllSubmatch(b, -1) {
-				d, perr := time.ParseDuration(string(m[1]))
-				if perr != nil {
-					return perr
-				}
-				lookback = max(lookback, d)
-			}
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
+			lookback = max(lookback, d)
 		}
 	}
 	if lookback == 0 {
-		t.Fatal("no CONTROL_LOOKBACK default found in the code")
+		t.Fatal("no CONTROL_LOOKBACK default in " + configDocFile)
 	}
 	names := map[string]bool{}
 	for _, d := range readYAML(t, topicsFile) {
@@ -394,20 +384,33 @@ func TestServiceTopics(t *testing.T) {
 	}
 }
 
-func readFile(t *testing.T, rel string) string {
+// configDocFile is generated from every binary's --help; a smoke test in
+// platform/devstack fails when it differs from them.
+const configDocFile = "docs/configuration.md"
+
+// configVar is one row of configDocFile.
+type configVar struct{ def, meaning string }
+
+// configDoc reads configDocFile: each service's variables, by name.
+func configDoc(t *testing.T) map[string]map[string]configVar {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot, rel))
+	b, err := os.ReadFile(filepath.Join(repoRoot, configDocFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
-}
-
-func envDefault(t *testing.T, rel, name string) string {
-	t.Helper()
-	m := regexp.MustCompile(`envconfig:"` + name + `" default:"([^"]*)"`).FindStringSubmatch(readFile(t, rel))
-	if m == nil {
-		t.Fatalf("%s: no default for %s", rel, name)
+	out := map[string]map[string]configVar{}
+	var svc string
+	row := regexp.MustCompile("^\\| `([A-Z0-9_]+)` \\| (?:`([^`]*)`)? *\\|[^|]*\\| (.*) \\|$")
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if name, ok := strings.CutPrefix(line, "## "); ok {
+			svc = name
+			out[svc] = map[string]configVar{}
+		} else if m := row.FindStringSubmatch(line); m != nil && svc != "" {
+			out[svc][m[1]] = configVar{def: m[2], meaning: m[3]}
+		}
 	}
-	return m[1]
+	if len(out) == 0 {
+		t.Fatalf("%s: no service sections", configDocFile)
+	}
+	return out
 }

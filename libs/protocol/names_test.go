@@ -18,19 +18,21 @@ func TestSeedNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checks := []struct{ got, want string }{
-		{q, "wf-btcusdt-api_candles_5m-20240801-a1b2c3"},
-		{protocol.DataTopic(q), "wf-btcusdt-api_candles_5m-20240801-a1b2c3-data"},
-		{protocol.DLQTopic(protocol.DataTopic(q)), "wf-btcusdt-api_candles_5m-20240801-a1b2c3-data-dlq"},
-		{protocol.CollectionName("BTCUSDT", "api_candles_5m", day), "btcusdt_api_candles_5m_2024_08_01"},
-		{protocol.GraphName("BTCUSDT", day, "a1b2c3"), "btcusdt_graph_2024_08_01_a1b2c3"},
-		{protocol.TelemetryID("loader-producer", "a1b2c3"), "loader-producer__a1b2c3"},
-		{protocol.TelemetryService("arango-connector__a1b2c3"), "arango-connector"},
+	checks := []struct{ name, got, want string }{
+		{"NewQueueID", q, "wf-btcusdt-api_candles_5m-20240801-a1b2c3"},
+		{"DataTopic", protocol.DataTopic(q), "wf-btcusdt-api_candles_5m-20240801-a1b2c3-data"},
+		{"DLQTopic", protocol.DLQTopic(protocol.DataTopic(q)), "wf-btcusdt-api_candles_5m-20240801-a1b2c3-data-dlq"},
+		{"CollectionName", protocol.CollectionName("BTCUSDT", "api_candles_5m", day), "btcusdt_api_candles_5m_2024_08_01"},
+		{"GraphName", protocol.GraphName("BTCUSDT", day, "a1b2c3"), "btcusdt_graph_2024_08_01_a1b2c3"},
+		{"TelemetryID", protocol.TelemetryID("loader-producer", "a1b2c3"), "loader-producer__a1b2c3"},
+		{"TelemetryService", protocol.TelemetryService("arango-connector__a1b2c3"), "arango-connector"},
 	}
 	for _, c := range checks {
-		if c.got != c.want {
-			t.Errorf("got %q, want %q", c.got, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			if c.got != c.want {
+				t.Errorf("got %q, want %q", c.got, c.want)
+			}
+		})
 	}
 	parsed, err := protocol.ParseQueueID(q)
 	if err != nil {
@@ -43,16 +45,18 @@ func TestSeedNames(t *testing.T) {
 
 func TestNewQueueIDRejects(t *testing.T) {
 	day := time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)
-	for _, tt := range []struct{ symbol, typ, suffix string }{
-		{"btcusdt", "api_trades", "a1b2c3"},
-		{"BTCUSDT", "api-trades", "a1b2c3"},
-		{"BTCUSDT", "api_trades", "A1B2C3"},
-		{"BTCUSDT", "api_trades", "a1b2"},
-		{"", "api_trades", "a1b2c3"},
+	for _, tt := range []struct{ name, symbol, typ, suffix string }{
+		{"lower-case symbol", "btcusdt", "api_trades", "a1b2c3"},
+		{"hyphen in type", "BTCUSDT", "api-trades", "a1b2c3"},
+		{"upper-case suffix", "BTCUSDT", "api_trades", "A1B2C3"},
+		{"short suffix", "BTCUSDT", "api_trades", "a1b2"},
+		{"no symbol", "", "api_trades", "a1b2c3"},
 	} {
-		if q, err := protocol.NewQueueID(tt.symbol, tt.typ, day, tt.suffix); err == nil {
-			t.Errorf("NewQueueID(%q, %q, %q) = %q, want an error", tt.symbol, tt.typ, tt.suffix, q)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if q, err := protocol.NewQueueID(tt.symbol, tt.typ, day, tt.suffix); err == nil {
+				t.Errorf("NewQueueID(%q, %q, %q) = %q, want an error", tt.symbol, tt.typ, tt.suffix, q)
+			}
+		})
 	}
 	for _, bad := range []string{"wf-btcusdt-api_trades-2024080-a1b2c3", "btcusdt-api_trades-20240801-a1b2c3", "wf-btcusdt-api_trades-20241301-a1b2c3", "wf-BTCUSDT-api_trades-20240801-a1b2c3"} {
 		if _, err := protocol.ParseQueueID(bad); err == nil {
@@ -147,33 +151,35 @@ func TestIsLabelValue(t *testing.T) {
 func TestParseTimeRange(t *testing.T) {
 	d := func(y int, m time.Month, dd int) time.Time { return time.Date(y, m, dd, 0, 0, 0, 0, time.UTC) }
 	tests := []struct {
+		name    string
 		in      string
 		want    protocol.TimeRange
 		wantErr bool
 	}{
-		{in: "2024-08-01:2024-08-02", want: protocol.TimeRange{Start: d(2024, 8, 1), End: d(2024, 8, 2)}},
-		{in: "2024-08-01T10:00:00Z/2024-08-01T12:30:00+02:00", want: protocol.TimeRange{Start: d(2024, 8, 1).Add(10 * time.Hour), End: d(2024, 8, 1).Add(10*time.Hour + 30*time.Minute)}},
-		{in: "2024-08-02:2024-08-01", wantErr: true},
-		{in: "2024-08-01:2024-08-01", wantErr: true},
-		{in: "2024-13-01:2024-08-01", wantErr: true},
-		{in: "yesterday", wantErr: true},
-		{in: "2024-08-01T10:00:00Z/soon", wantErr: true},
+		{name: "days", in: "2024-08-01:2024-08-02", want: protocol.TimeRange{Start: d(2024, 8, 1), End: d(2024, 8, 2)}},
+		{name: "RFC 3339 with zones", in: "2024-08-01T10:00:00Z/2024-08-01T12:30:00+02:00", want: protocol.TimeRange{Start: d(2024, 8, 1).Add(10 * time.Hour), End: d(2024, 8, 1).Add(10*time.Hour + 30*time.Minute)}},
+		{name: "end before start", in: "2024-08-02:2024-08-01", wantErr: true},
+		{name: "empty", in: "2024-08-01:2024-08-01", wantErr: true},
+		{name: "no such month", in: "2024-13-01:2024-08-01", wantErr: true},
+		{name: "not a range", in: "yesterday", wantErr: true},
+		{name: "end not a time", in: "2024-08-01T10:00:00Z/soon", wantErr: true},
 	}
 	for _, tt := range tests {
-		got, err := protocol.ParseTimeRange(tt.in)
-		if (err != nil) != tt.wantErr {
-			t.Errorf("ParseTimeRange(%q) error = %v, wantErr %v", tt.in, err, tt.wantErr)
-			continue
-		}
-		if !tt.wantErr {
-			if !got.Start.Equal(tt.want.Start) || !got.End.Equal(tt.want.End) {
-				t.Errorf("ParseTimeRange(%q) = %v, want %v", tt.in, got, tt.want)
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := protocol.ParseTimeRange(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("ParseTimeRange(%q) error = %v, wantErr %v", tt.in, err, tt.wantErr)
 			}
-			back, err := protocol.ParseTimeRange(got.String())
-			if err != nil || !back.Start.Equal(got.Start) || !back.End.Equal(got.End) {
-				t.Errorf("String() %q does not parse back: %v", got.String(), err)
+			if !tt.wantErr {
+				if !got.Start.Equal(tt.want.Start) || !got.End.Equal(tt.want.End) {
+					t.Errorf("ParseTimeRange(%q) = %v, want %v", tt.in, got, tt.want)
+				}
+				back, err := protocol.ParseTimeRange(got.String())
+				if err != nil || !back.Start.Equal(got.Start) || !back.End.Equal(got.End) {
+					t.Errorf("String() %q does not parse back: %v", got.String(), err)
+				}
 			}
-		}
+		})
 	}
 }
 

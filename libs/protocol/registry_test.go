@@ -35,15 +35,17 @@ func TestLookupDataType(t *testing.T) {
 			}
 		})
 	}
-	for _, tt := range []struct{ typ, want string }{
-		{"api_candles_7m", `"api_candles_7m": unknown kline interval "7m"`},
-		{"api_candles_", `"api_candles_": unknown kline interval ""`},
-		{"ws_bananas", `unknown data type "ws_bananas" (want api_candles_<interval>, api_trades, ws_trades, ws_orderbook or ws_candles_<interval>)`},
-		{"", `unknown data type ""`},
+	for _, tt := range []struct{ name, typ, want string }{
+		{"unknown interval", "api_candles_7m", `"api_candles_7m": unknown kline interval "7m"`},
+		{"no interval", "api_candles_", `"api_candles_": unknown kline interval ""`},
+		{"unknown type", "ws_bananas", `unknown data type "ws_bananas" (want api_candles_<interval>, api_trades, ws_trades, ws_orderbook or ws_candles_<interval>)`},
+		{"empty", "", `unknown data type ""`},
 	} {
-		if _, _, err := protocol.LookupDataType(tt.typ); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
-			t.Errorf("LookupDataType(%q): error %v, want %q", tt.typ, err, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := protocol.LookupDataType(tt.typ); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("LookupDataType(%q): error %v, want %q", tt.typ, err, tt.want)
+			}
+		})
 	}
 }
 

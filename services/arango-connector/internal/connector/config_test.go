@@ -1,7 +1,10 @@
 package connector
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/streamforge/streamforge/libs/protocol"
 )
 
 // Without COLLECTION_NAME the collection is derived from the task: named
@@ -36,4 +39,24 @@ func withTask(queueID, symbol, timeRange string) Config {
 	c.QueueID, c.Symbol, c.TimeRange = queueID, symbol, timeRange
 	c.BatchSize, c.BatchWait, c.RetryMax, c.ProgressInterval, c.HeartbeatInterval = 1, 1, 1, 1, 1
 	return c
+}
+
+// TestValidateDerivesGroup: without CONNECTOR_GROUP the consumer group is
+// arango-connector-<queue_id>, which the access table's group (a prefix)
+// grants.
+func TestValidateDerivesGroup(t *testing.T) {
+	s, ok := protocol.LookupService(Name)
+	if !ok || len(s.Groups) != 1 || !s.Groups[0].Prefix {
+		t.Fatalf("protocol.Services: %s %+v, want one prefix group", Name, s)
+	}
+	c := withTask("wf-btcusdt-api_trades-20261206-a1b2c3", "", "2026-10-01:2026-10-08")
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if want := Name + "-" + c.QueueID; c.Group != want {
+		t.Errorf("group %q, want %q", c.Group, want)
+	}
+	if !strings.HasPrefix(c.Group, s.Groups[0].Name) {
+		t.Errorf("group %q is not granted by the access table's prefix %q", c.Group, s.Groups[0].Name)
+	}
 }

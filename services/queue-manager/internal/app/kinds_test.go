@@ -42,3 +42,16 @@ func TestKindMap(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsGroupDefault keeps EVENTS_GROUP's default the consumer group
+// protocol.Services grants queue-manager.
+func TestEventsGroupDefault(t *testing.T) {
+	s, ok := protocol.LookupService("queue-manager")
+	if !ok || len(s.Groups) != 1 {
+		t.Fatalf("protocol.Services: queue-manager %+v, want one group", s)
+	}
+	f, _ := reflect.TypeFor[Config]().FieldByName("EventsGroup")
+	if got := f.Tag.Get("default"); f.Tag.Get("envconfig") != "EVENTS_GROUP" || (s.Groups[0] != protocol.Group{Name: got}) {
+		t.Errorf("EVENTS_GROUP default %q, the access table's group %+v", got, s.Groups[0])
+	}
+}

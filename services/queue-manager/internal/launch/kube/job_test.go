@@ -132,27 +132,29 @@ func TestImageMapDecode(t *testing.T) {
 
 func TestJobName(t *testing.T) {
 	long := strings.Repeat("x", 100)
-	tests := []struct{ service, id string }{
-		{"loader-producer", "wf-btcusdt-api_candles_5m-20240801-a1b2c3.load.1"},
-		{"loader-producer", "wf-btcusdt-api_candles_5m-20240801-a1b2c3.load.2"},
-		{"arango-connector", "wf-1000shibusdt-ws_orderbook_depth20-20240801-a1b2c3.store.10"},
-		{"dummy-service", long},
-		{"dummy-service", long + "y"},
-		{"dummy-service", "plain"},
+	tests := []struct{ name, service, id string }{
+		{"first attempt", "loader-producer", "wf-btcusdt-api_candles_5m-20240801-a1b2c3.load.1"},
+		{"second attempt", "loader-producer", "wf-btcusdt-api_candles_5m-20240801-a1b2c3.load.2"},
+		{"long symbol and type", "arango-connector", "wf-1000shibusdt-ws_orderbook_depth20-20240801-a1b2c3.store.10"},
+		{"id over the limit", "dummy-service", long},
+		{"id over the limit by one more", "dummy-service", long + "y"},
+		{"clean id", "dummy-service", "plain"},
 	}
 	seen := map[string]string{}
 	for _, tt := range tests {
-		name := JobName(tt.service, tt.id)
-		if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
-			t.Errorf("JobName(%q, %q) = %q: %v", tt.service, tt.id, name, errs)
-		}
-		if !strings.HasPrefix(name, "job-"+tt.service+"-") {
-			t.Errorf("JobName(%q, %q) = %q, want prefix job-%s-", tt.service, tt.id, name, tt.service)
-		}
-		if prev, dup := seen[name]; dup {
-			t.Errorf("JobName collision: %q for %q and %q", name, prev, tt.id)
-		}
-		seen[name] = tt.id
+		t.Run(tt.name, func(t *testing.T) {
+			name := JobName(tt.service, tt.id)
+			if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+				t.Errorf("JobName(%q, %q) = %q: %v", tt.service, tt.id, name, errs)
+			}
+			if !strings.HasPrefix(name, "job-"+tt.service+"-") {
+				t.Errorf("JobName(%q, %q) = %q, want prefix job-%s-", tt.service, tt.id, name, tt.service)
+			}
+			if prev, dup := seen[name]; dup {
+				t.Errorf("JobName collision: %q for %q and %q", name, prev, tt.id)
+			}
+			seen[name] = tt.id
+		})
 	}
 	if got, want := JobName("dummy-service", "plain"), "job-dummy-service-plain"; got != want {
 		t.Errorf("JobName of a clean id = %q, want %q (no hash needed)", got, want)

@@ -64,22 +64,24 @@ type Config struct {
 	LeaseTTL         time.Duration `envconfig:"ENGINE_LEASE_TTL" default:"15s" desc:"the engine lease in the store: one queue-manager runs the engine, the others serve reads; a leader that cannot renew it stops, another takes it once it lapsed"`
 }
 
-// Validate checks the settings that envconfig cannot.
+// Validate checks the settings that envconfig cannot and reports every
+// problem (errors.Join), each naming its variable.
 func (c *Config) Validate() error {
+	var errs []error
 	switch c.Launcher {
 	case "local", "kubernetes":
 	default:
-		return fmt.Errorf("LAUNCHER: %q is not local or kubernetes", c.Launcher)
+		errs = append(errs, fmt.Errorf("LAUNCHER: %q is not local or kubernetes", c.Launcher))
 	}
-	for name, v := range map[string]string{"STEP_SERVICES": c.Services, "STEP_ARGS": c.Args, "STEP_LIMITS": c.Limits} {
-		if _, err := kindMap(v); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+	for _, v := range []struct{ name, value string }{{"STEP_SERVICES", c.Services}, {"STEP_ARGS", c.Args}, {"STEP_LIMITS", c.Limits}} {
+		if _, err := kindMap(v.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", v.name, err))
 		}
 	}
 	if c.MaxAttempts < 1 {
-		return fmt.Errorf("STEP_MAX_ATTEMPTS: must be at least 1, got %d", c.MaxAttempts)
+		errs = append(errs, fmt.Errorf("STEP_MAX_ATTEMPTS: must be at least 1, got %d", c.MaxAttempts))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // kindMap parses "load=a,store=b" into a map keyed by step kind.

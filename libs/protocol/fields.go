@@ -88,7 +88,7 @@ func decodeObject(data []byte) (map[string]json.RawMessage, error) {
 // field decodes one member into dst, naming the field on a type mismatch.
 func field(name string, raw json.RawMessage, dst any) error {
 	if bytes.Equal(raw, []byte("null")) {
-		return nil // null means absent, as in the seed's producers
+		return nil // null means absent
 	}
 	if err := json.Unmarshal(raw, dst); err != nil {
 		return &FieldError{Field: name, Problem: "want " + jsonKind(dst) + ", got " + rawKind(raw)}

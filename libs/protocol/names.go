@@ -297,7 +297,7 @@ func ParseTimeRange(s string) (TimeRange, error) {
 	return r, nil
 }
 
-// Timestamp converts t to the seed's timestamp: Unix seconds with
+// Timestamp converts t to the protocol's timestamp: Unix seconds with
 // millisecond precision.
 func Timestamp(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 

@@ -6,7 +6,7 @@ import (
 )
 
 // Task is what a worker is asked to do, as passed to a Kubernetes Job in its
-// environment (seed Appendix B). The same fields travel in a start Command.
+// environment. The same fields travel in a start Command.
 type Task struct {
 	QueueID        string `envconfig:"QUEUE_ID" desc:"the task's queue id, e.g. wf-btcusdt-api_candles_5m-20240801-a1b2c3"`
 	Symbol         string `envconfig:"SYMBOL" desc:"exchange symbol, e.g. BTCUSDT; a comma-separated list for steps over several (graph, train)"`

@@ -56,7 +56,7 @@ type Options struct {
 	// Debug forces debug logging (a --debug flag).
 	Debug *bool
 	// DefaultHTTPAddr replaces Common's default listener when HTTP_ADDR is
-	// not set (dummy-service listens on :8000, as in the seed).
+	// not set (dummy-service listens on :8000).
 	DefaultHTTPAddr string
 }
 

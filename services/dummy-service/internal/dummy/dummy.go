@@ -60,7 +60,7 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Flags are dummy-service's command-line switches (seed Appendix F).
+// Flags are dummy-service's command-line switches.
 type Flags struct {
 	Debug           bool
 	SimulateLoading bool

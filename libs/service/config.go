@@ -109,16 +109,26 @@ func loadStruct(v reflect.Value, errs *[]error) {
 	t := v.Type()
 	for i := 0; i < v.NumField(); i++ {
 		f, fv := t.Field(i), v.Field(i)
-		if !fv.CanSet() || f.Tag.Get("ignored") == "true" {
+		if ignored, _ := strconv.ParseBool(f.Tag.Get("ignored")); !fv.CanSet() || ignored {
 			continue
 		}
-		if f.Anonymous && f.Type.Kind() == reflect.Struct && !decodes(fv) {
-			loadStruct(fv, errs)
-			continue
+		if f.Anonymous { // an embedded struct's variables are the outer struct's
+			sv := fv
+			if sv.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct {
+				if sv.IsNil() {
+					sv.Set(reflect.New(f.Type.Elem()))
+				}
+				sv = sv.Elem()
+			}
+			if sv.Kind() == reflect.Struct && !decodes(sv) {
+				loadStruct(sv, errs)
+				continue
+			}
 		}
-		// A struct of this one field, tags and all, gives envconfig exactly
-		// the field to process, with the same names, defaults and decoders.
-		one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: "F", Type: f.Type, Tag: f.Tag}}))
+		// A struct of this one field, name and tags and all, gives envconfig
+		// exactly the field to process, with the same variable, default and
+		// decoder.
+		one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: f.Name, Type: f.Type, Tag: f.Tag}}))
 		one.Elem().Field(0).Set(fv)
 		if err := envconfig.Process("", one.Interface()); err != nil {
 			*errs = append(*errs, readable(err))

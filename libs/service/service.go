@@ -118,6 +118,8 @@ func Main(ctx context.Context, o Options, run func(ctx context.Context, rt *Runt
 		}
 		return 2 // the flag package already printed the problem
 	}
+	// Validation waits until every variable parsed: a field left at zero by
+	// a value that did not parse would be reported a second time.
 	err := load(o.Config)
 	if err == nil {
 		err = validate(o.Config)

@@ -1,6 +1,6 @@
--- Fluent Bit Lua filter (seed chapter 8.2): derive the Elasticsearch index
+-- Fluent Bit Lua filter: derive the Elasticsearch index
 -- <prefix>-<app>-<YYYY.MM.DD> from the tag, e.g. tag internal.my-app ->
--- internal-my-app-2025.08.06. The seed's rules, made safe:
+-- internal-my-app-2025.08.06. The rules, made safe:
 --   * prefix and app are the first two dot-separated parts of the tag;
 --     a tag with fewer parts gives unknown-unknown;
 --   * container logs tailed on the node (tag kube.var.log.containers...)

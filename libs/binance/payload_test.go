@@ -168,7 +168,7 @@ func serve(t *testing.T, status int, body []byte) *Client {
 		_, _ = w.Write(body)
 	}))
 	t.Cleanup(srv.Close)
-	return NewClient(srv.URL, WithMaxAttempts(1))
+	return NewClient(srv.URL, ClientOptions{MaxAttempts: 1})
 }
 
 // payloadType is one kind of payload the client decodes.

@@ -3,7 +3,7 @@
 // the local order book.
 //
 // Every record carries a symbol, a time in epoch milliseconds UTC and a
-// deterministic key (architecture.md §3), so a replay or a retry overwrites
+// deterministic key, so a replay or a retry overwrites
 // instead of duplicating. Records encode themselves with AppendJSON, which
 // avoids reflection on the hot path; the output decodes with encoding/json to
 // the same values.

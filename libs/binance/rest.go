@@ -117,48 +117,65 @@ type RequestInfo struct {
 	Err        error // transport error
 }
 
-// WithObserver calls fn after every HTTP attempt.
-func WithObserver(fn func(RequestInfo)) Option { return func(c *Client) { c.observe = fn } }
-
-// Option configures a Client.
-type Option func(*Client)
-
-// WithHTTPClient sets the HTTP client (default: one with a 30 s timeout).
-func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
-
-// WithClock sets the clock and sleep used for waits and the limiter.
-func WithClock(now func() time.Time, sleep SleepFunc) Option {
-	return func(c *Client) { c.now, c.sleep = now, sleep }
+// ClientOptions configures a Client. Zero values take the documented
+// defaults.
+type ClientOptions struct {
+	// HTTPClient makes the requests; nil means one with a 30 s timeout.
+	HTTPClient *http.Client
+	// Now and Sleep are the clock and the wait used for backoff and the
+	// limiter; nil means the real ones.
+	Now   func() time.Time
+	Sleep SleepFunc
+	// Rand is the source of backoff jitter, returning [0, 1); nil means
+	// math/rand's.
+	Rand func() float64
+	// MaxAttempts is how many times a request is tried. Default 6.
+	MaxAttempts int
+	// BackoffFirst and BackoffMax are the first and the largest backoff
+	// delay. Defaults 500 ms and 30 s.
+	BackoffFirst, BackoffMax time.Duration
+	// Limiter is the request-weight budget; share one between clients that
+	// use the same IP. Nil means a new one of DefaultWeightPerMinute on Now
+	// and Sleep.
+	Limiter *Limiter
+	// Observer, when set, is called after every HTTP attempt.
+	Observer func(RequestInfo)
 }
-
-// WithRand sets the source of backoff jitter, a function returning [0, 1).
-func WithRand(r func() float64) Option { return func(c *Client) { c.rand = r } }
-
-// WithMaxAttempts sets how many times a request is tried (default 6).
-func WithMaxAttempts(n int) Option { return func(c *Client) { c.maxAttempts = max(n, 1) } }
-
-// WithBackoff sets the first and the largest backoff delay (default 500 ms, 30 s).
-func WithBackoff(first, largest time.Duration) Option {
-	return func(c *Client) { c.backoffMin, c.backoffMax = first, largest }
-}
-
-// WithLimiter shares a limiter between clients that use the same IP.
-func WithLimiter(l *Limiter) Option { return func(c *Client) { c.lim = l } }
 
 // NewClient returns a client for baseURL (see RESTURLFromEnv).
-func NewClient(baseURL string, opts ...Option) *Client {
+func NewClient(baseURL string, o ClientOptions) *Client {
 	c := &Client{
 		base:        strings.TrimRight(baseURL, "/"),
-		hc:          &http.Client{Timeout: 30 * time.Second},
-		now:         time.Now,
-		sleep:       Sleep,
-		rand:        rand.Float64,
-		maxAttempts: 6,
-		backoffMin:  500 * time.Millisecond,
-		backoffMax:  30 * time.Second,
+		hc:          o.HTTPClient,
+		lim:         o.Limiter,
+		now:         o.Now,
+		sleep:       o.Sleep,
+		rand:        o.Rand,
+		maxAttempts: o.MaxAttempts,
+		backoffMin:  o.BackoffFirst,
+		backoffMax:  o.BackoffMax,
+		observe:     o.Observer,
 	}
-	for _, o := range opts {
-		o(c)
+	if c.hc == nil {
+		c.hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.sleep == nil {
+		c.sleep = Sleep
+	}
+	if c.rand == nil {
+		c.rand = rand.Float64
+	}
+	if c.maxAttempts <= 0 {
+		c.maxAttempts = 6
+	}
+	if c.backoffMin <= 0 {
+		c.backoffMin = 500 * time.Millisecond
+	}
+	if c.backoffMax <= 0 {
+		c.backoffMax = 30 * time.Second
 	}
 	if c.lim == nil {
 		c.lim = NewLimiter(DefaultWeightPerMinute, c.now, c.sleep)

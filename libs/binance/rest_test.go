@@ -144,7 +144,7 @@ func TestKlinesPaginates(t *testing.T) {
 	fake, srv := newFakeBinance(t, clock.Now)
 	start := testEpoch.Truncate(time.Minute).UnixMilli()
 	fake.klineStart, fake.klineEnd = start, start+2500*60_000
-	c := NewClient(srv.URL, WithClock(clock.Now, clock.Sleep))
+	c := NewClient(srv.URL, ClientOptions{Now: clock.Now, Sleep: clock.Sleep})
 
 	var got []Candle
 	err := c.Klines(context.Background(), "BTCUSDT", mustInterval(t, "1m"), start, start+3000*60_000, func(k Candle) error {
@@ -183,7 +183,7 @@ func TestAggTradesSkipsInvalidRowsAndPaginates(t *testing.T) {
 	clock := newAutoClock()
 	fake, srv := newFakeBinance(t, clock.Now)
 	fake.trades = 2500
-	c := NewClient(srv.URL, WithClock(clock.Now, clock.Sleep))
+	c := NewClient(srv.URL, ClientOptions{Now: clock.Now, Sleep: clock.Sleep})
 
 	var got []AggTrade
 	if err := c.AggTrades(context.Background(), "BTCUSDT", 0, 0, func(a AggTrade) error {
@@ -239,7 +239,7 @@ func TestRetryAfter429IsObeyed(t *testing.T) {
 		}
 		return false
 	}
-	c := NewClient(srv.URL, WithClock(clock.Now, clock.Sleep))
+	c := NewClient(srv.URL, ClientOptions{Now: clock.Now, Sleep: clock.Sleep})
 	done := make(chan error, 1)
 	go func() {
 		done <- c.Klines(context.Background(), "BTCUSDT", mustInterval(t, "1m"), fake.klineStart, fake.klineEnd,
@@ -277,7 +277,7 @@ func TestTeapotBlocksAllRequests(t *testing.T) {
 		}
 		return false
 	}
-	c := NewClient(srv.URL, WithClock(clock.Now, clock.Sleep))
+	c := NewClient(srv.URL, ClientOptions{Now: clock.Now, Sleep: clock.Sleep})
 	ctx := context.Background()
 	const others = 10
 	errs := make(chan error, others+1)
@@ -313,7 +313,7 @@ func TestLimiterKeepsServerWeightWithinBudget(t *testing.T) {
 	// Another client on the same IP already spent weight in this window: the
 	// header must teach the limiter about it.
 	fake.used[testEpoch.Truncate(time.Minute)] = 12
-	c := NewClient(srv.URL, WithClock(clock.Now, clock.Sleep))
+	c := NewClient(srv.URL, ClientOptions{Now: clock.Now, Sleep: clock.Sleep})
 	ctx := context.Background()
 	if _, err := c.ExchangeInfo(ctx); err != nil {
 		t.Fatal(err)
@@ -347,8 +347,8 @@ func TestServerErrorsGiveUpWithClearError(t *testing.T) {
 		_, _ = w.Write([]byte(`{"code":-1000,"msg":"An unknown error occurred while processing the request."}`))
 		return true
 	}
-	c := NewClient(srv.URL, WithClock(clock.Now, clock.Sleep), WithMaxAttempts(4),
-		WithBackoff(100*time.Millisecond, 250*time.Millisecond), WithRand(func() float64 { return 0.5 }))
+	c := NewClient(srv.URL, ClientOptions{Now: clock.Now, Sleep: clock.Sleep, MaxAttempts: 4,
+		BackoffFirst: 100 * time.Millisecond, BackoffMax: 250 * time.Millisecond, Rand: func() float64 { return 0.5 }})
 	err := c.Klines(context.Background(), "BTCUSDT", mustInterval(t, "5m"), 0, 1, func(Candle) error { return nil })
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) {
@@ -376,7 +376,7 @@ func TestClientErrorsAreNotRetried(t *testing.T) {
 		_, _ = w.Write([]byte(`{"code":-1121,"msg":"Invalid symbol."}`))
 		return true
 	}
-	c := NewClient(srv.URL, WithClock(clock.Now, clock.Sleep))
+	c := NewClient(srv.URL, ClientOptions{Now: clock.Now, Sleep: clock.Sleep})
 	_, err := c.ExchangeInfo(context.Background(), "NOPEUSDT")
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 400 || apiErr.Code != -1121 {
@@ -391,7 +391,7 @@ func TestConnectionErrorsAreRetriedThenReported(t *testing.T) {
 	clock := newAutoClock()
 	srv := httptest.NewServer(http.NotFoundHandler())
 	srv.Close() // nothing listens any more
-	c := NewClient(srv.URL, WithClock(clock.Now, clock.Sleep), WithMaxAttempts(3))
+	c := NewClient(srv.URL, ClientOptions{Now: clock.Now, Sleep: clock.Sleep, MaxAttempts: 3})
 	_, err := c.Depth(context.Background(), "BTCUSDT", 5000)
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 0 || apiErr.Attempts != 3 || apiErr.Err == nil {
@@ -405,7 +405,7 @@ func TestConnectionErrorsAreRetriedThenReported(t *testing.T) {
 func TestDepth(t *testing.T) {
 	clock := newAutoClock()
 	fake, srv := newFakeBinance(t, clock.Now)
-	c := NewClient(srv.URL, WithClock(clock.Now, clock.Sleep))
+	c := NewClient(srv.URL, ClientOptions{Now: clock.Now, Sleep: clock.Sleep})
 	got, err := c.Depth(context.Background(), "NKNUSDT", 1000)
 	if err != nil {
 		t.Fatal(err)

@@ -159,7 +159,7 @@ func TestWSReplayThroughOrderBook(t *testing.T) {
 	sim := binancesim.New(binancesim.Options{WS: binancesim.WSOptions{Replay: dir}})
 	base, stop := sim.Start()
 	t.Cleanup(stop)
-	rest := NewClient(base)
+	rest := NewClient(base, ClientOptions{})
 	var streams []string
 	expected := 0
 	for symbol, b := range want {

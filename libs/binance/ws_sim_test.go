@@ -340,7 +340,7 @@ type depthBook struct {
 func TestWSDepthGapResyncsOnlyThatSymbol(t *testing.T) {
 	clk := newSimTime(10)
 	sim, base := startWSSim(t, clk.Now, binancesim.WSOptions{})
-	rest := NewClient(base)
+	rest := NewClient(base, ClientOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var mu sync.Mutex

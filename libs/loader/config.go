@@ -52,13 +52,14 @@ type Config struct {
 	TopicPartitions   int           `envconfig:"DATA_TOPIC_PARTITIONS" default:"0" desc:"partitions of a data topic the loader creates (0: broker default)"`
 }
 
-// Validate checks what the loader needs before it can report anything.
+// Validate checks what the loader needs before it can report anything. It
+// reports every problem (errors.Join), each naming its variable.
 func (c *Config) Validate() error {
+	var errs []error
 	if c.QueueID == "" {
-		return errors.New("QUEUE_ID: is required")
-	}
-	if err := (protocol.Task{QueueID: c.QueueID}).Validate(); err != nil {
-		return err
+		errs = append(errs, errors.New("QUEUE_ID: is required"))
+	} else if err := (protocol.Task{QueueID: c.QueueID}).Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, v := range []struct {
 		name string
@@ -66,22 +67,22 @@ func (c *Config) Validate() error {
 	}{{"LOADER_CONCURRENCY", c.Concurrency}, {"LOADER_BATCH_SIZE", c.BatchSize}, {"BINANCE_MAX_ATTEMPTS", c.MaxAttempts},
 		{"LOADER_SNAPSHOT_LIMIT", c.SnapshotLimit}} {
 		if v.n < 1 {
-			return fmt.Errorf("%s: must be at least 1, got %d", v.name, v.n)
+			errs = append(errs, fmt.Errorf("%s: must be at least 1, got %d", v.name, v.n))
 		}
 	}
 	if c.BookDepth < 0 {
-		return fmt.Errorf("LOADER_BOOK_DEPTH: must not be negative, got %d", c.BookDepth)
+		errs = append(errs, fmt.Errorf("LOADER_BOOK_DEPTH: must not be negative, got %d", c.BookDepth))
 	}
 	if c.EndGrace < 0 {
-		return fmt.Errorf("LOADER_END_GRACE: must not be negative, got %s", c.EndGrace)
+		errs = append(errs, fmt.Errorf("LOADER_END_GRACE: must not be negative, got %s", c.EndGrace))
 	}
 	if c.WeightLimit < 0 {
-		return fmt.Errorf("BINANCE_WEIGHT_LIMIT: must not be negative, got %d", c.WeightLimit)
+		errs = append(errs, fmt.Errorf("BINANCE_WEIGHT_LIMIT: must not be negative, got %d", c.WeightLimit))
 	}
 	if c.SnapshotLimit > 5000 {
-		return fmt.Errorf("LOADER_SNAPSHOT_LIMIT: Binance serves at most 5000 levels, got %d", c.SnapshotLimit)
+		errs = append(errs, fmt.Errorf("LOADER_SNAPSHOT_LIMIT: Binance serves at most 5000 levels, got %d", c.SnapshotLimit))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // task returns the task the environment describes.

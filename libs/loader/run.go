@@ -132,11 +132,12 @@ func awaitStart(w *worker.Worker, cfg *Config, task protocol.Task) (protocol.Tas
 }
 
 func newClient(cfg *Config, m *metrics) *binance.Client {
-	return binance.NewClient(cfg.RESTURL,
-		binance.WithMaxAttempts(cfg.MaxAttempts),
-		binance.WithBackoff(500*time.Millisecond, cfg.BackoffMax),
-		binance.WithHTTPClient(&http.Client{Timeout: 30 * time.Second}),
-		binance.WithObserver(func(r binance.RequestInfo) {
+	return binance.NewClient(cfg.RESTURL, binance.ClientOptions{
+		MaxAttempts:  cfg.MaxAttempts,
+		BackoffFirst: 500 * time.Millisecond,
+		BackoffMax:   cfg.BackoffMax,
+		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
+		Observer: func(r binance.RequestInfo) {
 			m.requests.WithLabelValues(r.Endpoint, strconv.Itoa(r.Status)).Inc()
 			if r.UsedWeight >= 0 {
 				m.weightUsed.Set(float64(r.UsedWeight))
@@ -144,7 +145,8 @@ func newClient(cfg *Config, m *metrics) *binance.Client {
 			if r.Status == http.StatusTooManyRequests || r.Status == http.StatusTeapot {
 				m.rateLimited.WithLabelValues(strconv.Itoa(r.Status)).Inc()
 			}
-		}))
+		},
+	})
 }
 
 // runHistory loads a historical job, resuming after what its data topic

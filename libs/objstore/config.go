@@ -32,7 +32,8 @@ func (c Config) Backend() string {
 }
 
 // Validate checks the settings without touching the network or the disk.
-// Errors name the environment variable at fault.
+// It reports every problem (errors.Join), each naming the environment
+// variable at fault.
 func (c Config) Validate() error {
 	if c.Endpoint == "" {
 		if strings.TrimSpace(c.ArtifactDir) == "" {
@@ -40,25 +41,21 @@ func (c Config) Validate() error {
 		}
 		return nil
 	}
-	if err := checkEndpoint(c.Endpoint); err != nil {
-		return err
-	}
+	errs := []error{checkEndpoint(c.Endpoint)}
 	if c.AccessKey == "" {
-		return errors.New("MINIO_ACCESS_KEY: is required with MINIO_ENDPOINT")
+		errs = append(errs, errors.New("MINIO_ACCESS_KEY: is required with MINIO_ENDPOINT"))
 	}
 	if c.SecretKey == "" {
-		return errors.New("MINIO_SECRET_KEY: is required with MINIO_ENDPOINT")
+		errs = append(errs, errors.New("MINIO_SECRET_KEY: is required with MINIO_ENDPOINT"))
 	}
-	if err := checkBucket(c.Bucket); err != nil {
-		return err
-	}
+	errs = append(errs, checkBucket(c.Bucket))
 	if c.CAFile != "" && !c.UseSSL {
-		return errors.New("MINIO_CA_FILE: is set but MINIO_USE_SSL is false (the CA is only used for https)")
+		errs = append(errs, errors.New("MINIO_CA_FILE: is set but MINIO_USE_SSL is false (the CA is only used for https)"))
 	}
 	if c.OpenTimeout <= 0 {
-		return fmt.Errorf("MINIO_OPEN_TIMEOUT: must be positive, got %s", c.OpenTimeout)
+		errs = append(errs, fmt.Errorf("MINIO_OPEN_TIMEOUT: must be positive, got %s", c.OpenTimeout))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func checkEndpoint(e string) error {

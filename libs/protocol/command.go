@@ -37,7 +37,7 @@ type Command struct {
 	TelemetryID    string      `json:"telemetry_id,omitempty"`
 	Image          string      `json:"image,omitempty"`
 	// Timestamp is when the command was sent, in Unix seconds with a
-	// fractional part, as in the seed's examples.
+	// fractional part.
 	Timestamp float64 `json:"timestamp"`
 	// CommandID identifies one command so that its answer (a pong, say) can
 	// name it in Event.ReplyTo. Added by StreamForge; optional.
@@ -122,7 +122,7 @@ func (c *Command) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// MarshalJSON encodes the command with the seed's field names, known fields
+// MarshalJSON encodes the command with the protocol's field names, known fields
 // first in a fixed order, then any Extra fields sorted by name.
 func (c Command) MarshalJSON() ([]byte, error) {
 	w := newObjectWriter(256)

@@ -146,7 +146,7 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// MarshalJSON encodes the event with the seed's field names, known fields
+// MarshalJSON encodes the event with the protocol's field names, known fields
 // first in a fixed order, then any Extra fields sorted by name.
 func (e Event) MarshalJSON() ([]byte, error) {
 	w := newObjectWriter(256)

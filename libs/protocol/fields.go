@@ -10,14 +10,21 @@ import (
 	"strings"
 )
 
-// FieldError reports a message field that is missing, has the wrong JSON type
-// or holds a value outside its domain. Field is the JSON name of the field.
+// FieldError reports a field that is missing, has the wrong JSON type or
+// holds a value outside its domain: a field of a protocol message, or of a
+// request to queue-manager's API (where it becomes a problem+json body's
+// field and detail). Field is the JSON name of the field (a path such as
+// symbols[0] in a request).
 type FieldError struct {
 	Field   string
 	Problem string
 }
 
 func (e *FieldError) Error() string { return fmt.Sprintf("field %q: %s", e.Field, e.Problem) }
+
+// Detail is the problem as "<field>: <problem>", for a person reading an API
+// error.
+func (e *FieldError) Detail() string { return e.Field + ": " + e.Problem }
 
 // Extra holds the fields of a decoded message that this version does not know.
 // They are written back unchanged when the message is encoded again.
@@ -81,7 +88,7 @@ func decodeObject(data []byte) (map[string]json.RawMessage, error) {
 // field decodes one member into dst, naming the field on a type mismatch.
 func field(name string, raw json.RawMessage, dst any) error {
 	if bytes.Equal(raw, []byte("null")) {
-		return nil // null means absent, as in the seed's producers
+		return nil // null means absent
 	}
 	if err := json.Unmarshal(raw, dst); err != nil {
 		return &FieldError{Field: name, Problem: "want " + jsonKind(dst) + ", got " + rawKind(raw)}

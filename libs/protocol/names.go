@@ -297,11 +297,11 @@ func ParseTimeRange(s string) (TimeRange, error) {
 	return r, nil
 }
 
-// Timestamp converts t to the seed's timestamp: Unix seconds with
+// Timestamp converts t to the protocol's timestamp: Unix seconds with
 // millisecond precision.
 func Timestamp(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 
-// TimeOf converts a seed timestamp back to a time, rounded to the millisecond.
+// TimeOf converts a protocol timestamp back to a time, rounded to the millisecond.
 func TimeOf(ts float64) time.Time {
 	return time.UnixMilli(int64(math.Round(ts * 1000))).UTC()
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/streamforge/streamforge/libs/protocol"
 )
 
-func TestSeedNames(t *testing.T) {
+func TestExampleNames(t *testing.T) {
 	day := time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC)
 	q, err := protocol.NewQueueID("BTCUSDT", "api_candles_5m", day, "a1b2c3")
 	if err != nil {

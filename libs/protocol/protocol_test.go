@@ -55,14 +55,14 @@ func sameJSON(t *testing.T, got, want []byte) string {
 	return cmp.Diff(w, g)
 }
 
-func TestSeedCommandValidatesAndRoundTrips(t *testing.T) {
-	raw, err := os.ReadFile("testdata/seed-command.json")
+func TestExampleCommandValidatesAndRoundTrips(t *testing.T) {
+	raw, err := os.ReadFile("testdata/example-command.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := compileSchema(t, "command.schema.json", schema.Command)
 	if err := schemaValid(t, s, raw); err != nil {
-		t.Fatalf("seed command does not validate against the schema: %v", err)
+		t.Fatalf("example command does not validate against the schema: %v", err)
 	}
 	got, err := protocol.DecodeCommand(raw)
 	if err != nil {
@@ -93,14 +93,14 @@ func TestSeedCommandValidatesAndRoundTrips(t *testing.T) {
 	}
 }
 
-func TestSeedEventValidatesAndRoundTrips(t *testing.T) {
-	raw, err := os.ReadFile("testdata/seed-event.json")
+func TestExampleEventValidatesAndRoundTrips(t *testing.T) {
+	raw, err := os.ReadFile("testdata/example-event.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := compileSchema(t, "event.schema.json", schema.Event)
 	if err := schemaValid(t, s, raw); err != nil {
-		t.Fatalf("seed event does not validate against the schema: %v", err)
+		t.Fatalf("example event does not validate against the schema: %v", err)
 	}
 	got, err := protocol.DecodeEvent(raw)
 	if err != nil {
@@ -277,7 +277,7 @@ func TestEncodingEscapes(t *testing.T) {
 }
 
 func FuzzDecodeCommand(f *testing.F) {
-	seed, _ := os.ReadFile("testdata/seed-command.json")
+	seed, _ := os.ReadFile("testdata/example-command.json")
 	f.Add(seed)
 	f.Add([]byte(`{"command":"ping","queue_id":"q","timestamp":1,"x":[1,{"y":null}]}`))
 	f.Add([]byte(`{"command":null}`))

@@ -1,9 +1,12 @@
 package protocol
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Task is what a worker is asked to do, as passed to a Kubernetes Job in its
-// environment (seed Appendix B). The same fields travel in a start Command.
+// environment. The same fields travel in a start Command.
 type Task struct {
 	QueueID        string `envconfig:"QUEUE_ID" desc:"the task's queue id, e.g. wf-btcusdt-api_candles_5m-20240801-a1b2c3"`
 	Symbol         string `envconfig:"SYMBOL" desc:"exchange symbol, e.g. BTCUSDT; a comma-separated list for steps over several (graph, train)"`
@@ -15,11 +18,12 @@ type Task struct {
 	RunID          string `envconfig:"RUN_ID" desc:"the run (attempt) of the task this worker is, carried in every event it sends (set by queue-manager)"`
 }
 
-// Validate checks the fields that are set and that QUEUE_ID is. Errors name
-// the environment variable.
+// Validate checks the fields that are set and that QUEUE_ID is. It reports
+// every problem (errors.Join), each naming the environment variable.
 func (t Task) Validate() error {
+	var errs []error
 	if err := validateQueueID("queue_id", t.QueueID); err != nil {
-		return fmt.Errorf("QUEUE_ID: %s", err.(*FieldError).Problem)
+		errs = append(errs, fmt.Errorf("QUEUE_ID: %s", err.(*FieldError).Problem))
 	}
 	checks := []struct {
 		name, val string
@@ -37,10 +41,10 @@ func (t Task) Validate() error {
 			continue
 		}
 		if err := c.fn(c.val); err != nil {
-			return fmt.Errorf("%s: %w", c.name, err)
+			errs = append(errs, fmt.Errorf("%s: %w", c.name, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // StartCommand returns the start command that carries t to target.

@@ -1,10 +1,15 @@
 package service
 
 import (
+	"encoding"
+	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kelseyhightower/envconfig"
 )
 
 // Common is the configuration every service shares. Embed it in a service's
@@ -18,25 +23,49 @@ type Common struct {
 // CommonConfig gives the runtime the shared part of a service's config.
 func (c *Common) CommonConfig() *Common { return c }
 
-// Validate checks the shared settings; errors name the variable.
+// Validate checks the shared settings and reports every problem, each
+// naming its variable.
 func (c *Common) Validate() error {
+	var errs []error
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel)
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
 	}
 	if c.ShutdownTimeout <= 0 {
-		return fmt.Errorf("SHUTDOWN_TIMEOUT: must be positive, got %s", c.ShutdownTimeout)
+		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT: must be positive, got %s", c.ShutdownTimeout))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 type validator interface{ Validate() error }
 
 // validate calls Validate on every embedded struct that has one, then on the
 // config itself, so a service composing bus.Config, protocol.Task and Common
-// gets all their checks without repeating them.
+// gets all their checks without repeating them. It reports every problem at
+// once (errors.Join), each once even when two checks find it.
 func validate(cfg any) error {
+	var errs []error
+	// one adds a problem unless an earlier check reported it already (the
+	// same message, or one the new message only elaborates on).
+	one := func(err error) {
+		for _, e := range errs {
+			if strings.HasPrefix(err.Error(), e.Error()) {
+				return
+			}
+		}
+		errs = append(errs, err)
+	}
+	var add func(err error)
+	add = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				add(e)
+			}
+		} else if err != nil {
+			one(err)
+		}
+	}
 	v := reflect.ValueOf(cfg)
 	if v.Kind() == reflect.Pointer {
 		v = v.Elem()
@@ -52,16 +81,90 @@ func validate(cfg any) error {
 				fv = fv.Addr()
 			}
 			if val, ok := fv.Interface().(validator); ok {
-				if err := val.Validate(); err != nil {
-					return err
-				}
+				add(val.Validate())
 			}
 		}
 	}
 	if val, ok := cfg.(validator); ok {
-		return val.Validate()
+		add(val.Validate())
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// load fills cfg (a pointer to a struct) from the environment as
+// envconfig.Process does, but reads each variable on its own so that every
+// variable that is missing or does not parse is reported, not only the
+// first. Each error names the variable.
+func load(cfg any) error {
+	v := reflect.ValueOf(cfg)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return envconfig.ErrInvalidSpecification
+	}
+	var errs []error
+	loadStruct(v.Elem(), &errs)
+	return errors.Join(errs...)
+}
+
+func loadStruct(v reflect.Value, errs *[]error) {
+	t := v.Type()
+	for i := 0; i < v.NumField(); i++ {
+		f, fv := t.Field(i), v.Field(i)
+		if ignored, _ := strconv.ParseBool(f.Tag.Get("ignored")); !fv.CanSet() || ignored {
+			continue
+		}
+		if f.Anonymous { // an embedded struct's variables are the outer struct's
+			sv := fv
+			if sv.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct {
+				if sv.IsNil() {
+					sv.Set(reflect.New(f.Type.Elem()))
+				}
+				sv = sv.Elem()
+			}
+			if sv.Kind() == reflect.Struct && !decodes(sv) {
+				loadStruct(sv, errs)
+				continue
+			}
+		}
+		// A struct of this one field, name and tags and all, gives envconfig
+		// exactly the field to process, with the same variable, default and
+		// decoder.
+		one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: f.Name, Type: f.Type, Tag: f.Tag}}))
+		one.Elem().Field(0).Set(fv)
+		if err := envconfig.Process("", one.Interface()); err != nil {
+			*errs = append(*errs, readable(err))
+			continue
+		}
+		fv.Set(one.Elem().Field(0))
+	}
+}
+
+// decodes reports whether envconfig reads the struct v from one variable.
+func decodes(v reflect.Value) bool {
+	p := v.Addr().Interface()
+	switch p.(type) {
+	case envconfig.Decoder, envconfig.Setter, encoding.TextUnmarshaler, encoding.BinaryUnmarshaler:
+		return true
+	}
+	return false
+}
+
+// readable turns envconfig's errors into "VARIABLE: problem".
+func readable(err error) error {
+	var pe *envconfig.ParseError
+	if errors.As(err, &pe) {
+		why := pe.Err
+		var ne *strconv.NumError
+		if errors.As(why, &ne) {
+			why = ne.Err // "invalid syntax", without repeating the value
+		}
+		return fmt.Errorf("%s: %q is not a valid %s: %w", pe.KeyName, pe.Value, pe.TypeName, why)
+	}
+	if key, ok := strings.CutPrefix(err.Error(), "required key "); ok {
+		if key, ok = strings.CutSuffix(key, " missing value"); ok {
+			return fmt.Errorf("%s: is required", key)
+		}
+	}
+	return err
 }
 
 // Effective returns the configuration as environment variable names and

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -55,7 +56,7 @@ type Options struct {
 	// Debug forces debug logging (a --debug flag).
 	Debug *bool
 	// DefaultHTTPAddr replaces Common's default listener when HTTP_ADDR is
-	// not set (dummy-service listens on :8000, as in the seed).
+	// not set (dummy-service listens on :8000).
 	DefaultHTTPAddr string
 }
 
@@ -96,8 +97,8 @@ func (e *ExitError) Error() string { return e.Err.Error() }
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // Main runs a service and returns its exit code: 0 after a clean run or
-// shutdown, 2 for bad flags or configuration (one line on stderr naming the
-// variable), 1 (or an ExitError's code) when run fails.
+// shutdown, 2 for bad flags or configuration (one line on stderr for each
+// problem, naming the variable), 1 (or an ExitError's code) when run fails.
 func Main(ctx context.Context, o Options, run func(ctx context.Context, rt *Runtime) error) int {
 	if o.Stdout == nil {
 		o.Stdout = os.Stdout
@@ -117,12 +118,17 @@ func Main(ctx context.Context, o Options, run func(ctx context.Context, rt *Runt
 		}
 		return 2 // the flag package already printed the problem
 	}
-	if err := envconfig.Process("", o.Config); err != nil {
-		fmt.Fprintf(o.Stderr, "%s: configuration: %v\n", o.Name, err)
-		return 2
+	// Validation waits until every variable parsed: a field left at zero by
+	// a value that did not parse would be reported a second time.
+	err := load(o.Config)
+	if err == nil {
+		err = validate(o.Config)
 	}
-	if err := validate(o.Config); err != nil {
-		fmt.Fprintf(o.Stderr, "%s: configuration: %v\n", o.Name, err)
+	if err != nil {
+		// One line per problem: a joined error lists one on each line.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintf(o.Stderr, "%s: configuration: %s\n", o.Name, line)
+		}
 		return 2
 	}
 	common := o.Config.CommonConfig()

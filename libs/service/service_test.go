@@ -142,6 +142,51 @@ func TestMainConfigErrorsNameTheVariable(t *testing.T) {
 	}
 }
 
+func TestMainReportsEveryConfigError(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{
+			name: "three variables that do not parse",
+			env:  map[string]string{"TEST_LIMIT": "many", "SHUTDOWN_TIMEOUT": "soon"},
+			want: []string{"TEST_BROKERS: is required", "TEST_LIMIT: ", "SHUTDOWN_TIMEOUT: "},
+		},
+		{
+			name: "three variables that do not validate",
+			env:  map[string]string{"TEST_BROKERS": "k:9092", "TEST_LIMIT": "0", "LOG_LEVEL": "loud", "SHUTDOWN_TIMEOUT": "0s"},
+			want: []string{"TEST_LIMIT: must be at least 1", "LOG_LEVEL: ", "SHUTDOWN_TIMEOUT: must be positive"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var stderr bytes.Buffer
+			code := service.Main(context.Background(), service.Options{Name: "svc", Config: &testConfig{}, Stderr: &stderr},
+				func(context.Context, *service.Runtime) error { return nil })
+			if code != 2 {
+				t.Fatalf("exit %d, want 2", code)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if len(lines) != len(tt.want) {
+				t.Errorf("got %d lines, want %d:\n%s", len(lines), len(tt.want), stderr.String())
+			}
+			for _, w := range tt.want {
+				found := false
+				for _, l := range lines {
+					found = found || strings.HasPrefix(l, "svc: configuration: "+w)
+				}
+				if !found {
+					t.Errorf("no line starts with %q:\n%s", "svc: configuration: "+w, stderr.String())
+				}
+			}
+		})
+	}
+}
+
 func TestHelpListsFlagsAndEveryVariable(t *testing.T) {
 	var stdout bytes.Buffer
 	fs := flag.NewFlagSet("svc", flag.ContinueOnError)

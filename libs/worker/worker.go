@@ -53,17 +53,19 @@ type Settings struct {
 	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control and queue-events when missing"`
 }
 
-// Validate checks the settings; errors name the variable.
+// Validate checks the settings and reports every problem, each naming its
+// variable.
 func (s *Settings) Validate() error {
+	var errs []error
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{{"PROGRESS_INTERVAL", s.ProgressInterval}, {"HEARTBEAT_INTERVAL", s.HeartbeatInterval}, {"CONTROL_LOOKBACK", s.ControlLookback}} {
 		if d.v <= 0 {
-			return fmt.Errorf("%s: must be positive, got %s", d.name, d.v)
+			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", d.name, d.v))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Options returns the worker options these settings describe for service.

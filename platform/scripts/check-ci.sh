@@ -108,7 +108,7 @@ def includes_of(path, doc):
         elif isinstance(item, dict) and "local" in item:
             local = item["local"]
         elif isinstance(item, dict) and ("project" in item or "template" in item or "remote" in item or "component" in item):
-            errors.append(f"{path}: include {item}: only local includes are allowed (the seed's project: include is replaced by local:)")
+            errors.append(f"{path}: include {item}: only local includes are allowed (replace a project: include by local:)")
             continue
         else:
             errors.append(f"{path}: include {item!r}: not understood")

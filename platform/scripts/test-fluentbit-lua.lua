@@ -4,8 +4,7 @@ dofile(arg[1])
 
 local day = 1754438400 -- 2025-08-06T00:00:00Z
 local cases = {
-  -- the seed's example
-  { "seed example", "internal.my-app", day, {}, "internal-my-app-2025.08.06" },
+  { "plain tag", "internal.my-app", day, {}, "internal-my-app-2025.08.06" },
   { "extra tag parts are ignored", "internal.my-app.worker.7", day, {}, "internal-my-app-2025.08.06" },
   { "one-part tag", "internal", day, {}, "unknown-unknown-2025.08.06" },
   { "empty tag", "", day, {}, "unknown-unknown-2025.08.06" },
@@ -14,7 +13,7 @@ local cases = {
   { "upper case and forbidden characters", "Internal.My App*", day, {}, "internal-my-app--2025.08.06" },
   { "float time, last second of the day", "internal.app", day + 86399.999, {}, "internal-app-2025.08.06" },
   { "time as table (sec, nsec)", "internal.app", { sec = day + 86400, nsec = 5 }, {}, "internal-app-2025.08.07" },
-  { "time as the seed's array", "internal.app", { day }, {}, "internal-app-2025.08.06" },
+  { "time as an array", "internal.app", { day }, {}, "internal-app-2025.08.06" },
   { "host logs", "host.syslog", day, {}, "host-syslog-2025.08.06" },
   { "container log: app.kubernetes.io/name label", "kube.var.log.containers.qm-1_stf_queue-manager-abc.log", day,
     { kubernetes = { labels = { ["app.kubernetes.io/name"] = "queue-manager", app = "streamforge" } } },

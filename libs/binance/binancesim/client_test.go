@@ -46,8 +46,8 @@ func simAndClient(t *testing.T, budget int, clock *fakeClock) (*binancesim.Sim, 
 	sim := binancesim.New(binancesim.Options{Market: mc, Clock: clock.Now, WeightLimit: budget})
 	url, stop := sim.Start()
 	t.Cleanup(stop)
-	c := binance.NewClient(url, binance.WithClock(clock.Now, clock.Sleep),
-		binance.WithLimiter(binance.NewLimiter(budget, clock.Now, clock.Sleep)), binance.WithRand(func() float64 { return 0.5 }))
+	c := binance.NewClient(url, binance.ClientOptions{Now: clock.Now, Sleep: clock.Sleep,
+		Limiter: binance.NewLimiter(budget, clock.Now, clock.Sleep), Rand: func() float64 { return 0.5 }})
 	return sim, c
 }
 

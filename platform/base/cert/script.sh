@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# TLS certificate through cert-manager (seed chapter 5.5, /platform/base/cert/
-# script.sh): make a private key and a CSR with openssl (SANs for the DNS name
+# TLS certificate through cert-manager: make a private key and a CSR with openssl (SANs for the DNS name
 # and the IP), submit it as a cert-manager CertificateRequest to the lab's
 # CA issuer, wait until it is signed, save the certificate, and check that
 # key and certificate belong together.

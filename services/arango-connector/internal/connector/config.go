@@ -61,12 +61,13 @@ func (c *Config) ownRecords(ctx context.Context, st store.Store) (int64, error) 
 	return n, nil
 }
 
-// Validate checks the settings; errors name the variable. It fills the
-// defaults derived from QUEUE_ID.
+// Validate checks the settings and reports every problem (errors.Join),
+// each naming its variable. It fills the defaults derived from QUEUE_ID.
 func (c *Config) Validate() error {
 	if c.QueueID == "" {
-		return errors.New("QUEUE_ID: is required")
+		return errors.New("QUEUE_ID: is required") // every default derives from it
 	}
+	var errs []error
 	if c.KafkaTopic == "" {
 		c.KafkaTopic = protocol.DataTopic(c.QueueID)
 	}
@@ -74,7 +75,7 @@ func (c *Config) Validate() error {
 	if c.TimeRange != "" {
 		tr, err := protocol.ParseTimeRange(c.TimeRange)
 		if err != nil {
-			return fmt.Errorf("TIME_RANGE: %w", err)
+			errs = append(errs, fmt.Errorf("TIME_RANGE: %w", err))
 		}
 		c.from, c.to = tr.Start.UnixMilli(), tr.End.UnixMilli()
 	} else {
@@ -84,31 +85,36 @@ func (c *Config) Validate() error {
 		c.Symbol = q.Symbol
 	}
 	if err := protocol.ValidateSymbols(c.Symbol); err != nil {
-		return fmt.Errorf("SYMBOL: %w (the symbols whose records the task stores)", err)
+		errs = append(errs, fmt.Errorf("SYMBOL: %w (the symbols whose records the task stores)", err))
 	}
 	if c.CollectionName == "" {
 		if qerr != nil {
-			return fmt.Errorf("COLLECTION_NAME: is required when QUEUE_ID is not a workflow id (%v)", qerr)
+			errs = append(errs, fmt.Errorf("COLLECTION_NAME: is required when QUEUE_ID is not a workflow id (%v)", qerr))
+		} else {
+			// The data's first day: TIME_RANGE's start, else the queue id's
+			// day (when TIME_RANGE does not parse, reported above).
+			day, _ := protocol.DataDay(c.TimeRange, q.Day)
+			c.CollectionName = protocol.CollectionName(q.Symbol, q.Type, day)
 		}
-		// The data's first day: TIME_RANGE's start, else the queue id's day.
-		day, _ := protocol.DataDay(c.TimeRange, q.Day) // TIME_RANGE parsed above
-		c.CollectionName = protocol.CollectionName(q.Symbol, q.Type, day)
 	}
 	if c.Group == "" {
 		c.Group = Name + "-" + c.QueueID
 	}
 	if c.BatchSize < 1 || c.BatchSize > 100_000 {
-		return fmt.Errorf("CONNECTOR_BATCH_SIZE: want 1..100000, got %d", c.BatchSize)
+		errs = append(errs, fmt.Errorf("CONNECTOR_BATCH_SIZE: want 1..100000, got %d", c.BatchSize))
 	}
-	for name, d := range map[string]time.Duration{
-		"CONNECTOR_BATCH_WAIT": c.BatchWait, "STORE_RETRY_MAX": c.RetryMax, "PROGRESS_INTERVAL": c.ProgressInterval,
-		"HEARTBEAT_INTERVAL": c.HeartbeatInterval,
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"CONNECTOR_BATCH_WAIT", c.BatchWait}, {"STORE_RETRY_MAX", c.RetryMax}, {"PROGRESS_INTERVAL", c.ProgressInterval},
+		{"HEARTBEAT_INTERVAL", c.HeartbeatInterval},
 	} {
-		if d <= 0 {
-			return fmt.Errorf("%s: must be positive, got %s", name, d)
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", d.name, d.v))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // rangeText is TIME_RANGE for messages.

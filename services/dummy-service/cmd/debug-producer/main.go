@@ -1,5 +1,5 @@
 // Command debug-producer sends ping or stop to a task on queue-control and
-// checks the answer on queue-events (seed Appendix F):
+// checks the answer on queue-events:
 //
 //	debug-producer --queue-id wf-... --command ping --expect-pong
 //	debug-producer --queue-id wf-... --command stop --expect-finish

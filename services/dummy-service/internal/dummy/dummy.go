@@ -38,27 +38,29 @@ type Config struct {
 	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control, queue-events and the data topic if missing (local stacks; Strimzi manages them in a cluster)"`
 }
 
-// Validate checks the settings; errors name the variable.
+// Validate checks the settings and reports every problem (errors.Join),
+// each naming its variable.
 func (c *Config) Validate() error {
+	var errs []error
 	if c.QueueID == "" {
-		return errors.New("QUEUE_ID: is required")
+		errs = append(errs, errors.New("QUEUE_ID: is required"))
 	}
 	if c.Records < 0 {
-		return fmt.Errorf("DUMMY_RECORDS: must not be negative, got %d", c.Records)
+		errs = append(errs, fmt.Errorf("DUMMY_RECORDS: must not be negative, got %d", c.Records))
 	}
 	if c.BatchSize < 1 {
-		return fmt.Errorf("DUMMY_BATCH_SIZE: must be at least 1, got %d", c.BatchSize)
+		errs = append(errs, fmt.Errorf("DUMMY_BATCH_SIZE: must be at least 1, got %d", c.BatchSize))
 	}
 	if c.Rate < 0 {
-		return fmt.Errorf("DUMMY_RATE: must not be negative, got %v", c.Rate)
+		errs = append(errs, fmt.Errorf("DUMMY_RATE: must not be negative, got %v", c.Rate))
 	}
 	if c.HeartbeatInterval <= 0 {
-		return fmt.Errorf("HEARTBEAT_INTERVAL: must be positive, got %s", c.HeartbeatInterval)
+		errs = append(errs, fmt.Errorf("HEARTBEAT_INTERVAL: must be positive, got %s", c.HeartbeatInterval))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// Flags are dummy-service's command-line switches (seed Appendix F).
+// Flags are dummy-service's command-line switches.
 type Flags struct {
 	Debug           bool
 	SimulateLoading bool

@@ -65,28 +65,35 @@ func (e *FieldError) Error() string {
 // Unwrap makes errors.Is(err, ErrInvalidConfig) hold.
 func (e *FieldError) Unwrap() error { return ErrInvalidConfig }
 
-// Validate returns a *FieldError for the first field out of range, or nil.
-// Use errors.As to read the field name.
+// Validate returns a *FieldError for every field out of range, joined with
+// errors.Join in field order, or nil. Use errors.As to read the first
+// field's name.
 func (c Config) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
 	}
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-	switch {
-	case c.Model != ArchGCN && c.Model != ArchSAGE && c.Model != ArchLogReg:
-		return bad("Model", "must be %q, %q or %q, got %q", ArchGCN, ArchSAGE, ArchLogReg, c.Model)
-	case c.Hidden <= 0 && c.Model != ArchLogReg:
-		return bad("Hidden", "must be positive, got %d", c.Hidden)
-	case !(c.Dropout >= 0 && c.Dropout < 1):
-		return bad("Dropout", "must be in [0, 1), got %v", c.Dropout)
-	case !(c.LR > 0) || !finite(c.LR):
-		return bad("LR", "must be positive and finite, got %v", c.LR)
-	case !(c.WeightDecay >= 0) || !finite(c.WeightDecay):
-		return bad("WeightDecay", "must be non-negative and finite, got %v", c.WeightDecay)
-	case c.Epochs <= 0:
-		return bad("Epochs", "must be positive, got %d", c.Epochs)
-	case c.Patience < 0:
-		return bad("Patience", "must be non-negative, got %d", c.Patience)
+	if c.Model != ArchGCN && c.Model != ArchSAGE && c.Model != ArchLogReg {
+		bad("Model", "must be %q, %q or %q, got %q", ArchGCN, ArchSAGE, ArchLogReg, c.Model)
 	}
-	return nil
+	if c.Hidden <= 0 && c.Model != ArchLogReg {
+		bad("Hidden", "must be positive, got %d", c.Hidden)
+	}
+	if !(c.Dropout >= 0 && c.Dropout < 1) {
+		bad("Dropout", "must be in [0, 1), got %v", c.Dropout)
+	}
+	if !(c.LR > 0) || !finite(c.LR) {
+		bad("LR", "must be positive and finite, got %v", c.LR)
+	}
+	if !(c.WeightDecay >= 0) || !finite(c.WeightDecay) {
+		bad("WeightDecay", "must be non-negative and finite, got %v", c.WeightDecay)
+	}
+	if c.Epochs <= 0 {
+		bad("Epochs", "must be positive, got %d", c.Epochs)
+	}
+	if c.Patience < 0 {
+		bad("Patience", "must be non-negative, got %d", c.Patience)
+	}
+	return errors.Join(errs...)
 }

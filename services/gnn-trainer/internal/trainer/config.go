@@ -51,27 +51,37 @@ func (s *Training) gnnConfig() gnn.Config {
 		Epochs: s.Epochs, Patience: s.Patience, Seed: s.Seed}
 }
 
-// Validate checks the settings; errors name the variable.
+// Validate checks the settings and reports every problem (errors.Join),
+// each naming its variable.
 func (s *Training) Validate() error {
+	var errs []error
 	if s.GraphName != "" {
 		if err := protocol.ValidateCollection(s.GraphName); err != nil {
-			return fmt.Errorf("GRAPH_NAME: %w", err)
+			errs = append(errs, fmt.Errorf("GRAPH_NAME: %w", err))
 		}
 	}
 	if s.Model != gnn.ArchGCN && s.Model != gnn.ArchSAGE {
-		return fmt.Errorf("GNN_MODEL: %q is not gcn or sage", s.Model)
+		errs = append(errs, fmt.Errorf("GNN_MODEL: %q is not gcn or sage", s.Model))
 	}
 	if err := s.gnnConfig().Validate(); err != nil {
-		var fe *gnn.FieldError
-		if errors.As(err, &fe) {
-			return fmt.Errorf("%s: %s", envName(fe.Field), fe.Reason)
+		problems := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			problems = j.Unwrap()
 		}
-		return err
+		for _, p := range problems {
+			var fe *gnn.FieldError
+			switch {
+			case !errors.As(p, &fe):
+				errs = append(errs, p)
+			case fe.Field != "Model": // GNN_MODEL is checked above
+				errs = append(errs, fmt.Errorf("%s: %s", envName(fe.Field), fe.Reason))
+			}
+		}
 	}
 	if s.TrainFrac <= 0 || s.ValFrac < 0 || s.TrainFrac+s.ValFrac >= 1 {
-		return fmt.Errorf("GNN_TRAIN_FRACTION, GNN_VAL_FRACTION: want train > 0, validation >= 0 and their sum < 1 (a test set remains), got %g and %g", s.TrainFrac, s.ValFrac)
+		errs = append(errs, fmt.Errorf("GNN_TRAIN_FRACTION, GNN_VAL_FRACTION: want train > 0, validation >= 0 and their sum < 1 (a test set remains), got %g and %g", s.TrainFrac, s.ValFrac))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // envName maps a gnn.Config field to its variable.
@@ -108,13 +118,18 @@ type Config struct {
 	Prefix string `envconfig:"ARTIFACT_PREFIX" desc:"where the artifacts go in the object store (default models/<queue_id>/)"`
 }
 
-// Validate checks the settings; errors name the variable.
+// Validate checks the settings and reports every problem (errors.Join),
+// each naming its variable.
 func (c *Config) Validate() error {
+	var errs []error
 	if c.QueueID == "" {
-		return errors.New("QUEUE_ID: is required")
+		errs = append(errs, errors.New("QUEUE_ID: is required"))
 	}
 	if c.GraphName == "" {
-		return errors.New("GRAPH_NAME: is required: the graph graph-builder wrote")
+		errs = append(errs, errors.New("GRAPH_NAME: is required: the graph graph-builder wrote"))
+	}
+	if c.QueueID == "" {
+		return errors.Join(errs...) // ARTIFACT_PREFIX derives from it
 	}
 	if c.Prefix == "" {
 		c.Prefix = "models/" + c.QueueID + "/"
@@ -123,7 +138,7 @@ func (c *Config) Validate() error {
 		c.Prefix += "/"
 	}
 	if err := objstore.ValidatePrefix(c.Prefix); err != nil {
-		return fmt.Errorf("ARTIFACT_PREFIX: %w", err)
+		errs = append(errs, fmt.Errorf("ARTIFACT_PREFIX: %w", err))
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -64,77 +64,82 @@ type Config struct {
 	horizons []int
 }
 
-// Validate checks the settings; errors name the variable.
+// Validate checks the settings and reports every problem (errors.Join),
+// each naming its variable.
 func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.QueueID == "" {
-		return errors.New("QUEUE_ID: is required")
+		bad("QUEUE_ID: is required")
 	}
 	if c.Symbol == "" {
-		return errors.New("SYMBOL: is required (one symbol, or several comma-separated)")
+		bad("SYMBOL: is required (one symbol, or several comma-separated)")
 	}
 	if c.GraphName == "" {
 		c.GraphName = c.CollectionName
 	}
 	if c.GraphName == "" {
-		return errors.New("GRAPH_NAME: is required when COLLECTION_NAME is empty")
-	}
-	if err := protocol.ValidateCollection(c.GraphName); err != nil {
-		return fmt.Errorf("GRAPH_NAME: %w", err)
+		bad("GRAPH_NAME: is required when COLLECTION_NAME is empty")
+	} else if err := protocol.ValidateCollection(c.GraphName); err != nil {
+		bad("GRAPH_NAME: %w", err)
 	}
 	if c.TimeRange != "" {
 		if _, err := protocol.ParseTimeRange(c.TimeRange); err != nil {
-			return fmt.Errorf("TIME_RANGE: %w", err)
+			bad("TIME_RANGE: %w", err)
 		}
 	}
-	ins, err := parseInputs(c.Inputs, strings.Split(c.Symbol, ","))
-	if err != nil {
-		return fmt.Errorf("INPUT_COLLECTIONS: %w", err)
+	if c.Symbol != "" { // the inputs are checked against SYMBOL
+		ins, err := parseInputs(c.Inputs, strings.Split(c.Symbol, ","))
+		if err != nil {
+			bad("INPUT_COLLECTIONS: %w", err)
+		}
+		c.inputs = ins
 	}
-	c.inputs = ins
 	switch c.Kind {
 	case KindAuto, KindVisibility, KindHorizontal:
 	case KindCorrelation:
 		if n := len(strings.Split(c.Symbol, ",")); n < 2 {
-			return fmt.Errorf("GRAPH_KIND: correlation needs two or more symbols, SYMBOL has %d", n)
+			bad("GRAPH_KIND: correlation needs two or more symbols, SYMBOL has %d", n)
 		}
 	default:
-		return fmt.Errorf("GRAPH_KIND: %q is not auto, visibility, horizontal or correlation", c.Kind)
+		bad("GRAPH_KIND: %q is not auto, visibility, horizontal or correlation", c.Kind)
 	}
 	if (c.Kind == KindVisibility || c.Kind == KindHorizontal) && strings.Contains(c.Symbol, ",") {
-		return fmt.Errorf("GRAPH_KIND: %s graphs are of one series; SYMBOL lists several (%s)", c.Kind, c.Symbol)
+		bad("GRAPH_KIND: %s graphs are of one series; SYMBOL lists several (%s)", c.Kind, c.Symbol)
 	}
 	switch c.Edges {
 	case EdgesMST, EdgesThreshold, EdgesTopK:
 	default:
-		return fmt.Errorf("GRAPH_EDGES: %q is not mst, threshold or topk", c.Edges)
+		bad("GRAPH_EDGES: %q is not mst, threshold or topk", c.Edges)
 	}
 	if c.Threshold <= 0 || c.Threshold > 1 {
-		return fmt.Errorf("GRAPH_THRESHOLD: want 0 < theta <= 1, got %g", c.Threshold)
+		bad("GRAPH_THRESHOLD: want 0 < theta <= 1, got %g", c.Threshold)
 	}
 	if c.TopK < 1 {
-		return fmt.Errorf("GRAPH_TOP_K: want at least 1, got %d", c.TopK)
+		bad("GRAPH_TOP_K: want at least 1, got %d", c.TopK)
 	}
 	if c.Window < 3 {
-		return fmt.Errorf("GRAPH_WINDOW: want at least 3 returns, got %d", c.Window)
+		bad("GRAPH_WINDOW: want at least 3 returns, got %d", c.Window)
 	}
 	if c.Step < 1 {
-		return fmt.Errorf("GRAPH_STEP: want at least 1, got %d", c.Step)
+		bad("GRAPH_STEP: want at least 1, got %d", c.Step)
 	}
 	if c.FeatWin < 2 {
-		return fmt.Errorf("FEATURE_WINDOW: want at least 2, got %d", c.FeatWin)
+		bad("FEATURE_WINDOW: want at least 2, got %d", c.FeatWin)
 	}
 	c.horizons = nil
 	for h := range strings.SplitSeq(c.Horizons, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(h))
 		if err != nil || n < 1 {
-			return fmt.Errorf("FEATURE_HORIZONS: %q is not a positive whole number of bars", h)
+			bad("FEATURE_HORIZONS: %q is not a positive whole number of bars", h)
+			continue
 		}
 		c.horizons = append(c.horizons, n)
 	}
 	if c.BatchSize < 1 || c.BatchSize > 100_000 {
-		return fmt.Errorf("GRAPH_BATCH_SIZE: want 1..100000, got %d", c.BatchSize)
+		bad("GRAPH_BATCH_SIZE: want 1..100000, got %d", c.BatchSize)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // input is one collection to read.

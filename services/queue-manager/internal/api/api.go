@@ -22,6 +22,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 )
@@ -132,10 +133,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (a *API) fail(w http.ResponseWriter, err error) {
-	var fe *flow.FieldError
+	var fe *protocol.FieldError
 	switch {
 	case errors.As(err, &fe):
-		problem(w, http.StatusBadRequest, "invalid request", fe.Error(), fe.Field)
+		problem(w, http.StatusBadRequest, "invalid request", fe.Detail(), fe.Field)
 	case errors.Is(err, flow.ErrNotFound):
 		problem(w, http.StatusNotFound, "not found", err.Error(), "")
 	case errors.Is(err, flow.ErrActive):
@@ -155,23 +156,23 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 // most MaxBody bytes.
 func decode(w http.ResponseWriter, r *http.Request, v any) ([]byte, error) {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return nil, &flow.FieldError{Field: "Content-Type", Problem: fmt.Sprintf("want application/json, got %q", ct)}
+		return nil, &protocol.FieldError{Field: "Content-Type", Problem: fmt.Sprintf("want application/json, got %q", ct)}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return nil, &flow.FieldError{Field: "body", Problem: fmt.Sprintf("larger than %d bytes", MaxBody)}
+			return nil, &protocol.FieldError{Field: "body", Problem: fmt.Sprintf("larger than %d bytes", MaxBody)}
 		}
-		return nil, &flow.FieldError{Field: "body", Problem: err.Error()}
+		return nil, &protocol.FieldError{Field: "body", Problem: err.Error()}
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return nil, &flow.FieldError{Field: fieldOf(err), Problem: "not a valid workflow request: " + err.Error()}
+		return nil, &protocol.FieldError{Field: fieldOf(err), Problem: "not a valid workflow request: " + err.Error()}
 	}
 	if dec.More() {
-		return nil, &flow.FieldError{Field: "body", Problem: "more than one JSON value"}
+		return nil, &protocol.FieldError{Field: "body", Problem: "more than one JSON value"}
 	}
 	return body, nil
 }

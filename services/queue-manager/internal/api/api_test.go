@@ -112,6 +112,9 @@ func TestBadRequests(t *testing.T) {
 			if err := json.Unmarshal(body, &p); err != nil || p["field"] != c.field || p["status"] != float64(c.status) || p["detail"] == "" {
 				t.Errorf("problem %s, want field %q", body, c.field)
 			}
+			if detail, _ := p["detail"].(string); !strings.HasPrefix(detail, c.field+": ") {
+				t.Errorf("detail %q, want it to start with the field, %q", detail, c.field+": ")
+			}
 		})
 	}
 	resp, body := do(t, "POST", srv.URL+"/api/v1/workflows", good, "Content-Type", "text/plain")

@@ -62,24 +62,55 @@ type Config struct {
 	EventsGroup      string        `envconfig:"EVENTS_GROUP" default:"queue-manager" desc:"consumer group on queue-events"`
 	CreateTopics     bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control and queue-events when missing"`
 	LeaseTTL         time.Duration `envconfig:"ENGINE_LEASE_TTL" default:"15s" desc:"the engine lease in the store: one queue-manager runs the engine, the others serve reads; a leader that cannot renew it stops, another takes it once it lapsed"`
+
+	// STEP_SERVICES, STEP_ARGS and STEP_LIMITS as Validate parsed them.
+	services map[string]string
+	args     map[string][]string
+	limits   map[string]int
 }
 
-// Validate checks the settings that envconfig cannot.
+// Validate checks the settings that envconfig cannot and reports every
+// problem (errors.Join), each naming its variable.
 func (c *Config) Validate() error {
+	var errs []error
 	switch c.Launcher {
 	case "local", "kubernetes":
 	default:
-		return fmt.Errorf("LAUNCHER: %q is not local or kubernetes", c.Launcher)
+		errs = append(errs, fmt.Errorf("LAUNCHER: %q is not local or kubernetes", c.Launcher))
 	}
-	for name, v := range map[string]string{"STEP_SERVICES": c.Services, "STEP_ARGS": c.Args, "STEP_LIMITS": c.Limits} {
-		if _, err := kindMap(v); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
+	var err error
+	if c.services, err = kindMap(c.Services); err != nil {
+		errs = append(errs, fmt.Errorf("STEP_SERVICES: %w", err))
+	}
+	argStrs, err := kindMap(c.Args)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("STEP_ARGS: %w", err))
+	}
+	c.args = map[string][]string{}
+	for k, v := range argStrs {
+		c.args[k] = strings.Fields(v)
+	}
+	limitStrs, err := kindMap(c.Limits)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("STEP_LIMITS: %w", err))
+	}
+	c.limits = map[string]int{}
+	for _, k := range protocol.StepKindNames() { // in a stable order
+		v, ok := limitStrs[k]
+		if !ok {
+			continue
 		}
+		var n int
+		if _, err := fmt.Sscan(v, &n); err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("STEP_LIMITS: %s=%q is not a whole number", k, v))
+			continue
+		}
+		c.limits[k] = n
 	}
 	if c.MaxAttempts < 1 {
-		return fmt.Errorf("STEP_MAX_ATTEMPTS: must be at least 1, got %d", c.MaxAttempts)
+		errs = append(errs, fmt.Errorf("STEP_MAX_ATTEMPTS: must be at least 1, got %d", c.MaxAttempts))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // kindMap parses "load=a,store=b" into a map keyed by step kind.
@@ -136,10 +167,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 			return err
 		}
 	}
-	opts, err := engineOptions(cfg)
-	if err != nil {
-		return err
-	}
+	opts := engineOptions(cfg)
 	opts.Log, opts.Metrics = rt.Log, flow.NewMetrics(rt.Registry)
 	repo := flow.NewRepo(st)
 	// A standby (another queue-manager holds the engine lease) serves reads
@@ -171,27 +199,13 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	})
 }
 
-// engineOptions returns the engine's options the configuration sets.
-func engineOptions(cfg *Config) (flow.Options, error) {
-	services, _ := kindMap(cfg.Services)
-	argStrs, _ := kindMap(cfg.Args)
-	args := map[string][]string{}
-	for k, v := range argStrs {
-		args[k] = strings.Fields(v)
-	}
-	limitStrs, _ := kindMap(cfg.Limits)
-	limits := map[string]int{}
-	for k, v := range limitStrs {
-		var n int
-		if _, err := fmt.Sscan(v, &n); err != nil || n < 0 {
-			return flow.Options{}, fmt.Errorf("STEP_LIMITS: %s=%q is not a whole number", k, v)
-		}
-		limits[k] = n
-	}
+// engineOptions returns the engine's options the configuration sets (after
+// Validate, which parsed them).
+func engineOptions(cfg *Config) flow.Options {
 	return flow.Options{
-		Services: services, Args: args, Limits: limits, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
+		Services: cfg.services, Args: cfg.args, Limits: cfg.limits, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
 		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
-	}, nil
+	}
 }
 
 // elector runs the engine while this queue-manager leads: lead.Lock or

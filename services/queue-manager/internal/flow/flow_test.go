@@ -57,7 +57,7 @@ func TestValidate(t *testing.T) {
 	}
 	for i, c := range cases {
 		err := c.r.Validate(t0)
-		var fe *FieldError
+		var fe *protocol.FieldError
 		if !errors.As(err, &fe) || fe.Field != c.field {
 			t.Errorf("case %d: %v, want a problem with %s", i, err, c.field)
 		}

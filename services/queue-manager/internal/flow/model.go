@@ -57,15 +57,9 @@ type Request struct {
 	Options map[string]map[string]string `json:"options,omitempty"`
 }
 
-// FieldError is a request problem naming the field, for problem+json.
-type FieldError struct {
-	Field, Problem string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Problem }
-
+// bad reports a request problem naming the field, for problem+json.
 func bad(field, format string, a ...any) error {
-	return &FieldError{Field: field, Problem: fmt.Sprintf(format, a...)}
+	return &protocol.FieldError{Field: field, Problem: fmt.Sprintf(format, a...)}
 }
 
 // Limits bound a request.

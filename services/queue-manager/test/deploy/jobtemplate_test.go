@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-const jobTemplateHeader = `# The Job queue-manager's kube launcher creates for one run of a step
-# (seed Appendix B), shown for a dummy-service load step with the lab's
+const jobTemplateHeader = `# The Job queue-manager's kube launcher creates for one run of a step,
+# shown for a dummy-service load step with the lab's
 # settings (deploy/overlays/lab: queue-manager-config). GENERATED from the
 # launcher itself (services/queue-manager/internal/launch/kube): the deploy
 # test fails when it drifts; regenerate with

@@ -1,0 +1,39 @@
+package app
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestConfigValidateReportsEveryProblem: every bad variable is named, and
+// STEP_LIMITS is parsed into numbers at start, not when the engine starts.
+func TestConfigValidateReportsEveryProblem(t *testing.T) {
+	c := Config{Launcher: "docker", Limits: "load=8,store=many", Services: "loud=x", MaxAttempts: 0}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate() = nil, want four problems")
+	}
+	for _, want := range []string{"LAUNCHER: ", "STEP_SERVICES: ", `STEP_LIMITS: store="many" is not a whole number`, "STEP_MAX_ATTEMPTS: "} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %q, want it to name %s", err, want)
+		}
+	}
+}
+
+func TestConfigValidateParsesStepSettings(t *testing.T) {
+	c := Config{Launcher: "local", Limits: "load=8,train=1", Services: "load=loader-producer", Args: "load=--a --b", MaxAttempts: 3}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	o := engineOptions(&c)
+	if got, want := o.Limits, map[string]int{"load": 8, "train": 1}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Limits = %v, want %v", got, want)
+	}
+	if got, want := o.Args, map[string][]string{"load": {"--a", "--b"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Args = %v, want %v", got, want)
+	}
+	if got, want := o.Services, map[string]string{"load": "loader-producer"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Services = %v, want %v", got, want)
+	}
+}

@@ -51,7 +51,7 @@ func newLiveRig(t *testing.T, typ string, start, end time.Time, h recordHead) *l
 	t.Cleanup(stop)
 	job := Job{QueueID: "wf-live-test", Symbols: []string{"BTCUSDT"}, Type: dt, Start: start, End: end, Topic: "wf-live-test-data"}
 	cfg := &Config{SnapshotLimit: 100, SnapshotEvery: time.Minute, EndGrace: time.Second}
-	r.l = &live{job: job, cfg: cfg, rest: binance.NewClient(url, binance.WithMaxAttempts(1)),
+	r.l = &live{job: job, cfg: cfg, rest: binance.NewClient(url, binance.ClientOptions{MaxAttempts: 1}),
 		m: newMetrics(prometheus.NewRegistry()), log: zerolog.Nop(), lat: newLatencies(), syms: map[string]*liveSymbol{}}
 	if !end.IsZero() {
 		r.l.pending.Store(1)

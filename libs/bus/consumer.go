@@ -74,7 +74,7 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 	if len(opts.Topics) == 0 {
 		return nil, errors.New("consumer: at least one topic is required")
 	}
-	d, err := cfg.Dialer()
+	d, err := cfg.dialer()
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ func ReadRange(ctx context.Context, cfg Config, topic string, partition int, fro
 	if from >= to {
 		return nil
 	}
-	d, err := cfg.Dialer()
+	d, err := cfg.dialer()
 	if err != nil {
 		return err
 	}

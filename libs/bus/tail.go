@@ -39,7 +39,7 @@ func NewTail(ctx context.Context, cfg Config, topic string, since time.Time, m *
 	if err != nil {
 		return nil, err
 	}
-	d, err := cfg.Dialer()
+	d, err := cfg.dialer()
 	if err != nil {
 		return nil, err
 	}

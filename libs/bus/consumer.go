@@ -60,7 +60,7 @@ type Consumer struct {
 	admin   *Admin
 	backoff retry.Backoff
 
-	commits []kafka.Message // the positions commit hands to the reader, reused by Run
+	commits []kafka.Message // the positions commit hands to the reader, reused
 
 	mu   sync.Mutex
 	done map[string]map[int]int64 // topic -> partition -> next offset after what was handled and committed
@@ -328,13 +328,7 @@ func temporary(err error) bool {
 // It commits even when ctx was cancelled during the handler: the work is
 // done, and committing now saves a re-delivery.
 func (c *Consumer) commit(ctx context.Context, batch []Message) error {
-	// The reader commits by topic, partition and offset; the rest of a
-	// message does not matter to it.
-	c.commits = c.commits[:0]
-	for i := range batch {
-		m := &batch[i]
-		c.commits = append(c.commits, kafka.Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
-	}
+	c.commits = commitPositions(c.commits[:0], batch)
 	deadline := time.Now().Add(retriableFor)
 	for {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -345,4 +339,23 @@ func (c *Consumer) commit(ctx context.Context, batch []Message) error {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// commitPositions appends to dst, for each partition of batch, the message
+// with the highest offset, with only its topic, partition and offset set:
+// all the reader needs, since it commits the highest offset of each
+// partition it is given.
+func commitPositions(dst []kafka.Message, batch []Message) []kafka.Message {
+next:
+	for i := range batch {
+		m := &batch[i]
+		for j := range dst {
+			if d := &dst[j]; d.Partition == m.Partition && d.Topic == m.Topic {
+				d.Offset = max(d.Offset, m.Offset)
+				continue next
+			}
+		}
+		dst = append(dst, kafka.Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
+	}
+	return dst
 }

@@ -8,8 +8,10 @@ import (
 
 // Message is a Kafka message as the bus takes and hands it out. On Send,
 // Topic must be set; Key, Value, Headers and Time are written (a zero Time
-// means the time of the Send) and Partition is chosen by the key. Messages
-// read carry all the fields, Partition and Offset included.
+// means the time of the Send; the producer's delivery timeout counts from
+// Time, so a message whose Time lies further back fails) and Partition is
+// chosen by the key. Messages read carry all the fields, Partition and
+// Offset included.
 //
 // The bus has its own message type, not a Kafka client's, so that services
 // depend on the bus alone and the client behind it can change.

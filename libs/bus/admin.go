@@ -20,11 +20,11 @@ type Admin struct {
 
 // NewAdmin returns an Admin for cfg. It fails only on invalid settings.
 func NewAdmin(cfg Config) (*Admin, error) {
-	t, err := cfg.Transport()
+	t, err := cfg.transport()
 	if err != nil {
 		return nil, err
 	}
-	d, err := cfg.Dialer()
+	d, err := cfg.dialer()
 	if err != nil {
 		return nil, err
 	}

@@ -215,8 +215,8 @@ func (c Config) clientOpts() ([]kgo.Opt, error) {
 	return opts, nil
 }
 
-// Dialer returns a kafka-go dialer with these settings (used by readers).
-func (c Config) Dialer() (*kafka.Dialer, error) {
+// dialer returns a kafka-go dialer with these settings (used by readers).
+func (c Config) dialer() (*kafka.Dialer, error) {
 	mech, tc, err := c.security()
 	if err != nil {
 		return nil, err
@@ -230,9 +230,9 @@ func (c Config) Dialer() (*kafka.Dialer, error) {
 	}, nil
 }
 
-// Transport returns a kafka-go transport with these settings (used by
-// writers and admin requests).
-func (c Config) Transport() (*kafka.Transport, error) {
+// transport returns a kafka-go transport with these settings (used by
+// admin requests).
+func (c Config) transport() (*kafka.Transport, error) {
 	mech, tc, err := c.security()
 	if err != nil {
 		return nil, err

@@ -1,8 +1,6 @@
 package bus_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -40,32 +38,5 @@ func TestConfigValidateNamesVariable(t *testing.T) {
 				t.Fatalf("Validate = %v, want an error naming %s", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestConfigReadsFiles(t *testing.T) {
-	dir := t.TempDir()
-	notPEM := filepath.Join(dir, "ca.crt")
-	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c := bus.Config{BootstrapServers: "a:1", SecurityProtocol: bus.SSL, CAFile: notPEM, DialTimeout: 1e9}
-	if _, err := c.Dialer(); err == nil || !strings.Contains(err.Error(), "KAFKA_CA_FILE") {
-		t.Errorf("Dialer with a non-PEM CA = %v, want an error naming KAFKA_CA_FILE", err)
-	}
-	c = bus.Config{BootstrapServers: "a:1", SecurityProtocol: bus.SASLPlaintext, SASLMechanism: bus.ScramSHA512, Username: "u", PasswordFile: filepath.Join(dir, "missing"), DialTimeout: 1e9}
-	if _, err := c.Transport(); err == nil || !strings.Contains(err.Error(), "KAFKA_PASSWORD_FILE") {
-		t.Errorf("Transport with a missing password file = %v, want an error naming KAFKA_PASSWORD_FILE", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "pw"), []byte("s3cret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c.PasswordFile = filepath.Join(dir, "pw")
-	tr, err := c.Transport()
-	if err != nil {
-		t.Fatalf("Transport: %v", err)
-	}
-	if tr.SASL == nil || tr.SASL.Name() != bus.ScramSHA512 {
-		t.Errorf("Transport SASL = %v, want %s", tr.SASL, bus.ScramSHA512)
 	}
 }

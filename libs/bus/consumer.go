@@ -60,6 +60,8 @@ type Consumer struct {
 	admin   *Admin
 	backoff retry.Backoff
 
+	commits []kafka.Message // the positions commit hands to the reader, reused
+
 	mu   sync.Mutex
 	done map[string]map[int]int64 // topic -> partition -> next offset after what was handled and committed
 }
@@ -72,7 +74,7 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 	if len(opts.Topics) == 0 {
 		return nil, errors.New("consumer: at least one topic is required")
 	}
-	d, err := cfg.Dialer()
+	d, err := cfg.dialer()
 	if err != nil {
 		return nil, err
 	}
@@ -243,11 +245,11 @@ var errIdle = errors.New("no message, broker reachable")
 // must not look like an outage that never ends.
 func (c *Consumer) fetch(ctx context.Context, down bool) (Message, error) {
 	if !down {
-		return c.r.FetchMessage(ctx)
+		return c.read(ctx)
 	}
 	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	m, err := c.r.FetchMessage(fctx)
+	m, err := c.read(fctx)
 	if err == nil || ctx.Err() != nil || fctx.Err() == nil {
 		return m, err
 	}
@@ -257,6 +259,15 @@ func (c *Consumer) fetch(ctx context.Context, down bool) (Message, error) {
 		return Message{}, err
 	}
 	return Message{}, errIdle
+}
+
+// read returns the next message the reader fetches.
+func (c *Consumer) read(ctx context.Context) (Message, error) {
+	m, err := c.r.FetchMessage(ctx)
+	if err != nil {
+		return Message{}, err
+	}
+	return fromKafka(&m), nil
 }
 
 // outage reports a change between Kafka answering (err nil) and not, and
@@ -274,7 +285,7 @@ func (c *Consumer) fill(ctx context.Context, batch []Message) []Message {
 	fctx, cancel := context.WithTimeout(ctx, c.opts.BatchWait)
 	defer cancel()
 	for len(batch) < c.opts.BatchSize {
-		m, err := c.r.FetchMessage(fctx)
+		m, err := c.read(fctx)
 		if err != nil {
 			break // the wait is over or ctx is done; handle what we have
 		}
@@ -317,14 +328,34 @@ func temporary(err error) bool {
 // It commits even when ctx was cancelled during the handler: the work is
 // done, and committing now saves a re-delivery.
 func (c *Consumer) commit(ctx context.Context, batch []Message) error {
+	c.commits = commitPositions(c.commits[:0], batch)
 	deadline := time.Now().Add(retriableFor)
 	for {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err := c.r.CommitMessages(cctx, batch...)
+		err := c.r.CommitMessages(cctx, c.commits...)
 		cancel()
 		if err == nil || !temporary(err) || time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// commitPositions appends to dst, for each partition of batch, the message
+// with the highest offset, with only its topic, partition and offset set:
+// all the reader needs, since it commits the highest offset of each
+// partition it is given.
+func commitPositions(dst []kafka.Message, batch []Message) []kafka.Message {
+next:
+	for i := range batch {
+		m := &batch[i]
+		for j := range dst {
+			if d := &dst[j]; d.Partition == m.Partition && d.Topic == m.Topic {
+				d.Offset = max(d.Offset, m.Offset)
+				continue next
+			}
+		}
+		dst = append(dst, kafka.Message{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset})
+	}
+	return dst
 }

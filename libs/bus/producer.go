@@ -9,13 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// Message is a Kafka message. Topic must be set on every message sent; Key,
-// Value, Headers and Time are written, Partition is chosen by the key.
-type Message = kafka.Message
 
 // ProducerOptions tune the producer. The zero value of a field means its
 // default.
@@ -158,6 +153,16 @@ func (p *Producer) SendAsync(ctx context.Context, msgs []Message, done func(erro
 	s := &sending{p: p, msgs: msgs, done: done, start: time.Now()}
 	s.left.Store(int64(len(msgs)))
 	recs := make([]kgo.Record, len(msgs))
+	// The headers of all records share one array: one allocation per call,
+	// none when no message has headers.
+	nh := 0
+	for i := range msgs {
+		nh += len(msgs[i].Headers)
+	}
+	var hs []kgo.RecordHeader
+	if nh > 0 {
+		hs = make([]kgo.RecordHeader, nh)
+	}
 	now := time.Now() // the timestamp of messages without one: one clock read per call
 	for i := range msgs {
 		m, r := &msgs[i], &recs[i]
@@ -165,8 +170,11 @@ func (p *Producer) SendAsync(ctx context.Context, msgs []Message, done func(erro
 		if r.Timestamp.IsZero() {
 			r.Timestamp = now
 		}
-		for _, h := range m.Headers {
-			r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+		if n := len(m.Headers); n > 0 {
+			r.Headers, hs = hs[:n:n], hs[n:]
+			for j, h := range m.Headers {
+				r.Headers[j] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+			}
 		}
 		p.cl.Produce(ctx, r, s.promise)
 	}

@@ -16,7 +16,7 @@ func ReadRange(ctx context.Context, cfg Config, topic string, partition int, fro
 	if from >= to {
 		return nil
 	}
-	d, err := cfg.Dialer()
+	d, err := cfg.dialer()
 	if err != nil {
 		return err
 	}
@@ -29,17 +29,17 @@ func ReadRange(ctx context.Context, cfg Config, topic string, partition int, fro
 		return fmt.Errorf("position %s[%d] at %d: %w", topic, partition, from, err)
 	}
 	for {
-		m, err := r.ReadMessage(ctx)
+		km, err := r.ReadMessage(ctx)
 		if err != nil {
 			return fmt.Errorf("read %s[%d] at %d: %w", topic, partition, from, err)
 		}
-		if m.Offset >= to {
+		if km.Offset >= to {
 			return nil
 		}
-		if err := fn(m); err != nil {
+		if err := fn(fromKafka(&km)); err != nil {
 			return err
 		}
-		if m.Offset+1 >= to {
+		if km.Offset+1 >= to {
 			return nil
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -47,6 +48,7 @@ func runSuite(t *testing.T, broker func(t *testing.T) bus.Config) {
 	t.Run("TailSeesMessagesSinceTime", func(t *testing.T) { testTail(t, broker(t)) })
 	t.Run("EndAndCommittedOffsets", func(t *testing.T) { testOffsets(t, broker(t)) })
 	t.Run("CaughtUpAfterHandlingAndCommitting", func(t *testing.T) { testCaughtUp(t, broker(t)) })
+	t.Run("MessagesKeepTheirFields", func(t *testing.T) { testMessageFields(t, broker(t)) })
 }
 
 func testProduceConsume(t *testing.T, cfg bus.Config) {
@@ -447,4 +449,92 @@ func testCaughtUp(t *testing.T, cfg bus.Config) {
 	if ok, err := c.CaughtUp(ctx, topic, later); err != nil || ok {
 		t.Errorf("caught up to offsets past the end = %v, %v; want false", ok, err)
 	}
+}
+
+// testMessageFields: what is sent — key, value, headers (none, some, empty
+// values) and time — is what ReadRange, Tail and a consumer hand out, with
+// the partition and offset it was written at.
+func testMessageFields(t *testing.T, cfg bus.Config) {
+	topic := uniqueTopic(t)
+	bustest.Topics(t, cfg, 1, topic)
+	p, err := bus.NewProducer(cfg, bus.ProducerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	// Now, not a fixed date: the producer counts its delivery timeout from
+	// a message's time.
+	at := time.Now().Truncate(time.Millisecond)
+	headers := [][]bus.Header{
+		nil,
+		{{Key: "a", Value: []byte("1")}, {Key: "b", Value: []byte("2")}},
+		{{Key: "empty"}},
+		nil,
+		{{Key: "c", Value: []byte("3")}, {Key: "c", Value: []byte("4")}, {Key: "d", Value: []byte("5")}},
+	}
+	var want []bus.Message
+	for i, hs := range headers {
+		want = append(want, bus.Message{Topic: topic, Partition: 0, Offset: int64(i), Key: []byte("k" + strconv.Itoa(i)),
+			Value: []byte("v" + strconv.Itoa(i)), Headers: hs, Time: at.Add(time.Duration(i) * time.Millisecond)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.Send(ctx, want...); err != nil {
+		t.Fatal(err)
+	}
+	// Kafka keeps a header's empty value as empty, not null, and times in
+	// milliseconds.
+	opts := cmp.Options{
+		cmp.Comparer(func(a, b []byte) bool { return string(a) == string(b) }),
+		cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }),
+	}
+	check := func(reader string, got []bus.Message) {
+		t.Helper()
+		if diff := cmp.Diff(want, got, opts); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", reader, diff)
+		}
+	}
+
+	var got []bus.Message
+	if err := bus.ReadRange(ctx, cfg, topic, 0, 0, int64(len(want)), func(m bus.Message) error {
+		got = append(got, m)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("ReadRange", got)
+
+	tail, err := bus.NewTail(ctx, cfg, topic, time.Time{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tail.Close()
+	got = nil
+	tctx, tcancel := context.WithCancel(ctx)
+	if err := tail.Run(tctx, func(_ context.Context, m bus.Message) error {
+		if got = append(got, m); len(got) == len(want) {
+			tcancel()
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("Tail", got)
+
+	c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: topic + "-g", Topics: []string{topic}, BatchSize: len(want)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got = nil
+	cctx, ccancel := context.WithCancel(ctx)
+	if err := c.Run(cctx, func(_ context.Context, batch []bus.Message) error {
+		if got = append(got, batch...); len(got) >= len(want) {
+			ccancel()
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("Consumer", got)
 }

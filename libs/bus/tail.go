@@ -39,7 +39,7 @@ func NewTail(ctx context.Context, cfg Config, topic string, since time.Time, m *
 	if err != nil {
 		return nil, err
 	}
-	d, err := cfg.Dialer()
+	d, err := cfg.dialer()
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (t *Tail) read(ctx context.Context, r *kafka.Reader, msgs chan<- Message) {
 	p := r.Config().Partition
 	fails := 0
 	for {
-		m, err := r.ReadMessage(ctx)
+		km, err := r.ReadMessage(ctx)
 		if ctx.Err() != nil {
 			return
 		}
@@ -126,7 +126,7 @@ func (t *Tail) read(ctx context.Context, r *kafka.Reader, msgs chan<- Message) {
 		}
 		fails = 0
 		select {
-		case msgs <- m:
+		case msgs <- fromKafka(&km):
 		case <-ctx.Done():
 			return
 		}

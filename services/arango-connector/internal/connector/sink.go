@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/retry"
@@ -137,7 +136,7 @@ func (s *sink) deadLetter(m bus.Message, reason error) bus.Message {
 		Topic: s.dlqTopic,
 		Key:   m.Key,
 		Value: m.Value,
-		Headers: []kafka.Header{
+		Headers: []bus.Header{
 			{Key: HeaderReason, Value: []byte(reason.Error())},
 			{Key: HeaderTopic, Value: []byte(m.Topic)},
 			{Key: HeaderPartition, Value: []byte(strconv.Itoa(m.Partition))},

@@ -18,6 +18,12 @@ import (
 // the same batch again.
 type Handler func(ctx context.Context, batch []Message) error
 
+// MaxRetryWait is the longest wait between a consumer's retries, of a
+// failed batch or of a broker it cannot reach: a broker back from an outage
+// is noticed within it (Kafka's own clients reconnect at most 1 s apart; a
+// longer cap would leave a recovered pipeline idle for up to that long).
+const MaxRetryWait = 5 * time.Second
+
 // ConsumerOptions tune a consumer. The zero value of a field means its default.
 type ConsumerOptions struct {
 	// Group is the consumer group id (required).
@@ -38,8 +44,8 @@ type ConsumerOptions struct {
 	// RetryForever retries a failed batch until ctx ends instead of giving
 	// up after MaxRetries (a handler whose dependency is waited out).
 	RetryForever bool
-	// RetryBackoff is the first wait between retries; it doubles up to 30s,
-	// jittered (default 200ms).
+	// RetryBackoff is the first wait between retries; it doubles up to
+	// MaxRetryWait, jittered (default 200ms).
 	RetryBackoff time.Duration
 	// Metrics receives the consume counters; nil keeps them unregistered.
 	Metrics *Metrics
@@ -109,7 +115,7 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 	if m == nil {
 		m = NewMetrics(nil)
 	}
-	backoff := retry.Backoff{Base: opts.RetryBackoff, Max: 30 * time.Second}
+	backoff := retry.Backoff{Base: opts.RetryBackoff, Max: MaxRetryWait}
 	admin, err := NewAdmin(cfg)
 	if err != nil {
 		return nil, err

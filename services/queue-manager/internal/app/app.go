@@ -297,7 +297,7 @@ func (ld *leader) run(term context.Context) error {
 // credentials, denied access, a TLS setup that fails) is a configuration
 // error and is returned at once; so is ctx's end.
 func untilReachable(ctx context.Context, log zerolog.Logger, check func(ctx context.Context) error) error {
-	backoff := retry.Backoff{Base: time.Second, Max: 30 * time.Second}
+	backoff := retry.Backoff{Base: time.Second, Max: bus.MaxRetryWait}
 	for n := 0; ; n++ {
 		err := check(ctx)
 		var ne net.Error

@@ -29,11 +29,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube/kubetest"
 )
 
 const fieldManager = "streamforge-deploy-test"
@@ -50,17 +50,7 @@ type apiServer struct {
 // every warning it sends.
 func connect(t *testing.T) *apiServer {
 	t.Helper()
-	if os.Getenv("KUBE_IT") != "1" {
-		t.Skip("KUBE_IT is not 1: no kube-apiserver (platform/kube/kube.sh start; eval \"$(platform/kube/kube.sh env)\")")
-	}
-	path := os.Getenv("KUBECONFIG")
-	if path == "" {
-		t.Fatal("KUBE_IT=1 but KUBECONFIG is empty")
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := kubetest.Config(t)
 	w := &warnings{}
 	rc.WarningHandler = w
 	rc.QPS, rc.Burst = 50, 100

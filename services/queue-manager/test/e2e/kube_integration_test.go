@@ -3,28 +3,23 @@
 package e2e
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/streamforge/streamforge/libs/testkit"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube/kubetest"
 )
 
 // kubeLeaseTTL is ENGINE_LEASE_TTL in TestRealKubeOneEngine. lead.Lease
@@ -139,37 +134,7 @@ func oneLoad(symbol string) string {
 // a fresh namespace for the test.
 func kubeNamespace(t *testing.T) (kubernetes.Interface, string) {
 	t.Helper()
-	if os.Getenv("KUBE_IT") != "1" {
-		t.Skip("KUBE_IT is not 1: no kube-apiserver (platform/kube/kube.sh start; eval \"$(platform/kube/kube.sh env)\")")
-	}
-	path := os.Getenv("KUBECONFIG")
-	if path == "" {
-		t.Fatal("KUBE_IT=1 but KUBECONFIG is empty")
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	ns := "stf-e2e-" + hex.EncodeToString(b[:])
-	if _, err := client.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create namespace %s: %v", ns, err)
-	}
-	t.Cleanup(func() {
-		// Without kube-controller-manager the namespace stays Terminating;
-		// the throwaway etcd goes with the next kube.sh start.
-		if err := client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}); err != nil {
-			t.Errorf("delete namespace %s: %v", ns, err)
-		}
-	})
-	return client, ns
+	return kubetest.Namespace(t, "stf-e2e")
 }
 
 // holderOf is the identity queue-manager q campaigns with (its log says).

@@ -11,64 +11,23 @@
 package kube
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube/kubetest"
 )
 
 // itClient connects to the API server in KUBECONFIG and creates a fresh
-// namespace for the test (with the default ServiceAccount that the
-// ServiceAccount admission plugin wants for Pods, normally made by
-// kube-controller-manager).
+// namespace for the test.
 func itClient(t *testing.T) (kubernetes.Interface, string) {
 	t.Helper()
-	if os.Getenv("KUBE_IT") != "1" {
-		t.Skip("KUBE_IT is not 1: no kube-apiserver (start one with platform/kube/kube.sh start; eval \"$(platform/kube/kube.sh env)\")")
-	}
-	cfg := Config{Kubeconfig: os.Getenv("KUBECONFIG")}
-	if cfg.Kubeconfig == "" {
-		t.Fatal("KUBE_IT=1 but KUBECONFIG is empty (eval \"$(platform/kube/kube.sh env)\")")
-	}
-	rc, err := cfg.RESTConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	ns := "stf-it-" + hex.EncodeToString(b[:])
-	ctx := t.Context()
-	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create namespace %s: %v", ns, err)
-	}
-	t.Cleanup(func() {
-		// Without kube-controller-manager the namespace stays Terminating;
-		// the throwaway etcd goes with the next kube.sh start.
-		if err := client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}); err != nil {
-			t.Errorf("delete namespace %s: %v", ns, err)
-		}
-	})
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}
-	if _, err := client.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("create service account: %v", err)
-	}
-	return client, ns
+	return kubetest.Namespace(t, "stf-it")
 }
 
 func itLauncher(t *testing.T, client kubernetes.Interface, ns string) *Launcher {

@@ -41,7 +41,7 @@ const (
 )
 
 // Config holds the Kafka connection settings shared by every service. Field
-// tags give the environment variable names (architecture §3a).
+// tags give the environment variable names.
 type Config struct {
 	BootstrapServers string        `envconfig:"KAFKA_BOOTSTRAP_SERVERS" required:"true" desc:"comma-separated host:port list of Kafka brokers"`
 	SecurityProtocol string        `envconfig:"KAFKA_SECURITY_PROTOCOL" default:"PLAINTEXT" desc:"PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"`
@@ -76,40 +76,41 @@ func (c Config) usesTLS() bool { return c.SecurityProtocol == SSL || c.SecurityP
 // Validate checks the settings without touching the network. Errors name the
 // environment variable at fault.
 func (c Config) Validate() error {
+	var errs []error
 	brokers := c.Brokers()
 	if len(brokers) == 0 {
-		return errors.New("KAFKA_BOOTSTRAP_SERVERS: is empty (want host:port[,host:port...])")
+		errs = append(errs, errors.New("KAFKA_BOOTSTRAP_SERVERS: is empty (want host:port[,host:port...])"))
 	}
 	for _, b := range brokers {
 		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
-			return fmt.Errorf("KAFKA_BOOTSTRAP_SERVERS: %q is not host:port", b)
+			errs = append(errs, fmt.Errorf("KAFKA_BOOTSTRAP_SERVERS: %q is not host:port", b))
 		}
 	}
 	switch c.SecurityProtocol {
 	case Plaintext, SSL, SASLPlaintext, SASLSSL:
 	default:
-		return fmt.Errorf("KAFKA_SECURITY_PROTOCOL: %q is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL", c.SecurityProtocol)
+		errs = append(errs, fmt.Errorf("KAFKA_SECURITY_PROTOCOL: %q is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL", c.SecurityProtocol))
 	}
 	if c.usesSASL() {
 		switch c.SASLMechanism {
 		case ScramSHA512, ScramSHA256, Plain:
 		default:
-			return fmt.Errorf("KAFKA_SASL_MECHANISM: %q is not one of SCRAM-SHA-512, SCRAM-SHA-256, PLAIN", c.SASLMechanism)
+			errs = append(errs, fmt.Errorf("KAFKA_SASL_MECHANISM: %q is not one of SCRAM-SHA-512, SCRAM-SHA-256, PLAIN", c.SASLMechanism))
 		}
 		if c.Username == "" {
-			return fmt.Errorf("KAFKA_USERNAME: is required with KAFKA_SECURITY_PROTOCOL=%s", c.SecurityProtocol)
+			errs = append(errs, fmt.Errorf("KAFKA_USERNAME: is required with KAFKA_SECURITY_PROTOCOL=%s", c.SecurityProtocol))
 		}
 		if c.Password == "" && c.PasswordFile == "" {
-			return fmt.Errorf("KAFKA_PASSWORD: is required with KAFKA_SECURITY_PROTOCOL=%s (or set KAFKA_PASSWORD_FILE)", c.SecurityProtocol)
+			errs = append(errs, fmt.Errorf("KAFKA_PASSWORD: is required with KAFKA_SECURITY_PROTOCOL=%s (or set KAFKA_PASSWORD_FILE)", c.SecurityProtocol))
 		}
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
-		return errors.New("KAFKA_CERT_FILE and KAFKA_KEY_FILE: set both or neither")
+		errs = append(errs, errors.New("KAFKA_CERT_FILE and KAFKA_KEY_FILE: set both or neither"))
 	}
 	if c.DialTimeout <= 0 {
-		return fmt.Errorf("KAFKA_DIAL_TIMEOUT: must be positive, got %s", c.DialTimeout)
+		errs = append(errs, fmt.Errorf("KAFKA_DIAL_TIMEOUT: must be positive, got %s", c.DialTimeout))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // password returns the SASL password, from KAFKA_PASSWORD_FILE when

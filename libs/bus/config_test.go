@@ -40,3 +40,22 @@ func TestConfigValidateNamesVariable(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigValidateReportsEveryProblem: three bad settings, three
+// problems, each naming its variable.
+func TestConfigValidateReportsEveryProblem(t *testing.T) {
+	c := bus.Config{BootstrapServers: "kafka", SecurityProtocol: bus.SASLSSL, SASLMechanism: "GSSAPI", Username: "u", Password: "p", DialTimeout: 1e9}
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("Validate = nil")
+	}
+	for _, v := range []string{"KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SASL_MECHANISM"} {
+		if !strings.Contains(err.Error(), v) {
+			t.Errorf("Validate = %q, want a problem naming %s", err, v)
+		}
+	}
+	c.DialTimeout = 0
+	if err := c.Validate(); !strings.Contains(err.Error(), "KAFKA_DIAL_TIMEOUT") || strings.Count(err.Error(), "\n") != 2 {
+		t.Errorf("Validate = %q, want three lines, the last naming KAFKA_DIAL_TIMEOUT", err)
+	}
+}

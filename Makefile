@@ -26,7 +26,7 @@ KUBE     := platform/kube/kube.sh
 S3       := platform/s3/s3.sh
 export PATH := $(CURDIR)/.cache/bin:$(PATH)
 GO_TEST_FLAGS ?= -race -count=1
-KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/overlays/minimal platform/strimzi platform/rbac deploy/monitoring deploy/logging deploy/argocd
+KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/overlays/minimal platform/strimzi platform/rbac deploy/monitoring deploy/logging deploy/argocd deploy/chaos
 # Integration-tier packages (build tag "integration"). In-process code runs
 # with the race detector; the service end-to-end packages drive binaries
 # built without it, where -race would only slow the harness down.
@@ -92,7 +92,7 @@ test-integration: build
 	$(S3) start; trap '$(KAFKA) stop; $(KUBE) stop; $(S3) stop' EXIT; \
 	eval "$$($(KAFKA) env)"; eval "$$($(KUBE) env)"; eval "$$($(S3) env)"; \
 	echo "== custom resources against their projects' CRDs (server-side dry-run, strict)"; \
-	platform/scripts/check-platform-crs.sh platform/strimzi platform/rbac deploy/logging deploy/overlays/lab deploy/overlays/lab-vault deploy/argocd; \
+	platform/scripts/check-platform-crs.sh platform/strimzi platform/rbac deploy/logging deploy/overlays/lab deploy/overlays/lab-vault deploy/argocd deploy/chaos; \
 	for p in $(IT_PKGS); do IFS=: read -r m pkgs race <<< "$$p"; echo "== go test -tags integration $$race $$m $$pkgs"; \
 	  (cd $$m && go test -tags integration $$race -count=1 -timeout 30m -run 'Real|Integration' $$pkgs); done; \
 	echo "== queue-manager API against its OpenAPI document (schemathesis)"; platform/scripts/api-contract.sh; \

@@ -2,7 +2,7 @@
 # Checks the platform's custom resources field by field against the schemas
 # their projects publish: renders the kustomize directories given (by default
 # platform/strimzi, platform/rbac, deploy/monitoring and deploy/logging;
-# make test-integration adds the overlays and deploy/argocd), installs the pinned
+# make test-integration adds the overlays, deploy/argocd and deploy/chaos), installs the pinned
 # upstream CRDs (fetch-crds.sh) into the running test kube-apiserver and
 # server-side dry-runs every object with strict field validation.
 # Needs a running API server: eval "$(platform/kube/kube.sh env)".

@@ -2,7 +2,8 @@
 # Fetches the CustomResourceDefinitions StreamForge's manifests use, at pinned
 # versions with pinned checksums, from the package registries only:
 #   Go module proxy  Prometheus Operator, KEDA, Gateway API (standard channel),
-#                    Argo Rollouts, Argo CD, Secrets Store CSI driver — the CRD YAMLs
+#                    Argo Rollouts, Argo CD, Secrets Store CSI driver, Chaos
+#                    Mesh (PodChaos, NetworkChaos, Schedule) — the CRD YAMLs
 #                    these projects ship in their modules (each module zip is
 #                    checked against its pinned go.sum hash);
 #   Maven Central    Strimzi's API model (io.strimzi:api) and its CRD
@@ -30,6 +31,9 @@ GO_CRDS=(
   "argo-rollouts|github.com/argoproj/argo-rollouts|v1.10.1|h1:6oyVPGiHHxu3ixkT6mngemh88HLPDoTX1IwO6KNR1Y4=|manifests/crds/*-crd.yaml"
   "argo-cd|github.com/argoproj/argo-cd/v3|v3.5.8|h1:RJYooz62wX0S1A7LpgwQ2unap5doaWxvtrpyfh81P3c=|manifests/crds/*-crd.yaml"
   "secrets-store-csi-driver|sigs.k8s.io/secrets-store-csi-driver|v1.4.8|h1:YmL0lx9HMYqeZCnLyOZRMuGAZXmP/e42UGCCAnMKjgE=|config/crd/bases/*.yaml"
+  # Chaos Mesh's v2 tags are not valid versions of its v1-path module, so the
+  # proxy serves only commits: this is master of 2026-09-02, after v2.8.4.
+  "chaos-mesh|github.com/chaos-mesh/chaos-mesh|v0.9.1-0.20260902003049-47411975a8cb|h1:0TeWmCELKreoLAXuoPaO2qpJe73foDgOoyU3fdKQN4A=|config/crd/bases/chaos-mesh.org_podchaos.yaml config/crd/bases/chaos-mesh.org_networkchaos.yaml config/crd/bases/chaos-mesh.org_schedules.yaml"
 )
 STRIMZI_VERSION=1.2.0
 STRIMZI_SHA256=(

@@ -20,8 +20,9 @@ import (
 // TestRealCluster checks the fault harness on one three-node cluster: it
 // comes up, clients see only the proxies, a replicated topic is written and
 // read through them, killing a partition's leader elects another and
-// writes go on with acks from all in-sync replicas, and a latency toxic on
-// the leader's link shows in a produce's round trip.
+// writes go on with acks from all in-sync replicas, a latency toxic on the
+// leader's link shows in a produce's round trip, a link taken down cuts
+// clients off its node, and a paused node does not hold up Leader.
 func TestRealCluster(t *testing.T) {
 	began := time.Now()
 	c := bustest.StartCluster(t, 3)
@@ -137,6 +138,35 @@ func TestRealCluster(t *testing.T) {
 		if slow < latency {
 			t.Errorf("round trip with a %s latency toxic = %s, want at least the toxic's latency", latency, slow)
 		}
+	})
+	t.Run("a link down cuts clients off its node", func(t *testing.T) {
+		leader, err := c.Leader(ctx, topic, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Link(leader).Down()
+		dctx, dcancel := context.WithTimeout(ctx, 3*time.Second)
+		err = send(dctx, 1, "down")
+		dcancel()
+		c.Link(leader).Up(t)
+		if err == nil {
+			t.Errorf("produce to node %d succeeded with its proxy down: the client went around it", leader)
+		}
+		if err := send(ctx, 1, "up"); err != nil {
+			t.Errorf("produce after the proxy of node %d came back: %v", leader, err)
+		}
+	})
+
+	t.Run("a paused node does not hold up Leader", func(t *testing.T) {
+		c.Pause(t, 1)
+		start := time.Now()
+		_, err := c.Leader(ctx, topic, 0)
+		took := time.Since(start)
+		c.Resume(t, 1)
+		if err != nil {
+			t.Errorf("Leader with node 1 paused: %v", err)
+		}
+		t.Logf("Leader answered in %s with node 1 paused", took.Round(time.Millisecond))
 	})
 	t.Logf("harness test took %s (cluster start included)", time.Since(began).Round(time.Millisecond))
 }

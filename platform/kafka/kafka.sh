@@ -4,12 +4,16 @@
 # (see pom.xml beside this script); nothing else is downloaded.
 #
 # Usage: platform/kafka/kafka.sh {fetch|start|stop|resume|status|env|logs [-f]}
+#        platform/kafka/kafka.sh cluster {start|stop|kill N|pause N|...}
 #   eval "$(platform/kafka/kafka.sh env)"   # KAFKA_IT_* for the tests
 #
 # start formats a fresh broker; resume starts a stopped one again on its data
 # (same cluster, topics and committed offsets): stop + resume is an outage.
 # KAFKA_ADVERTISED_PORT (default KAFKA_PORT) is the PLAINTEXT address the
 # broker gives its clients, e.g. a proxy in front of it.
+#
+# The cluster commands (platform/kafka/cluster.sh) run a three-node cluster
+# beside the single node, for fault tests: kafka.sh cluster help.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,6 +51,8 @@ SERVER_HOST=${KAFKA_HOST}
 SERVER_LOCK_TIMEOUT=${KAFKA_LOCK_TIMEOUT:-600}
 # shellcheck source=platform/scripts/lib/server.sh
 . "${REPO_ROOT}/platform/scripts/lib/server.sh"
+# shellcheck source=platform/kafka/cluster.sh
+. "${SCRIPT_DIR}/cluster.sh"
 
 
 # Read a <property> value from pom.xml (the single place versions are pinned).
@@ -342,9 +348,15 @@ usage: $0 {fetch|start|stop|resume|status|env|logs [-f]}
   status  exit 0 if running and answering
   env     export lines for tests: eval "\$($0 env)"
   logs    tail the server log (-f to follow)
+  cluster a three-node cluster for fault tests: $0 cluster help
 EOF
 }
 
+if [[ "${1:-}" == cluster ]]; then
+  shift
+  cluster_main "$@"
+  exit 0
+fi
 if [[ "${1:-}" == resume ]]; then
   with_lock cmd_resume
   exit 0

@@ -36,22 +36,7 @@ type BrokerOptions struct {
 // skipped when Java or the jars are absent.
 func Dedicated(t testing.TB, o BrokerOptions) *Broker {
 	t.Helper()
-	if _, err := exec.LookPath("java"); err != nil {
-		t.Skip("java not found: a dedicated Kafka broker needs Java 17+")
-	}
-	root, err := repoRoot()
-	if err != nil {
-		t.Skip(err.Error())
-	}
-	lib := filepath.Join(envOr("KAFKA_HOME", filepath.Join(root, ".cache", "kafka")), "lib")
-	jars, _ := filepath.Glob(filepath.Join(lib, "kafka_2.13-*.jar"))
-	if _, err := os.Stat(filepath.Join(lib, ".fetched")); err != nil || len(jars) == 0 {
-		t.Skipf("no Kafka jars in %s: run platform/kafka/kafka.sh fetch", lib)
-	}
-	home := t.TempDir()
-	if err := linkJars(lib, filepath.Join(home, "lib")); err != nil {
-		t.Fatal(err)
-	}
+	root, home := kafkaHome(t)
 	ports, err := freePorts(3)
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +95,30 @@ func (b *Broker) run(cmd string) error {
 		return fmt.Errorf("kafka.sh %s: %w\n%s", cmd, err, out)
 	}
 	return nil
+}
+
+// kafkaHome returns the repository root and a temporary KAFKA_HOME whose lib
+// links the jars of the shared broker (KAFKA_HOME, else the repository's
+// .cache/kafka). It skips the test when Java or the jars are absent.
+func kafkaHome(t testing.TB) (root, home string) {
+	t.Helper()
+	if _, err := exec.LookPath("java"); err != nil {
+		t.Skip("java not found: a dedicated Kafka broker needs Java 17+")
+	}
+	root, err := repoRoot()
+	if err != nil {
+		t.Skip(err.Error())
+	}
+	lib := filepath.Join(envOr("KAFKA_HOME", filepath.Join(root, ".cache", "kafka")), "lib")
+	jars, _ := filepath.Glob(filepath.Join(lib, "kafka_2.13-*.jar"))
+	if _, err := os.Stat(filepath.Join(lib, ".fetched")); err != nil || len(jars) == 0 {
+		t.Skipf("no Kafka jars in %s: run platform/kafka/kafka.sh fetch", lib)
+	}
+	home = t.TempDir()
+	if err := linkJars(lib, filepath.Join(home, "lib")); err != nil {
+		t.Fatal(err)
+	}
+	return root, home
 }
 
 // repoRoot is the nearest directory above the working directory that holds

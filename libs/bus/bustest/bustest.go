@@ -1,6 +1,7 @@
 // Package bustest starts Kafka brokers for tests: the embedded broker, or the
 // real Apache Kafka started by platform/kafka/kafka.sh when the integration
-// environment (KAFKA_IT_*) is set.
+// environment (KAFKA_IT_*) is set; a broker of a test's own (Dedicated); or,
+// for fault tests, a three-node cluster behind toxiproxy (StartCluster).
 package bustest
 
 import (

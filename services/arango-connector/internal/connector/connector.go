@@ -47,6 +47,16 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 
 	cons, err := bus.NewConsumer(w.Kafka, bus.ConsumerOptions{
 		Group: cfg.Group, Topics: []string{cfg.KafkaTopic}, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Metrics: w.Metrics,
+		// An outage the records' producer would not outlive ends the run
+		// too, rather than leave it waiting while heartbeats say alive.
+		RideOut: worker.DefaultRideOut,
+		OnOutage: func(err error) {
+			if err != nil {
+				log.Warn().Err(err).Msg("kafka cannot be read or committed to; retrying")
+			} else {
+				log.Info().Msg("kafka answers again")
+			}
+		},
 	})
 	if err != nil {
 		return err

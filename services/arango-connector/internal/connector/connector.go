@@ -23,7 +23,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	dlqTopic := protocol.DLQTopic(cfg.KafkaTopic)
 	w, err := worker.Start(ctx, rt, cfg.Config, cfg.Task, worker.Options{
 		Service: Name, HeartbeatInterval: cfg.HeartbeatInterval, ControlLookback: cfg.ControlLookback,
-		CreateTopics: cfg.CreateTopics, Topics: []bus.TopicSpec{{Name: cfg.KafkaTopic}, {Name: dlqTopic}},
+		CreateTopics: cfg.CreateTopics, Topics: []bus.TopicSpec{{Name: cfg.KafkaTopic}, {Name: dlqTopic}}, StartWait: cfg.StartWait,
 	})
 	if err != nil {
 		return err

@@ -6,19 +6,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/rs/zerolog"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/protocol"
-	"github.com/streamforge/streamforge/libs/retry"
 	"github.com/streamforge/streamforge/libs/service"
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/libs/store/storeopen"
@@ -140,7 +137,9 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if err := untilReachable(ctx, rt.Log, admin.Check); err != nil {
+	// queue-manager waits for Kafka as long as it takes: it is the one
+	// that waits out outages for everything else.
+	if err := bus.UntilReachable(ctx, admin.Check, func(err error) { rt.Log.Warn().Err(err).Msg("kafka unreachable; waiting") }); err != nil {
 		return err
 	}
 	if cfg.CreateTopics {
@@ -289,26 +288,6 @@ func (ld *leader) run(term context.Context) error {
 	})
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// untilReachable runs check until it succeeds, waiting out (capped,
-// jittered backoff) the failures that may pass by themselves: a broker that
-// does not answer yet or refuses connections. Any other failure (rejected
-// credentials, denied access, a TLS setup that fails) is a configuration
-// error and is returned at once; so is ctx's end.
-func untilReachable(ctx context.Context, log zerolog.Logger, check func(ctx context.Context) error) error {
-	backoff := retry.Backoff{Base: time.Second, Max: bus.MaxRetryWait}
-	for n := 0; ; n++ {
-		err := check(ctx)
-		var ne net.Error
-		if err == nil || errors.Is(err, bus.ErrAccess) || !errors.As(err, &ne) {
-			return err
-		}
-		log.Warn().Err(err).Msg("kafka unreachable; waiting")
-		if !retry.Sleep(ctx, backoff.Delay(n)) {
-			return err
-		}
-	}
 }
 
 // holderID names this process among the queue-managers sharing a store:

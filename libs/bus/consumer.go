@@ -51,7 +51,8 @@ type ConsumerOptions struct {
 	Metrics *Metrics
 	// OnOutage is told when the consumer cannot read or commit (with the
 	// error; Run keeps trying, with capped, jittered backoff) and when it
-	// can again (nil). Calls come from Run's goroutine, on changes only.
+	// can again (nil). Calls come from Run's goroutine, on changes only;
+	// Metrics' consumer outage gauge follows the same changes.
 	OnOutage func(err error)
 	// RideOut bounds an outage: when Kafka has not answered a fetch or a
 	// commit for this long, Run returns the error. Zero waits until ctx
@@ -318,10 +319,13 @@ func (c *Consumer) outage(err, was error) error {
 	if (err == nil) == (was == nil) {
 		return err
 	}
+	g := c.m.ConsumerOutage(c.opts.Group)
 	if err != nil {
 		c.downSince = time.Now()
+		g.Set(1)
 	} else {
 		c.downSince = time.Time{}
+		g.Set(0)
 	}
 	if c.opts.OnOutage != nil {
 		c.opts.OnOutage(err)

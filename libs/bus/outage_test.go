@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/bus/bustest"
 	"github.com/streamforge/streamforge/libs/bus/embedded"
@@ -155,8 +158,15 @@ func TestConsumerCommitOutlivesAnOutage(t *testing.T) {
 	b, cfg, topic := restartable(t)
 	publish(t, cfg, topic, "before")
 	outages := make(chan error, 10)
-	c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: topic + "-g", Topics: []string{topic},
-		OnOutage: func(err error) { outages <- err }})
+	m := bus.NewMetrics(prometheus.NewRegistry())
+	gauge := m.ConsumerOutage(topic + "-g")
+	c, err := bus.NewConsumer(cfg, bus.ConsumerOptions{Group: topic + "-g", Topics: []string{topic}, Metrics: m,
+		OnOutage: func(err error) {
+			if v := testutil.ToFloat64(gauge); (err != nil) != (v == 1) {
+				t.Errorf("outage gauge %v when told %v", v, err)
+			}
+			outages <- err
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}

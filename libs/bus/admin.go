@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/streamforge/streamforge/libs/retry"
 )
 
 // Admin sends cluster-level requests: the connectivity check and topic
@@ -79,6 +81,44 @@ func (a *Admin) checkSASL(ctx context.Context) error {
 	return a.explain(lastErr)
 }
 
+// Unreachable reports whether err says Kafka could not be reached or did
+// not answer in time: a failure that may pass by itself, such as a broker
+// restarting. Rejected credentials and denied access (ErrAccess), a TLS
+// setup that fails and invalid settings are not: waiting does not mend
+// them.
+func Unreachable(err error) bool {
+	var ne net.Error
+	var oe *net.OpError
+	switch {
+	case err == nil || errors.Is(err, ErrAccess) || !errors.As(err, &ne):
+		return false
+	case errors.As(err, &oe) && oe.Op == "remote error":
+		return false // a TLS alert: the peer refused the handshake
+	default:
+		return true
+	}
+}
+
+// UntilReachable runs check until it succeeds, waiting out the failures
+// Unreachable reports with capped, jittered backoff and telling onWait (when
+// not nil) of each. Any other failure is returned at once; when ctx ends
+// first, the last failure is returned. Bound the wait with ctx's deadline.
+func UntilReachable(ctx context.Context, check func(ctx context.Context) error, onWait func(err error)) error {
+	backoff := retry.Backoff{Base: time.Second, Max: MaxRetryWait}
+	for n := 0; ; n++ {
+		err := check(ctx)
+		if !Unreachable(err) {
+			return err
+		}
+		if onWait != nil {
+			onWait(err)
+		}
+		if !retry.Sleep(ctx, backoff.Delay(n)) {
+			return err
+		}
+	}
+}
+
 func tlsHint(c Config) string {
 	if c.usesTLS() {
 		return " (or KAFKA_CA_FILE if the TLS handshake failed)"
@@ -111,8 +151,8 @@ type TopicSpec struct {
 }
 
 // EnsureTopics creates the topics that do not exist yet and waits until every
-// one of them has a leader for each partition. Existing topics are left as
-// they are.
+// one of them has a leader for each partition: until ctx's deadline, or for
+// 30 s when ctx has none. Existing topics are left as they are.
 func (a *Admin) EnsureTopics(ctx context.Context, specs ...TopicSpec) error {
 	req := &kafka.CreateTopicsRequest{}
 	for _, s := range specs {
@@ -145,8 +185,11 @@ func (a *Admin) EnsureTopics(ctx context.Context, specs ...TopicSpec) error {
 }
 
 func (a *Admin) waitForLeaders(ctx context.Context, topics []string) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
 	for {
 		md, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 		ready := err == nil

@@ -51,8 +51,13 @@ type ConsumerOptions struct {
 	Metrics *Metrics
 	// OnOutage is told when the consumer cannot read or commit (with the
 	// error; Run keeps trying, with capped, jittered backoff) and when it
-	// can again (nil). Calls come from Run's goroutine, on changes only.
+	// can again (nil). Calls come from Run's goroutine, on changes only;
+	// Metrics' consumer outage gauge follows the same changes.
 	OnOutage func(err error)
+	// RideOut bounds an outage: when Kafka has not answered a fetch or a
+	// commit for this long, Run returns the error. Zero waits until ctx
+	// ends.
+	RideOut time.Duration
 }
 
 // Consumer reads topics as a member of a consumer group with at-least-once
@@ -66,7 +71,8 @@ type Consumer struct {
 	admin   *Admin
 	backoff retry.Backoff
 
-	commits []kafka.Message // the positions commit hands to the reader, reused
+	commits   []kafka.Message // the positions commit hands to the reader, reused
+	downSince time.Time       // when the outage under way began; Run's goroutine only
 
 	mu   sync.Mutex
 	done map[string]map[int]int64 // topic -> partition -> next offset after what was handled and committed
@@ -171,9 +177,11 @@ func (c *Consumer) committed(batch []Message) {
 // error and commits nothing for the batch). A batch being handled when ctx is
 // cancelled is still committed if its handler succeeds. Kafka being
 // unreachable does not end Run: fetching and committing are retried with
-// capped, jittered backoff, and OnOutage is told; a batch whose commit
-// failed is handled but not committed (a later commit covers it, or it is
-// delivered again).
+// capped, jittered backoff, and OnOutage is told. A handled batch's commit
+// is retried until it succeeds, so the next batch is fetched only once the
+// one before is committed; only when ctx ends first is it left uncommitted
+// (and delivered again). An outage longer than RideOut, when set, ends Run
+// with its error.
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	batch := make([]Message, 0, c.opts.BatchSize)
 	var down error         // the outage under way, nil when Kafka answers
@@ -210,6 +218,9 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 			}
 			settling = time.Time{}
 			down = c.outage(fmt.Errorf("fetch from %v: %w", c.opts.Topics, err), down)
+			if c.outlasted() {
+				return down
+			}
 			if !retry.Sleep(ctx, c.backoff.Delay(fails)) {
 				return nil
 			}
@@ -225,21 +236,47 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 		if err := c.handle(ctx, h, batch); err != nil {
 			return err
 		}
-		if err := c.commit(ctx, batch); err != nil {
-			down = c.outage(fmt.Errorf("commit offsets of %d messages: %w", len(batch), err), down)
-			if !retry.Sleep(ctx, c.backoff.Delay(fails)) {
-				return nil
-			}
-			fails++
-			continue
+		var committed bool
+		if down, committed, err = c.commitRetrying(ctx, batch, down); err != nil {
+			return err
 		}
-		down, fails = c.outage(nil, down), 0
+		if !committed {
+			return nil // ctx ended first
+		}
+		fails = 0
 		countByTopic(c.m.committed, batch)
 		c.committed(batch)
 		if ctx.Err() != nil {
 			return nil
 		}
 	}
+}
+
+// commitRetrying commits batch, retrying with capped, jittered backoff
+// while Kafka does not take the commit, and returns the outage then under
+// way. It reports committed false, with no error, when ctx ends before a
+// commit succeeds, and returns the commit's error when the outage outlasts
+// RideOut.
+func (c *Consumer) commitRetrying(ctx context.Context, batch []Message, down error) (_ error, committed bool, _ error) {
+	for fails := 0; ; fails++ {
+		err := c.commit(ctx, batch)
+		if err == nil {
+			return c.outage(nil, down), true, nil
+		}
+		down = c.outage(fmt.Errorf("commit offsets of %d messages: %w", len(batch), err), down)
+		if c.outlasted() {
+			return down, false, down
+		}
+		if !retry.Sleep(ctx, c.backoff.Delay(fails)) {
+			return down, false, nil
+		}
+	}
+}
+
+// outlasted reports whether the outage under way has lasted longer than
+// RideOut.
+func (c *Consumer) outlasted() bool {
+	return c.opts.RideOut > 0 && !c.downSince.IsZero() && time.Since(c.downSince) > c.opts.RideOut
 }
 
 // errIdle is fetch's answer when nothing came during an outage probe and the
@@ -279,7 +316,18 @@ func (c *Consumer) read(ctx context.Context) (Message, error) {
 // outage reports a change between Kafka answering (err nil) and not, and
 // returns the outage now under way.
 func (c *Consumer) outage(err, was error) error {
-	if (err == nil) != (was == nil) && c.opts.OnOutage != nil {
+	if (err == nil) == (was == nil) {
+		return err
+	}
+	g := c.m.ConsumerOutage(c.opts.Group)
+	if err != nil {
+		c.downSince = time.Now()
+		g.Set(1)
+	} else {
+		c.downSince = time.Time{}
+		g.Set(0)
+	}
+	if c.opts.OnOutage != nil {
 		c.opts.OnOutage(err)
 	}
 	return err

@@ -15,6 +15,7 @@ type Metrics struct {
 	consumed      *prometheus.CounterVec
 	committed     *prometheus.CounterVec
 	handlerErrors *prometheus.CounterVec
+	outage        *prometheus.GaugeVec
 }
 
 // NewMetrics registers the Kafka metrics with reg; a nil reg keeps them
@@ -40,6 +41,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		handlerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamforge_kafka_handler_errors_total", Help: "Failed handler calls (each is retried), by topic.",
 		}, []string{"topic"}),
+		outage: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "streamforge_kafka_consumer_outage", Help: "1 while a consumer group's member cannot fetch or commit (it keeps retrying), by group.",
+		}, []string{"group"}),
 	}
 	if reg == nil {
 		return m
@@ -50,6 +54,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.consumed = register(reg, m.consumed)
 	m.committed = register(reg, m.committed)
 	m.handlerErrors = register(reg, m.handlerErrors)
+	m.outage = register(reg, m.outage)
 	return m
 }
 
@@ -87,4 +92,10 @@ func (m *Metrics) ProducedCounter(topic string) prometheus.Counter {
 // CommittedCounter returns the counter of committed messages for topic.
 func (m *Metrics) CommittedCounter(topic string) prometheus.Counter {
 	return m.committed.WithLabelValues(topic)
+}
+
+// ConsumerOutage returns the gauge that is 1 while the consumer of group
+// cannot fetch or commit.
+func (m *Metrics) ConsumerOutage(group string) prometheus.Gauge {
+	return m.outage.WithLabelValues(group)
 }

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -60,7 +61,7 @@ func NewTail(ctx context.Context, cfg Config, topic string, since time.Time, m *
 		t.readers = append(t.readers, r)
 		var off int64 = kafka.FirstOffset
 		if !since.IsZero() {
-			off, err = offsetAt(ctx, d, cfg.Brokers()[0], topic, p, since)
+			off, err = offsetAt(ctx, d, cfg.Brokers(), topic, p, since)
 		}
 		if err == nil {
 			err = r.SetOffset(off)
@@ -146,8 +147,25 @@ func (t *Tail) Close() error {
 // offsetAt returns the offset of the first message at or after t, or the
 // current end of the partition when there is none. The end is resolved now,
 // not when the reader first fetches: kafka-go's LastOffset would skip
-// messages written in between.
-func offsetAt(ctx context.Context, d *kafka.Dialer, broker, topic string, partition int, t time.Time) (int64, error) {
+// messages written in between. The partition's leader is found through the
+// first bootstrap broker that answers: one broker down must not stop a
+// reader that the others can serve.
+func offsetAt(ctx context.Context, d *kafka.Dialer, brokers []string, topic string, partition int, t time.Time) (int64, error) {
+	var errs []error
+	for _, b := range brokers {
+		off, err := offsetAtVia(ctx, d, b, topic, partition, t)
+		if err == nil {
+			return off, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return 0, errors.Join(errs...)
+}
+
+func offsetAtVia(ctx context.Context, d *kafka.Dialer, broker, topic string, partition int, t time.Time) (int64, error) {
 	conn, err := d.DialLeader(ctx, "tcp", broker, topic, partition)
 	if err != nil {
 		return 0, err

@@ -49,6 +49,7 @@ type Config struct {
 	HeartbeatInterval time.Duration `envconfig:"HEARTBEAT_INTERVAL" default:"10s" desc:"time between heartbeat events"`
 	ControlLookback   time.Duration `envconfig:"CONTROL_LOOKBACK" default:"24h" desc:"how far back in queue-control to look for this task's commands"`
 	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"true" desc:"create the data topic (and queue-control, queue-events) when missing"`
+	StartWait         time.Duration `envconfig:"KAFKA_START_WAIT" default:"3m" desc:"how long the start waits for Kafka to answer and its topics to have leaders; wrong credentials, denied access and TLS errors fail at once"`
 	TopicPartitions   int           `envconfig:"DATA_TOPIC_PARTITIONS" default:"0" desc:"partitions of a data topic the loader creates (0: broker default)"`
 }
 
@@ -75,6 +76,9 @@ func (c *Config) Validate() error {
 	}
 	if c.EndGrace < 0 {
 		errs = append(errs, fmt.Errorf("LOADER_END_GRACE: must not be negative, got %s", c.EndGrace))
+	}
+	if c.StartWait < 0 {
+		errs = append(errs, fmt.Errorf("KAFKA_START_WAIT: must not be negative, got %s", c.StartWait))
 	}
 	if c.WeightLimit < 0 {
 		errs = append(errs, fmt.Errorf("BINANCE_WEIGHT_LIMIT: must not be negative, got %d", c.WeightLimit))

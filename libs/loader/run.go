@@ -38,7 +38,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, o Options) error
 	}
 	w, err := worker.Start(ctx, rt, cfg.Config, task, worker.Options{
 		Service: o.Service, HeartbeatInterval: cfg.HeartbeatInterval, ControlLookback: cfg.ControlLookback,
-		CreateTopics: cfg.CreateTopics, Topics: dataTopics(cfg, topic),
+		CreateTopics: cfg.CreateTopics, Topics: dataTopics(cfg, topic), StartWait: cfg.StartWait,
 		Producer: bus.ProducerOptions{BatchBytes: cfg.ProduceBytes, Compression: cfg.Compression},
 	})
 	if err != nil {

@@ -1,5 +1,7 @@
 package protocol
 
+import "time"
+
 // StepKind is one kind of step a queue-manager workflow is made of.
 // StepKinds lists them all; queue-manager's model, engine, configuration
 // and OpenAPI document are derived from it or checked against it by a test.
@@ -20,6 +22,10 @@ type StepKind struct {
 	// DefaultLimit is the most steps of the kind running at once unless
 	// STEP_LIMITS says otherwise.
 	DefaultLimit int
+	// DefaultDeadline bounds one run of the kind unless STEP_DEADLINES
+	// says otherwise: a run that outlasts it ends as a failed attempt. The
+	// steps of a live stream have none.
+	DefaultDeadline time.Duration
 	// HistoryOnly is set for a kind that needs historical data: a workflow
 	// of live ws_* streams cannot have it.
 	HistoryOnly bool
@@ -37,10 +43,12 @@ const (
 
 // StepKinds lists every step kind in DAG order.
 var StepKinds = []StepKind{
-	{Name: StepLoad, Service: "loader-producer", DefaultLimit: 8, Default: true},
-	{Name: StepStore, Service: "arango-connector", Needs: StepLoad, DefaultLimit: 8, Default: true},
-	{Name: StepGraph, Service: "graph-builder", Needs: StepStore, Inputs: "INPUT_COLLECTIONS", DefaultLimit: 2, HistoryOnly: true},
-	{Name: StepTrain, Service: "gnn-trainer", Needs: StepGraph, Inputs: "GRAPH_NAME", DefaultLimit: 1, HistoryOnly: true},
+	{Name: StepLoad, Service: "loader-producer", DefaultLimit: 8, DefaultDeadline: 6 * time.Hour, Default: true},
+	{Name: StepStore, Service: "arango-connector", Needs: StepLoad, DefaultLimit: 8, DefaultDeadline: 6 * time.Hour, Default: true},
+	{Name: StepGraph, Service: "graph-builder", Needs: StepStore, Inputs: "INPUT_COLLECTIONS", DefaultLimit: 2, DefaultDeadline: 2 * time.Hour,
+		HistoryOnly: true},
+	{Name: StepTrain, Service: "gnn-trainer", Needs: StepGraph, Inputs: "GRAPH_NAME", DefaultLimit: 1, DefaultDeadline: 12 * time.Hour,
+		HistoryOnly: true},
 }
 
 // LookupStepKind returns the step kind named name; ok is false when there

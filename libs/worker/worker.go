@@ -38,7 +38,15 @@ type Options struct {
 	// Producer tunes the producer's batching and compression (Metrics is
 	// filled in; RideOut defaults to DefaultRideOut).
 	Producer bus.ProducerOptions
+	// StartWait bounds how long Start waits for Kafka to answer and for
+	// the topics it creates to have leaders (zero: DefaultStartWait).
+	StartWait time.Duration
 }
+
+// DefaultStartWait is how long a worker's start waits for an unreachable
+// Kafka: longer than a broker's rolling restart, during which Jobs
+// routinely start.
+const DefaultStartWait = 3 * time.Minute
 
 // DefaultRideOut is how long a worker's records wait out a Kafka outage
 // before its job fails.
@@ -51,6 +59,7 @@ type Settings struct {
 	HeartbeatInterval time.Duration `envconfig:"HEARTBEAT_INTERVAL" default:"10s" desc:"time between heartbeat events"`
 	ControlLookback   time.Duration `envconfig:"CONTROL_LOOKBACK" default:"24h" desc:"how far back in queue-control to look at start for a command sent before the worker came up"`
 	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control and queue-events when missing"`
+	StartWait         time.Duration `envconfig:"KAFKA_START_WAIT" default:"3m" desc:"how long the start waits for Kafka to answer and its topics to have leaders; wrong credentials, denied access and TLS errors fail at once"`
 }
 
 // Validate checks the settings and reports every problem, each naming its
@@ -65,12 +74,16 @@ func (s *Settings) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", d.name, d.v))
 		}
 	}
+	if s.StartWait < 0 {
+		errs = append(errs, fmt.Errorf("KAFKA_START_WAIT: must not be negative, got %s", s.StartWait))
+	}
 	return errors.Join(errs...)
 }
 
 // Options returns the worker options these settings describe for service.
 func (s *Settings) Options(service string) Options {
-	return Options{Service: service, HeartbeatInterval: s.HeartbeatInterval, ControlLookback: s.ControlLookback, CreateTopics: s.CreateTopics}
+	return Options{Service: service, HeartbeatInterval: s.HeartbeatInterval, ControlLookback: s.ControlLookback, CreateTopics: s.CreateTopics,
+		StartWait: s.StartWait}
 }
 
 // Worker holds what a running worker uses. Create it with Start and Close it
@@ -97,8 +110,10 @@ type Worker struct {
 	closers  []func() error
 }
 
-// Start connects to Kafka (failing fast on wrong settings or credentials),
-// opens the producer, emitter and control listener, and starts heartbeats.
+// Start connects to Kafka, opens the producer, emitter and control
+// listener, and starts heartbeats. A Kafka that does not answer is waited
+// for, up to StartWait; wrong settings or credentials, denied access and
+// TLS errors fail at once.
 // The job runs under Work(); call Started when it begins and End when it
 // is over.
 func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protocol.Task, o Options) (*Worker, error) {
@@ -129,14 +144,8 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 	if w.Admin, err = bus.NewAdmin(cfg); err != nil {
 		return nil, err
 	}
-	if err := w.Admin.Check(ctx); err != nil {
+	if err := w.reach(ctx, o); err != nil {
 		return nil, err
-	}
-	if o.CreateTopics {
-		specs := append([]bus.TopicSpec{{Name: protocol.TopicControl}, {Name: protocol.TopicEvents}}, o.Topics...)
-		if err := w.Admin.EnsureTopics(ctx, specs...); err != nil {
-			return nil, err
-		}
 	}
 	w.Metrics = bus.NewMetrics(rt.Registry)
 	po := o.Producer
@@ -183,6 +192,27 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 	w.work, w.stopWork = control.WithStop(ctx, w.Control)
 	ok = true
 	return w, nil
+}
+
+// reach waits, up to StartWait, until Kafka answers and, with CreateTopics,
+// the topics exist and have leaders.
+func (w *Worker) reach(ctx context.Context, o Options) error {
+	wait := o.StartWait
+	if wait <= 0 {
+		wait = DefaultStartWait
+	}
+	sctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	waiting := func(err error) { w.Log.Warn().Err(err).Dur("start_wait", wait).Msg("kafka unreachable; waiting") }
+	err := bus.UntilReachable(sctx, w.Admin.Check, waiting)
+	if err == nil && o.CreateTopics {
+		specs := append([]bus.TopicSpec{{Name: protocol.TopicControl}, {Name: protocol.TopicEvents}}, o.Topics...)
+		err = bus.UntilReachable(sctx, func(ctx context.Context) error { return w.Admin.EnsureTopics(ctx, specs...) }, waiting)
+	}
+	if err != nil && ctx.Err() == nil && sctx.Err() != nil {
+		return fmt.Errorf("kafka not ready within KAFKA_START_WAIT (%s): %w", wait, err)
+	}
+	return err
 }
 
 // SetRunID adopts id as the worker's run, for a worker started without

@@ -104,14 +104,73 @@ func TestStartFailsFastOnWrongPassword(t *testing.T) {
 	cfg := bustest.Embedded(t, embedded.Options{SASLUser: "u", SASLPassword: "right"})
 	cfg.Password = "wrong"
 	rt := &service.Runtime{Log: zerolog.Nop(), Registry: prometheus.NewRegistry()}
+	begin := time.Now()
 	_, err := worker.Start(context.Background(), rt, cfg, protocol.Task{QueueID: "q"}, worker.Options{Service: "x", HeartbeatInterval: time.Hour})
-	if err == nil {
-		t.Fatal("Start accepted a wrong password")
+	if !errors.Is(err, bus.ErrAccess) {
+		t.Fatalf("Start with a wrong password = %v, want ErrAccess", err)
+	}
+	if took := time.Since(begin); took > 10*time.Second {
+		t.Errorf("Start took %s to refuse a wrong password: it waited as for an unreachable broker", took)
+	}
+}
+
+// TestStartWaitsForABrokerThatComesUp: a worker started while its broker
+// is down (a rolling restart) waits for it and starts once it answers.
+func TestStartWaitsForABrokerThatComesUp(t *testing.T) {
+	b, err := embedded.Start(embedded.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := b.Config()
+	b.Close()
+	restarted := make(chan *embedded.Broker, 1)
+	go func() {
+		time.Sleep(3 * time.Second)
+		nb, err := b.Restart()
+		if err != nil {
+			t.Error(err)
+		}
+		restarted <- nb
+	}()
+	t.Cleanup(func() {
+		if nb := <-restarted; nb != nil {
+			nb.Close()
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rt := &service.Runtime{Name: "test-worker", Log: zerolog.Nop(), Registry: prometheus.NewRegistry()}
+	w, err := worker.Start(ctx, rt, cfg, protocol.Task{QueueID: testkit.QueueID(t, "BTCUSDT", "api_trades")},
+		worker.Options{Service: "test-worker", HeartbeatInterval: time.Hour, ControlLookback: time.Minute, CreateTopics: true, StartWait: 45 * time.Second})
+	if err != nil {
+		t.Fatalf("Start while the broker restarts: %v", err)
+	}
+	w.Close()
+}
+
+// TestStartGivesUpAfterStartWait: a broker that stays down fails the start
+// once StartWait has passed, with an error that names the variable.
+func TestStartGivesUpAfterStartWait(t *testing.T) {
+	b, err := embedded.Start(embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := b.Config()
+	b.Close()
+	rt := &service.Runtime{Log: zerolog.Nop(), Registry: prometheus.NewRegistry()}
+	begin := time.Now()
+	_, err = worker.Start(context.Background(), rt, cfg, protocol.Task{QueueID: "q"},
+		worker.Options{Service: "x", HeartbeatInterval: time.Hour, StartWait: 2 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "KAFKA_START_WAIT") {
+		t.Errorf("Start against a broker that stays down = %v, want an error naming KAFKA_START_WAIT", err)
+	}
+	if took := time.Since(begin); took < 2*time.Second || took > 15*time.Second {
+		t.Errorf("Start gave up after %s, want about StartWait (2s)", took)
 	}
 }
 
 func TestSettingsValidateNamesVariable(t *testing.T) {
-	good := worker.Settings{ProgressInterval: time.Second, HeartbeatInterval: time.Second, ControlLookback: time.Hour}
+	good := worker.Settings{ProgressInterval: time.Second, HeartbeatInterval: time.Second, ControlLookback: time.Hour, StartWait: time.Minute}
 	if err := good.Validate(); err != nil {
 		t.Fatalf("Validate: %v", err)
 	}
@@ -119,6 +178,7 @@ func TestSettingsValidateNamesVariable(t *testing.T) {
 		"PROGRESS_INTERVAL":  func(s *worker.Settings) { s.ProgressInterval = 0 },
 		"HEARTBEAT_INTERVAL": func(s *worker.Settings) { s.HeartbeatInterval = -time.Second },
 		"CONTROL_LOOKBACK":   func(s *worker.Settings) { s.ControlLookback = 0 },
+		"KAFKA_START_WAIT":   func(s *worker.Settings) { s.StartWait = -time.Second },
 	} {
 		s := good
 		edit(&s)
@@ -126,7 +186,7 @@ func TestSettingsValidateNamesVariable(t *testing.T) {
 			t.Errorf("bad %s: got %v, want an error naming it", name, err)
 		}
 	}
-	if o := good.Options("graph-builder"); o.Service != "graph-builder" || o.HeartbeatInterval != time.Second || o.ControlLookback != time.Hour {
+	if o := good.Options("graph-builder"); o.Service != "graph-builder" || o.HeartbeatInterval != time.Second || o.ControlLookback != time.Hour || o.StartWait != time.Minute {
 		t.Errorf("Options = %+v", o)
 	}
 }

@@ -40,6 +40,7 @@ type Config struct {
 	HeartbeatInterval time.Duration `envconfig:"HEARTBEAT_INTERVAL" default:"10s" desc:"time between heartbeat events"`
 	ControlLookback   time.Duration `envconfig:"CONTROL_LOOKBACK" default:"24h" desc:"how far back in queue-control and queue-events to look at start"`
 	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create the dead-letter topic (and the data topic) when missing"`
+	StartWait         time.Duration `envconfig:"KAFKA_START_WAIT" default:"3m" desc:"how long the start waits for Kafka to answer and its topics to have leaders; wrong credentials, denied access and TLS errors fail at once"`
 	Follow            bool          `envconfig:"CONNECTOR_FOLLOW" default:"false" desc:"never finish on the loader's finished event: keep consuming until stopped (live streams)"`
 
 	from, to int64 // TIME_RANGE in epoch ms; the whole time line without one
@@ -113,6 +114,9 @@ func (c *Config) Validate() error {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", d.name, d.v))
 		}
+	}
+	if c.StartWait < 0 {
+		errs = append(errs, fmt.Errorf("KAFKA_START_WAIT: must not be negative, got %s", c.StartWait))
 	}
 	return errors.Join(errs...)
 }

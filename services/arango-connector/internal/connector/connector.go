@@ -23,7 +23,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	dlqTopic := protocol.DLQTopic(cfg.KafkaTopic)
 	w, err := worker.Start(ctx, rt, cfg.Config, cfg.Task, worker.Options{
 		Service: Name, HeartbeatInterval: cfg.HeartbeatInterval, ControlLookback: cfg.ControlLookback,
-		CreateTopics: cfg.CreateTopics, Topics: []bus.TopicSpec{{Name: cfg.KafkaTopic}, {Name: dlqTopic}},
+		CreateTopics: cfg.CreateTopics, Topics: []bus.TopicSpec{{Name: cfg.KafkaTopic}, {Name: dlqTopic}}, StartWait: cfg.StartWait,
 	})
 	if err != nil {
 		return err
@@ -47,6 +47,16 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 
 	cons, err := bus.NewConsumer(w.Kafka, bus.ConsumerOptions{
 		Group: cfg.Group, Topics: []string{cfg.KafkaTopic}, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Metrics: w.Metrics,
+		// An outage the records' producer would not outlive ends the run
+		// too, rather than leave it waiting while heartbeats say alive.
+		RideOut: worker.DefaultRideOut,
+		OnOutage: func(err error) {
+			if err != nil {
+				log.Warn().Err(err).Msg("kafka cannot be read or committed to; retrying")
+			} else {
+				log.Info().Msg("kafka answers again")
+			}
+		},
 	})
 	if err != nil {
 		return err

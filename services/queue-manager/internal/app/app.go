@@ -6,19 +6,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/rs/zerolog"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/protocol"
-	"github.com/streamforge/streamforge/libs/retry"
 	"github.com/streamforge/streamforge/libs/service"
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/libs/store/storeopen"
@@ -53,6 +50,7 @@ type Config struct {
 	Services         string        `envconfig:"STEP_SERVICES" desc:"binary or image per step kind, e.g. load=loader-producer,store=arango-connector (default: the kind's own service)"`
 	Args             string        `envconfig:"STEP_ARGS" desc:"extra arguments per step kind, e.g. load=--simulate-loading (space-separated within a kind)"`
 	Limits           string        `envconfig:"STEP_LIMITS" default:"load=8,store=8,graph=2,train=1" desc:"most steps of a kind running at once"`
+	Deadlines        string        `envconfig:"STEP_DEADLINES" desc:"longest one run of a step kind may take before it ends as a failed attempt (Kubernetes activeDeadlineSeconds; local: the process is stopped), e.g. load=6h,train=12h; 0: none; kinds not named: load=6h, store=6h, graph=2h, train=12h; a live stream's steps: none"`
 	MaxAttempts      int           `envconfig:"STEP_MAX_ATTEMPTS" default:"3" desc:"launches of a step before it fails for good"`
 	RetryBase        time.Duration `envconfig:"STEP_RETRY_BASE" default:"2s" desc:"first delay before relaunching a failed step (doubles each time)"`
 	RetryMax         time.Duration `envconfig:"STEP_RETRY_MAX" default:"1m" desc:"largest delay before a relaunch"`
@@ -63,10 +61,12 @@ type Config struct {
 	CreateTopics     bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control and queue-events when missing"`
 	LeaseTTL         time.Duration `envconfig:"ENGINE_LEASE_TTL" default:"15s" desc:"the engine lease in the store: one queue-manager runs the engine, the others serve reads; a leader that cannot renew it stops, another takes it once it lapsed"`
 
-	// STEP_SERVICES, STEP_ARGS and STEP_LIMITS as Validate parsed them.
-	services map[string]string
-	args     map[string][]string
-	limits   map[string]int
+	// STEP_SERVICES, STEP_ARGS, STEP_LIMITS and STEP_DEADLINES as Validate
+	// parsed them.
+	services  map[string]string
+	args      map[string][]string
+	limits    map[string]int
+	deadlines map[string]time.Duration
 }
 
 // Validate checks the settings that envconfig cannot and reports every
@@ -107,6 +107,24 @@ func (c *Config) Validate() error {
 		}
 		c.limits[k] = n
 	}
+	deadlineStrs, err := kindMap(c.Deadlines)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("STEP_DEADLINES: %w", err))
+	}
+	c.deadlines = map[string]time.Duration{}
+	for _, k := range protocol.StepKinds { // in a stable order
+		c.deadlines[k.Name] = k.DefaultDeadline
+		v, ok := deadlineStrs[k.Name]
+		if !ok {
+			continue
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			errs = append(errs, fmt.Errorf("STEP_DEADLINES: %s=%q is not a duration such as 6h (0: none)", k.Name, v))
+			continue
+		}
+		c.deadlines[k.Name] = d
+	}
 	if c.MaxAttempts < 1 {
 		errs = append(errs, fmt.Errorf("STEP_MAX_ATTEMPTS: must be at least 1, got %d", c.MaxAttempts))
 	}
@@ -140,7 +158,9 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if err := untilReachable(ctx, rt.Log, admin.Check); err != nil {
+	// queue-manager waits for Kafka as long as it takes: it is the one
+	// that waits out outages for everything else.
+	if err := bus.UntilReachable(ctx, admin.Check, func(err error) { rt.Log.Warn().Err(err).Msg("kafka unreachable; waiting") }); err != nil {
 		return err
 	}
 	if cfg.CreateTopics {
@@ -203,7 +223,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 // Validate, which parsed them).
 func engineOptions(cfg *Config) flow.Options {
 	return flow.Options{
-		Services: cfg.services, Args: cfg.args, Limits: cfg.limits, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
+		Services: cfg.services, Args: cfg.args, Limits: cfg.limits, Deadlines: cfg.deadlines, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
 		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
 	}
 }
@@ -289,26 +309,6 @@ func (ld *leader) run(term context.Context) error {
 	})
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// untilReachable runs check until it succeeds, waiting out (capped,
-// jittered backoff) the failures that may pass by themselves: a broker that
-// does not answer yet or refuses connections. Any other failure (rejected
-// credentials, denied access, a TLS setup that fails) is a configuration
-// error and is returned at once; so is ctx's end.
-func untilReachable(ctx context.Context, log zerolog.Logger, check func(ctx context.Context) error) error {
-	backoff := retry.Backoff{Base: time.Second, Max: bus.MaxRetryWait}
-	for n := 0; ; n++ {
-		err := check(ctx)
-		var ne net.Error
-		if err == nil || errors.Is(err, bus.ErrAccess) || !errors.As(err, &ne) {
-			return err
-		}
-		log.Warn().Err(err).Msg("kafka unreachable; waiting")
-		if !retry.Sleep(ctx, backoff.Delay(n)) {
-			return err
-		}
-	}
 }
 
 // holderID names this process among the queue-managers sharing a store:

@@ -4,12 +4,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestConfigValidateReportsEveryProblem: every bad variable is named, and
 // STEP_LIMITS is parsed into numbers at start, not when the engine starts.
 func TestConfigValidateReportsEveryProblem(t *testing.T) {
-	c := Config{Launcher: "docker", Limits: "load=8,store=many", Services: "loud=x", MaxAttempts: 0}
+	c := Config{Launcher: "docker", Limits: "load=8,store=many", Services: "loud=x", Deadlines: "train=forever", MaxAttempts: 0}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate() = nil, want four problems")
@@ -22,7 +23,8 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 }
 
 func TestConfigValidateParsesStepSettings(t *testing.T) {
-	c := Config{Launcher: "local", Limits: "load=8,train=1", Services: "load=loader-producer", Args: "load=--a --b", MaxAttempts: 3}
+	c := Config{Launcher: "local", Limits: "load=8,train=1", Services: "load=loader-producer", Args: "load=--a --b",
+		Deadlines: "load=90m,graph=0", MaxAttempts: 3}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -35,5 +37,10 @@ func TestConfigValidateParsesStepSettings(t *testing.T) {
 	}
 	if got, want := o.Services, map[string]string{"load": "loader-producer"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Services = %v, want %v", got, want)
+	}
+	// Kinds STEP_DEADLINES does not name keep the step-kind table's.
+	want := map[string]time.Duration{"load": 90 * time.Minute, "store": 6 * time.Hour, "graph": 0, "train": 12 * time.Hour}
+	if got := o.Deadlines; !reflect.DeepEqual(got, want) {
+		t.Errorf("Deadlines = %v, want %v", got, want)
 	}
 }

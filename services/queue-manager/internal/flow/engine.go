@@ -32,6 +32,9 @@ type Options struct {
 	Args map[string][]string
 	// Limits caps the steps of a kind running at once (0: no cap).
 	Limits map[string]int
+	// Deadlines bound one run of a step kind (0 or absent: none); a live
+	// stream's steps have none.
+	Deadlines map[string]time.Duration
 	// MaxAttempts is how many times a step is launched before it fails for
 	// good (default 3).
 	MaxAttempts int
@@ -457,6 +460,10 @@ func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 	}
 	spec := launch.Spec{ID: run, Service: svc, Args: e.o.Args[s.Kind], Env: env,
 		Labels: map[string]string{"queue_id": s.QueueID, "step": s.Kind, "attempt": strconv.Itoa(n), "workflow": w.ID}}
+	if dt, _, err := protocol.LookupDataType(s.Type); err != nil || !dt.Live {
+		// A live stream runs until it is stopped or its time range ends.
+		spec.Deadline = e.o.Deadlines[s.Kind]
+	}
 	e.o.Metrics.launches.WithLabelValues(s.Kind).Inc()
 	e.o.Log.Info().Str("workflow", w.ID).Str("step", s.ID).Int("attempt", n).Str("service", svc).Msg("launching")
 	e.fx = append(e.fx, effect{run: &spec})

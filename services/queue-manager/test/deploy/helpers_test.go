@@ -34,6 +34,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube"
 )
@@ -302,8 +303,16 @@ func workerSpec() launch.Spec {
 			"KAFKA_TOPIC": q + "-data", "COLLECTION_NAME": "btcusdt_api_candles_5m_2024_08_01",
 			"TELEMETRY_ID": "dummy-service__a1b2c3",
 		},
-		Labels: map[string]string{"queue_id": q, "step": "load", "attempt": "1", "workflow": "wf-btcusdt-workflow-20240801-a1b2c3"},
+		Labels:   map[string]string{"queue_id": q, "step": "load", "attempt": "1", "workflow": "wf-btcusdt-workflow-20240801-a1b2c3"},
+		Deadline: loadDeadline(),
 	}
+}
+
+// loadDeadline is the load kind's default deadline, which the engine gives
+// every run of a history load.
+func loadDeadline() time.Duration {
+	k, _ := protocol.LookupStepKind(protocol.StepLoad)
+	return k.DefaultDeadline
 }
 
 // launcherJob is the Job queue-manager would create with the rendered

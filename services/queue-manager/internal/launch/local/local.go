@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,9 +46,10 @@ type Launcher struct {
 }
 
 type proc struct {
-	cmd    *exec.Cmd
-	status launch.Status
-	done   chan struct{}
+	cmd      *exec.Cmd
+	status   launch.Status
+	done     chan struct{}
+	overtime atomic.Bool // the run outlasted its deadline and was stopped
 }
 
 // New returns a launcher.
@@ -60,7 +62,11 @@ func New(o Options) *Launcher {
 
 var _ launch.Launcher = (*Launcher)(nil)
 
-// Launch starts the child for s; an ID already running is left alone.
+// Launch starts the child for s; an ID already running is left alone. A
+// child still running when s.Deadline has passed is stopped (SIGTERM, then
+// SIGKILL after the grace period) and reported failed with reason
+// DeadlineExceeded, like a Job past its activeDeadlineSeconds, however it
+// exits.
 func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -92,11 +98,20 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 	p := &proc{cmd: cmd, done: make(chan struct{}), status: launch.Status{ID: s.ID, Phase: launch.Running, At: time.Now()}}
 	l.procs[s.ID] = p
 	l.emit(p.status)
+	if s.Deadline > 0 {
+		deadline := time.AfterFunc(s.Deadline, func() {
+			p.overtime.Store(true)
+			l.terminate(context.Background(), p)
+		})
+		go func() { <-p.done; deadline.Stop() }()
+	}
 	go func() {
 		err := cmd.Wait()
 		st := launch.Status{ID: s.ID, Phase: launch.Succeeded, Message: "exit code 0", At: time.Now()}
 		var ee *exec.ExitError
 		switch {
+		case p.overtime.Load():
+			st.Phase, st.Message = launch.Failed, fmt.Sprintf("DeadlineExceeded: ran longer than its deadline of %s", s.Deadline)
 		case errors.As(err, &ee) && ee.ExitCode() >= 0:
 			st.Phase, st.Message = launch.Failed, fmt.Sprintf("exit code %d", ee.ExitCode())
 		case errors.As(err, &ee):
@@ -130,9 +145,16 @@ func (l *Launcher) Stop(ctx context.Context, id string) error {
 	if !ok {
 		return nil
 	}
+	l.terminate(ctx, p)
+	return nil
+}
+
+// terminate sends SIGTERM to p's process group and SIGKILL after the grace
+// period or when ctx ends, unless p has ended.
+func (l *Launcher) terminate(ctx context.Context, p *proc) {
 	select {
 	case <-p.done:
-		return nil
+		return
 	default:
 	}
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
@@ -146,7 +168,6 @@ func (l *Launcher) Stop(ctx context.Context, id string) error {
 	case <-ctx.Done():
 		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	}
-	return nil
 }
 
 // Runs lists the children started by this process and their state.

@@ -28,6 +28,7 @@ var collectorMetrics = map[string][]string{
 
 var (
 	optsName   = regexp.MustCompile(`(Counter|Gauge|Histogram|Summary)Opts\{\s*Name:\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)"`)
+	descName   = regexp.MustCompile(`NewDesc\(\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)"`) // a collector's const metrics
 	quoted     = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'`)
 	matchers   = regexp.MustCompile(`\{[^}]*\}`)
 	ranges     = regexp.MustCompile(`\[[^\]]*\]`)
@@ -57,6 +58,9 @@ func registeredMetrics(t *testing.T) map[string]bool {
 					names[n+"_sum"], names[n+"_count"] = true, true
 					names[n+"_bucket"] = kind == "Histogram"
 				}
+			}
+			for _, m := range descName.FindAllSubmatch(b, -1) {
+				names[string(m[1])] = true
 			}
 			for ctor, series := range collectorMetrics {
 				if strings.Contains(string(b), ctor+"(") {

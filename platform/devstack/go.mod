@@ -7,6 +7,7 @@ replace github.com/streamforge/streamforge/libs => ../../libs
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/streamforge/streamforge/libs v0.0.0-00010101000000-000000000000
+	go.yaml.in/yaml/v3 v3.0.5
 )
 
 require (

@@ -104,17 +104,6 @@ func (p prom) alerts(ctx context.Context) ([]alert, error) {
 	return data.Alerts, err
 }
 
-// firing reports whether the alert name fires (for any label set).
-func (p prom) firing(ctx context.Context, name string) (bool, error) {
-	as, err := p.alerts(ctx)
-	for _, a := range as {
-		if a.Labels["alertname"] == name && a.State == "firing" {
-			return true, err
-		}
-	}
-	return false, err
-}
-
 // reload makes Prometheus read its configuration and rule files again.
 func (p prom) reload(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/-/reload", nil)

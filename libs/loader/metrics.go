@@ -1,6 +1,9 @@
 package loader
 
 import (
+	"net/http"
+	"strconv"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -69,6 +72,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		percent: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "streamforge_loader_progress_percent", Help: "Share of the task's time range loaded.",
 		}),
+	}
+	// The back-off answers start at 0: a series first seen at 1 is an
+	// increase that increase() cannot see, and the alerts on the first 429
+	// or 418 would stay silent.
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusTeapot} {
+		m.rateLimited.WithLabelValues(strconv.Itoa(status))
 	}
 	if reg != nil {
 		reg.MustRegister(m.records, m.chunks, m.archiveBytes, m.archiveMissing, m.sendSeconds, m.requests, m.weightUsed,

@@ -28,6 +28,7 @@ var collectorMetrics = map[string][]string{
 
 var (
 	optsName   = regexp.MustCompile(`(Counter|Gauge|Histogram|Summary)Opts\{\s*Name:\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)"`)
+	descName   = regexp.MustCompile(`NewDesc\(\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)"`) // a collector's const metrics
 	quoted     = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'`)
 	matchers   = regexp.MustCompile(`\{[^}]*\}`)
 	ranges     = regexp.MustCompile(`\[[^\]]*\]`)
@@ -57,6 +58,9 @@ func registeredMetrics(t *testing.T) map[string]bool {
 					names[n+"_sum"], names[n+"_count"] = true, true
 					names[n+"_bucket"] = kind == "Histogram"
 				}
+			}
+			for _, m := range descName.FindAllSubmatch(b, -1) {
+				names[string(m[1])] = true
 			}
 			for ctor, series := range collectorMetrics {
 				if strings.Contains(string(b), ctor+"(") {
@@ -170,6 +174,72 @@ func TestMonitoringUsesRegisteredMetrics(t *testing.T) {
 				t.Errorf("%s: metric %s is not registered by any Go code", where, n)
 			}
 		}
+	}
+}
+
+// registeredKinds maps the metric names registered with CounterOpts,
+// GaugeOpts, HistogramOpts or SummaryOpts to counter, gauge, histogram or
+// summary (a histogram's _bucket, _sum and _count series to counter).
+func registeredKinds(t *testing.T) map[string]string {
+	kinds := map[string]string{}
+	for _, dir := range []string{"libs", "services", "platform"} {
+		err := filepath.WalkDir(filepath.Join(repoRoot, dir), func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+				return err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			for _, m := range optsName.FindAllSubmatch(b, -1) {
+				n, kind := string(m[2]), strings.ToLower(string(m[1]))
+				kinds[n] = kind
+				if kind == "histogram" || kind == "summary" {
+					kinds[n+"_sum"], kinds[n+"_count"], kinds[n+"_bucket"] = "counter", "counter", "counter"
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return kinds
+}
+
+// rangeFuncs finds a range function applied straight to a metric.
+var rangeFuncs = regexp.MustCompile(`\b(rate|irate|increase|deriv|delta)\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)`)
+
+// misusedRanges lists the range functions of expr applied to a metric of
+// the wrong kind: rate, irate and increase take counters, deriv and delta
+// gauges.
+func misusedRanges(expr string, kinds map[string]string) []string {
+	var out []string
+	for _, m := range rangeFuncs.FindAllStringSubmatch(expr, -1) {
+		fn, kind := m[1], kinds[m[2]]
+		want := "counter"
+		if fn == "deriv" || fn == "delta" {
+			want = "gauge"
+		}
+		if kind != "" && kind != want {
+			out = append(out, fn+"("+m[2]+"): a "+kind+", want a "+want)
+		}
+	}
+	return out
+}
+
+// TestRangeFunctionsFitTheMetricKind: no rate or increase over a gauge, no
+// deriv over a counter, in any alert or panel.
+func TestRangeFunctionsFitTheMetricKind(t *testing.T) {
+	kinds := registeredKinds(t)
+	for where, expr := range manifestQueries(t) {
+		for _, bad := range misusedRanges(expr, kinds) {
+			t.Errorf("%s: %s", where, bad)
+		}
+	}
+	// The check itself: a rate over a gauge and a deriv over a counter.
+	if got := misusedRanges(`sum(rate(streamforge_connector_consumer_lag[5m])) + deriv(streamforge_workflows_submitted_total[5m])`, kinds); len(got) != 2 {
+		t.Errorf("misusedRanges found %v, want the rate over a gauge and the deriv over a counter", got)
 	}
 }
 

@@ -18,6 +18,14 @@ func (s *Stack) BusConfig() bus.Config {
 		DialTimeout: 10 * time.Second}
 }
 
+// QueueManagerPID returns queue-manager's process id (0 before Up).
+func (s *Stack) QueueManagerPID() int {
+	if s.qm == nil || s.qm.Process == nil {
+		return 0
+	}
+	return s.qm.Process.Pid
+}
+
 // Workers returns the process ids of queue-manager's live children: the
 // workers its local launcher runs (one per running step). It reads /proc,
 // so it works on Linux only.

@@ -73,6 +73,7 @@ type Stack struct {
 
 	broker  *embedded.Broker
 	market  *binancesim.Market
+	exch    *binancesim.Sim
 	sim     *http.Server
 	qm      *exec.Cmd
 	qmDone  chan struct{}
@@ -192,7 +193,7 @@ func (s *Stack) startExchange(o Options) error {
 		}
 	}
 	sim := binancesim.New(binancesim.Options{Market: mc})
-	s.market = sim.Market()
+	s.market, s.exch = sim.Market(), sim
 	ln, err := net.Listen("tcp", o.ExchangeAddr)
 	if err != nil {
 		return fmt.Errorf("exchange simulator: %w", err)
@@ -206,6 +207,10 @@ func (s *Stack) startExchange(o Options) error {
 // Market is the simulated market the loaders read (nil when Live): what a
 // test compares the store with.
 func (s *Stack) Market() *binancesim.Market { return s.market }
+
+// Simulator returns the simulator (nil when Live), for tests that inject
+// its faults (429s, bans, latency).
+func (s *Stack) Simulator() *binancesim.Sim { return s.exch }
 
 // waitReady polls queue-manager's /readyz.
 func (s *Stack) waitReady(ctx context.Context, limit time.Duration) error {

@@ -177,11 +177,12 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 
 	var l launch.Launcher
 	var kc kubernetes.Interface
+	var targets targetLister
 	switch cfg.Launcher {
 	case "local":
 		ll := local.New(local.Options{BinDir: cfg.LocalBins, Output: os.Stderr})
 		defer ll.Close()
-		l = ll
+		l, targets = ll, ll
 	default:
 		if l, kc, err = kubeLauncher(rt, cfg.KubeConfig); err != nil {
 			return err
@@ -195,6 +196,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	// it knows it is one, the leader once its engine runs.
 	gate := &engineGate{repo: repo}
 	api.New(gate, repo, nil, rt.Log).Mount(rt.Router)
+	rt.Router.Get(SDPath, sdTargets(targets))
 	rt.SetReadyCheck(gate.StoreErr)
 	holder := holderID()
 	rt.Log.Info().Str("launcher", cfg.Launcher).Str("holder", holder).Msg("queue-manager up; taking the engine lease")

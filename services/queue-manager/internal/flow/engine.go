@@ -146,13 +146,15 @@ type stepRef struct {
 // NewEngine returns an engine; call Start to resume stored work.
 func NewEngine(repo *Repo, l launch.Launcher, pub Publisher, o Options) *Engine {
 	o.defaults()
-	return &Engine{
+	e := &Engine{
 		o: o, repo: repo, launcher: l, pub: pub,
 		active: map[string]*Workflow{}, byQueue: map[string][]*stepRef{}, runs: map[string]*stepRef{},
 		lastSeen: map[string]time.Time{}, exited: map[string]map[int]int64{}, subs: map[string]map[chan Change]struct{}{},
 		dirty: map[string]*Workflow{}, unsaved: map[string]*Workflow{}, unsent: map[string]error{},
 		stops: map[string]*unsentStop{},
 	}
+	e.o.Metrics.silence.watch(e.silences)
+	return e
 }
 
 // Start reloads unfinished workflows and reconciles their running steps
@@ -516,6 +518,7 @@ func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why st
 		e.o.Log.Warn().Str("workflow", w.ID).Str("step", s.ID).Str("why", why).Dur("retry_in", delay).Msg("attempt failed; relaunching")
 	default:
 		s.State = Failed
+		e.o.Metrics.stepsEnded.WithLabelValues(s.Kind, Failed).Inc()
 		e.o.Log.Error().Str("workflow", w.ID).Str("step", s.ID).Str("why", why).Msg("step failed for good")
 		if w.Error == "" {
 			w.Error = fmt.Sprintf("step %s failed after %d attempts: %s", s.ID, counted(s), why)

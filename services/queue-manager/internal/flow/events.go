@@ -66,6 +66,7 @@ func (e *Engine) applyLocked(ctx context.Context, ev protocol.Event) {
 	case ev.Status == protocol.StatusFinished:
 		e.endAttempt(s, Finished, ev.Message)
 		s.State, s.Percent, s.ETASeconds = Finished, 100, 0
+		e.stepFinished(s, ev.RecordsWritten)
 		if len(ev.Result) > 0 {
 			s.Result = ev.Result
 		}

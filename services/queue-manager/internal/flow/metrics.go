@@ -1,8 +1,18 @@
 package flow
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync"
 
-// Metrics are the engine's Prometheus series.
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/streamforge/streamforge/libs/protocol"
+)
+
+// Metrics are the engine's Prometheus series. Beside the engine's own
+// figures they carry what it learns from queue-events about every step —
+// outcomes, records, durations, silence — so these outlive the short-lived
+// worker that produced them (a Job can end between two scrapes; this
+// process is scraped for as long as it runs).
 type Metrics struct {
 	submitted   prometheus.Counter
 	ended       *prometheus.CounterVec
@@ -10,9 +20,17 @@ type Metrics struct {
 	failures    *prometheus.CounterVec
 	events      *prometheus.CounterVec
 	storeErrors prometheus.Counter
+	stepsEnded  *prometheus.CounterVec
+	stepRecords *prometheus.CounterVec
+	stepSeconds *prometheus.HistogramVec
+	silence     *silenceCollector
 }
 
 // NewMetrics registers the engine's series with reg (nil: unregistered).
+// Every label value known in advance (workflow states, step kinds) starts
+// at 0: a counter series that first appears at 1 is an increase that
+// increase() and rate() cannot see, so an alert on the first failure would
+// never fire.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		submitted: prometheus.NewCounter(prometheus.CounterOpts{
@@ -34,9 +52,67 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamforge_engine_store_errors_total", Help: "Workflow writes the store refused (retried with the next change).",
 		}),
+		stepsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamforge_steps_ended_total", Help: "Steps that finished or failed for good (attempts used up), by kind and state.",
+		}, []string{"kind", "state"}),
+		stepRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamforge_step_records_total", Help: "Records the finished steps reported in their finished event (loaded, stored, graph nodes), by kind and data type.",
+		}, []string{"kind", "type"}),
+		stepSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "streamforge_step_duration_seconds", Help: "Time from a step's first launch to its finished event, by kind.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 16),
+		}, []string{"kind"}),
+		silence: &silenceCollector{desc: prometheus.NewDesc("streamforge_step_silence_seconds",
+			"Seconds since the last queue-events message of each running step's current run (its launch when none yet).",
+			[]string{"workflow", "queue_id", "kind"}, nil)},
+	}
+	for _, s := range []string{Finished, Failed, Stopped} {
+		m.ended.WithLabelValues(s)
+	}
+	for _, k := range protocol.StepKindNames() {
+		m.launches.WithLabelValues(k)
+		m.failures.WithLabelValues(k)
+		m.stepsEnded.WithLabelValues(k, Finished)
+		m.stepsEnded.WithLabelValues(k, Failed)
 	}
 	if reg != nil {
-		reg.MustRegister(m.submitted, m.ended, m.launches, m.failures, m.events, m.storeErrors)
+		reg.MustRegister(m.submitted, m.ended, m.launches, m.failures, m.events, m.storeErrors,
+			m.stepsEnded, m.stepRecords, m.stepSeconds, m.silence)
 	}
 	return m
+}
+
+// stepSilence is one running step's silence.
+type stepSilence struct {
+	workflow, queueID, kind string
+	seconds                 float64
+}
+
+// silenceCollector reports streamforge_step_silence_seconds from the
+// engine at scrape time.
+type silenceCollector struct {
+	desc *prometheus.Desc
+	mu   sync.Mutex
+	src  func() []stepSilence
+}
+
+func (c *silenceCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *silenceCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	src := c.src
+	c.mu.Unlock()
+	if src == nil {
+		return
+	}
+	for _, s := range src() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, s.seconds, s.workflow, s.queueID, s.kind)
+	}
+}
+
+// watch makes the collector read the silences from src (the engine).
+func (c *silenceCollector) watch(src func() []stepSilence) {
+	c.mu.Lock()
+	c.src = src
+	c.mu.Unlock()
 }

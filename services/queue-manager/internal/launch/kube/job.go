@@ -122,7 +122,9 @@ func buildJob(cfg *Config, s launch.Spec) (*batchv1.Job, error) {
 			Completions:  new(int32(1)),
 			BackoffLimit: new(cfg.BackoffLimit),
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: copyMap(labels), Annotations: map[string]string{AnnotationRunID: s.ID}},
+				// The Pod carries the Job's annotations too: the PodMonitor
+				// reads a queue_id too long for a label from there.
+				ObjectMeta: metav1.ObjectMeta{Labels: copyMap(labels), Annotations: copyMap(annotations)},
 				Spec: corev1.PodSpec{
 					RestartPolicy:      corev1.RestartPolicyNever,
 					ServiceAccountName: cfg.ServiceAccount,

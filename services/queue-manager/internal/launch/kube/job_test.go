@@ -337,6 +337,11 @@ func TestBuildJobLongIDKeepsExactIDInAnnotation(t *testing.T) {
 	if got := job.Annotations["streamforge.dev/queue_id"]; got != s.Labels["queue_id"] {
 		t.Errorf("queue_id annotation %q, want the too-long value kept there", got)
 	}
+	// The PodMonitor (deploy/monitoring/podmonitor.yaml) labels worker series
+	// from the Pod's annotations.
+	if got := job.Spec.Template.Annotations["streamforge.dev/queue_id"]; got != s.Labels["queue_id"] {
+		t.Errorf("Pod's queue_id annotation %q, want the Job's", got)
+	}
 	if _, ok := job.Labels["queue_id"]; ok {
 		t.Error("queue_id longer than 63 chars became a label")
 	}

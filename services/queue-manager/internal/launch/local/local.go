@@ -47,6 +47,7 @@ type Launcher struct {
 
 type proc struct {
 	cmd      *exec.Cmd
+	target   launch.Target
 	status   launch.Status
 	done     chan struct{}
 	overtime atomic.Bool // the run outlasted its deadline and was stopped
@@ -79,7 +80,13 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 	}
 	cmd := exec.Command(exe, s.Args...)
 	env := append(os.Environ(), l.o.Env...)
-	env = append(env, "HTTP_ADDR=127.0.0.1:0") // many children, no port clashes
+	// A port of its own, known before the child starts, so that
+	// Prometheus can be told where the child serves /metrics (Targets).
+	addr, err := freeAddr()
+	if err != nil {
+		return fmt.Errorf("metrics port for %s: %w", s.Service, err)
+	}
+	env = append(env, "HTTP_ADDR="+addr)
 	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {
 		keys = append(keys, k)
@@ -95,7 +102,8 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", s.Service, err)
 	}
-	p := &proc{cmd: cmd, done: make(chan struct{}), status: launch.Status{ID: s.ID, Phase: launch.Running, At: time.Now()}}
+	p := &proc{cmd: cmd, done: make(chan struct{}), status: launch.Status{ID: s.ID, Phase: launch.Running, At: time.Now()},
+		target: launch.TargetOf(addr, s)}
 	l.procs[s.ID] = p
 	l.emit(p.status)
 	if s.Deadline > 0 {

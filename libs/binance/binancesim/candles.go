@@ -179,28 +179,57 @@ func (m *Market) midPrice(s int, t int64) int64 {
 	return max(int64(math.Round(math.Exp(lp)*math.Pow10(sc.PriceDecimals))), 1) * int64(math.Pow10(8-sc.PriceDecimals))
 }
 
-// AggTrades returns the aggregate trades of symbol with time in [from, to] (inclusive). It returns an error for an
-// unknown symbol.
+// AggTrades returns the aggregate trades of symbol with time in [from, to] (inclusive, to the millisecond). It
+// returns an error for an unknown symbol.
 func (m *Market) AggTrades(symbol string, from, to time.Time) ([]AggTrade, error) {
-	return m.aggTradesByTime(symbol, from.UnixMilli(), to.UnixMilli(), math.MaxInt)
+	return m.aggTradesByTime(symbol, from.UnixMilli()*1000, to.UnixMilli()*1000+999, math.MaxInt)
 }
 
-// aggTradesByTime returns the first limit trades with time in [from, to].
-func (m *Market) aggTradesByTime(symbol string, from, to int64, limit int) ([]AggTrade, error) {
+// aggTradesByTime returns the first limit trades with time in [fromUs, toUs], in epoch microseconds.
+func (m *Market) aggTradesByTime(symbol string, fromUs, toUs int64, limit int) ([]AggTrade, error) {
 	s, ok := m.symbol(symbol)
 	if !ok {
 		return nil, fmt.Errorf("unknown symbol %q", symbol)
 	}
-	from = max(from, m.startMs)
+	fromUs = max(fromUs, m.startMs*1000)
 	var out []AggTrade
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for d := (from - m.startMs) / msPerDay; from <= to && m.startMs+d*msPerDay <= to && len(out) < limit; d++ {
+	for d := (floorMs(fromUs) - m.startMs) / msPerDay; fromUs <= toUs && (m.startMs+d*msPerDay)*1000 <= toUs && len(out) < limit; d++ {
 		trades := m.dayTrades(s, d)
-		i := sort.Search(len(trades), func(i int) bool { return trades[i].Time >= from })
-		for ; i < len(trades) && trades[i].Time <= to && len(out) < limit; i++ {
+		i := sort.Search(len(trades), func(i int) bool { return trades[i].Micros >= fromUs })
+		for ; i < len(trades) && trades[i].Micros <= toUs && len(out) < limit; i++ {
 			out = append(out, trades[i])
 		}
+	}
+	return out, nil
+}
+
+// lastAggTrades returns the last limit trades with time at or before toUs (epoch microseconds), oldest first,
+// walking back day by day: rest-api.md "Compressed/Aggregate trades list" returns the most recent trades before
+// endTime when only endTime is sent.
+func (m *Market) lastAggTrades(symbol string, toUs int64, limit int) ([]AggTrade, error) {
+	s, ok := m.symbol(symbol)
+	if !ok {
+		return nil, fmt.Errorf("unknown symbol %q", symbol)
+	}
+	if toUs < m.startMs*1000 {
+		return nil, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var days [][]AggTrade // newest first
+	n := 0
+	for d := (floorMs(toUs) - m.startMs) / msPerDay; d >= 0 && n < limit; d-- {
+		trades := m.dayTrades(s, d)
+		j := sort.Search(len(trades), func(i int) bool { return trades[i].Micros > toUs })
+		trades = trades[max(0, j-(limit-n)):j]
+		days = append(days, trades)
+		n += len(trades)
+	}
+	out := make([]AggTrade, 0, n)
+	for i := len(days) - 1; i >= 0; i-- {
+		out = append(out, days[i]...)
 	}
 	return out, nil
 }
@@ -232,13 +261,4 @@ func (m *Market) aggTradesFromID(symbol string, fromID int64, cutoff int64, limi
 		}
 	}
 	return out, nil
-}
-
-// lastAggTrades returns the last limit trades with time in [from, to].
-func (m *Market) lastAggTrades(symbol string, from, to int64, limit int) ([]AggTrade, error) {
-	all, err := m.aggTradesByTime(symbol, from, to, math.MaxInt)
-	if err != nil {
-		return nil, err
-	}
-	return all[max(0, len(all)-limit):], nil
 }

@@ -14,8 +14,13 @@
 // # REST
 //
 // GET /api/v3/ping, time, exchangeInfo, klines, aggTrades and depth, with Binance's weights (1, 1, 20, 2, 4 and
-// 5/25/50/250 by depth limit), query validation and error codes (-1100, -1102, -1120, -1121, -1127, -1128, -1130,
-// -1023). Weight is counted per client IP per clock minute, rejected requests included, and every REST response
+// 5/25/50/250 by depth limit), following binance-spot-api-docs as of 2025 (rules_test.go cites the sections):
+// spot error codes with HTTP 400 (-1100, -1101 for a repeated parameter, -1102, -1104 for a parameter the endpoint
+// does not read, -1105, -1106, -1120, -1121, -1128, -1130); aggTrades without the old one-hour window (startTime or
+// endTime alone, any distance apart); depth limits above 5000 truncated to 5000; timestamps parameters in
+// milliseconds or microseconds (16 digits) and microsecond output with X-MBX-TIME-UNIT: MICROSECOND; exchangeInfo
+// with today's symbol shape and filters and the symbol, symbols and symbolStatus parameters. Weight is counted per
+// client IP per clock minute, rejected requests included, and every REST response
 // carries X-MBX-USED-WEIGHT-1M. Over Options.WeightLimit a request gets 429 with Retry-After (seconds to the end of
 // the window) and {"code":-1003,...}; once an IP has had Options.BanAfter429 such 429s in one window, its next
 // over-budget request gets 418 and the IP is banned for Options.BanDuration (418 with Retry-After to the ban's end).
@@ -26,7 +31,7 @@
 // /data/spot/{daily,monthly}/klines/<SYMBOL>/<interval>/<SYMBOL>-<interval>-<date>.zip and
 // /data/spot/{daily,monthly}/aggTrades/<SYMBOL>/<SYMBOL>-aggTrades-<date>.zip, each with a .CHECKSUM file
 // ("<sha256>  <name>.zip"). The zip holds one header-less CSV; times are microseconds for periods from 2025-01-01, as
-// on the real site. Periods not fully before the clock are 404. Options.Replay serves recorded CSV files instead.
+// on the real site, and a trade's microseconds carry a real sub-millisecond part. Periods not fully before the clock are 404. Options.Replay serves recorded CSV files instead.
 //
 // # Faults
 //

@@ -80,7 +80,10 @@ type AggTrade struct {
 	FirstTradeID int64
 	LastTradeID  int64
 	Time         int64 // epoch ms
-	BuyerMaker   bool
+	// Micros is the time in epoch microseconds (Time is Micros/1000): the sub-millisecond part is real, as in the
+	// microsecond archives and responses Binance serves since 2025.
+	Micros     int64
+	BuyerMaker bool
 }
 
 // Candle is one kline. Prices and base volumes are fixed-point with 8 decimals.
@@ -364,12 +367,12 @@ func (m *Market) dayTrades(s int, d int64) []AggTrade {
 		prevEnd = end
 		offsets = offsets[:0]
 		for range c {
-			offsets = append(offsets, r.Int64N(msPerMinute))
+			offsets = append(offsets, r.Int64N(msPerMinute*1000)) // microseconds into the minute
 		}
 		slices.Sort(offsets)
 		up := path[s][k+1] >= path[s][k]
 		for _, off := range offsets {
-			frac := float64(off) / float64(msPerMinute)
+			frac := float64(off) / float64(msPerMinute*1000)
 			lp := path[s][k] + frac*(path[s][k+1]-path[s][k]) + 0.3*minuteSD*r.NormFloat64()
 			price := max(int64(math.Round(math.Exp(lp)*tick)), 1) * pScale
 			units := math.Round(sc.MeanQty * math.Exp(0.9*r.NormFloat64()-0.405) * math.Pow10(sc.QtyDecimals))
@@ -378,7 +381,8 @@ func (m *Market) dayTrades(s int, d int64) []AggTrade {
 				pBuyerMaker = 0.45
 			}
 			t := AggTrade{ID: id, Price: price, Qty: max(int64(units), 1) * qScale, FirstTradeID: tradeID,
-				Time: base + int64(k)*msPerMinute + off, BuyerMaker: r.Float64() < pBuyerMaker}
+				Time: base + int64(k)*msPerMinute + off/1000, Micros: (base+int64(k)*msPerMinute)*1000 + off,
+				BuyerMaker: r.Float64() < pBuyerMaker}
 			tradeID += 1 + int64(extra[id-ds.firstAgg[s]])
 			t.LastTradeID = tradeID - 1
 			trades = append(trades, t)

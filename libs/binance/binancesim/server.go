@@ -201,17 +201,25 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	unit, e := parseTimeUnit(r)
+	if e == nil {
+		e = checkParams(path, q)
+	}
+	if e != nil {
+		fail(w, e)
+		return
+	}
 	switch path {
 	case "/api/v3/ping":
 		writeJSON(w, []byte("{}"))
 	case "/api/v3/time":
-		writeJSON(w, fmt.Appendf(nil, `{"serverTime":%d}`, s.now()))
+		writeJSON(w, append(unit.instant([]byte(`{"serverTime":`), s.now()), '}'))
 	case "/api/v3/exchangeInfo":
-		s.exchangeInfo(w, q)
+		s.exchangeInfo(w, q, unit)
 	case "/api/v3/klines":
-		s.klines(w, q)
+		s.klines(w, q, unit)
 	case "/api/v3/aggTrades":
-		s.aggTrades(w, q)
+		s.aggTrades(w, q, unit)
 	case "/api/v3/depth":
 		s.depth(w, q)
 	}

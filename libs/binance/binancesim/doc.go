@@ -10,6 +10,8 @@
 // kline, aggTrades and archive views always agree. Any period can be computed without generating history: each
 // (symbol, day) has its own PRNG stream, and only a cheap day-level walk (open price, trade counts) runs from
 // MarketConfig.Start. The default rate is 2 aggregate trades per second for BTCUSDT (about 5.2 million a month).
+// Generated days are cached (the last few days' trades and minute candles, every whole-day candle) and generated
+// outside the market's lock, so a request that generates days never stalls others or the streams (cache.go).
 //
 // # REST
 //

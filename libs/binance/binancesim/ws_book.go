@@ -115,10 +115,8 @@ func (bs *bookSet) midTicks(s int, t int64) int64 {
 	k := off / msPerMinute
 	frac := float64(off%msPerMinute) / float64(msPerMinute)
 	sc := m.cfg.Symbols[s]
-	m.mu.Lock()
 	p := m.dayPath((t - m.startMs) / msPerDay)[s]
 	lp := p[k] + frac*(p[k+1]-p[k])
-	m.mu.Unlock()
 	return max(int64(math.Round(math.Exp(lp)*math.Pow10(sc.PriceDecimals))), 1)
 }
 

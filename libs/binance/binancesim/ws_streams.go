@@ -175,10 +175,8 @@ func (c *wsConn) sendKline(sub *wsSub, nowMs int64) error {
 
 // klineEvent encodes the kline event of the candle [open, end] built from the trades up to cutoff.
 func (m *Market) klineEvent(sub *wsSub, open, end, cutoff, eventMs int64, closed bool) []byte {
-	m.mu.Lock()
 	k := m.candle(sub.sym, open, end, cutoff)
 	first, last := m.tradeIDRange(sub.sym, open, min(end, cutoff))
-	m.mu.Unlock()
 	b := make([]byte, 0, 400)
 	b = append(b, `{"e":"kline","E":`...)
 	b = strconv.AppendInt(b, eventMs, 10)
@@ -212,7 +210,7 @@ func (m *Market) klineEvent(sub *wsSub, open, end, cutoff, eventMs int64, closed
 }
 
 // tradeIDRange returns the first and the last individual trade id of symbol s's aggregate trades with time in
-// [from, to], or -1, -1 when there are none. The caller holds m.mu.
+// [from, to], or -1, -1 when there are none.
 func (m *Market) tradeIDRange(s int, from, to int64) (first, last int64) {
 	from = max(from, m.startMs)
 	if to < from {
@@ -245,8 +243,6 @@ func (m *Market) lastAggIDAt(s int, t int64) int64 {
 	if t < m.startMs {
 		return 0
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	d := (t - m.startMs) / msPerDay
 	trades := m.dayTrades(s, d)
 	i := sort.Search(len(trades), func(i int) bool { return trades[i].Time > t })

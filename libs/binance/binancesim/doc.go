@@ -15,8 +15,9 @@
 //
 // # REST
 //
-// GET /api/v3/ping, time, exchangeInfo, klines, aggTrades and depth, with Binance's weights (1, 1, 20, 2, 4 and
-// 5/25/50/250 by depth limit), following binance-spot-api-docs as of 2025 (rules_test.go cites the sections):
+// GET /api/v3/ping, time, exchangeInfo, klines, uiKlines, aggTrades, trades, depth, avgPrice, ticker/price,
+// ticker/bookTicker and ticker/24hr (tickers.go), with Binance's weights (1, 1, 20, 2, 2, 4, 25, 5/25/50/250 by
+// depth limit, 2, and 2 to 80 by the number of symbols for the tickers), following binance-spot-api-docs as of 2025 (rules_test.go cites the sections):
 // spot error codes with HTTP 400 (-1100, -1101 for a repeated parameter, -1102, -1104 for a parameter the endpoint
 // does not read, -1105, -1106, -1120, -1121, -1128, -1130); aggTrades without the old one-hour window (startTime or
 // endTime alone, any distance apart); depth limits above 5000 truncated to 5000; timestamps parameters in
@@ -45,8 +46,9 @@
 //
 // # WebSocket streams
 //
-// /stream?streams=a/b (combined, {"stream":...,"data":...}) and /ws/<stream> (raw) carry <symbol>@aggTrade, @trade,
-// @kline_<interval> and @depth / @depth@100ms in Binance's payload shapes, with SUBSCRIBE, UNSUBSCRIBE and
+// /stream?streams=a/b (combined, {"stream":...,"data":...}) and /ws/<stream> (raw) carry <symbol>@aggTrade, @trade
+// (quantities split on the LOT_SIZE step), @kline_<interval>, @depth / @depth@1000ms / @depth@100ms, the partial
+// books @depth5/10/20[@100ms], @bookTicker, @ticker and @miniTicker (ws_more.go) in Binance's payload shapes, with SUBSCRIBE, UNSUBSCRIBE and
 // LIST_SUBSCRIPTIONS requests, 1024 streams and 5 incoming messages per second per connection. Trades are the
 // market's own aggregate trades as the clock passes them; depth diffs and /api/v3/depth read one order book per
 // symbol, so a client following Binance's "manage a local order book" rules stays in sync. The server pings

@@ -379,7 +379,9 @@ func (m *Market) genTrades(s int, d int64) []AggTrade {
 			if up {
 				pBuyerMaker = 0.45
 			}
-			t := AggTrade{ID: id, Price: price, Qty: max(int64(units), 1) * qScale, FirstTradeID: tradeID,
+			// Every individual trade of the aggregate gets at least one quantity step (splitQty).
+			parts := 1 + int64(extra[id-ds.firstAgg[s]])
+			t := AggTrade{ID: id, Price: price, Qty: max(int64(units), parts) * qScale, FirstTradeID: tradeID,
 				Time: base + int64(k)*msPerMinute + off/1000, Micros: (base+int64(k)*msPerMinute)*1000 + off,
 				BuyerMaker: r.Float64() < pBuyerMaker}
 			tradeID += 1 + int64(extra[id-ds.firstAgg[s]])

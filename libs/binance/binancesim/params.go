@@ -11,12 +11,18 @@ import (
 // endpointParams lists the query parameters each REST endpoint reads (binance-spot-api-docs rest-api.md, "Market
 // Data endpoints" and "General endpoints"). A parameter outside its endpoint's list is error -1104.
 var endpointParams = map[string][]string{
-	"/api/v3/ping":         nil,
-	"/api/v3/time":         nil,
-	"/api/v3/exchangeInfo": {"symbol", "symbols", "permissions", "showPermissionSets", "symbolStatus"},
-	"/api/v3/klines":       {"symbol", "interval", "startTime", "endTime", "timeZone", "limit"},
-	"/api/v3/aggTrades":    {"symbol", "fromId", "startTime", "endTime", "limit"},
-	"/api/v3/depth":        {"symbol", "limit"},
+	"/api/v3/ping":              nil,
+	"/api/v3/time":              nil,
+	"/api/v3/exchangeInfo":      {"symbol", "symbols", "permissions", "showPermissionSets", "symbolStatus"},
+	"/api/v3/klines":            {"symbol", "interval", "startTime", "endTime", "timeZone", "limit"},
+	"/api/v3/aggTrades":         {"symbol", "fromId", "startTime", "endTime", "limit"},
+	"/api/v3/depth":             {"symbol", "limit"},
+	"/api/v3/uiKlines":          {"symbol", "interval", "startTime", "endTime", "timeZone", "limit"},
+	"/api/v3/trades":            {"symbol", "limit"},
+	"/api/v3/avgPrice":          {"symbol"},
+	"/api/v3/ticker/price":      {"symbol", "symbols", "symbolStatus"},
+	"/api/v3/ticker/bookTicker": {"symbol", "symbols", "symbolStatus"},
+	"/api/v3/ticker/24hr":       {"symbol", "symbols", "type", "symbolStatus"},
 }
 
 // checkParams applies the rules errors.md states for every request: a repeated parameter is -1101

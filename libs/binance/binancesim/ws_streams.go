@@ -49,6 +49,8 @@ func (c *wsConn) sendDue(nowMs int64) error {
 			if err = c.send(sub.name, d.appendJSON(nil, sub.symbol)); err == nil {
 				sub.last = d.final
 			}
+		default:
+			err = c.sendMore(sub, nowMs)
 		}
 		if err != nil {
 			return err
@@ -72,14 +74,10 @@ func (c *wsConn) sendTrades(sub *wsSub, nowMs int64) error {
 				return err
 			}
 		} else {
-			// The individual trades of an aggregate trade share its price and time and split its quantity.
-			n := t.LastTradeID - t.FirstTradeID + 1
-			for id := t.FirstTradeID; id <= t.LastTradeID; id++ {
-				q := t.Qty / n
-				if id == t.LastTradeID {
-					q = t.Qty - q*(n-1)
-				}
-				b = appendTrade(b[:0], sub.symbol, id, t.Price, q, t.Time, t.BuyerMaker)
+			// The individual trades of an aggregate trade share its price and time and split its quantity on the
+			// LOT_SIZE step.
+			for k, q := range splitQty(t, pow10(8-c.hub.s.market.cfg.Symbols[sub.sym].QtyDecimals)) {
+				b = appendTrade(b[:0], sub.symbol, t.FirstTradeID+int64(k), t.Price, q, t.Time, t.BuyerMaker)
 				if err := c.send(sub.name, b); err != nil {
 					return err
 				}

@@ -18,16 +18,7 @@ func (bs *bookSet) top(s int, nowMs int64) (updateID int64, bid, ask level) {
 	bs.mu.Lock()
 	defer bs.mu.Unlock()
 	b := bs.book(s, nowMs)
-	for p, q := range b.bids {
-		if p > bid.price {
-			bid = level{p, q}
-		}
-	}
-	for p, q := range b.asks {
-		if ask.price == 0 || p < ask.price {
-			ask = level{p, q}
-		}
-	}
+	bid, ask = b.best(true), b.best(false)
 	return b.lastID, bid, ask
 }
 

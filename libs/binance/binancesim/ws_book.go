@@ -18,7 +18,7 @@ import (
 // and becomes a diff event.
 const (
 	bookStepMs    = 100
-	bookLevels    = 1000 // levels per side of a fresh book
+	bookLevels    = 5000 // levels per side, one per tick from the touch: the book keeps them as the price moves
 	bookRing      = 1200 // diffs kept for streaming: two minutes
 	bookMaxCatch  = 6000 // steps replayed to catch up; a longer pause rebuilds the book
 	idsPerStepCap = 8    // update ids a fresh book reserves per step since the epoch
@@ -43,6 +43,7 @@ type simBook struct {
 	meanQty    float64
 	bids, asks map[int64]int64
 	lastID     int64
+	mid        int64 // the mid price in ticks at step at
 	at         int64 // the last step applied; its time is at*bookStepMs
 	ring       []*depthDiff
 	gap        int // update ids to apply without a diff at the next step
@@ -96,7 +97,7 @@ func (bs *bookSet) rebuild(b *simBook, k int64) {
 		b.asks[(mid+i)*b.tick] = b.qty(r.ExpFloat64())
 	}
 	b.lastID = max(b.lastID+1, k*idsPerStepCap)
-	b.at = k
+	b.at, b.mid = k, mid
 	b.ring = b.ring[:0]
 }
 
@@ -141,16 +142,7 @@ func (bs *bookSet) advance(b *simBook, k int64) {
 		bs.gaps++
 	}
 	bids, asks := map[int64]int64{}, map[int64]int64{}
-	for p := range b.bids {
-		if p >= mid*b.tick {
-			bids[p] = 0
-		}
-	}
-	for p := range b.asks {
-		if p <= mid*b.tick {
-			asks[p] = 0
-		}
-	}
+	bs.follow(b, mid, bids, asks, r.ExpFloat64)
 	if _, ok := b.bids[(mid-1)*b.tick]; !ok && mid > 1 {
 		bids[(mid-1)*b.tick] = b.qty(r.ExpFloat64())
 	}

@@ -48,7 +48,8 @@
 //
 // /stream?streams=a/b (combined, {"stream":...,"data":...}) and /ws/<stream> (raw) carry <symbol>@aggTrade, @trade
 // (quantities split on the LOT_SIZE step), @kline_<interval>, @depth / @depth@1000ms / @depth@100ms, the partial
-// books @depth5/10/20[@100ms], @bookTicker, @ticker and @miniTicker (ws_more.go) in Binance's payload shapes, with SUBSCRIBE, UNSUBSCRIBE and
+// books @depth5/10/20[@100ms], @bookTicker, @ticker and @miniTicker (ws_more.go) in Binance's payload shapes, every
+// timestamp in microseconds with ?timeUnit=MICROSECOND on the URL, with SUBSCRIBE, UNSUBSCRIBE and
 // LIST_SUBSCRIPTIONS requests, 1024 streams and 5 incoming messages per second per connection. Trades are the
 // market's own aggregate trades as the clock passes them; depth diffs and /api/v3/depth read one order book per
 // symbol, so a client following Binance's "manage a local order book" rules stays in sync; the book keeps 5000 levels

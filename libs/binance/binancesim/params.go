@@ -120,3 +120,15 @@ func (u timeUnit) trade(b []byte, t AggTrade) []byte {
 	}
 	return strconv.AppendInt(b, t.Time, 10)
 }
+
+// wsTimeUnit parses the timeUnit parameter of a WebSocket URL (web-socket-streams.md, CHANGELOG.md 2025-01):
+// MICROSECOND or MILLISECOND in any case, milliseconds when absent.
+func wsTimeUnit(v string) (timeUnit, *apiError) {
+	switch {
+	case v == "" || strings.EqualFold(v, "MILLISECOND"):
+		return false, nil
+	case strings.EqualFold(v, "MICROSECOND"):
+		return micros, nil
+	}
+	return false, &apiError{-1100, "Invalid value for time unit; expected either 'MICROSECOND' or 'MILLISECOND'."}
+}

@@ -287,3 +287,53 @@ func TestExchangeInfoShape(t *testing.T) {
 		t.Errorf("symbolStatus=HALT: %d symbols, want 0", n)
 	}
 }
+
+// TestWSTimeUnitMicroseconds follows web-socket-streams.md "General WSS information" and CHANGELOG.md (2025-01):
+// timeUnit=MICROSECOND on the connection URL turns every timestamp of the events into microseconds; the trade times
+// carry their sub-millisecond part. Any other value is refused.
+func TestWSTimeUnitMicroseconds(t *testing.T) {
+	sim, base, clk := newTestSim(t, Options{WS: WSOptions{PingInterval: time.Hour}})
+	c := dialWS(t, base, "/stream?streams=btcusdt@aggTrade/btcusdt@kline_1m/btcusdt@depth@100ms&timeUnit=MICROSECOND")
+	advance(clk, 2*time.Minute, 5*time.Second)
+	seen := map[string]bool{}
+	for len(seen) < 3 {
+		var env wsEnvelope
+		strict(t, readMsg(t, c), &env)
+		seen[env.Stream] = true
+		switch env.Stream {
+		case "btcusdt@aggTrade":
+			var a wsAggTrade
+			strict(t, env.Data, &a)
+			trades, err := sim.Market().AggTrades("BTCUSDT", time.UnixMilli(a.T/1000), time.UnixMilli(a.T/1000))
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, m := range trades {
+				if m.ID == a.A {
+					found = a.T == m.Micros && a.ET >= minMicros
+				}
+			}
+			if !found {
+				t.Errorf("aggTrade %s: T is not the trade's microsecond time", env.Data)
+			}
+		case "btcusdt@kline_1m":
+			var k wsKline
+			if err := json.Unmarshal(env.Data, &k); err != nil {
+				t.Fatal(err)
+			}
+			if k.K.T%60_000_000 != 0 || k.K.TT != k.K.T+60_000_000-1 || k.ET < minMicros {
+				t.Errorf("kline in µs: %s", env.Data)
+			}
+		case "btcusdt@depth@100ms":
+			var d wsDepth
+			strict(t, env.Data, &d)
+			if d.ET < minMicros {
+				t.Errorf("depthUpdate E in µs: %s", env.Data)
+			}
+		}
+	}
+	if r := get(t, base, "/ws/btcusdt@trade", vals("timeUnit", "SECOND")); r.status != http.StatusBadRequest {
+		t.Errorf("timeUnit=SECOND: %d %s, want 400", r.status, r.body)
+	}
+}

@@ -230,6 +230,7 @@ type wsConn struct {
 
 	replayAt int // next recorded message
 	buf      []byte
+	unit     timeUnit // of every timestamp sent: ?timeUnit=MICROSECOND on the URL (web-socket-streams.md)
 }
 
 // serveWS upgrades /stream, /ws and /ws/<streams> requests.
@@ -253,8 +254,13 @@ func (s *Sim) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, -1100, fmt.Sprintf("Too many streams: %d, at most %d per connection.", len(names), wsMaxStreams))
 		return
 	}
+	unit, e := wsTimeUnit(r.URL.Query().Get("timeUnit"))
+	if e != nil {
+		writeError(w, http.StatusBadRequest, e.code, e.msg)
+		return
+	}
 	now := s.now()
-	c := &wsConn{hub: h, combined: combined, opened: now}
+	c := &wsConn{hub: h, combined: combined, opened: now, unit: unit}
 	seen := map[string]bool{}
 	for _, n := range names {
 		sub, err := h.parseStream(n)

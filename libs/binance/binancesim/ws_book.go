@@ -227,9 +227,12 @@ func sign(v int64) int64 {
 	return 0
 }
 
-func (d *depthDiff) appendJSON(b []byte, symbol string) []byte {
+func (d *depthDiff) appendJSON(b []byte, symbol string) []byte { return d.appendJSONUnit(b, symbol, false) }
+
+// appendJSONUnit is appendJSON with the event time in unit.
+func (d *depthDiff) appendJSONUnit(b []byte, symbol string, unit timeUnit) []byte {
 	b = append(b, `{"e":"depthUpdate","E":`...)
-	b = strconv.AppendInt(b, d.time, 10)
+	b = unit.instant(b, d.time)
 	b = append(b, `,"s":"`...)
 	b = append(b, symbol...)
 	b = append(b, `","U":`...)

@@ -68,13 +68,13 @@ func (c *wsConn) sendMore(sub *wsSub, nowMs int64) error {
 		return c.send(sub.name, h.books.snapshotJSON(sub.sym, nowMs, sub.levels))
 	case kindTicker, kindMiniTicker:
 		st := h.s.rolling24h(sub.sym, nowMs)
-		return c.send(sub.name, appendTickerEvent(nil, sub, st, nowMs))
+		return c.send(sub.name, appendTickerEvent(nil, sub, st, nowMs, c.unit))
 	}
 	return nil
 }
 
 // appendTickerEvent writes a 24hrTicker or 24hrMiniTicker event.
-func appendTickerEvent(b []byte, sub *wsSub, st stats24h, nowMs int64) []byte {
+func appendTickerEvent(b []byte, sub *wsSub, st stats24h, nowMs int64, unit timeUnit) []byte {
 	k := st.c
 	mini := sub.kind == kindMiniTicker
 	if mini {
@@ -82,7 +82,7 @@ func appendTickerEvent(b []byte, sub *wsSub, st stats24h, nowMs int64) []byte {
 	} else {
 		b = append(b, `{"e":"24hrTicker","E":`...)
 	}
-	b = strconv.AppendInt(b, nowMs, 10)
+	b = unit.instant(b, nowMs)
 	b = append(append(append(b, `,"s":"`...), sub.symbol...), '"')
 	if !mini {
 		b = append(append(append(b, `,"p":"`...), st.priceChange...), `","P":"`...)
@@ -107,8 +107,8 @@ func appendTickerEvent(b []byte, sub *wsSub, st stats24h, nowMs int64) []byte {
 	if mini {
 		return append(b, `"}`...)
 	}
-	b = strconv.AppendInt(append(b, `","O":`...), st.open, 10)
-	b = strconv.AppendInt(append(b, `,"C":`...), st.close, 10)
+	b = unit.instant(append(b, `","O":`...), st.open)
+	b = unit.instant(append(b, `,"C":`...), st.close)
 	b = strconv.AppendInt(append(b, `,"F":`...), st.firstID, 10)
 	b = strconv.AppendInt(append(b, `,"L":`...), st.lastID, 10)
 	b = strconv.AppendInt(append(b, `,"n":`...), k.Trades, 10)

@@ -227,7 +227,9 @@ func sign(v int64) int64 {
 	return 0
 }
 
-func (d *depthDiff) appendJSON(b []byte, symbol string) []byte { return d.appendJSONUnit(b, symbol, false) }
+func (d *depthDiff) appendJSON(b []byte, symbol string) []byte {
+	return d.appendJSONUnit(b, symbol, false)
+}
 
 // appendJSONUnit is appendJSON with the event time in unit.
 func (d *depthDiff) appendJSONUnit(b []byte, symbol string, unit timeUnit) []byte {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -335,5 +336,32 @@ func TestWSTimeUnitMicroseconds(t *testing.T) {
 	}
 	if r := get(t, base, "/ws/btcusdt@trade", vals("timeUnit", "SECOND")); r.status != http.StatusBadRequest {
 		t.Errorf("timeUnit=SECOND: %d %s, want 400", r.status, r.body)
+	}
+}
+
+// TestWeightPerClientAddress follows rest-api.md "IP Limits": the weight budget belongs to the client's IP, so
+// clients behind one address share it and another address has its own.
+func TestWeightPerClientAddress(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2025, 2, 10, 12, 0, 30, 0, time.UTC)}
+	sim := New(Options{Market: testMarket(42), Clock: clk.Now, WeightLimit: 4})
+	h := sim.Handler()
+	ping := func(addr string) (int, string) {
+		req := httptest.NewRequest(http.MethodGet, "/api/v3/ping", nil)
+		req.RemoteAddr = addr
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Code, rec.Header().Get("X-MBX-USED-WEIGHT-1M")
+	}
+	// Two connections (ports) of one address count together.
+	for i, port := range []string{"1001", "1002", "1003", "1004"} {
+		if code, used := ping("10.0.0.1:" + port); code != http.StatusOK || used != strconv.Itoa(i+1) {
+			t.Fatalf("ping %d from 10.0.0.1: %d, used %s", i+1, code, used)
+		}
+	}
+	if code, _ := ping("10.0.0.1:1005"); code != http.StatusTooManyRequests {
+		t.Errorf("the fifth ping from 10.0.0.1: %d, want 429", code)
+	}
+	if code, used := ping("10.0.0.2:1001"); code != http.StatusOK || used != "1" {
+		t.Errorf("another address: %d, used %s; want 200 and its own count 1", code, used)
 	}
 }

@@ -52,7 +52,7 @@
 // timestamp in microseconds with ?timeUnit=MICROSECOND on the URL, with SUBSCRIBE, UNSUBSCRIBE and
 // LIST_SUBSCRIPTIONS requests, 1024 streams and 5 incoming messages per second per connection. Trades are the
 // market's own aggregate trades as the clock passes them; depth diffs and /api/v3/depth read one order book per
-// symbol, so a client following Binance's "manage a local order book" rules stays in sync; the book keeps 5000 levels
+// symbol, so a client following Binance's "manage a local order book" rules stays in sync; the book keeps 4000 levels
 // per side around the moving price (ws_book_depth.go), so it stays two-sided and deep while the price trends. The server pings
 // (WSOptions.PingInterval) and cuts clients that do not answer, cuts connections at WSOptions.MaxLifetime (Binance's
 // 24 h, compressed in tests), and can drop every connection (DropWS) or skip depth update ids (InjectDepthGap).

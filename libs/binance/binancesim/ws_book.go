@@ -18,7 +18,7 @@ import (
 // and becomes a diff event.
 const (
 	bookStepMs    = 100
-	bookLevels    = 5000 // levels per side, one per tick from the touch: the book keeps them as the price moves
+	bookLevels    = 4000 // levels per side, one per tick from the touch, kept as the price moves; under 5000, so /api/v3/depth can give the whole book
 	bookRing      = 1200 // diffs kept for streaming: two minutes
 	bookMaxCatch  = 6000 // steps replayed to catch up; a longer pause rebuilds the book
 	idsPerStepCap = 8    // update ids a fresh book reserves per step since the epoch

@@ -46,6 +46,7 @@ type Limiter struct {
 
 	mu          sync.Mutex
 	budget      int
+	margin      int       // weight kept free for other clients of the IP
 	window      time.Time // start of the current minute window
 	used        int       // weight counted in window
 	inflight    int       // weight reserved in window and not yet answered
@@ -75,6 +76,19 @@ func (l *Limiter) SetBudget(budget int) {
 	}
 	l.mu.Lock()
 	l.budget = budget
+	l.mu.Unlock()
+}
+
+// SetMargin keeps margin weight of every window free: a request is sent
+// only while the count stays at or below budget-margin (a request heavier
+// than that may still go first in an empty window). Clients that share an
+// IP with others (several loaders behind one egress address) learn the
+// others' use only from X-MBX-USED-WEIGHT-1M, one answer late: the margin
+// covers what the others send meanwhile, about their number times their
+// requests in flight times a request's weight. Values < 0 mean 0.
+func (l *Limiter) SetMargin(margin int) {
+	l.mu.Lock()
+	l.margin = max(margin, 0)
 	l.mu.Unlock()
 }
 
@@ -120,7 +134,7 @@ func (l *Limiter) Reserve(ctx context.Context, weight int) (release func(), err 
 		switch {
 		case now.Before(l.bannedUntil):
 			wait = l.bannedUntil.Sub(now)
-		case l.used+weight > l.budget:
+		case l.used+weight > max(l.budget-l.margin, weight):
 			wait = l.window.Add(time.Minute).Sub(now)
 		default:
 			l.used += weight

@@ -383,23 +383,21 @@ func (c *Client) AggTrades(ctx context.Context, symbol string, fromID, endMs int
 }
 
 // FirstAggTradeID returns the id of the first aggregate trade of symbol at or
-// after startMs and before endMs, searching hour by hour (the API's widest
-// time window); ok is false when there is none.
+// after startMs and before endMs; ok is false when there is none. It takes
+// one request: since 2022-12-05 startTime and endTime may be any distance
+// apart (binance-spot-api-docs rest-api.md "Compressed/Aggregate trades
+// list", CHANGELOG.md).
 func (c *Client) FirstAggTradeID(ctx context.Context, symbol string, startMs, endMs int64) (id int64, ok bool, err error) {
-	const hour = int64(time.Hour / time.Millisecond)
-	for from := startMs; from < endMs; from += hour {
-		to := min(from+hour, endMs) - 1
-		q := url.Values{"symbol": {symbol}, "limit": {"1"},
-			"startTime": {strconv.FormatInt(from, 10)}, "endTime": {strconv.FormatInt(to, 10)}}
-		page, err := c.aggTradesPage(ctx, symbol, q)
-		if err != nil {
-			return 0, false, err
-		}
-		if len(page) > 0 {
-			return page[0].AggID, true, nil
-		}
+	if startMs >= endMs {
+		return 0, false, nil
 	}
-	return 0, false, nil
+	q := url.Values{"symbol": {symbol}, "limit": {"1"},
+		"startTime": {strconv.FormatInt(startMs, 10)}, "endTime": {strconv.FormatInt(endMs-1, 10)}}
+	page, err := c.aggTradesPage(ctx, symbol, q)
+	if err != nil || len(page) == 0 {
+		return 0, false, err
+	}
+	return page[0].AggID, true, nil
 }
 
 func (c *Client) aggTradesPage(ctx context.Context, symbol string, q url.Values) ([]AggTrade, error) {

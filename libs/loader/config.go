@@ -36,6 +36,7 @@ type Config struct {
 	Compression   string        `envconfig:"KAFKA_COMPRESSION" default:"none" desc:"data-topic compression: none, gzip, snappy, lz4 or zstd"`
 	ProduceBytes  int64         `envconfig:"KAFKA_BATCH_BYTES" default:"921600" desc:"most bytes of one partition's batch in a produce request (it must stay under the broker's message.max.bytes)"`
 	WeightLimit   int           `envconfig:"BINANCE_WEIGHT_LIMIT" default:"0" desc:"request weight per minute to stay under (0: the exchange's REQUEST_WEIGHT limit)"`
+	WeightMargin  int           `envconfig:"BINANCE_WEIGHT_MARGIN_PERCENT" default:"10" desc:"percent of the weight budget left unused, for other loaders behind the same IP: each learns the others' use from X-MBX-USED-WEIGHT-1M one answer late, so the margin should cover about loaders x LOADER_CONCURRENCY x 4 (an aggTrades page)"`
 	MaxAttempts   int           `envconfig:"BINANCE_MAX_ATTEMPTS" default:"8" desc:"tries per REST request before the loader gives up with an error"`
 	BackoffMax    time.Duration `envconfig:"BINANCE_BACKOFF_MAX" default:"30s" desc:"largest wait between retries of a failed request"`
 	BookDepth     int           `envconfig:"LOADER_BOOK_DEPTH" default:"0" desc:"levels per side in published order-book snapshots (0: the whole book, so that snapshot plus diffs rebuild exactly the loader's book)"`
@@ -82,6 +83,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WeightLimit < 0 {
 		errs = append(errs, fmt.Errorf("BINANCE_WEIGHT_LIMIT: must not be negative, got %d", c.WeightLimit))
+	}
+	if c.WeightMargin < 0 || c.WeightMargin > 90 {
+		errs = append(errs, fmt.Errorf("BINANCE_WEIGHT_MARGIN_PERCENT: must be within 0..90, got %d", c.WeightMargin))
 	}
 	if c.SnapshotLimit > 5000 {
 		errs = append(errs, fmt.Errorf("LOADER_SNAPSHOT_LIMIT: Binance serves at most 5000 levels, got %d", c.SnapshotLimit))

@@ -92,6 +92,9 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, o Options) error
 	if budget > 0 {
 		client.Limiter().SetBudget(budget)
 	}
+	// Other loaders may share the IP's budget (one egress address on a
+	// cluster): leave them a margin.
+	client.Limiter().SetMargin(client.Limiter().Budget() * cfg.WeightMargin / 100)
 	m.weightBudget.Set(float64(client.Limiter().Budget()))
 
 	if job.Type.Kind.Live() {

@@ -224,7 +224,7 @@ func (s *Sim) writeCSV(w io.Writer, a archiveRequest) error {
 	if a.trades {
 		// Day by day, so a month of trades never sits in memory twice.
 		for d := from; d <= to; d += msPerDay {
-			trades, err := s.market.aggTradesByTime(a.symbol, d, min(d+msPerDay-1, to), math.MaxInt)
+			trades, err := s.market.aggTradesByTime(a.symbol, d*1000, min(d+msPerDay-1, to)*1000+999, math.MaxInt)
 			if err != nil {
 				return err
 			}
@@ -233,7 +233,11 @@ func (s *Sim) writeCSV(w io.Writer, a archiveRequest) error {
 				b = appendFixed(b, t.Price)
 				b = append(b, ',')
 				b = appendFixed(b, t.Qty)
-				b = fmt.Appendf(b, ",%d,%d,%d,%s,True\n", t.FirstTradeID, t.LastTradeID, t.Time*scale, pyBool(t.BuyerMaker))
+				tm := t.Time
+				if scale == 1000 {
+					tm = t.Micros // the archives' microseconds carry the sub-millisecond part
+				}
+				b = fmt.Appendf(b, ",%d,%d,%d,%s,True\n", t.FirstTradeID, t.LastTradeID, tm, pyBool(t.BuyerMaker))
 			}
 			if err := flush(); err != nil {
 				return err

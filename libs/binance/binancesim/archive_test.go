@@ -122,12 +122,27 @@ func TestAggTradeArchives(t *testing.T) {
 			if len(rows) != len(want) || len(want) == 0 {
 				t.Fatalf("got %d rows, want %d", len(rows), len(want))
 			}
+			subMs := 0
 			for i, a := range want {
+				tm := a.Time
+				if tt.scale == 1000 {
+					// 2025+ spot archives are in microseconds, with a real sub-millisecond part.
+					tm = a.Micros
+					if a.Micros%1000 != 0 {
+						subMs++
+					}
+					if a.Micros/1000 != a.Time {
+						t.Fatalf("trade %d: %d µs is not within millisecond %d", a.ID, a.Micros, a.Time)
+					}
+				}
 				w := fmt.Sprintf("%d,%s,%s,%d,%d,%d,%s,True", a.ID, fixed(a.Price), fixed(a.Qty), a.FirstTradeID,
-					a.LastTradeID, a.Time*tt.scale, map[bool]string{true: "True", false: "False"}[a.BuyerMaker])
+					a.LastTradeID, tm, map[bool]string{true: "True", false: "False"}[a.BuyerMaker])
 				if rows[i] != w {
 					t.Fatalf("row %d = %s, want %s", i, rows[i], w)
 				}
+			}
+			if tt.scale == 1000 && subMs < len(want)/2 {
+				t.Errorf("only %d of %d microsecond times have a sub-millisecond part", subMs, len(want))
 			}
 		})
 	}

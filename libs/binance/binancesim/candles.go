@@ -78,8 +78,6 @@ func (m *Market) candles(symbol string, iv Interval, from, to, cutoff int64, lim
 		open = iv.Next(open)
 	}
 	var out []Candle
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	for ; open <= to && len(out) < limit; open = iv.Next(open) {
 		end := iv.Next(open) - 1
 		out = append(out, m.candle(s, open, end, cutoff))
@@ -87,38 +85,30 @@ func (m *Market) candles(symbol string, iv Interval, from, to, cutoff int64, lim
 	return out, nil
 }
 
-// candle builds the candle [open, end] of symbol s from trades at or before cutoff. The caller holds m.mu.
+// candle builds the candle [open, end] of symbol s from trades at or before cutoff.
 func (m *Market) candle(s int, open, end, cutoff int64) Candle {
 	c := Candle{OpenTime: open, CloseTime: end}
 	first := true
-	add := func(x Candle) {
-		if x.Trades == 0 {
-			return
-		}
-		if first {
-			c.Open, c.High, c.Low = x.Open, x.High, x.Low
-			first = false
-		}
-		c.High, c.Low, c.Close = max(c.High, x.High), min(c.Low, x.Low), x.Close
-		c.Volume += x.Volume
-		c.QuoteVolume += x.QuoteVolume
-		c.Trades += x.Trades
-		c.TakerBuyVolume += x.TakerBuyVolume
-		c.TakerBuyQuoteVolume += x.TakerBuyQuoteVolume
-	}
 	for t := max(open, m.startMs); t <= end && t <= cutoff; {
 		d := (t - m.startMs) / msPerDay
-		dayEnd := m.startMs + (d+1)*msPerDay - 1
+		dayStart := m.startMs + d*msPerDay
+		dayEnd := dayStart + msPerDay - 1
+		if t == dayStart && dayEnd <= min(end, cutoff) {
+			// Whole days come from the day-candle cache.
+			mergeCandle(&c, m.dayCandle(s, d), &first)
+			t = dayEnd + 1
+			continue
+		}
 		if t%msPerMinute == 0 && t+msPerMinute-1 <= min(end, cutoff) {
 			// Whole minutes come from the per-day minute cache.
 			mins := m.dayMinutes(s, d)
 			for ; t+msPerMinute-1 <= min(end, cutoff, dayEnd); t += msPerMinute {
-				add(mins[(t-m.startMs)%msPerDay/msPerMinute])
+				mergeCandle(&c, mins[(t-m.startMs)%msPerDay/msPerMinute], &first)
 			}
 			continue
 		}
 		stop := min(end, cutoff, dayEnd, (t/msPerMinute+1)*msPerMinute-1)
-		add(fromTrades(m.dayTrades(s, d), t, stop))
+		mergeCandle(&c, fromTrades(m.dayTrades(s, d), t, stop), &first)
 		t = stop + 1
 	}
 	if first {
@@ -126,6 +116,23 @@ func (m *Market) candle(s int, open, end, cutoff int64) Candle {
 		c.Open, c.High, c.Low, c.Close = p, p, p, p
 	}
 	return c
+}
+
+// mergeCandle adds the later candle x (times ignored) to c; first is true while c has no trade yet.
+func mergeCandle(c *Candle, x Candle, first *bool) {
+	if x.Trades == 0 {
+		return
+	}
+	if *first {
+		c.Open, c.High, c.Low = x.Open, x.High, x.Low
+		*first = false
+	}
+	c.High, c.Low, c.Close = max(c.High, x.High), min(c.Low, x.Low), x.Close
+	c.Volume += x.Volume
+	c.QuoteVolume += x.QuoteVolume
+	c.Trades += x.Trades
+	c.TakerBuyVolume += x.TakerBuyVolume
+	c.TakerBuyQuoteVolume += x.TakerBuyQuoteVolume
 }
 
 // fromTrades aggregates the trades with time in [from, to] into a candle (times left unset).
@@ -150,26 +157,16 @@ func fromTrades(trades []AggTrade, from, to int64) Candle {
 	return c
 }
 
-// dayMinutes returns the 1440 one-minute candles of symbol s on day d. The caller holds m.mu.
-func (m *Market) dayMinutes(s int, d int64) []Candle {
-	key := symDay{s, d}
-	if c, ok := m.minutes[key]; ok {
-		return c
-	}
-	trades := m.dayTrades(s, d)
+// minutesOf derives the 1440 one-minute candles of the day starting at base from its trades.
+func minutesOf(trades []AggTrade, base int64) []Candle {
 	out := make([]Candle, minutesDay)
-	base := m.startMs + d*msPerDay
 	for k := range out {
 		out[k] = fromTrades(trades, base+int64(k)*msPerMinute, base+int64(k+1)*msPerMinute-1)
-	}
-	if _, ok := m.trades[key]; ok {
-		m.minutes[key] = out // cached under the same eviction as the trades
 	}
 	return out
 }
 
-// midPrice returns the simulated price at t rounded to the tick, used for candles without trades. The caller holds
-// m.mu.
+// midPrice returns the simulated price at t rounded to the tick, used for candles without trades.
 func (m *Market) midPrice(s int, t int64) int64 {
 	t = max(t, m.startMs)
 	d := (t - m.startMs) / msPerDay
@@ -179,28 +176,53 @@ func (m *Market) midPrice(s int, t int64) int64 {
 	return max(int64(math.Round(math.Exp(lp)*math.Pow10(sc.PriceDecimals))), 1) * int64(math.Pow10(8-sc.PriceDecimals))
 }
 
-// AggTrades returns the aggregate trades of symbol with time in [from, to] (inclusive). It returns an error for an
-// unknown symbol.
+// AggTrades returns the aggregate trades of symbol with time in [from, to] (inclusive, to the millisecond). It
+// returns an error for an unknown symbol.
 func (m *Market) AggTrades(symbol string, from, to time.Time) ([]AggTrade, error) {
-	return m.aggTradesByTime(symbol, from.UnixMilli(), to.UnixMilli(), math.MaxInt)
+	return m.aggTradesByTime(symbol, from.UnixMilli()*1000, to.UnixMilli()*1000+999, math.MaxInt)
 }
 
-// aggTradesByTime returns the first limit trades with time in [from, to].
-func (m *Market) aggTradesByTime(symbol string, from, to int64, limit int) ([]AggTrade, error) {
+// aggTradesByTime returns the first limit trades with time in [fromUs, toUs], in epoch microseconds.
+func (m *Market) aggTradesByTime(symbol string, fromUs, toUs int64, limit int) ([]AggTrade, error) {
 	s, ok := m.symbol(symbol)
 	if !ok {
 		return nil, fmt.Errorf("unknown symbol %q", symbol)
 	}
-	from = max(from, m.startMs)
+	fromUs = max(fromUs, m.startMs*1000)
 	var out []AggTrade
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for d := (from - m.startMs) / msPerDay; from <= to && m.startMs+d*msPerDay <= to && len(out) < limit; d++ {
+	for d := (floorMs(fromUs) - m.startMs) / msPerDay; fromUs <= toUs && (m.startMs+d*msPerDay)*1000 <= toUs && len(out) < limit; d++ {
 		trades := m.dayTrades(s, d)
-		i := sort.Search(len(trades), func(i int) bool { return trades[i].Time >= from })
-		for ; i < len(trades) && trades[i].Time <= to && len(out) < limit; i++ {
+		i := sort.Search(len(trades), func(i int) bool { return trades[i].Micros >= fromUs })
+		for ; i < len(trades) && trades[i].Micros <= toUs && len(out) < limit; i++ {
 			out = append(out, trades[i])
 		}
+	}
+	return out, nil
+}
+
+// lastAggTrades returns the last limit trades with time at or before toUs (epoch microseconds), oldest first,
+// walking back day by day: rest-api.md "Compressed/Aggregate trades list" returns the most recent trades before
+// endTime when only endTime is sent.
+func (m *Market) lastAggTrades(symbol string, toUs int64, limit int) ([]AggTrade, error) {
+	s, ok := m.symbol(symbol)
+	if !ok {
+		return nil, fmt.Errorf("unknown symbol %q", symbol)
+	}
+	if toUs < m.startMs*1000 {
+		return nil, nil
+	}
+	var days [][]AggTrade // newest first
+	n := 0
+	for d := (floorMs(toUs) - m.startMs) / msPerDay; d >= 0 && n < limit; d-- {
+		trades := m.dayTrades(s, d)
+		j := sort.Search(len(trades), func(i int) bool { return trades[i].Micros > toUs })
+		trades = trades[max(0, j-(limit-n)):j]
+		days = append(days, trades)
+		n += len(trades)
+	}
+	out := make([]AggTrade, 0, n)
+	for i := len(days) - 1; i >= 0; i-- {
+		out = append(out, days[i]...)
 	}
 	return out, nil
 }
@@ -214,13 +236,10 @@ func (m *Market) aggTradesFromID(symbol string, fromID int64, cutoff int64, limi
 	if cutoff < m.startMs {
 		return nil, nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	lastDay := (cutoff - m.startMs) / msPerDay
-	m.dayAt(lastDay)
 	// The first day whose id range reaches fromID.
 	d := int64(sort.Search(int(lastDay+1), func(d int) bool {
-		ds := m.days[d]
+		ds := m.dayAt(int64(d))
 		return ds.firstAgg[s]+ds.aggs[s] > fromID
 	}))
 	var out []AggTrade
@@ -232,13 +251,4 @@ func (m *Market) aggTradesFromID(symbol string, fromID int64, cutoff int64, limi
 		}
 	}
 	return out, nil
-}
-
-// lastAggTrades returns the last limit trades with time in [from, to].
-func (m *Market) lastAggTrades(symbol string, from, to int64, limit int) ([]AggTrade, error) {
-	all, err := m.aggTradesByTime(symbol, from, to, math.MaxInt)
-	if err != nil {
-		return nil, err
-	}
-	return all[max(0, len(all)-limit):], nil
 }

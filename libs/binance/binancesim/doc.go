@@ -10,12 +10,20 @@
 // kline, aggTrades and archive views always agree. Any period can be computed without generating history: each
 // (symbol, day) has its own PRNG stream, and only a cheap day-level walk (open price, trade counts) runs from
 // MarketConfig.Start. The default rate is 2 aggregate trades per second for BTCUSDT (about 5.2 million a month).
+// Generated days are cached (the last few days' trades and minute candles, every whole-day candle) and generated
+// outside the market's lock, so a request that generates days never stalls others or the streams (cache.go).
 //
 // # REST
 //
-// GET /api/v3/ping, time, exchangeInfo, klines, aggTrades and depth, with Binance's weights (1, 1, 20, 2, 4 and
-// 5/25/50/250 by depth limit), query validation and error codes (-1100, -1102, -1120, -1121, -1127, -1128, -1130,
-// -1023). Weight is counted per client IP per clock minute, rejected requests included, and every REST response
+// GET /api/v3/ping, time, exchangeInfo, klines, uiKlines, aggTrades, trades, depth, avgPrice, ticker/price,
+// ticker/bookTicker and ticker/24hr (tickers.go), with Binance's weights (1, 1, 20, 2, 2, 4, 25, 5/25/50/250 by
+// depth limit, 2, and 2 to 80 by the number of symbols for the tickers), following binance-spot-api-docs as of 2025 (rules_test.go cites the sections):
+// spot error codes with HTTP 400 (-1100, -1101 for a repeated parameter, -1102, -1104 for a parameter the endpoint
+// does not read, -1105, -1106, -1120, -1121, -1128, -1130); aggTrades without the old one-hour window (startTime or
+// endTime alone, any distance apart); depth limits above 5000 truncated to 5000; timestamps parameters in
+// milliseconds or microseconds (16 digits) and microsecond output with X-MBX-TIME-UNIT: MICROSECOND; exchangeInfo
+// with today's symbol shape and filters and the symbol, symbols and symbolStatus parameters. Weight is counted per
+// client IP per clock minute, rejected requests included, and every REST response
 // carries X-MBX-USED-WEIGHT-1M. Over Options.WeightLimit a request gets 429 with Retry-After (seconds to the end of
 // the window) and {"code":-1003,...}; once an IP has had Options.BanAfter429 such 429s in one window, its next
 // over-budget request gets 418 and the IP is banned for Options.BanDuration (418 with Retry-After to the ban's end).
@@ -26,7 +34,7 @@
 // /data/spot/{daily,monthly}/klines/<SYMBOL>/<interval>/<SYMBOL>-<interval>-<date>.zip and
 // /data/spot/{daily,monthly}/aggTrades/<SYMBOL>/<SYMBOL>-aggTrades-<date>.zip, each with a .CHECKSUM file
 // ("<sha256>  <name>.zip"). The zip holds one header-less CSV; times are microseconds for periods from 2025-01-01, as
-// on the real site. Periods not fully before the clock are 404. Options.Replay serves recorded CSV files instead.
+// on the real site, and a trade's microseconds carry a real sub-millisecond part. Periods not fully before the clock are 404. Options.Replay serves recorded CSV files instead.
 //
 // # Faults
 //
@@ -38,11 +46,14 @@
 //
 // # WebSocket streams
 //
-// /stream?streams=a/b (combined, {"stream":...,"data":...}) and /ws/<stream> (raw) carry <symbol>@aggTrade, @trade,
-// @kline_<interval> and @depth / @depth@100ms in Binance's payload shapes, with SUBSCRIBE, UNSUBSCRIBE and
+// /stream?streams=a/b (combined, {"stream":...,"data":...}) and /ws/<stream> (raw) carry <symbol>@aggTrade, @trade
+// (quantities split on the LOT_SIZE step), @kline_<interval>, @depth / @depth@1000ms / @depth@100ms, the partial
+// books @depth5/10/20[@100ms], @bookTicker, @ticker and @miniTicker (ws_more.go) in Binance's payload shapes, every
+// timestamp in microseconds with ?timeUnit=MICROSECOND on the URL, with SUBSCRIBE, UNSUBSCRIBE and
 // LIST_SUBSCRIPTIONS requests, 1024 streams and 5 incoming messages per second per connection. Trades are the
 // market's own aggregate trades as the clock passes them; depth diffs and /api/v3/depth read one order book per
-// symbol, so a client following Binance's "manage a local order book" rules stays in sync. The server pings
+// symbol, so a client following Binance's "manage a local order book" rules stays in sync; the book keeps 4000 levels
+// per side around the moving price (ws_book_depth.go), so it stays two-sided and deep while the price trends. The server pings
 // (WSOptions.PingInterval) and cuts clients that do not answer, cuts connections at WSOptions.MaxLifetime (Binance's
 // 24 h, compressed in tests), and can drop every connection (DropWS) or skip depth update ids (InjectDepthGap).
 // WSOptions.Rate streams synthetic trades at a fixed rate for load tests; WSOptions.Replay sends a recorded stream

@@ -11,6 +11,9 @@ import (
 	"time"
 )
 
+// TestWeightAccounting follows rest-api.md "LIMITS" / "IP Limits": weight is counted per IP per minute, every
+// response carries X-MBX-USED-WEIGHT-1M, and over the limit the answer is 429 with Retry-After and errors.md's -1003
+// TOO_MANY_REQUESTS.
 func TestWeightAccounting(t *testing.T) {
 	sim, base, clk := newTestSim(t, Options{WeightLimit: 10})
 	klines := vals("symbol", "BTCUSDT", "interval", "1m", "limit", "2")
@@ -43,6 +46,7 @@ func TestWeightAccounting(t *testing.T) {
 	}
 }
 
+// TestEndpointWeights follows the "Weight" of each endpoint in rest-api.md "Market Data endpoints".
 func TestEndpointWeights(t *testing.T) {
 	tests := []struct {
 		path   string
@@ -70,6 +74,8 @@ func TestEndpointWeights(t *testing.T) {
 	}
 }
 
+// TestAutomaticBan follows rest-api.md "IP Limits": an IP that keeps sending after 429s is banned, with 418 and a
+// Retry-After up to the ban's end.
 func TestAutomaticBan(t *testing.T) {
 	sim, base, clk := newTestSim(t, Options{WeightLimit: 2, BanAfter429: 2, BanDuration: 2 * time.Minute})
 	var statuses []int

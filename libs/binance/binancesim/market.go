@@ -80,7 +80,10 @@ type AggTrade struct {
 	FirstTradeID int64
 	LastTradeID  int64
 	Time         int64 // epoch ms
-	BuyerMaker   bool
+	// Micros is the time in epoch microseconds (Time is Micros/1000): the sub-millisecond part is real, as in the
+	// microsecond archives and responses Binance serves since 2025.
+	Micros     int64
+	BuyerMaker bool
 }
 
 // Candle is one kline. Prices and base volumes are fixed-point with 8 decimals.
@@ -113,16 +116,20 @@ type symDay struct {
 // history from Start: day-level state (open price, trade counts, first ids) is a cheap sequential walk, and each
 // (symbol, day) is then generated from its own PRNG stream. It is safe for concurrent use.
 type Market struct {
-	cfg      MarketConfig
-	chol     [][]float64
-	startMs  int64
-	index    map[string]int
-	mu       sync.Mutex
-	days     []dayStats
-	paths    map[int64][][]float64 // day -> symbol -> 1441 log prices
-	trades   map[symDay][]AggTrade
-	minutes  map[symDay][]Candle
-	lruOrder []symDay
+	cfg     MarketConfig
+	chol    [][]float64
+	startMs int64
+	index   map[string]int
+	// mu guards the caches only: the expensive work (a day's path, trades and minute candles) runs outside it, once
+	// per entry, so a request that generates days never stalls one that reads cached data (see cache.go).
+	mu         sync.Mutex
+	days       []dayStats
+	paths      map[int64]*pathCell // day -> symbol -> 1441 log prices
+	data       map[symDay]*dayData
+	lruOrder   []symDay
+	dayCandles map[symDay]Candle // whole-day candles, small and kept for good
+	// beforeGen, when set (tests), is called before a day's trades are generated.
+	beforeGen func(s int, d int64)
 }
 
 // NewMarket validates cfg and returns a Market. It returns an error when the correlation matrix is not square, not
@@ -152,12 +159,12 @@ func NewMarket(cfg MarketConfig) (*Market, error) {
 		}
 	}
 	m := &Market{
-		cfg:     cfg,
-		startMs: cfg.Start.UTC().Truncate(24 * time.Hour).UnixMilli(),
-		index:   make(map[string]int, n),
-		paths:   make(map[int64][][]float64),
-		trades:  make(map[symDay][]AggTrade),
-		minutes: make(map[symDay][]Candle),
+		cfg:        cfg,
+		startMs:    cfg.Start.UTC().Truncate(24 * time.Hour).UnixMilli(),
+		index:      make(map[string]int, n),
+		paths:      make(map[int64]*pathCell),
+		data:       make(map[symDay]*dayData),
+		dayCandles: make(map[symDay]Candle),
 	}
 	for i, s := range cfg.Symbols {
 		switch {
@@ -250,8 +257,11 @@ func intraday(minute int) float64 {
 	return 1 + 0.25*math.Cos(2*math.Pi*(float64(minute)/minutesDay-14.5/24))
 }
 
-// dayAt returns the stats of day d (index from Start), extending the walk as needed. The caller holds m.mu.
+// dayAt returns the stats of day d (index from Start), extending the walk as needed; the walk is cheap and runs
+// under m.mu. The stats' slices are never written after the walk made them.
 func (m *Market) dayAt(d int64) dayStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	n := len(m.cfg.Symbols)
 	for int64(len(m.days)) <= d+1 {
 		i := int64(len(m.days))
@@ -287,12 +297,9 @@ func (m *Market) dayAt(d int64) dayStats {
 	return m.days[d]
 }
 
-// dayPath returns per-symbol log prices at each minute boundary of day d: a correlated random walk with jumps,
-// bridged so it ends at the next day's open. The caller holds m.mu.
-func (m *Market) dayPath(d int64) [][]float64 {
-	if p, ok := m.paths[d]; ok {
-		return p
-	}
+// genPath computes per-symbol log prices at each minute boundary of day d: a correlated random walk with jumps,
+// bridged so it ends at the next day's open. dayPath caches it.
+func (m *Market) genPath(d int64) [][]float64 {
 	today, tomorrow := m.dayAt(d), m.dayAt(d+1)
 	n := len(m.cfg.Symbols)
 	r := m.rng("path", d)
@@ -319,18 +326,13 @@ func (m *Market) dayPath(d int64) [][]float64 {
 			path[s][k] += today.open[s] + drift*float64(k)
 		}
 	}
-	if len(m.paths) >= cacheDays {
-		clear(m.paths)
-	}
-	m.paths[d] = path
 	return path
 }
 
-// dayTrades returns the aggregate trades of symbol s on day d. The caller holds m.mu.
-func (m *Market) dayTrades(s int, d int64) []AggTrade {
-	key := symDay{s, d}
-	if t, ok := m.trades[key]; ok {
-		return t
+// genTrades generates the aggregate trades of symbol s on day d. dayTrades caches them.
+func (m *Market) genTrades(s int, d int64) []AggTrade {
+	if m.beforeGen != nil {
+		m.beforeGen(s, d)
 	}
 	sc := m.cfg.Symbols[s]
 	ds := m.dayAt(d)
@@ -364,12 +366,12 @@ func (m *Market) dayTrades(s int, d int64) []AggTrade {
 		prevEnd = end
 		offsets = offsets[:0]
 		for range c {
-			offsets = append(offsets, r.Int64N(msPerMinute))
+			offsets = append(offsets, r.Int64N(msPerMinute*1000)) // microseconds into the minute
 		}
 		slices.Sort(offsets)
 		up := path[s][k+1] >= path[s][k]
 		for _, off := range offsets {
-			frac := float64(off) / float64(msPerMinute)
+			frac := float64(off) / float64(msPerMinute*1000)
 			lp := path[s][k] + frac*(path[s][k+1]-path[s][k]) + 0.3*minuteSD*r.NormFloat64()
 			price := max(int64(math.Round(math.Exp(lp)*tick)), 1) * pScale
 			units := math.Round(sc.MeanQty * math.Exp(0.9*r.NormFloat64()-0.405) * math.Pow10(sc.QtyDecimals))
@@ -377,26 +379,16 @@ func (m *Market) dayTrades(s int, d int64) []AggTrade {
 			if up {
 				pBuyerMaker = 0.45
 			}
-			t := AggTrade{ID: id, Price: price, Qty: max(int64(units), 1) * qScale, FirstTradeID: tradeID,
-				Time: base + int64(k)*msPerMinute + off, BuyerMaker: r.Float64() < pBuyerMaker}
+			// Every individual trade of the aggregate gets at least one quantity step (splitQty).
+			parts := 1 + int64(extra[id-ds.firstAgg[s]])
+			t := AggTrade{ID: id, Price: price, Qty: max(int64(units), parts) * qScale, FirstTradeID: tradeID,
+				Time: base + int64(k)*msPerMinute + off/1000, Micros: (base+int64(k)*msPerMinute)*1000 + off,
+				BuyerMaker: r.Float64() < pBuyerMaker}
 			tradeID += 1 + int64(extra[id-ds.firstAgg[s]])
 			t.LastTradeID = tradeID - 1
 			trades = append(trades, t)
 			id++
 		}
 	}
-	m.remember(key)
-	m.trades[key] = trades
 	return trades
-}
-
-// remember records key in the bounded cache order and evicts the oldest entry. The caller holds m.mu.
-func (m *Market) remember(key symDay) {
-	m.lruOrder = append(m.lruOrder, key)
-	if len(m.lruOrder) > cacheDays {
-		old := m.lruOrder[0]
-		m.lruOrder = m.lruOrder[1:]
-		delete(m.trades, old)
-		delete(m.minutes, old)
-	}
 }

@@ -1,7 +1,6 @@
 package binancesim
 
 import (
-	"bytes"
 	"fmt"
 	"math"
 	"net/http"
@@ -77,44 +76,7 @@ func appendFixed(b []byte, v int64) []byte {
 
 func appendFloat(b []byte, v float64) []byte { return strconv.AppendFloat(b, v, 'f', 8, 64) }
 
-func (s *Sim) exchangeInfo(w http.ResponseWriter, q map[string][]string) {
-	var only map[string]bool
-	if v := q["symbol"]; len(v) > 0 && v[0] != "" {
-		if _, e := s.symbolParam(q); e != nil {
-			fail(w, e)
-			return
-		}
-		only = map[string]bool{v[0]: true}
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `{"timezone":"UTC","serverTime":%d,"rateLimits":[`+
-		`{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":%d},`+
-		`{"rateLimitType":"ORDERS","interval":"SECOND","intervalNum":10,"limit":100},`+
-		`{"rateLimitType":"ORDERS","interval":"DAY","intervalNum":1,"limit":200000},`+
-		`{"rateLimitType":"RAW_REQUESTS","interval":"MINUTE","intervalNum":5,"limit":61000}],"exchangeFilters":[],"symbols":[`,
-		s.now(), s.opts.WeightLimit)
-	first := true
-	for _, sc := range s.market.cfg.Symbols {
-		if only != nil && !only[sc.Symbol] {
-			continue
-		}
-		if !first {
-			b.WriteByte(',')
-		}
-		first = false
-		tick := strconv.FormatFloat(math.Pow10(-sc.PriceDecimals), 'f', 8, 64)
-		step := strconv.FormatFloat(math.Pow10(-sc.QtyDecimals), 'f', 8, 64)
-		fmt.Fprintf(&b, `{"symbol":%q,"status":"TRADING","baseAsset":%q,"baseAssetPrecision":8,"quoteAsset":%q,`+
-			`"quotePrecision":8,"quoteAssetPrecision":8,"orderTypes":["LIMIT","MARKET"],"isSpotTradingAllowed":true,`+
-			`"filters":[{"filterType":"PRICE_FILTER","minPrice":%q,"maxPrice":"1000000.00000000","tickSize":%q},`+
-			`{"filterType":"LOT_SIZE","minQty":%q,"maxQty":"9000.00000000","stepSize":%q}],"permissions":[],`+
-			`"permissionSets":[["SPOT"]]}`, sc.Symbol, sc.BaseAsset, sc.QuoteAsset, tick, tick, step, step)
-	}
-	b.WriteString("]}")
-	writeJSON(w, b.Bytes())
-}
-
-func (s *Sim) klines(w http.ResponseWriter, q map[string][]string) {
+func (s *Sim) klines(w http.ResponseWriter, q map[string][]string, unit timeUnit) {
 	sym, e := s.symbolParam(q)
 	if e != nil {
 		fail(w, e)
@@ -132,8 +94,8 @@ func (s *Sim) klines(w http.ResponseWriter, q map[string][]string) {
 		fail(w, &apiError{-1120, "Invalid interval."})
 		return
 	}
-	start, hasStart, e1 := intParam(q, "startTime")
-	end, hasEnd, e2 := intParam(q, "endTime")
+	startUs, hasStart, e1 := timeParam(q, "startTime")
+	endUs, hasEnd, e2 := timeParam(q, "endTime")
 	limit, e3 := limitParam(q, 500, 1000)
 	for _, e := range []*apiError{e1, e2, e3} {
 		if e != nil {
@@ -141,12 +103,14 @@ func (s *Sim) klines(w http.ResponseWriter, q map[string][]string) {
 			return
 		}
 	}
+	// Open times are whole milliseconds: a microsecond bound selects the same candles as its millisecond inside.
+	start, end := ceilMs(startUs), floorMs(endUs)
 	now := s.now()
 	if !hasEnd {
 		end = now
 	}
-	if hasStart && hasEnd && start > end {
-		fail(w, &apiError{-1023, "Start time is greater than end time."})
+	if hasStart && hasEnd && startUs > endUs {
+		fail(w, invertedRange)
 		return
 	}
 	if !hasStart {
@@ -167,7 +131,7 @@ func (s *Sim) klines(w http.ResponseWriter, q map[string][]string) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(strconv.AppendInt(append(b, '['), c.OpenTime, 10), `,"`...)
+		b = append(unit.instant(append(b, '['), c.OpenTime), `,"`...)
 		b = appendFixed(b, c.Open)
 		b = append(b, `","`...)
 		b = appendFixed(b, c.High)
@@ -177,7 +141,7 @@ func (s *Sim) klines(w http.ResponseWriter, q map[string][]string) {
 		b = appendFixed(b, c.Close)
 		b = append(b, `","`...)
 		b = appendFixed(b, c.Volume)
-		b = append(strconv.AppendInt(append(b, `",`...), c.CloseTime, 10), `,"`...)
+		b = append(unit.last(append(b, `",`...), c.CloseTime), `,"`...)
 		b = appendFloat(b, c.QuoteVolume)
 		b = append(strconv.AppendInt(append(b, `",`...), c.Trades, 10), `,"`...)
 		b = appendFixed(b, c.TakerBuyVolume)
@@ -188,17 +152,23 @@ func (s *Sim) klines(w http.ResponseWriter, q map[string][]string) {
 	writeJSON(w, append(b, ']'))
 }
 
-// aggTrades serves /api/v3/aggTrades: fromId (inclusive) alone, or a time window of at most one hour, or the most
-// recent trades. fromId combined with a time is error -1128, a window longer than an hour is -1127.
-func (s *Sim) aggTrades(w http.ResponseWriter, q map[string][]string) {
+// invertedRange answers a startTime after endTime. errors.md's -1023 START_TIME_GREATER_THAN_END_TIME is a futures
+// code; on spot the nearest documented code is -1128 OPTIONAL_PARAMS_BAD_COMBO.
+var invertedRange = &apiError{-1128, "Combination of optional parameters invalid."}
+
+// aggTrades serves /api/v3/aggTrades as rest-api.md "Compressed/Aggregate trades list" documents it since 2022-12-05
+// (CHANGELOG.md): fromId (inclusive) alone; startTime and endTime alone or together, with no limit on the window
+// (startTime alone: the first trades from it; endTime alone: the most recent trades up to it); neither: the most
+// recent trades. fromId combined with a time is error -1128. Times may be milliseconds or microseconds.
+func (s *Sim) aggTrades(w http.ResponseWriter, q map[string][]string, unit timeUnit) {
 	sym, e := s.symbolParam(q)
 	if e != nil {
 		fail(w, e)
 		return
 	}
 	fromID, hasFrom, e1 := intParam(q, "fromId")
-	start, hasStart, e2 := intParam(q, "startTime")
-	end, hasEnd, e3 := intParam(q, "endTime")
+	startUs, hasStart, e2 := timeParam(q, "startTime")
+	endUs, hasEnd, e3 := timeParam(q, "endTime")
 	limit, e4 := limitParam(q, 500, 1000)
 	for _, e := range []*apiError{e1, e2, e3, e4} {
 		if e != nil {
@@ -207,7 +177,7 @@ func (s *Sim) aggTrades(w http.ResponseWriter, q map[string][]string) {
 		}
 	}
 	now := s.now()
-	const hour = 60 * msPerMinute
+	nowUs := now*1000 + 999 // every trade of the current millisecond has happened
 	var trades []AggTrade
 	var err error
 	switch {
@@ -216,22 +186,19 @@ func (s *Sim) aggTrades(w http.ResponseWriter, q map[string][]string) {
 		return
 	case hasFrom:
 		trades, err = s.market.aggTradesFromID(sym, fromID, now, limit)
-	case hasStart && hasEnd && end < start:
-		fail(w, &apiError{-1023, "Start time is greater than end time."})
-		return
-	case hasStart && hasEnd && end-start > hour:
-		fail(w, &apiError{-1127, "More than 1 hours between startTime and endTime."})
+	case hasStart && hasEnd && endUs < startUs:
+		fail(w, invertedRange)
 		return
 	case hasStart:
 		if !hasEnd {
-			end = start + hour
+			endUs = nowUs
 		}
-		trades, err = s.market.aggTradesByTime(sym, start, min(end, now), limit)
+		trades, err = s.market.aggTradesByTime(sym, startUs, min(endUs, nowUs), limit)
 	default:
 		if !hasEnd {
-			end = now
+			endUs = nowUs
 		}
-		trades, err = s.market.lastAggTrades(sym, end-hour, min(end, now), limit)
+		trades, err = s.market.lastAggTrades(sym, min(endUs, nowUs), limit)
 	}
 	if err != nil {
 		fail(w, &apiError{-1121, "Invalid symbol."})
@@ -247,7 +214,9 @@ func (s *Sim) aggTrades(w http.ResponseWriter, q map[string][]string) {
 		b = appendFixed(b, t.Price)
 		b = append(b, `","q":"`...)
 		b = appendFixed(b, t.Qty)
-		b = fmt.Appendf(b, `","f":%d,"l":%d,"T":%d,"m":%t,"M":true}`, t.FirstTradeID, t.LastTradeID, t.Time, t.BuyerMaker)
+		b = fmt.Appendf(b, `","f":%d,"l":%d,"T":`, t.FirstTradeID, t.LastTradeID)
+		b = unit.trade(b, t)
+		b = fmt.Appendf(b, `,"m":%t,"M":true}`, t.BuyerMaker)
 	}
 	writeJSON(w, append(b, ']'))
 }
@@ -267,11 +236,13 @@ func (s *Sim) depth(w http.ResponseWriter, q map[string][]string) {
 			return
 		}
 	}
-	limit, e := limitParam(q, 100, 5000)
+	// rest-api.md "Order book": a limit above 5000 is answered with 5000 levels, not refused.
+	limit, e := limitParam(q, 100, math.MaxInt64)
 	if e != nil {
 		fail(w, e)
 		return
 	}
+	limit = min(limit, 5000)
 	if replayed {
 		body, _, err := s.ws.replayDepth(sym, limit)
 		if err != nil {

@@ -136,13 +136,17 @@ func (s *Sim) Start() (baseURL string, close func()) {
 	}
 }
 
-// Handler returns the HTTP handler: /api/v3/{ping,time,exchangeInfo,klines,aggTrades,depth}, /data/spot/... and the
+// Handler returns the HTTP handler: /api/v3/{ping,time,exchangeInfo,klines,uiKlines,aggTrades,trades,depth,avgPrice,
+// ticker/price,ticker/bookTicker,ticker/24hr}, /data/spot/... and the
 // WebSocket streams /stream and /ws/<stream>.
 func (s *Sim) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 
 // weights are the REQUEST_WEIGHT costs documented for the spot API.
 var weights = map[string]int{
 	"/api/v3/ping": 1, "/api/v3/time": 1, "/api/v3/exchangeInfo": 20, "/api/v3/klines": 2, "/api/v3/aggTrades": 4,
+	"/api/v3/uiKlines": 2, "/api/v3/trades": 25, "/api/v3/avgPrice": 2,
+	// By the number of symbols asked for: see tickerWeight.
+	"/api/v3/ticker/price": 0, "/api/v3/ticker/bookTicker": 0, "/api/v3/ticker/24hr": 0,
 }
 
 func depthWeight(limit int) int {
@@ -190,8 +194,11 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	weight, ok := weights[path]
-	if path == "/api/v3/depth" {
+	switch path {
+	case "/api/v3/depth":
 		weight, ok = depthWeight(atoiOr(r.URL.Query().Get("limit"), 100)), true
+	case "/api/v3/ticker/price", "/api/v3/ticker/bookTicker", "/api/v3/ticker/24hr":
+		weight = tickerWeight(path, r.URL.Query())
 	}
 	if !ok {
 		writeError(w, http.StatusNotFound, -1000, "Unknown endpoint.")
@@ -201,17 +208,31 @@ func (s *Sim) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	unit, e := parseTimeUnit(r)
+	if e == nil {
+		e = checkParams(path, q)
+	}
+	if e != nil {
+		fail(w, e)
+		return
+	}
 	switch path {
 	case "/api/v3/ping":
 		writeJSON(w, []byte("{}"))
 	case "/api/v3/time":
-		writeJSON(w, fmt.Appendf(nil, `{"serverTime":%d}`, s.now()))
+		writeJSON(w, append(unit.instant([]byte(`{"serverTime":`), s.now()), '}'))
 	case "/api/v3/exchangeInfo":
-		s.exchangeInfo(w, q)
-	case "/api/v3/klines":
-		s.klines(w, q)
+		s.exchangeInfo(w, q, unit)
+	case "/api/v3/klines", "/api/v3/uiKlines":
+		s.klines(w, q, unit)
+	case "/api/v3/trades":
+		s.recentTrades(w, q, unit)
+	case "/api/v3/avgPrice":
+		s.avgPrice(w, q, unit)
+	case "/api/v3/ticker/price", "/api/v3/ticker/bookTicker", "/api/v3/ticker/24hr":
+		s.tickers(w, path, q, unit)
 	case "/api/v3/aggTrades":
-		s.aggTrades(w, q)
+		s.aggTrades(w, q, unit)
 	case "/api/v3/depth":
 		s.depth(w, q)
 	}

@@ -157,6 +157,10 @@ const (
 	kindKline
 	kindDepth     // 1000 ms
 	kindDepthFast // 100 ms
+	kindPartial   // <symbol>@depth<levels>[@100ms]: partial book snapshots (ws_more.go)
+	kindBookTicker
+	kindTicker
+	kindMiniTicker
 )
 
 // wsSub is one subscribed stream of a connection and its cursor; the cursor belongs to the connection's writer.
@@ -169,6 +173,8 @@ type wsSub struct {
 	last     int64    // trades: last id sent; depth: last final update id sent
 	open     int64    // klines: open time of the candle being sent
 	updated  int64    // klines: when the last update was sent; depth: when the last 1000 ms diff was sent
+	levels   int      // partial book: levels per side
+	period   int64    // partial book and tickers: ms between messages
 }
 
 // parseStream validates a stream name: a lower-case symbol and a known kind.
@@ -191,8 +197,9 @@ func (h *wsHub) parseStream(name string) (*wsSub, error) {
 		sub.kind = kindAggTrade
 	case kind == "trade":
 		sub.kind = kindTrade
-	case kind == "depth":
+	case kind == "depth" || kind == "depth@1000ms":
 		sub.kind = kindDepth
+	case parseMoreKind(sub, kind):
 	case kind == "depth@100ms":
 		sub.kind = kindDepthFast
 	case strings.HasPrefix(kind, "kline_") && Interval(kind[len("kline_"):]).Valid():
@@ -223,6 +230,7 @@ type wsConn struct {
 
 	replayAt int // next recorded message
 	buf      []byte
+	unit     timeUnit // of every timestamp sent: ?timeUnit=MICROSECOND on the URL (web-socket-streams.md)
 }
 
 // serveWS upgrades /stream, /ws and /ws/<streams> requests.
@@ -246,8 +254,13 @@ func (s *Sim) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, -1100, fmt.Sprintf("Too many streams: %d, at most %d per connection.", len(names), wsMaxStreams))
 		return
 	}
+	unit, e := wsTimeUnit(r.URL.Query().Get("timeUnit"))
+	if e != nil {
+		writeError(w, http.StatusBadRequest, e.code, e.msg)
+		return
+	}
 	now := s.now()
-	c := &wsConn{hub: h, combined: combined, opened: now}
+	c := &wsConn{hub: h, combined: combined, opened: now, unit: unit}
 	seen := map[string]bool{}
 	for _, n := range names {
 		sub, err := h.parseStream(n)
@@ -300,6 +313,8 @@ func (h *wsHub) startSub(sub *wsSub, nowMs int64) *wsSub {
 	case kindDepth, kindDepthFast:
 		sub.last = h.books.lastUpdateID(sub.sym, nowMs)
 		sub.updated = nowMs
+	case kindPartial, kindTicker, kindMiniTicker:
+		sub.updated = nowMs - sub.period // the first message at once
 	}
 	return sub
 }

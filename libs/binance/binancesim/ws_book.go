@@ -18,7 +18,7 @@ import (
 // and becomes a diff event.
 const (
 	bookStepMs    = 100
-	bookLevels    = 1000 // levels per side of a fresh book
+	bookLevels    = 4000 // levels per side, one per tick from the touch, kept as the price moves; under 5000, so /api/v3/depth can give the whole book
 	bookRing      = 1200 // diffs kept for streaming: two minutes
 	bookMaxCatch  = 6000 // steps replayed to catch up; a longer pause rebuilds the book
 	idsPerStepCap = 8    // update ids a fresh book reserves per step since the epoch
@@ -43,6 +43,7 @@ type simBook struct {
 	meanQty    float64
 	bids, asks map[int64]int64
 	lastID     int64
+	mid        int64 // the mid price in ticks at step at
 	at         int64 // the last step applied; its time is at*bookStepMs
 	ring       []*depthDiff
 	gap        int // update ids to apply without a diff at the next step
@@ -96,7 +97,7 @@ func (bs *bookSet) rebuild(b *simBook, k int64) {
 		b.asks[(mid+i)*b.tick] = b.qty(r.ExpFloat64())
 	}
 	b.lastID = max(b.lastID+1, k*idsPerStepCap)
-	b.at = k
+	b.at, b.mid = k, mid
 	b.ring = b.ring[:0]
 }
 
@@ -115,10 +116,8 @@ func (bs *bookSet) midTicks(s int, t int64) int64 {
 	k := off / msPerMinute
 	frac := float64(off%msPerMinute) / float64(msPerMinute)
 	sc := m.cfg.Symbols[s]
-	m.mu.Lock()
 	p := m.dayPath((t - m.startMs) / msPerDay)[s]
 	lp := p[k] + frac*(p[k+1]-p[k])
-	m.mu.Unlock()
 	return max(int64(math.Round(math.Exp(lp)*math.Pow10(sc.PriceDecimals))), 1)
 }
 
@@ -143,16 +142,7 @@ func (bs *bookSet) advance(b *simBook, k int64) {
 		bs.gaps++
 	}
 	bids, asks := map[int64]int64{}, map[int64]int64{}
-	for p := range b.bids {
-		if p >= mid*b.tick {
-			bids[p] = 0
-		}
-	}
-	for p := range b.asks {
-		if p <= mid*b.tick {
-			asks[p] = 0
-		}
-	}
+	bs.follow(b, mid, bids, asks, r.ExpFloat64)
 	if _, ok := b.bids[(mid-1)*b.tick]; !ok && mid > 1 {
 		bids[(mid-1)*b.tick] = b.qty(r.ExpFloat64())
 	}
@@ -238,8 +228,13 @@ func sign(v int64) int64 {
 }
 
 func (d *depthDiff) appendJSON(b []byte, symbol string) []byte {
+	return d.appendJSONUnit(b, symbol, false)
+}
+
+// appendJSONUnit is appendJSON with the event time in unit.
+func (d *depthDiff) appendJSONUnit(b []byte, symbol string, unit timeUnit) []byte {
 	b = append(b, `{"e":"depthUpdate","E":`...)
-	b = strconv.AppendInt(b, d.time, 10)
+	b = unit.instant(b, d.time)
 	b = append(b, `,"s":"`...)
 	b = append(b, symbol...)
 	b = append(b, `","U":`...)

@@ -31,7 +31,11 @@ func (c *wsConn) sendDue(nowMs int64) error {
 			err = c.sendKline(sub, nowMs)
 		case kindDepthFast:
 			for _, d := range h.books.diffsAfter(sub.sym, nowMs, sub.last) {
-				if err = c.send(sub.name, d.payload); err != nil {
+				payload := d.payload
+				if c.unit == micros {
+					payload = d.appendJSONUnit(nil, sub.symbol, micros)
+				}
+				if err = c.send(sub.name, payload); err != nil {
 					break
 				}
 				sub.last = d.final
@@ -46,9 +50,11 @@ func (c *wsConn) sendDue(nowMs int64) error {
 				continue
 			}
 			d := mergeDiffs(ds, nowMs)
-			if err = c.send(sub.name, d.appendJSON(nil, sub.symbol)); err == nil {
+			if err = c.send(sub.name, d.appendJSONUnit(nil, sub.symbol, c.unit)); err == nil {
 				sub.last = d.final
 			}
+		default:
+			err = c.sendMore(sub, nowMs)
 		}
 		if err != nil {
 			return err
@@ -66,20 +72,20 @@ func (c *wsConn) sendTrades(sub *wsSub, nowMs int64) error {
 	}
 	var b []byte
 	for _, t := range trades {
+		tm := t.Time
+		if c.unit == micros {
+			tm = t.Micros
+		}
 		if sub.kind == kindAggTrade {
-			b = appendAggTrade(b[:0], sub.symbol, t.ID, t.Price, t.Qty, t.FirstTradeID, t.LastTradeID, t.Time, t.BuyerMaker)
+			b = appendAggTrade(b[:0], sub.symbol, t.ID, t.Price, t.Qty, t.FirstTradeID, t.LastTradeID, tm, t.BuyerMaker)
 			if err := c.send(sub.name, b); err != nil {
 				return err
 			}
 		} else {
-			// The individual trades of an aggregate trade share its price and time and split its quantity.
-			n := t.LastTradeID - t.FirstTradeID + 1
-			for id := t.FirstTradeID; id <= t.LastTradeID; id++ {
-				q := t.Qty / n
-				if id == t.LastTradeID {
-					q = t.Qty - q*(n-1)
-				}
-				b = appendTrade(b[:0], sub.symbol, id, t.Price, q, t.Time, t.BuyerMaker)
+			// The individual trades of an aggregate trade share its price and time and split its quantity on the
+			// LOT_SIZE step.
+			for k, q := range splitQty(t, pow10(8-c.hub.s.market.cfg.Symbols[sub.sym].QtyDecimals)) {
+				b = appendTrade(b[:0], sub.symbol, t.FirstTradeID+int64(k), t.Price, q, tm, t.BuyerMaker)
 				if err := c.send(sub.name, b); err != nil {
 					return err
 				}
@@ -105,6 +111,9 @@ func (c *wsConn) sendSynthetic(sub *wsSub, nowMs int64) error {
 	var b []byte
 	for n, end := sub.last+1, min(h.synthID(nowMs), sub.last+wsMaxBurst); n <= end; n++ {
 		t := h.epoch + int64(float64(n)*1000/h.opts.Rate)
+		if c.unit == micros {
+			t *= 1000
+		}
 		b = appendAggTrade(b[:0], sub.symbol, n, base+(n%100)*tick, (1+n%7)*step, n, n, t, n%2 == 0)
 		if err := c.send(sub.name, b); err != nil {
 			return err
@@ -157,7 +166,7 @@ func (c *wsConn) sendKline(sub *wsSub, nowMs int64) error {
 	open := sub.interval.Floor(nowMs)
 	if open != sub.open {
 		end := sub.interval.Next(sub.open) - 1
-		if err := c.send(sub.name, m.klineEvent(sub, sub.open, end, end, end, true)); err != nil {
+		if err := c.send(sub.name, m.klineEvent(sub, sub.open, end, end, end, true, c.unit)); err != nil {
 			return err
 		}
 		sub.open, sub.updated = open, 0
@@ -170,24 +179,22 @@ func (c *wsConn) sendKline(sub *wsSub, nowMs int64) error {
 		return nil
 	}
 	sub.updated = nowMs
-	return c.send(sub.name, m.klineEvent(sub, open, sub.interval.Next(open)-1, nowMs, nowMs, false))
+	return c.send(sub.name, m.klineEvent(sub, open, sub.interval.Next(open)-1, nowMs, nowMs, false, c.unit))
 }
 
 // klineEvent encodes the kline event of the candle [open, end] built from the trades up to cutoff.
-func (m *Market) klineEvent(sub *wsSub, open, end, cutoff, eventMs int64, closed bool) []byte {
-	m.mu.Lock()
+func (m *Market) klineEvent(sub *wsSub, open, end, cutoff, eventMs int64, closed bool, unit timeUnit) []byte {
 	k := m.candle(sub.sym, open, end, cutoff)
 	first, last := m.tradeIDRange(sub.sym, open, min(end, cutoff))
-	m.mu.Unlock()
 	b := make([]byte, 0, 400)
 	b = append(b, `{"e":"kline","E":`...)
-	b = strconv.AppendInt(b, eventMs, 10)
+	b = unit.instant(b, eventMs)
 	b = append(b, `,"s":"`...)
 	b = append(b, sub.symbol...)
 	b = append(b, `","k":{"t":`...)
-	b = strconv.AppendInt(b, open, 10)
+	b = unit.instant(b, open)
 	b = append(b, `,"T":`...)
-	b = strconv.AppendInt(b, end, 10)
+	b = unit.last(b, end)
 	b = append(b, `,"s":"`...)
 	b = append(b, sub.symbol...)
 	b = append(b, `","i":"`...)
@@ -212,7 +219,7 @@ func (m *Market) klineEvent(sub *wsSub, open, end, cutoff, eventMs int64, closed
 }
 
 // tradeIDRange returns the first and the last individual trade id of symbol s's aggregate trades with time in
-// [from, to], or -1, -1 when there are none. The caller holds m.mu.
+// [from, to], or -1, -1 when there are none.
 func (m *Market) tradeIDRange(s int, from, to int64) (first, last int64) {
 	from = max(from, m.startMs)
 	if to < from {
@@ -245,8 +252,6 @@ func (m *Market) lastAggIDAt(s int, t int64) int64 {
 	if t < m.startMs {
 		return 0
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	d := (t - m.startMs) / msPerDay
 	trades := m.dayTrades(s, d)
 	i := sort.Search(len(trades), func(i int) bool { return trades[i].Time > t })

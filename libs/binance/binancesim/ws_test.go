@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -181,6 +182,10 @@ func TestWSPayloadShapes(t *testing.T) {
 			strict(t, env.Data, &tr)
 			if tr.E != "trade" || tr.S != "BTCUSDT" || tr.T <= 0 || tr.P == "" {
 				t.Errorf("trade %s", env.Data)
+			}
+			// The quantity is on BTCUSDT's LOT_SIZE step (0.00001), like every trade on the exchange.
+			if q, _ := strconv.ParseFloat(tr.Q, 64); q <= 0 || math.Abs(q*1e5-math.Round(q*1e5)) > 1e-6 {
+				t.Errorf("trade quantity %s is not a positive multiple of the step 0.00001", tr.Q)
 			}
 		case "btcusdt@kline_1m":
 			var k wsKline
@@ -360,7 +365,7 @@ func TestWSRequests(t *testing.T) {
 		{`{"method":"UNSUBSCRIBE","params":["aaausdt@aggTrade"],"id":3}`, `{"result":null,"id":3}`},
 		{`{"method":"LIST_SUBSCRIPTIONS","id":4}`, `{"result":["bbbusdt@depth@100ms"],"id":4}`},
 		{`{"method":"SUBSCRIBE","params":["BTCUSDT@aggTrade"],"id":5}`, `"code":2`},
-		{`{"method":"SUBSCRIBE","params":["btcusdt@bookTicker"],"id":6}`, `"code":2`},
+		{`{"method":"SUBSCRIBE","params":["btcusdt@depth7"],"id":6}`, `"code":2`}, // partial books have 5, 10 or 20 levels
 		{`{"method":"FLY","id":7}`, `"code":2`},
 		{`{"method":`, `"code":3`},
 	}

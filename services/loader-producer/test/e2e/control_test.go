@@ -24,7 +24,7 @@ func testBadInput(t *testing.T, cfg bus.Config) {
 	cases := []struct {
 		name, binary, symbol, typ, timeRange, want string
 	}{
-		{"unknown symbol", "loader-producer", "NOPEUSDT", "api_candles_1m", "2024-08-01:2024-08-02", "SYMBOL: invalid symbols: NOPEUSDT (unknown)"},
+		{"unknown symbol", "loader-producer", "NOPEUSDT", "api_candles_1m", "2024-08-01:2024-08-02", "SYMBOL: NOPEUSDT: not a symbol on the exchange (Invalid symbol.)"},
 		{"malformed symbol", "loader-producer", "BTC-USDT", "api_candles_1m", "2024-08-01:2024-08-02", "SYMBOL:"},
 		{"unknown interval", "loader-producer", "BTCUSDT", "api_candles_7m", "2024-08-01:2024-08-02", `TYPE: "api_candles_7m": unknown kline interval "7m"`},
 		{"unknown type", "loader-producer", "BTCUSDT", "api_bananas", "2024-08-01:2024-08-02", `TYPE: unknown data type "api_bananas"`},

@@ -50,6 +50,7 @@ type Config struct {
 	Services         string        `envconfig:"STEP_SERVICES" desc:"binary or image per step kind, e.g. load=loader-producer,store=arango-connector (default: the kind's own service)"`
 	Args             string        `envconfig:"STEP_ARGS" desc:"extra arguments per step kind, e.g. load=--simulate-loading (space-separated within a kind)"`
 	Limits           string        `envconfig:"STEP_LIMITS" default:"load=8,store=8,graph=2,train=1" desc:"most steps of a kind running at once"`
+	ExchangeLoaders  int           `envconfig:"EXCHANGE_LOADERS" default:"0" desc:"most history load steps (api_* types) running at once across all workflows: they share the exchange's request-weight budget, which Binance counts per IP, and each keeps BINANCE_WEIGHT_MARGIN_PERCENT of it free for the others; 0: no cap"`
 	Deadlines        string        `envconfig:"STEP_DEADLINES" desc:"longest one run of a step kind may take before it ends as a failed attempt (Kubernetes activeDeadlineSeconds; local: the process is stopped), e.g. load=6h,train=12h; 0: none; kinds not named: load=6h, store=6h, graph=2h, train=12h; a live stream's steps: none"`
 	MaxAttempts      int           `envconfig:"STEP_MAX_ATTEMPTS" default:"3" desc:"launches of a step before it fails for good"`
 	RetryBase        time.Duration `envconfig:"STEP_RETRY_BASE" default:"2s" desc:"first delay before relaunching a failed step (doubles each time)"`
@@ -124,6 +125,9 @@ func (c *Config) Validate() error {
 			continue
 		}
 		c.deadlines[k.Name] = d
+	}
+	if c.ExchangeLoaders < 0 {
+		errs = append(errs, fmt.Errorf("EXCHANGE_LOADERS: must not be negative, got %d", c.ExchangeLoaders))
 	}
 	if c.MaxAttempts < 1 {
 		errs = append(errs, fmt.Errorf("STEP_MAX_ATTEMPTS: must be at least 1, got %d", c.MaxAttempts))
@@ -225,7 +229,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 // Validate, which parsed them).
 func engineOptions(cfg *Config) flow.Options {
 	return flow.Options{
-		Services: cfg.services, Args: cfg.args, Limits: cfg.limits, Deadlines: cfg.deadlines, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
+		Services: cfg.services, Args: cfg.args, Limits: cfg.limits, ExchangeLoaders: cfg.ExchangeLoaders, Deadlines: cfg.deadlines, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
 		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
 	}
 }

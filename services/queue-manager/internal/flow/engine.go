@@ -32,6 +32,10 @@ type Options struct {
 	Args map[string][]string
 	// Limits caps the steps of a kind running at once (0: no cap).
 	Limits map[string]int
+	// ExchangeLoaders caps the history load steps running at once, of
+	// every workflow (0: no cap): they share the exchange's request-weight
+	// budget of one egress IP (see exchange.go).
+	ExchangeLoaders int
 	// Deadlines bound one run of a step kind (0 or absent: none); a live
 	// stream's steps have none.
 	Deadlines map[string]time.Duration
@@ -389,6 +393,9 @@ func (e *Engine) scheduleLocked(ctx context.Context) {
 			switch s.State {
 			case Running, Stopping:
 				running[s.Kind]++
+				if usesExchangeBudget(s) {
+					running[exchangeSlot]++
+				}
 			case Pending:
 				if w.State != Stopping && !now.Before(s.RetryAt) && e.depsDone(w, s) {
 					ready = append(ready, &stepRef{w, s})
@@ -405,7 +412,7 @@ func (e *Engine) scheduleLocked(ctx context.Context) {
 	waiting := map[string]int{}
 	changed := map[*Workflow]bool{}
 	for _, r := range ready {
-		if limit := e.o.Limits[r.s.Kind]; limit > 0 && running[r.s.Kind] >= limit {
+		if limit := e.o.Limits[r.s.Kind]; (limit > 0 && running[r.s.Kind] >= limit) || e.exchangeFull(r.s, running) {
 			waiting[r.s.Kind]++
 			if r.s.QueuePosition != waiting[r.s.Kind] {
 				r.s.QueuePosition = waiting[r.s.Kind]
@@ -414,6 +421,9 @@ func (e *Engine) scheduleLocked(ctx context.Context) {
 			continue
 		}
 		running[r.s.Kind]++
+		if usesExchangeBudget(r.s) {
+			running[exchangeSlot]++
+		}
 		e.launchLocked(ctx, r.w, r.s)
 		changed[r.w] = true
 	}

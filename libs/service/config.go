@@ -16,6 +16,10 @@ import (
 // config struct.
 type Common struct {
 	HTTPAddr        string        `envconfig:"HTTP_ADDR" default:":8080" desc:"listener for /metrics, /healthz, /readyz (and the API of queue-manager)"`
+	MetricsAddr     string        `envconfig:"METRICS_ADDR" desc:"a listener of its own for /metrics (empty: /metrics is on HTTP_ADDR)"`
+	ReadTimeout     time.Duration `envconfig:"HTTP_READ_TIMEOUT" default:"30s" desc:"longest a request (headers and body) may take to arrive"`
+	WriteTimeout    time.Duration `envconfig:"HTTP_WRITE_TIMEOUT" default:"60s" desc:"longest an answer may take to send (event streams excepted)"`
+	IdleTimeout     time.Duration `envconfig:"HTTP_IDLE_TIMEOUT" default:"120s" desc:"how long an idle keep-alive connection stays open"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"15s" desc:"how long a shutdown may take before the process exits anyway"`
 }
@@ -34,6 +38,14 @@ func (c *Common) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT: must be positive, got %s", c.ShutdownTimeout))
+	}
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"HTTP_READ_TIMEOUT", c.ReadTimeout}, {"HTTP_WRITE_TIMEOUT", c.WriteTimeout}, {"HTTP_IDLE_TIMEOUT", c.IdleTimeout}} {
+		if t.d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", t.name, t.d))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -25,7 +25,7 @@ type TokenVerifier interface {
 // or answers 401.
 func (a *API) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := auth.Principal{Subject: "anonymous", Username: "anonymous", Roles: []string{auth.RoleAdmin}, Anonymous: true}
+		p := auth.Anonymous()
 		if a.verifier != nil {
 			raw, ok := bearer(r)
 			if !ok {

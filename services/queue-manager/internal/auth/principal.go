@@ -29,8 +29,10 @@ type Principal struct {
 	Anonymous bool
 }
 
-// Anonymous is who calls when no login is required.
-var anonymous = Principal{Subject: "anonymous", Username: "anonymous", Roles: []string{RoleAdmin}, Anonymous: true}
+// Anonymous returns who calls when no login is required: an admin.
+func Anonymous() Principal {
+	return Principal{Subject: "anonymous", Username: "anonymous", Roles: []string{RoleAdmin}, Anonymous: true}
+}
 
 // Has reports whether p holds role, or a role that grants it.
 func (p Principal) Has(role string) bool {

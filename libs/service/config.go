@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/streamforge/streamforge/libs/redact"
 )
 
 // Common is the configuration every service shares. Embed it in a service's
@@ -181,7 +183,7 @@ func readable(err error) error {
 
 // Effective returns the configuration as environment variable names and
 // values, with secrets (fields tagged secret:"true", or whose variable names
-// a password, secret, token or key) masked. It is what a service logs at
+// a password, secret, token or key) and the credentials inside URLs masked. It is what a service logs at
 // start.
 func Effective(cfg any) map[string]string {
 	out := map[string]string{}
@@ -215,6 +217,8 @@ func effective(v reflect.Value, out map[string]string) {
 		if val != "" && isSecret(f, name) {
 			val = "*****"
 		}
+		val = redact.URLs(val) // http://user:pass@host: the password
+
 		out[name] = val
 	}
 }

@@ -6,7 +6,7 @@
 #   make up                the local stack (embedded Kafka, exchange simulator, queue-manager) until Ctrl-C
 #   make check             everything CI runs: lint, unit tests, integration tests
 #   make test              unit tests of every module (race detector on)
-#   make test-integration  tests against real Apache Kafka 4.x, a real kube-apiserver and a real S3 server (versitygw), started and stopped here
+#   make test-integration  tests against real Apache Kafka 4.x, a real kube-apiserver, a real S3 server (versitygw) and a real Keycloak, started and stopped here
 #   make bench             benchmarks against real Kafka -> docs/benchmarks.md
 #   make build             every binary into bin/
 #   make modules           each module builds, vets and tests alone (GOWORK=off; end-to-end packages compiled only)
@@ -24,6 +24,7 @@ BIN      := $(CURDIR)/bin
 KAFKA    := platform/kafka/kafka.sh
 KUBE     := platform/kube/kube.sh
 S3       := platform/s3/s3.sh
+KEYCLOAK := platform/keycloak/keycloak.sh
 export PATH := $(CURDIR)/.cache/bin:$(PATH)
 GO_TEST_FLAGS ?= -race -count=1
 KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/overlays/minimal platform/strimzi platform/rbac deploy/monitoring deploy/logging deploy/argocd deploy/chaos
@@ -31,7 +32,7 @@ KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/ov
 # with the race detector; the service end-to-end packages drive binaries
 # built without it, where -race would only slow the harness down.
 IT_PKGS  := libs:./bus/...\ ./objstore/...:-race services/dummy-service:./test/...: services/arango-connector:./test/...: \
-            services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/: \
+            services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/\ ./internal/api/: \
             services/gnn-trainer:./test/...: platform/devstack:./test/scenario/\ ./test/stream/:
 
 .PHONY: help
@@ -90,12 +91,13 @@ test-integration: build
 	@$(KAFKA) start
 	@trap '$(KAFKA) stop' EXIT; $(KUBE) start; trap '$(KAFKA) stop; $(KUBE) stop' EXIT; \
 	$(S3) start; trap '$(KAFKA) stop; $(KUBE) stop; $(S3) stop' EXIT; \
-	eval "$$($(KAFKA) env)"; eval "$$($(KUBE) env)"; eval "$$($(S3) env)"; \
+	$(KEYCLOAK) start; trap '$(KAFKA) stop; $(KUBE) stop; $(S3) stop; $(KEYCLOAK) stop' EXIT; \
+	eval "$$($(KAFKA) env)"; eval "$$($(KUBE) env)"; eval "$$($(S3) env)"; eval "$$($(KEYCLOAK) env)"; \
 	echo "== custom resources against their projects' CRDs (server-side dry-run, strict)"; \
 	platform/scripts/check-platform-crs.sh platform/strimzi platform/rbac deploy/logging deploy/overlays/lab deploy/overlays/lab-vault deploy/argocd deploy/chaos; \
 	for p in $(IT_PKGS); do IFS=: read -r m pkgs race <<< "$$p"; echo "== go test -tags integration $$race $$m $$pkgs"; \
 	  (cd $$m && go test -tags integration $$race -count=1 -timeout 30m -run 'Real|Integration' $$pkgs); done; \
-	echo "== queue-manager API against its OpenAPI document (schemathesis)"; platform/scripts/api-contract.sh; \
+	echo "== queue-manager API against its OpenAPI document (schemathesis), with a Keycloak token"; AUTH_MODE=oidc platform/scripts/api-contract.sh; \
 	echo "== Scenario 3: the volume/volatility notebook, headless, on what devstack demo collected (a week)"; nbdata=$$(mktemp -d); \
 	$(BIN)/devstack demo --bin-dir $(BIN) --data-dir $$nbdata --kafka-port 0 --api-addr 127.0.0.1:18090 \
 	  --exchange-addr 127.0.0.1:0 --trade-rate 0.5 --time-range 2026-10-01:2026-10-08 --epochs 5 >/dev/null; \

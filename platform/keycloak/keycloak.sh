@@ -152,7 +152,7 @@ cmd_start() {
     fi
     if discovery_ok; then
       local rss
-      rss=$(ps -o rss= -p "${pid}" 2>/dev/null | awk '{print int($1/1024)}') || true
+      rss=$(ps -o rss= -s "${pid}" 2>/dev/null | awk '{s+=$1} END {print int(s/1024)}') || true
       log "start: keycloak ${KEYCLOAK_VERSION} up in $((SECONDS - t0))s (pid ${pid}, java ${java}, RSS ${rss:-?} MB): issuer $(issuer)"
       return 0
     fi

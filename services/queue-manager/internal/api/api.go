@@ -288,8 +288,8 @@ func (a *API) listWorkflows(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
+	if r.URL.Query().Has("limit") { // limit= too: not a number
+		n, err := strconv.Atoi(r.URL.Query().Get("limit"))
 		if err != nil || n < 1 || n > 500 {
 			problem(w, http.StatusBadRequest, "invalid request", "limit: want a whole number from 1 to 500", "limit")
 			return

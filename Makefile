@@ -151,7 +151,7 @@ staticcheck: $(STATICCHECK)
 lint: vet staticcheck
 	@out="$$(gofmt -l $(MODULES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@go run ./platform/devstack/cmd/servicelists -check && echo "service lists generated from libs/protocol/services.go: current"
-	@if command -v shellcheck >/dev/null; then shellcheck -x .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/s3/s3.sh platform/scripts/*.sh platform/strimzi/*.sh platform/base/cert/script.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
+	@if command -v shellcheck >/dev/null; then shellcheck -x .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/s3/s3.sh platform/keycloak/keycloak.sh platform/scripts/*.sh platform/strimzi/*.sh platform/base/cert/script.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
 	@if command -v yamllint >/dev/null; then yamllint -s . && echo "yamllint: OK"; else echo "yamllint not installed: skipped (CI installs it)"; fi
 	@if command -v lua5.4 >/dev/null; then bash platform/scripts/test-fluentbit-lua.sh; else echo "lua5.4 not installed: Fluent Bit filter test skipped (CI installs it)"; fi
 	bash platform/scripts/check-dockerfiles.sh

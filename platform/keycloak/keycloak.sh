@@ -76,6 +76,7 @@ cmd_fetch() {
   ignore_cache_dir
   local tmp="${KEYCLOAK_HOME}/fetch.tmp.$$" t0=${SECONDS}
   rm -rf "${tmp}"
+  # shellcheck disable=SC2064 # expand now: the path is fixed
   trap "rm -rf '${tmp}'" EXIT
   mkdir -p "${tmp}"
   if ! "${MVN}" -q -B -Dstyle.color=never dependency:copy \

@@ -79,7 +79,7 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 	}
 	cmd := exec.Command(exe, s.Args...)
 	env := append(os.Environ(), l.o.Env...)
-	env = append(env, "HTTP_ADDR=127.0.0.1:0") // many children, no port clashes
+	env = append(env, "HTTP_ADDR=127.0.0.1:0", "METRICS_ADDR=") // many children, no port clashes
 	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {
 		keys = append(keys, k)

@@ -101,9 +101,10 @@ func (a *API) Protect(v TokenVerifier, l Limits) *API {
 
 // Mount adds the routes to r.
 func (a *API) Mount(r chi.Router) {
+	doc := servedDocument(a.verifier != nil)
 	r.Get("/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
-		_, _ = w.Write(openAPI)
+		_, _ = w.Write(doc)
 	})
 	r.Route("/api/v1/workflows", func(r chi.Router) {
 		r.Use(a.authenticate, a.rateLimit) // see authn.go and limit.go

@@ -58,3 +58,27 @@ func TestOpenAPIDeclaresTheBearerScheme(t *testing.T) {
 		}
 	}
 }
+
+// Without tokens the served document asks for none; with them, for a
+// bearer token.
+func TestServedDocumentSaysWhetherATokenIsNeeded(t *testing.T) {
+	if !strings.Contains(string(openAPI), bearerRequired) {
+		t.Fatalf("openapi.yaml has no %q", bearerRequired)
+	}
+	for _, tc := range []struct {
+		v    TokenVerifier
+		want string
+	}{{nil, "[{}]"}, {people, `[{"bearer":[]}]`}} {
+		srv, _ := newProtectedServer(t, tc.v, Limits{}, nil)
+		resp, body := do(t, "GET", srv.URL+"/openapi.yaml", "")
+		var doc struct {
+			Security json.RawMessage `json:"security"`
+		}
+		if err := yaml.Unmarshal(body, &doc); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%d %v", resp.StatusCode, err)
+		}
+		if got := string(doc.Security); got != tc.want {
+			t.Errorf("tokens %v: security %s, want %s", tc.v != nil, got, tc.want)
+		}
+	}
+}

@@ -20,10 +20,11 @@ type fakeIssuer struct {
 	t   *testing.T
 	URL string
 
-	mu  sync.Mutex
-	srv oidctest.Server
-	key *rsa.PrivateKey
-	kid string
+	mu   sync.Mutex
+	srv  oidctest.Server
+	key  *rsa.PrivateKey
+	kid  string
+	jwks int // requests for the keys
 }
 
 func newFakeIssuer(t *testing.T) *fakeIssuer {
@@ -33,6 +34,9 @@ func newFakeIssuer(t *testing.T) *fakeIssuer {
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		if r.URL.Path == "/keys" {
+			f.jwks++
+		}
 		f.srv.ServeHTTP(w, r)
 	}))
 	t.Cleanup(hs.Close)
@@ -92,4 +96,24 @@ func sign(t *testing.T, key *rsa.PrivateKey, kid string, claims map[string]any) 
 		t.Fatal(err)
 	}
 	return oidctest.SignIDToken(key, kid, oidc.RS256, string(b))
+}
+
+// keyFetches is how often the keys were asked for.
+func (f *fakeIssuer) keyFetches() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.jwks
+}
+
+// clock is a clock a test moves.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }

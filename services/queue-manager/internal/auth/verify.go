@@ -49,11 +49,25 @@ func Discover(ctx context.Context, cfg Config, client *http.Client, now func() t
 			return nil, err
 		}
 	}
-	// The key set's requests outlive the discovery's context.
-	keyCtx := context.WithoutCancel(ctx)
-	v := p.VerifierContext(keyCtx, &oidc.Config{ClientID: cfg.Audience, SkipExpiryCheck: true, Now: now})
+	var disc struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	if err := p.Claims(&disc); err != nil || disc.JWKS == "" {
+		return nil, fmt.Errorf("OIDC discovery at %s: no jwks_uri", cfg.IssuerURL)
+	}
+	if client == nil {
+		client = http.DefaultClient
+	}
+	keys := &keySet{url: disc.JWKS, client: client, now: now}
+	v := oidc.NewVerifier(cfg.IssuerURL, keys, &oidc.Config{ClientID: cfg.Audience, SkipExpiryCheck: true, Now: now,
+		SupportedSigningAlgs: signingAlgs})
 	return &Verifier{v: v, roles: strings.Split(cfg.RolesClaim, "."), skew: cfg.ClockSkew, now: now}, nil
 }
+
+// signingAlgs are the signatures taken: public-key ones only (no "none",
+// no shared-secret HMAC).
+var signingAlgs = []string{oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384, oidc.ES512,
+	oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA}
 
 // ErrInvalidToken wraps every reason a token is refused.
 var ErrInvalidToken = errors.New("invalid token")

@@ -113,21 +113,53 @@ func TestVerifyRolesAtAnotherPath(t *testing.T) {
 // a restart, those of the old one no longer do once it is withdrawn.
 func TestVerifyFollowsKeyRotation(t *testing.T) {
 	iss := newFakeIssuer(t)
-	now := time.Now()
-	v, err := Discover(context.Background(), Config{IssuerURL: iss.URL, Audience: "api", RolesClaim: "realm_access.roles"}, nil, nil, nil)
+	c := &clock{t: time.Now()}
+	v, err := Discover(context.Background(), Config{IssuerURL: iss.URL, Audience: "api", RolesClaim: "realm_access.roles"}, nil, c.now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := iss.token(now, nil)
+	old := iss.token(c.now(), nil)
 	if _, err := v.Verify(context.Background(), old); err != nil {
 		t.Fatalf("before rotation: %v", err)
 	}
 	iss.rotate("key-2")
-	if _, err := v.Verify(context.Background(), iss.token(now, nil)); err != nil {
+	c.add(keyRefetch)
+	if _, err := v.Verify(context.Background(), iss.token(c.now(), nil)); err != nil {
 		t.Fatalf("a token of the new key: %v", err)
 	}
 	if _, err := v.Verify(context.Background(), old); !errors.Is(err, ErrInvalidToken) {
 		t.Fatalf("a token of the withdrawn key: got %v, want ErrInvalidToken", err)
+	}
+}
+
+// Tokens no known key verifies make the verifier fetch the keys again, but
+// at most once per keyRefetch: forged tokens cannot make it hammer the
+// issuer.
+func TestForgedTokensDoNotHammerTheIssuer(t *testing.T) {
+	iss := newFakeIssuer(t)
+	c := &clock{t: time.Now()}
+	v, err := Discover(context.Background(), Config{IssuerURL: iss.URL, Audience: "api", RolesClaim: "realm_access.roles"}, nil, c.now, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(context.Background(), iss.token(c.now(), nil)); err != nil {
+		t.Fatal(err)
+	}
+	forged := sign(t, newKey(t), "key-x", iss.claims(c.now(), nil))
+	for range 100 {
+		if _, err := v.Verify(context.Background(), forged); !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("forged: %v", err)
+		}
+	}
+	if n := iss.keyFetches(); n != 1 {
+		t.Errorf("100 forged tokens within %s: %d key fetches, want 1 (the first verification's)", keyRefetch, n)
+	}
+	c.add(keyRefetch)
+	if _, err := v.Verify(context.Background(), forged); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("forged: %v", err)
+	}
+	if n := iss.keyFetches(); n != 2 {
+		t.Errorf("after %s: %d key fetches, want 2", keyRefetch, n)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -229,5 +230,38 @@ func TestIdempotencyKeysPerCaller(t *testing.T) {
 	}
 	if ids["operator"] == ids["operator2"] {
 		t.Errorf("two callers with one key share workflow %s", ids["operator"])
+	}
+}
+
+// TestEveryAPIRouteAsksForAToken walks the mounted routes: each under /api/
+// answers 401 without a token, so a route added later cannot slip past
+// the authentication.
+func TestEveryAPIRouteAsksForAToken(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	repo := flow.NewRepo(st)
+	eng := flow.NewEngine(repo, nopLauncher{}, nopPub{}, flow.Options{})
+	r := chi.NewRouter()
+	New(eng, repo, nil, zerolog.Nop()).Protect(people, Limits{}).Mount(r)
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	var n int
+	err = chi.Walk(r, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if !strings.HasPrefix(route, "/api/") {
+			return nil
+		}
+		n++
+		path := strings.ReplaceAll(strings.TrimSuffix(route, "/*"), "{id}", "wf-1")
+		resp, body := do(t, method, srv.URL+path, "")
+		if resp.StatusCode != 401 {
+			t.Errorf("%s %s without a token: %d %s, want 401", method, route, resp.StatusCode, body)
+		}
+		return nil
+	})
+	if err != nil || n < 6 {
+		t.Fatalf("walked %d /api/ routes (%v), want the 6 of the workflows at least", n, err)
 	}
 }

@@ -6,7 +6,7 @@
 #   make up                the local stack (embedded Kafka, exchange simulator, queue-manager) until Ctrl-C
 #   make check             everything CI runs: lint, unit tests, integration tests
 #   make test              unit tests of every module (race detector on)
-#   make test-integration  tests against real Apache Kafka 4.x, a real kube-apiserver, a real S3 server (versitygw) and a real Prometheus, started and stopped here
+#   make test-integration  tests against real Apache Kafka 4.x, a real kube-apiserver, a real S3 server (versitygw) a real Prometheus and a real Keycloak, started and stopped here
 #   make bench             benchmarks against real Kafka -> docs/benchmarks.md
 #   make build             every binary into bin/
 #   make modules           each module builds, vets and tests alone (GOWORK=off; end-to-end packages compiled only)
@@ -25,6 +25,7 @@ KAFKA    := platform/kafka/kafka.sh
 KUBE     := platform/kube/kube.sh
 S3       := platform/s3/s3.sh
 PROM     := platform/prometheus/prometheus.sh
+KEYCLOAK := platform/keycloak/keycloak.sh
 export PATH := $(CURDIR)/.cache/bin:$(PATH)
 GO_TEST_FLAGS ?= -race -count=1
 KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/overlays/minimal platform/strimzi platform/rbac deploy/monitoring deploy/logging deploy/argocd deploy/chaos
@@ -32,7 +33,7 @@ KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/ov
 # with the race detector; the service end-to-end packages drive binaries
 # built without it, where -race would only slow the harness down.
 IT_PKGS  := libs:./bus/...\ ./objstore/...:-race services/dummy-service:./test/...: services/arango-connector:./test/...: \
-            services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/: \
+            services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/\ ./internal/api/: \
             services/gnn-trainer:./test/...: platform/devstack:./test/scenario/\ ./test/stream/\ ./test/monitoring/:
 
 .PHONY: help
@@ -92,12 +93,13 @@ test-integration: build
 	@trap '$(KAFKA) stop' EXIT; $(KUBE) start; trap '$(KAFKA) stop; $(KUBE) stop' EXIT; \
 	$(S3) start; trap '$(KAFKA) stop; $(KUBE) stop; $(S3) stop' EXIT; \
 	$(PROM) start; trap '$(KAFKA) stop; $(KUBE) stop; $(S3) stop; $(PROM) stop' EXIT; \
-	eval "$$($(KAFKA) env)"; eval "$$($(KUBE) env)"; eval "$$($(S3) env)"; eval "$$($(PROM) env)"; \
+	$(KEYCLOAK) start; trap '$(KAFKA) stop; $(KUBE) stop; $(S3) stop; $(PROM) stop; $(KEYCLOAK) stop' EXIT; \
+	eval "$$($(KAFKA) env)"; eval "$$($(KUBE) env)"; eval "$$($(S3) env)"; eval "$$($(PROM) env)"; eval "$$($(KEYCLOAK) env)"; \
 	echo "== custom resources against their projects' CRDs (server-side dry-run, strict)"; \
 	platform/scripts/check-platform-crs.sh platform/strimzi platform/rbac deploy/logging deploy/overlays/lab deploy/overlays/lab-vault deploy/argocd deploy/chaos; \
 	for p in $(IT_PKGS); do IFS=: read -r m pkgs race <<< "$$p"; echo "== go test -tags integration $$race $$m $$pkgs"; \
 	  (cd $$m && go test -tags integration $$race -count=1 -timeout 30m -run 'Real|Integration' $$pkgs); done; \
-	echo "== queue-manager API against its OpenAPI document (schemathesis)"; platform/scripts/api-contract.sh; \
+	echo "== queue-manager API against its OpenAPI document (schemathesis), with a Keycloak token"; AUTH_MODE=oidc platform/scripts/api-contract.sh; \
 	echo "== Scenario 3: the volume/volatility notebook, headless, on what devstack demo collected (a week)"; nbdata=$$(mktemp -d); \
 	$(BIN)/devstack demo --bin-dir $(BIN) --data-dir $$nbdata --kafka-port 0 --api-addr 127.0.0.1:18090 \
 	  --exchange-addr 127.0.0.1:0 --trade-rate 0.5 --time-range 2026-10-01:2026-10-08 --epochs 5 >/dev/null; \
@@ -151,7 +153,7 @@ staticcheck: $(STATICCHECK)
 lint: vet staticcheck
 	@out="$$(gofmt -l $(MODULES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@go run ./platform/devstack/cmd/servicelists -check && echo "service lists generated from libs/protocol/services.go: current"
-	@if command -v shellcheck >/dev/null; then shellcheck -x .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/s3/s3.sh platform/prometheus/prometheus.sh platform/scripts/*.sh platform/strimzi/*.sh platform/base/cert/script.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
+	@if command -v shellcheck >/dev/null; then shellcheck -x .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/s3/s3.sh platform/prometheus/prometheus.sh platform/keycloak/keycloak.sh platform/scripts/*.sh platform/strimzi/*.sh platform/base/cert/script.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
 	@if command -v yamllint >/dev/null; then yamllint -s . && echo "yamllint: OK"; else echo "yamllint not installed: skipped (CI installs it)"; fi
 	@if command -v promtool >/dev/null; then bash platform/scripts/check-prometheus-rules.sh; else echo "promtool not installed: alert rules unchecked (CI installs Debian's prometheus)"; fi
 	@if command -v lua5.4 >/dev/null; then bash platform/scripts/test-fluentbit-lua.sh; else echo "lua5.4 not installed: Fluent Bit filter test skipped (CI installs it)"; fi

@@ -10,12 +10,18 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"github.com/streamforge/streamforge/libs/redact"
 )
 
 // Common is the configuration every service shares. Embed it in a service's
 // config struct.
 type Common struct {
 	HTTPAddr        string        `envconfig:"HTTP_ADDR" default:":8080" desc:"listener for /metrics, /healthz, /readyz (and the API of queue-manager)"`
+	MetricsAddr     string        `envconfig:"METRICS_ADDR" desc:"a listener of its own for /metrics (empty: /metrics is on HTTP_ADDR)"`
+	ReadTimeout     time.Duration `envconfig:"HTTP_READ_TIMEOUT" default:"30s" desc:"longest a request (headers and body) may take to arrive"`
+	WriteTimeout    time.Duration `envconfig:"HTTP_WRITE_TIMEOUT" default:"60s" desc:"longest an answer may take to send (event streams excepted)"`
+	IdleTimeout     time.Duration `envconfig:"HTTP_IDLE_TIMEOUT" default:"120s" desc:"how long an idle keep-alive connection stays open"`
 	LogLevel        string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	ShutdownTimeout time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"15s" desc:"how long a shutdown may take before the process exits anyway"`
 }
@@ -34,6 +40,14 @@ func (c *Common) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT: must be positive, got %s", c.ShutdownTimeout))
+	}
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"HTTP_READ_TIMEOUT", c.ReadTimeout}, {"HTTP_WRITE_TIMEOUT", c.WriteTimeout}, {"HTTP_IDLE_TIMEOUT", c.IdleTimeout}} {
+		if t.d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", t.name, t.d))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -169,7 +183,7 @@ func readable(err error) error {
 
 // Effective returns the configuration as environment variable names and
 // values, with secrets (fields tagged secret:"true", or whose variable names
-// a password, secret, token or key) masked. It is what a service logs at
+// a password, secret, token or key) and the credentials inside URLs masked. It is what a service logs at
 // start.
 func Effective(cfg any) map[string]string {
 	out := map[string]string{}
@@ -203,6 +217,8 @@ func effective(v reflect.Value, out map[string]string) {
 		if val != "" && isSecret(f, name) {
 			val = "*****"
 		}
+		val = redact.URLs(val) // http://user:pass@host: the password
+
 		out[name] = val
 	}
 }

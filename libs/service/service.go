@@ -70,6 +70,8 @@ type Runtime struct {
 	ready    atomic.Bool
 	check    atomic.Pointer[func() error]
 	addr     atomic.Value // net.Addr
+	// metricsAddr is METRICS_ADDR's listener (see MetricsAddr).
+	metricsAddr atomic.Value
 }
 
 // SetReady switches /readyz between 200 and 503.
@@ -148,7 +150,7 @@ func Main(ctx context.Context, o Options, run func(ctx context.Context, rt *Runt
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo(o.Name),
 	)
-	rt.Router = router(rt)
+	rt.Router = router(rt, common.MetricsAddr == "")
 	log.Info().Interface("config", Effective(o.Config)).Msg("starting")
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
@@ -160,10 +162,16 @@ func Main(ctx context.Context, o Options, run func(ctx context.Context, rt *Runt
 		return 2
 	}
 	rt.addr.Store(ln.Addr())
-	srv := &http.Server{Handler: rt.Router, ReadHeaderTimeout: 10 * time.Second}
+	srv := newServer(rt.Router, common)
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Msg("http listening")
+	msrv, err := serveMetrics(rt, common)
+	if err != nil {
+		fmt.Fprintf(o.Stderr, "%s: METRICS_ADDR: listen on %s: %v\n", o.Name, common.MetricsAddr, err)
+		_ = srv.Close()
+		return 2
+	}
 
 	runErr := run(ctx, rt)
 	rt.SetReady(false)
@@ -172,6 +180,9 @@ func Main(ctx context.Context, o Options, run func(ctx context.Context, rt *Runt
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn().Err(err).Msg("http shutdown")
+	}
+	if msrv != nil {
+		_ = msrv.Shutdown(sctx)
 	}
 	if err := <-srvErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		log.Error().Err(err).Msg("http server")
@@ -190,7 +201,8 @@ func Main(ctx context.Context, o Options, run func(ctx context.Context, rt *Runt
 	return 0
 }
 
-func router(rt *Runtime) chi.Router {
+// router serves /healthz, /readyz and, when withMetrics, /metrics.
+func router(rt *Runtime, withMetrics bool) chi.Router {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -213,10 +225,14 @@ func router(rt *Runtime) chi.Router {
 		}
 		_, _ = io.WriteString(w, "ready\n")
 	})
-	r.Method(http.MethodGet, "/metrics", promhttp.HandlerFor(rt.Registry, promhttp.HandlerOpts{
-		Registry: rt.Registry, EnableOpenMetrics: true,
-	}))
+	if withMetrics {
+		r.Method(http.MethodGet, "/metrics", metricsHandler(rt))
+	}
 	return r
+}
+
+func metricsHandler(rt *Runtime) http.Handler {
+	return promhttp.HandlerFor(rt.Registry, promhttp.HandlerOpts{Registry: rt.Registry, EnableOpenMetrics: true})
 }
 
 func buildInfo(name string) prometheus.Collector {

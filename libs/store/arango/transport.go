@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/arangodb/go-driver/v2/connection"
+
+	"github.com/streamforge/streamforge/libs/redact"
 )
 
 // endpoints is the driver's connection.Endpoint over ARANGO_URL. By default
@@ -47,10 +49,11 @@ func parseEndpoints(raw string, roundRobin bool) (*endpoints, error) {
 		part = connection.FixupEndpointURLScheme(part)
 		u, err := url.Parse(part)
 		if err != nil {
-			return nil, fmt.Errorf("ARANGO_URL: endpoint %q: %w", part, err)
+			// url.Parse's error quotes the URL, password and all.
+			return nil, fmt.Errorf("ARANGO_URL: endpoint %q: %s", redact.URLs(part), redact.URLs(err.Error()))
 		}
 		if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return nil, fmt.Errorf("ARANGO_URL: endpoint %q: want http://host:port or https://host:port", part)
+			return nil, fmt.Errorf("ARANGO_URL: endpoint %q: want http://host:port or https://host:port", redact.URLs(part))
 		}
 		list = append(list, part)
 	}
@@ -59,7 +62,7 @@ func parseEndpoints(raw string, roundRobin bool) (*endpoints, error) {
 	}
 	e := &endpoints{list: list, roundRobin: roundRobin}
 	if err := connection.ValidateEndpointSchemes(e); err != nil {
-		return nil, fmt.Errorf("ARANGO_URL: %w", err)
+		return nil, fmt.Errorf("ARANGO_URL: %s", redact.URLs(err.Error()))
 	}
 	return e, nil
 }

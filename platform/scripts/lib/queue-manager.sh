@@ -7,7 +7,10 @@
 # embedded store, and waits until /readyz answers. It has no worker
 # binaries: every launch fails at once and its workflow ends, so only the
 # API and the store are exercised. Sets work, qm_pid and qm_base
-# (http://127.0.0.1:<port>). Run from the repository root.
+# (http://127.0.0.1:<port>). Run from the repository root. The API's
+# per-client rate limit is off (API_RATE_LIMIT=0 unless set): these scripts
+# measure the API, not the limit. AUTH_MODE and the OIDC_* settings pass
+# through from the caller.
 start_queue_manager() {
   local name=$1 level=$2
   local bootstrap=${KAFKA_BOOTSTRAP_SERVERS:-${KAFKA_IT_BOOTSTRAP:-}}
@@ -20,7 +23,8 @@ start_queue_manager() {
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   KAFKA_BOOTSTRAP_SERVERS="$bootstrap" KAFKA_CREATE_TOPICS=true HTTP_ADDR="127.0.0.1:$port" STORE_PATH="$work/qm.db" \
-    LOCAL_BIN_DIR="$work/no-workers" STEP_MAX_ATTEMPTS=1 LOG_LEVEL="$level" "$work/queue-manager" 2>"$work/qm.log" &
+    LOCAL_BIN_DIR="$work/no-workers" STEP_MAX_ATTEMPTS=1 LOG_LEVEL="$level" API_RATE_LIMIT="${API_RATE_LIMIT:-0}" \
+    "$work/queue-manager" 2>"$work/qm.log" &
   qm_pid=$!
   qm_base="http://127.0.0.1:$port"
   for _ in $(seq 1 100); do

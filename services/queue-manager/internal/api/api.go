@@ -24,6 +24,7 @@ import (
 
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/auth"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 )
 
@@ -68,6 +69,10 @@ type API struct {
 
 	idemMu sync.Mutex // one creation with a key at a time
 	purged time.Time  // when keys past their TTL were last deleted
+
+	verifier TokenVerifier // nil: AUTH_MODE=none
+	limits   Limits
+	clients  clients
 }
 
 // idemTTL is how long an Idempotency-Key is remembered; keys older than
@@ -86,19 +91,30 @@ func New(eng Engine, recs Records, now func() time.Time, log zerolog.Logger) *AP
 	return &API{eng: eng, recs: recs, now: now, log: log}
 }
 
+// Protect makes the API ask every caller of /api/ for a bearer token that v
+// accepts (nil: nobody is asked, everyone is admin) and bounds what each
+// client may cost; call it before Mount.
+func (a *API) Protect(v TokenVerifier, l Limits) *API {
+	a.verifier, a.limits = v, l
+	return a
+}
+
 // Mount adds the routes to r.
 func (a *API) Mount(r chi.Router) {
+	doc := servedDocument(a.verifier != nil)
 	r.Get("/openapi.yaml", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
-		_, _ = w.Write(openAPI)
+		_, _ = w.Write(doc)
 	})
 	r.Route("/api/v1/workflows", func(r chi.Router) {
-		r.Post("/", a.create)
-		r.Get("/", a.listWorkflows)
-		r.Get("/{id}", a.get)
-		r.Delete("/{id}", a.remove)
-		r.Post("/{id}/stop", a.stop)
-		r.Get("/{id}/events", a.events)
+		r.Use(a.authenticate, a.rateLimit) // see authn.go and limit.go
+		read, create, change := require(auth.RoleViewer), require(auth.RoleOperator), chi.Chain(require(auth.RoleOperator), a.ownerOrAdmin)
+		r.With(create).Post("/", a.create)
+		r.With(read).Get("/", a.listWorkflows)
+		r.With(read).Get("/{id}", a.get)
+		r.With(change...).Delete("/{id}", a.remove)
+		r.With(change...).Post("/{id}/stop", a.stop)
+		r.With(read).Get("/{id}/events", a.events)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "not found", "no route "+r.Method+" "+r.URL.Path, "")
@@ -207,6 +223,9 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
 	if key != "" {
+		// A key is its caller's: another's same key finds nothing.
+		p, _ := auth.FromContext(r.Context())
+		key = p.Subject + "\n" + key
 		a.idemMu.Lock()
 		defer a.idemMu.Unlock() // one creation per key at a time
 		a.purgeKeys(r.Context())
@@ -270,8 +289,8 @@ func (a *API) listWorkflows(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
+	if r.URL.Query().Has("limit") { // limit= too: not a number
+		n, err := strconv.Atoi(r.URL.Query().Get("limit"))
 		if err != nil || n < 1 || n > 500 {
 			problem(w, http.StatusBadRequest, "invalid request", "limit: want a whole number from 1 to 500", "limit")
 			return
@@ -341,6 +360,18 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusInternalServerError, "internal error", "streaming unsupported", "")
 		return
 	}
+	release, ok := a.openStream(r)
+	if !ok {
+		tooMany(w, 5*time.Second, fmt.Sprintf("more than the %d event streams a client may hold open", a.limits.Streams))
+		return
+	}
+	defer release()
+	// A stream lasts as long as the workflow: the server's read and write
+	// timeouts are for requests, not for it (an error: a writer without
+	// deadlines, as in tests).
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
 	ch, cancel, live := a.eng.Subscribe(id)
 	defer cancel()
 	if !live { // it ended between the two calls, or long ago

@@ -126,7 +126,7 @@ func TestBadRequests(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"workflows":[]`) {
 		t.Errorf("after only bad requests: %d %s", resp.StatusCode, body)
 	}
-	for _, q := range []string{"?status=sleeping", "?limit=0", "?limit=x"} {
+	for _, q := range []string{"?status=sleeping", "?limit=0", "?limit=x", "?limit=", "?limit=501"} {
 		if resp, body := do(t, "GET", srv.URL+"/api/v1/workflows"+q, ""); resp.StatusCode != 400 {
 			t.Errorf("list %s: %d %s", q, resp.StatusCode, body)
 		}

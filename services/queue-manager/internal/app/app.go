@@ -20,6 +20,7 @@ import (
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/libs/store/storeopen"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/api"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/auth"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube"
@@ -37,12 +38,20 @@ type StoreConfig = store.Config
 // with LAUNCHER=kubernetes).
 type KubeConfig = kube.Config
 
+// AuthConfig names the API's authentication settings.
+type AuthConfig = auth.Config
+
+// APILimits names what one API client may cost.
+type APILimits = api.Limits
+
 // Config is queue-manager's environment.
 type Config struct {
 	service.Common
 	bus.Config
 	StoreConfig
 	KubeConfig
+	AuthConfig
+	APILimits
 
 	Launcher  string `envconfig:"LAUNCHER" default:"local" desc:"local (child processes) or kubernetes (one Job per step)"`
 	LocalBins string `envconfig:"LOCAL_BIN_DIR" default:"bin" desc:"local launcher: the directory holding the worker binaries"`
@@ -68,6 +77,9 @@ type Config struct {
 	args      map[string][]string
 	limits    map[string]int
 	deadlines map[string]time.Duration
+	// authWarning is what Validate found worth a warning in the
+	// authentication settings.
+	authWarning string
 }
 
 // Validate checks the settings that envconfig cannot and reports every
@@ -128,6 +140,12 @@ func (c *Config) Validate() error {
 	}
 	if c.ExchangeLoaders < 0 {
 		errs = append(errs, fmt.Errorf("EXCHANGE_LOADERS: must not be negative, got %d", c.ExchangeLoaders))
+	}
+	if c.authWarning, err = c.AuthConfig.Resolve(c.HTTPAddr); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Mode == auth.ModeOIDC && (c.MetricsAddr == "" || c.MetricsAddr == c.HTTPAddr) {
+		errs = append(errs, errors.New("METRICS_ADDR: with AUTH_MODE=oidc /metrics needs its own listener (the API's asks for tokens; Prometheus scrapes without), e.g. :9090"))
 	}
 	if c.MaxAttempts < 1 {
 		errs = append(errs, fmt.Errorf("STEP_MAX_ATTEMPTS: must be at least 1, got %d", c.MaxAttempts))
@@ -199,7 +217,11 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	// from the store and answers changes with 503; it is ready as soon as
 	// it knows it is one, the leader once its engine runs.
 	gate := &engineGate{repo: repo}
-	api.New(gate, repo, nil, rt.Log).Mount(rt.Router)
+	verifier, err := tokenVerifier(ctx, rt, cfg)
+	if err != nil {
+		return err
+	}
+	api.New(gate, repo, nil, rt.Log).Protect(verifier, cfg.APILimits).Mount(rt.Router)
 	rt.Router.Get(SDPath, sdTargets(targets))
 	rt.SetReadyCheck(gate.StoreErr)
 	holder := holderID()

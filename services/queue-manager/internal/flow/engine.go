@@ -232,6 +232,10 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Workflow, error) {
 	if err != nil {
 		return nil, err
 	}
+	if a, ok := ActorOf(ctx); ok {
+		w.Owner = &a
+		e.audit(ctx, w, AuditCreated)
+	}
 	if err := e.repo.Create(ctx, w); err != nil {
 		return nil, fmt.Errorf("store workflow: %w", err)
 	}
@@ -275,6 +279,7 @@ func (e *Engine) Stop(ctx context.Context, id string) (*Workflow, error) {
 	// Settling a stopping workflow cancels its pending steps and stops
 	// the running ones.
 	w.State, w.StopAfter = Stopping, e.o.Now().Add(e.o.StopGrace)
+	e.audit(ctx, w, AuditStopped)
 	e.settleLocked(ctx, w)
 	e.saveLocked(ctx, w, "workflow", "")
 	return clone(w), nil
@@ -292,7 +297,12 @@ func (e *Engine) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return e.repo.Delete(ctx, w)
+	if err := e.repo.Delete(ctx, w); err != nil {
+		return err
+	}
+	// The record is gone: the log keeps who deleted it.
+	e.audit(ctx, w, AuditDeleted)
+	return nil
 }
 
 // ErrActive is returned when deleting a workflow that has not ended.

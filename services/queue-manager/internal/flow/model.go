@@ -222,7 +222,11 @@ type Workflow struct {
 	Error     string    `json:"error,omitempty"`
 	Steps     []*Step   `json:"steps"`
 	StopAfter time.Time `json:"stop_after,omitzero"` // when stopping: runs left then are removed
-	Rev       int64     `json:"-"`
+	// Owner is who created it (nil for workflows created before owners
+	// were recorded); Audit is who created and stopped it, when.
+	Owner *Actor       `json:"owner,omitempty"`
+	Audit []AuditEntry `json:"audit,omitempty"`
+	Rev   int64        `json:"-"`
 }
 
 // Step is one worker's task within a workflow.

@@ -86,7 +86,7 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 	if err != nil {
 		return fmt.Errorf("metrics port for %s: %w", s.Service, err)
 	}
-	env = append(env, "HTTP_ADDR="+addr)
+	env = append(env, "HTTP_ADDR="+addr, "METRICS_ADDR=") // METRICS_ADDR: /metrics on the child's own HTTP_ADDR
 	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {
 		keys = append(keys, k)

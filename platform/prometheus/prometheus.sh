@@ -4,7 +4,7 @@
 # promtool), a fresh TSDB per start, scrape and rule evaluation every second,
 # the alert rules rendered from deploy/monitoring (platform/devstack/cmd/
 # promrules), and its targets from queue-manager's HTTP service discovery
-# (GET /api/v1/sd/targets: queue-manager itself and every worker the local
+# (GET /sd/targets: queue-manager itself and every worker the local
 # launcher runs). On Kubernetes the ServiceMonitor and PodMonitor of
 # deploy/monitoring do what the discovery does here.
 #
@@ -93,7 +93,7 @@ scrape_configs:
   # (each target names its job: queue-manager or streamforge-workers).
   - job_name: streamforge
     http_sd_configs:
-      - url: http://${PROMETHEUS_SD_ADDR}/api/v1/sd/targets
+      - url: http://${PROMETHEUS_SD_ADDR}/sd/targets
         refresh_interval: ${PROMETHEUS_INTERVAL}
 YAML
 }
@@ -145,7 +145,7 @@ cmd_start() {
     fi
     sleep 0.2
   done
-  log "start: ready in $((SECONDS - t0))s on http://${PROMETHEUS_HOST}:${PROMETHEUS_PORT} (pid ${pid}), discovering http://${PROMETHEUS_SD_ADDR}/api/v1/sd/targets every ${PROMETHEUS_INTERVAL}"
+  log "start: ready in $((SECONDS - t0))s on http://${PROMETHEUS_HOST}:${PROMETHEUS_PORT} (pid ${pid}), discovering http://${PROMETHEUS_SD_ADDR}/sd/targets every ${PROMETHEUS_INTERVAL}"
 }
 
 cmd_stop() {
@@ -164,7 +164,7 @@ cmd_stop() {
 cmd_status() {
   local pid
   if pid=$(pid_of) && ready; then
-    echo "running (pid ${pid}): http://${PROMETHEUS_HOST}:${PROMETHEUS_PORT}, discovering http://${PROMETHEUS_SD_ADDR}/api/v1/sd/targets"
+    echo "running (pid ${pid}): http://${PROMETHEUS_HOST}:${PROMETHEUS_PORT}, discovering http://${PROMETHEUS_SD_ADDR}/sd/targets"
     return 0
   fi
   echo "not running"
@@ -196,7 +196,7 @@ usage() {
   cat >&2 <<USAGE
 usage: $0 {start|stop|status|env|logs [-f]}
   start   prometheus on http://${PROMETHEUS_HOST}:${PROMETHEUS_PORT}, fresh TSDB under ${RUN_DIR}, rules from deploy/monitoring,
-          targets from http://${PROMETHEUS_SD_ADDR}/api/v1/sd/targets, every ${PROMETHEUS_INTERVAL}
+          targets from http://${PROMETHEUS_SD_ADDR}/sd/targets, every ${PROMETHEUS_INTERVAL}
   stop    stop it (SIGTERM, SIGKILL after ${PROMETHEUS_STOP_TIMEOUT}s) and remove its TSDB
   status  exit 0 if prometheus is running and ready
   env     export lines for tests: eval "\$($0 env)"

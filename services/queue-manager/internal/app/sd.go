@@ -9,7 +9,7 @@ import (
 )
 
 // SDPath serves Prometheus HTTP service discovery (http_sd_config).
-const SDPath = "/api/v1/sd/targets"
+const SDPath = "/sd/targets"
 
 // targetLister is a launcher that knows where its runs serve /metrics (the
 // local one; on Kubernetes the PodMonitor finds the worker Pods).

@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/streamforge/streamforge/libs => ../../libs
 
 require (
+	github.com/creack/pty v1.1.18
 	github.com/google/go-cmp v0.7.0
 	github.com/streamforge/streamforge/libs v0.0.0-00010101000000-000000000000
 )

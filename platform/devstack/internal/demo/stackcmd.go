@@ -103,7 +103,12 @@ func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer st.Close()
 	board := &scenario.Board{Out: stdout, TTY: isTerminal(stdout), Every: 5 * time.Second}
 	req := scenario.TrainRequest(strings.ToUpper(*symbol), *timeRange, map[string]string{"GNN_EPOCHS": fmt.Sprint(*epochs)})
-	sum, err := scenario.Run(ctx, &scenario.Client{API: s.API}, req, board, st)
+	client := &scenario.Client{API: s.API}
+	sum, err := scenario.Run(ctx, client, req, board, st)
+	if err != nil && ctx.Err() != nil && sum != nil && sum.Workflow != nil {
+		// Ctrl-C or --timeout: stop the workflow before the stack goes.
+		stopWorkflow(ctx, stdout, client, sum.Workflow.ID)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "devstack: demo failed: %v (logs: %s)\n", err, s.LogPath)
 		return 1

@@ -170,7 +170,11 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.qm.Env = env
 	s.qm.Stderr = logw
 	s.qm.Stdout = logw
-	s.qm.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	// Its own process group: a terminal's Ctrl-C signals the whole
+	// foreground group, and queue-manager must outlive devstack's stop
+	// through its API; devstack ends it (Close) when that is done. Its
+	// local launcher puts each worker in a group of its own too.
+	s.qm.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if err := s.qm.Start(); err != nil {
 		return nil, fmt.Errorf("start queue-manager: %w", err)
 	}

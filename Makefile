@@ -38,10 +38,15 @@ IT_PKGS  := libs:./bus/...\ ./objstore/...:-race services/dummy-service:./test/.
 help:
 	@sed -n 's/^#   //p' Makefile
 
+# The version every binary reports (--version, logs, streamforge_build_info):
+# the commit, as services/Dockerfile's VERSION build argument does for images.
+BUILD_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/streamforge/streamforge/libs/service.Version=$(BUILD_VERSION)
+
 .PHONY: build
 build:
 	@mkdir -p $(BIN)
-	go build -o $(BIN)/ $(foreach s,$(SERVICES),./services/$(s)/cmd/...) ./platform/devstack/cmd/...
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ $(foreach s,$(SERVICES),./services/$(s)/cmd/...) ./platform/devstack/cmd/...
 
 .PHONY: demo
 demo: build

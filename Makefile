@@ -4,6 +4,7 @@
 #   make stream SYMBOL=ETHUSDT  Scenario 2: live trades and order book of SYMBOL watched from Kafka; Ctrl-C stops it through the API
 #   make notebook          Scenario 3: the volume/volatility notebook run headless on data/ (after make demo)
 #   make up                the local stack (embedded Kafka, exchange simulator, queue-manager) until Ctrl-C
+#   make clean-data        remove data/'s Kafka log, store, artifacts and logs (asks; refused while a stack runs on it)
 #   make check             everything CI runs: lint, unit tests, integration tests
 #   make test              unit tests of every module (race detector on)
 #   make test-integration  tests against real Apache Kafka 4.x, a real kube-apiserver and a real S3 server (versitygw), started and stopped here
@@ -66,6 +67,10 @@ notebook:
 .PHONY: up
 up: build
 	$(BIN)/devstack up --bin-dir $(BIN)
+
+.PHONY: clean-data
+clean-data: build
+	$(BIN)/devstack clean --data-dir data $(if $(YES),--yes)
 
 .PHONY: test
 test:

@@ -50,8 +50,8 @@ func Kafka(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var bf brokerFlags
 	bf.register(fs, 9092)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parse(fs, args); !ok {
+		return code
 	}
 	b, err := bf.start()
 	if err != nil {
@@ -75,8 +75,8 @@ func Lifecycle(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	bf.register(fs, 0)
 	binDir := fs.String("bin-dir", "bin", "directory holding the service binaries (make build)")
 	storePath := fs.String("store-path", "data/streamforge.db", "the embedded store the pipeline step writes")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parse(fs, args); !ok {
+		return code
 	}
 	d := &runner{binDir: *binDir, out: stdout, storePath: *storePath}
 	for _, name := range []string{"dummy-service", "debug-producer", "loader-producer", "arango-connector"} {

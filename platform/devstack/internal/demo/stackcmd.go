@@ -28,7 +28,7 @@ func (f *stackFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.o.APIAddr, "api-addr", "127.0.0.1:8080", "queue-manager's listener")
 	fs.StringVar(&f.o.ExchangeAddr, "exchange-addr", "127.0.0.1:9090", "the exchange simulator's listener")
 	fs.Uint64Var(&f.o.Seed, "seed", 1, "the simulated market's seed")
-	fs.Float64Var(&f.o.TradeRate, "trade-rate", 0, "BTCUSDT's mean aggregate trades per second in the simulator (default 2, about 5.2 million a month)")
+	fs.Float64Var(&f.o.TradeRate, "trade-rate", 0, "BTCUSDT's mean aggregate trades per second in the simulator (0: the simulator's 2, about 5.2 million a month)")
 	fs.BoolVar(&f.live, "live", os.Getenv("LIVE") == "1", "point the loaders at Binance itself instead of the simulator (also LIVE=1)")
 }
 
@@ -53,8 +53,8 @@ func Up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var f stackFlags
 	f.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parse(fs, args); !ok {
+		return code
 	}
 	s, err := f.up(ctx, stdout)
 	if err != nil {
@@ -80,8 +80,8 @@ func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeRange := fs.String("time-range", "", "YYYY-MM-DD:YYYY-MM-DD (default: the last whole month)")
 	epochs := fs.Int("epochs", 200, "most training epochs")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parse(fs, args); !ok {
+		return code
 	}
 	if *timeRange == "" {
 		*timeRange = scenario.LastMonth(time.Now())
@@ -114,6 +114,7 @@ func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	sum.Print(stdout)
+	nextSteps(stdout, f.o.DataDir, s.API)
 	return 0
 }
 

@@ -77,6 +77,7 @@ type Stack struct {
 	qm      *exec.Cmd
 	qmDone  chan struct{}
 	logFile *os.File
+	lock    *os.File // the data directory's, held until Close
 }
 
 // Binaries returns the service binaries the stack runs: the orchestrator
@@ -123,12 +124,15 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{StorePath: filepath.Join(data, "streamforge.db"), ArtifactDir: filepath.Join(data, "artifacts"),
-		LogPath: filepath.Join(data, "logs", "stack.log")}
+	s := &Stack{StorePath: filepath.Join(data, storeFile), ArtifactDir: filepath.Join(data, artifactDir),
+		LogPath: filepath.Join(data, logDir, "stack.log")}
 	for _, d := range []string{data, s.ArtifactDir, filepath.Dir(s.LogPath)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
+	}
+	if s.lock, err = lockDir(data); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -138,7 +142,7 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 
 	s.Kafka = o.Kafka
 	if s.Kafka == "" {
-		b, err := embedded.Start(embedded.Options{Port: o.KafkaPort, DataDir: filepath.Join(data, "kafka"),
+		b, err := embedded.Start(embedded.Options{Port: o.KafkaPort, DataDir: filepath.Join(data, kafkaDir),
 			Topics: []string{protocol.TopicControl, protocol.TopicEvents}})
 		if err != nil {
 			return nil, fmt.Errorf("embedded Kafka: %w", err)
@@ -257,5 +261,8 @@ func (s *Stack) Close() {
 	}
 	if s.logFile != nil {
 		_ = s.logFile.Close()
+	}
+	if s.lock != nil {
+		_ = s.lock.Close()
 	}
 }

@@ -1,6 +1,8 @@
 package service
 
 import (
+	"io"
+	"os"
 	"testing"
 	"time"
 )
@@ -49,5 +51,25 @@ func TestBuildVersion(t *testing.T) {
 	Version = "dev"
 	if got := BuildVersion(); got == "" {
 		t.Error("BuildVersion() is empty")
+	}
+}
+
+// TestLogWriterJSONOffATerminal: a file and /dev/null (a character device,
+// not a terminal) get JSON lines.
+func TestLogWriterJSONOffATerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	for _, w := range []*os.File{f, null} {
+		if got := logWriter(w); got != io.Writer(w) {
+			t.Errorf("%s gets %T, want the file itself (JSON lines)", w.Name(), got)
+		}
 	}
 }

@@ -145,7 +145,7 @@ func Main(ctx context.Context, o Options, run func(ctx context.Context, rt *Runt
 		level = zerolog.DebugLevel
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
-	log := zerolog.New(o.Stderr).Level(level).With().Timestamp().Str("service", o.Name).Str("version", BuildVersion()).Logger()
+	log := zerolog.New(logWriter(o.Stderr)).Level(level).With().Timestamp().Str("service", o.Name).Str("version", BuildVersion()).Logger()
 
 	rt := &Runtime{Name: o.Name, Log: log, Registry: prometheus.NewRegistry()}
 	rt.Registry.MustRegister(

@@ -78,6 +78,7 @@ type Stack struct {
 	qmDone  chan struct{}
 	logFile *os.File
 	lock    *os.File // the data directory's, held until Close
+	log     *jsonLines
 }
 
 // Binaries returns the service binaries the stack runs: the orchestrator
@@ -170,15 +171,18 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 		logw = s.logFile
 	}
+	// One format: every line of queue-manager and its workers a JSON object.
+	s.log = newJSONLines(logw)
 	s.qm = exec.Command(filepath.Join(bin, "queue-manager"))
 	s.qm.Env = env
-	s.qm.Stderr = logw
-	s.qm.Stdout = logw
+	s.qm.Stderr = s.log
+	s.qm.Stdout = s.log
 	// Its own process group: a terminal's Ctrl-C signals the whole
 	// foreground group, and queue-manager must outlive devstack's stop
 	// through its API; devstack ends it (Close) when that is done. Its
 	// local launcher puts each worker in a group of its own too.
 	s.qm.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
+	s.qm.WaitDelay = 5 * time.Second // a worker holding the log pipe does not hold up Close
 	if err := s.qm.Start(); err != nil {
 		return nil, fmt.Errorf("start queue-manager: %w", err)
 	}
@@ -258,6 +262,9 @@ func (s *Stack) Close() {
 	}
 	if s.broker != nil {
 		s.broker.Close()
+	}
+	if s.log != nil {
+		_ = s.log.Flush()
 	}
 	if s.logFile != nil {
 		_ = s.logFile.Close()

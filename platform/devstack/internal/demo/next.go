@@ -18,8 +18,12 @@ func nextSteps(w io.Writer, dataDir, api string) {
 		clean = "bin/devstack clean --data-dir " + dataDir
 	}
 	fmt.Fprintf(w, "\nNext:\n")
-	fmt.Fprintf(w, "  %-40s Scenario 3: is volume correlated with volatility? (on the data just collected)\n", notebook)
-	fmt.Fprintf(w, "  %-40s keep the stack running: API %s/api/v1/workflows, OpenAPI %s/openapi.yaml\n", up, api, api)
-	fmt.Fprintf(w, "  %-40s Scenario 2: a live market, stopped with Ctrl-C\n", "make stream SYMBOL=ETHUSDT")
-	fmt.Fprintf(w, "  %-40s remove the Kafka log, store, artifacts and logs\n", clean)
+	for _, l := range [][2]string{
+		{notebook, "Scenario 3: are volume and volatility correlated? (on the data just collected)"},
+		{up, fmt.Sprintf("keep the stack running: API %s/api/v1/workflows, OpenAPI %s/openapi.yaml", api, api)},
+		{"make stream SYMBOL=ETHUSDT", "Scenario 2: a live market, stopped with Ctrl-C"},
+		{clean, "remove the Kafka log, store, artifacts and logs"},
+	} {
+		fmt.Fprintf(w, "  %s\n      %s\n", l[0], l[1])
+	}
 }

@@ -3,7 +3,9 @@ package stream
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -122,6 +124,16 @@ func testCtrlC(t *testing.T, args []string, exit0 bool) {
 	}
 	if err := scenario.CheckStopped(w); err != nil {
 		t.Errorf("after Ctrl-C and a restart: %v", err)
+	}
+	// stack.log is one JSON object per line, whatever a process printed.
+	b, err := os.ReadFile(s.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		if !json.Valid(line) || line[0] != '{' {
+			t.Errorf("stack.log line %d is not a JSON object: %s", i+1, line)
+		}
 	}
 }
 

@@ -50,6 +50,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 		// An outage the records' producer would not outlive ends the run
 		// too, rather than leave it waiting while heartbeats say alive.
 		RideOut: worker.DefaultRideOut,
+		OnTopicsMissing: topicWaitLogger(log),
 		OnOutage: func(err error) {
 			if err != nil {
 				log.Warn().Err(err).Msg("kafka cannot be read or committed to; retrying")

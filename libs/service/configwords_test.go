@@ -3,6 +3,7 @@ package service
 import (
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,5 +72,15 @@ func TestLogWriterJSONOffATerminal(t *testing.T) {
 		if got := logWriter(w); got != io.Writer(w) {
 			t.Errorf("%s gets %T, want the file itself (JSON lines)", w.Name(), got)
 		}
+	}
+}
+
+func TestVersionArg(t *testing.T) {
+	var out strings.Builder
+	if VersionArg([]string{"--queue-id", "x"}, "tool", &out) || out.Len() != 0 {
+		t.Errorf("other arguments taken as --version: %q", out.String())
+	}
+	if !VersionArg([]string{"--version"}, "tool", &out) || !strings.HasPrefix(out.String(), "tool ") {
+		t.Errorf("--version printed %q", out.String())
 	}
 }

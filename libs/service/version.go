@@ -51,3 +51,14 @@ func VersionFlag(fs *flag.FlagSet) *bool {
 func PrintVersion(w io.Writer, name string) {
 	fmt.Fprintf(w, "%s %s (%s)\n", name, BuildVersion(), runtime.Version())
 }
+
+// VersionArg handles a command whose only argument is --version (or
+// -version) for programs that do not run on Main: it prints PrintVersion
+// to w and reports true, and the program exits 0.
+func VersionArg(args []string, name string, w io.Writer) bool {
+	if len(args) != 1 || (args[0] != "--version" && args[0] != "-version") {
+		return false
+	}
+	PrintVersion(w, name)
+	return true
+}

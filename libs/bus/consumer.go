@@ -375,7 +375,6 @@ func (c *Consumer) handle(ctx context.Context, h Handler, batch []Message) error
 	}
 }
 
-
 // retriableFor is how long a commit retries retriable errors before it
 // reports the failure.
 const retriableFor = 30 * time.Second

@@ -129,6 +129,7 @@ func (d *runner) worker(ctx context.Context, typ string, extraEnv []string, args
 		return "", nil, err
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(d.binDir, "dummy-service"), args...)
+	cmd.SysProcAttr = childAttr()
 	cmd.Env = d.env(append([]string{"QUEUE_ID=" + q, "SYMBOL=BTCUSDT", "TYPE=" + typ}, extraEnv...)...)
 	cmd.Stderr = prefixed(d.out, "  dummy-service: ")
 	if err := cmd.Start(); err != nil {
@@ -142,6 +143,7 @@ func (d *runner) worker(ctx context.Context, typ string, extraEnv []string, args
 
 func (d *runner) debugProducer(ctx context.Context, args ...string) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(d.binDir, "debug-producer"), args...)
+	cmd.SysProcAttr = childAttr()
 	cmd.Env = d.env()
 	out, err := cmd.CombinedOutput()
 	fmt.Fprintf(d.out, "debug-producer %s\n  -> %s", strings.Join(args, " "), out)
@@ -238,6 +240,7 @@ func (d *runner) pipeline(ctx context.Context) error {
 	task := []string{"QUEUE_ID=" + q, "SYMBOL=" + symbol, "TYPE=" + typ, "TIME_RANGE=" + timeRange}
 	start := func(name string, extra ...string) (<-chan int, error) {
 		cmd := exec.CommandContext(ctx, filepath.Join(d.binDir, name))
+		cmd.SysProcAttr = childAttr()
 		cmd.Env = d.env(append(task, extra...)...)
 		cmd.Stderr = prefixed(d.out, "  "+name+": ")
 		if err := cmd.Start(); err != nil {

@@ -19,7 +19,7 @@ const stopTimeout = time.Minute
 // stopped rather than still running. ctx may already be cancelled (Ctrl-C):
 // the stop runs without it.
 func stopWorkflow(ctx context.Context, out io.Writer, c *scenario.Client, id string) {
-	fmt.Fprintf(out, "\nstopping workflow %s through the API\n", id)
+	fmt.Fprintf(out, "\nstopping workflow %s through the API (Ctrl-C again quits at once)\n", id)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 	defer cancel()
 	w, err := c.StopAndWait(sctx, id, 250*time.Millisecond)

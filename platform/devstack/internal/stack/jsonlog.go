@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/streamforge/streamforge/libs/protocol"
 )
 
 // jsonLines keeps a log one JSON object per line: queue-manager's and its
@@ -65,9 +69,10 @@ func (j *jsonLines) line(line []byte) error {
 	b, err := json.Marshal(struct {
 		Time         string `json:"time"`
 		Level        string `json:"level"`
+		Service      string `json:"service,omitempty"`
 		Message      string `json:"message"`
 		Unstructured bool   `json:"unstructured"`
-	}{j.now().UTC().Format(time.RFC3339Nano), level, msg, true})
+	}{j.now().UTC().Format(time.RFC3339Nano), level, serviceOf(msg), msg, true})
 	if err != nil {
 		return err
 	}
@@ -97,6 +102,17 @@ func plainLevel(s string) (level, msg string) {
 		}
 	}
 	return "info", s
+}
+
+// serviceOf reads the service from a line a service writes before its
+// logger exists ("loader-producer: configuration: SYMBOL: ..."): a name of
+// the services table followed by ": ".
+func serviceOf(line string) string {
+	name, _, ok := strings.Cut(line, ": ")
+	if !ok || !slices.Contains(protocol.ServiceNames(nil), name) {
+		return ""
+	}
+	return name
 }
 
 func isDigits(s string) bool {

@@ -42,7 +42,7 @@ func TestJSONLinesWrapsEveryPlainLine(t *testing.T) {
 	at := "2026-12-07T01:02:03Z"
 	want := []map[string]any{
 		{"level": "info", "service": "queue-manager", "message": "starting"},
-		{"time": at, "level": "info", "message": "loader-producer: configuration: SYMBOL: is required", "unstructured": true},
+		{"time": at, "level": "info", "service": "loader-producer", "message": "loader-producer: configuration: SYMBOL: is required", "unstructured": true},
 		{"time": at, "level": "info", "message": "I1207 01:02:03.123456   42 reflector.go:1] watch started", "unstructured": true},
 		{"time": at, "level": "error", "message": "E1207 01:02:03.123456   42 leaderelection.go:1] lost lease", "unstructured": true},
 		{"time": at, "level": "info", "message": "{not json", "unstructured": true},

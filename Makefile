@@ -4,6 +4,7 @@
 #   make stream SYMBOL=ETHUSDT  Scenario 2: live trades and order book of SYMBOL watched from Kafka; Ctrl-C stops it through the API
 #   make notebook          Scenario 3: the volume/volatility notebook run headless on data/ (after make demo)
 #   make up                the local stack (embedded Kafka, exchange simulator, queue-manager) until Ctrl-C
+#   make clean-data        remove data/'s Kafka log, store, artifacts and logs (asks; refused while a stack runs on it)
 #   make check             everything CI runs: lint, unit tests, integration tests
 #   make test              unit tests of every module (race detector on)
 #   make test-integration  tests against real Apache Kafka 4.x, a real kube-apiserver, a real S3 server (versitygw) a real Prometheus and a real Keycloak, started and stopped here
@@ -40,10 +41,15 @@ IT_PKGS  := libs:./bus/...\ ./objstore/...:-race services/dummy-service:./test/.
 help:
 	@sed -n 's/^#   //p' Makefile
 
+# The version every binary reports (--version, logs, streamforge_build_info):
+# the commit, as services/Dockerfile's VERSION build argument does for images.
+BUILD_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/streamforge/streamforge/libs/service.Version=$(BUILD_VERSION)
+
 .PHONY: build
 build:
 	@mkdir -p $(BIN)
-	go build -o $(BIN)/ $(foreach s,$(SERVICES),./services/$(s)/cmd/...) ./platform/devstack/cmd/...
+	go build -ldflags "$(LDFLAGS)" -o $(BIN)/ $(foreach s,$(SERVICES),./services/$(s)/cmd/...) ./platform/devstack/cmd/...
 
 .PHONY: demo
 demo: build
@@ -63,6 +69,10 @@ notebook:
 .PHONY: up
 up: build
 	$(BIN)/devstack up --bin-dir $(BIN)
+
+.PHONY: clean-data
+clean-data: build
+	$(BIN)/devstack clean --data-dir data $(if $(YES),--yes)
 
 .PHONY: test
 test:

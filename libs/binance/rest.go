@@ -106,6 +106,7 @@ type Client struct {
 	backoffMin  time.Duration
 	backoffMax  time.Duration
 	observe     func(RequestInfo)
+	onRetry     func(RetryInfo)
 }
 
 // RequestInfo describes one HTTP attempt, for metrics and logs.
@@ -140,6 +141,9 @@ type ClientOptions struct {
 	Limiter *Limiter
 	// Observer, when set, is called after every HTTP attempt.
 	Observer func(RequestInfo)
+	// OnRetry, when set, is called before every retry with the failure and
+	// the wait (a loader logs it).
+	OnRetry func(RetryInfo)
 }
 
 // NewClient returns a client for baseURL (see RESTURLFromEnv).
@@ -155,6 +159,7 @@ func NewClient(baseURL string, o ClientOptions) *Client {
 		backoffMin:  o.BackoffFirst,
 		backoffMax:  o.BackoffMax,
 		observe:     o.Observer,
+		onRetry:     o.OnRetry,
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{Timeout: 30 * time.Second}
@@ -237,6 +242,8 @@ func (c *Client) get(ctx context.Context, endpoint string, q url.Values, weight 
 		}
 		var wait time.Duration
 		switch {
+		case err != nil && unresolvable(err):
+			return nil, apiErr // the host does not exist: retrying changes nothing
 		case err != nil || status >= 500:
 			wait = c.backoff(attempt)
 		case status == http.StatusTooManyRequests:
@@ -249,6 +256,16 @@ func (c *Client) get(ctx context.Context, endpoint string, q url.Values, weight 
 		}
 		if attempt >= c.maxAttempts {
 			return nil, apiErr
+		}
+		if c.onRetry != nil {
+			info := RetryInfo{Endpoint: endpoint, Attempt: attempt, Status: status, Err: err, Wait: wait}
+			if info.Err == nil {
+				info.Err = apiErr
+			}
+			if wait == 0 {
+				info.Wait = max(0, c.lim.BlockedUntil().Sub(c.now()))
+			}
+			c.onRetry(info)
 		}
 		if wait > 0 { // after 429/418 the limiter does the waiting, for every caller
 			if err := c.sleep(ctx, wait); err != nil {

@@ -58,6 +58,12 @@ type ConsumerOptions struct {
 	// commit for this long, Run returns the error. Zero waits until ctx
 	// ends.
 	RideOut time.Duration
+	// OnTopicsMissing is told at every check while Run waits, with capped,
+	// jittered backoff, for topics that do not exist yet (a loader that has
+	// not created its data topic): the missing topics, the checks so far
+	// and the wait before the next. Run joins the group only once every
+	// topic exists. Calls come from Run's goroutine.
+	OnTopicsMissing func(missing []string, checks int, next time.Duration)
 }
 
 // Consumer reads topics as a member of a consumer group with at-least-once
@@ -65,7 +71,9 @@ type ConsumerOptions struct {
 // batch that contains it, so a crash at any point re-delivers rather than
 // loses.
 type Consumer struct {
-	r       *kafka.Reader
+	r       *kafka.Reader // created by Run once the topics exist (see awaitTopics)
+	rcfg    kafka.ReaderConfig
+	closed  bool // Close was called; guarded by mu
 	opts    ConsumerOptions
 	m       *Metrics
 	admin   *Admin
@@ -98,7 +106,7 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 	opts.BatchWait = orDefault(opts.BatchWait, 100*time.Millisecond)
 	opts.MaxRetries = orDefault(opts.MaxRetries, 5)
 	opts.RetryBackoff = orDefault(opts.RetryBackoff, 200*time.Millisecond)
-	r := kafka.NewReader(kafka.ReaderConfig{
+	rcfg := kafka.ReaderConfig{
 		Brokers:                cfg.Brokers(),
 		GroupID:                opts.Group,
 		GroupTopics:            opts.Topics,
@@ -116,7 +124,7 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 		WatchPartitionChanges:  true,
 		PartitionWatchInterval: 5 * time.Second,
 		QueueCapacity:          max(opts.BatchSize, 100),
-	})
+	}
 	m := opts.Metrics
 	if m == nil {
 		m = NewMetrics(nil)
@@ -126,7 +134,7 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Consumer{r: r, opts: opts, m: m, admin: admin, backoff: backoff, done: map[string]map[int]int64{}}, nil
+	return &Consumer{rcfg: rcfg, opts: opts, m: m, admin: admin, backoff: backoff, done: map[string]map[int]int64{}}, nil
 }
 
 // CaughtUp reports whether every message of topic below offsets (the next
@@ -183,6 +191,9 @@ func (c *Consumer) committed(batch []Message) {
 // (and delivered again). An outage longer than RideOut, when set, ends Run
 // with its error.
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
+	if ok, err := c.start(ctx); !ok || err != nil {
+		return err
+	}
 	batch := make([]Message, 0, c.opts.BatchSize)
 	var down error         // the outage under way, nil when Kafka answers
 	var settling time.Time // when the current run of retriable group errors began
@@ -363,9 +374,6 @@ func (c *Consumer) handle(ctx context.Context, h Handler, batch []Message) error
 		retry.Sleep(ctx, c.backoff.Delay(attempt))
 	}
 }
-
-// Close leaves the group and releases connections.
-func (c *Consumer) Close() error { return c.r.Close() }
 
 // retriableFor is how long a commit retries retriable errors before it
 // reports the failure.

@@ -63,7 +63,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, o Options) error
 	}
 	log := w.Log.With().Str("type", job.Type.String()).Strs("symbols", job.Symbols).Str("topic", job.Topic).Logger()
 	m := newMetrics(rt.Registry)
-	client := newClient(cfg, m)
+	client := newClient(cfg, m, log)
 	info, err := client.ExchangeInfo(w.Work(), job.Symbols...)
 	if err == nil {
 		err = info.Validate(job.Symbols...)
@@ -72,7 +72,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, o Options) error
 		if apiErr, ok := errors.AsType[*binance.APIError](err); ok && apiErr.Code == -1121 {
 			err = fmt.Errorf("SYMBOL: %s: not a symbol on the exchange (%s)", strings.Join(job.Symbols, ","), apiErr.Msg)
 		} else if !errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("SYMBOL: %w", err)
+			err = exchangeError(cfg.RESTURL, err)
 		}
 		return w.End(ctx, err, nil)
 	}
@@ -134,12 +134,13 @@ func awaitStart(w *worker.Worker, cfg *Config, task protocol.Task) (protocol.Tas
 	}
 }
 
-func newClient(cfg *Config, m *metrics) *binance.Client {
+func newClient(cfg *Config, m *metrics, log zerolog.Logger) *binance.Client {
 	return binance.NewClient(cfg.RESTURL, binance.ClientOptions{
 		MaxAttempts:  cfg.MaxAttempts,
 		BackoffFirst: 500 * time.Millisecond,
 		BackoffMax:   cfg.BackoffMax,
 		HTTPClient:   &http.Client{Timeout: 30 * time.Second},
+		OnRetry:      func(r binance.RetryInfo) { logRetry(log, cfg.RESTURL, r) },
 		Observer: func(r binance.RequestInfo) {
 			m.requests.WithLabelValues(r.Endpoint, strconv.Itoa(r.Status)).Inc()
 			if r.UsedWeight >= 0 {

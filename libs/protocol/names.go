@@ -266,14 +266,31 @@ func (r TimeRange) String() string {
 
 func isMidnight(t time.Time) bool { return t.UTC().Truncate(24 * time.Hour).Equal(t) }
 
+// TimeRangeForms names the time range's accepted forms, with an example
+// of each: what every error of ParseTimeRange ends with.
+const TimeRangeForms = "want START:END as dates, end day excluded (2024-08-01:2024-09-01), " +
+	"or START/END as RFC 3339 times (2024-08-01T00:00:00Z/2024-08-01T12:00:00Z)"
+
 // ParseTimeRange reads YYYY-MM-DD:YYYY-MM-DD (end day exclusive) or two RFC 3339
-// instants separated by '/'. The end must be after the start.
+// instants separated by '/'. The end must be after the start. Its errors
+// name the part that is wrong and end with TimeRangeForms.
 func ParseTimeRange(s string) (TimeRange, error) {
+	r, err := parseTimeRange(s)
+	if err != nil {
+		return TimeRange{}, fmt.Errorf("%w; %s", err, TimeRangeForms)
+	}
+	return r, nil
+}
+
+func parseTimeRange(s string) (TimeRange, error) {
 	var r TimeRange
 	var err error
 	switch {
 	case strings.Contains(s, "/"):
 		a, b, _ := strings.Cut(s, "/")
+		if isDate(a) && isDate(b) {
+			return TimeRange{}, fmt.Errorf("%q: two dates are separated by ':' (%s:%s)", s, a, b)
+		}
 		if r.Start, err = time.Parse(time.RFC3339Nano, a); err != nil {
 			return TimeRange{}, fmt.Errorf("start %q is not an RFC 3339 time", a)
 		}
@@ -288,13 +305,18 @@ func ParseTimeRange(s string) (TimeRange, error) {
 			return TimeRange{}, fmt.Errorf("end %q is not a date YYYY-MM-DD", s[11:])
 		}
 	default:
-		return TimeRange{}, fmt.Errorf("%q is not a time range (want YYYY-MM-DD:YYYY-MM-DD or <RFC 3339>/<RFC 3339>)", s)
+		return TimeRange{}, fmt.Errorf("%q is not a time range", s)
 	}
 	r.Start, r.End = r.Start.UTC(), r.End.UTC()
 	if !r.End.After(r.Start) {
 		return TimeRange{}, fmt.Errorf("%q ends before it starts", s)
 	}
 	return r, nil
+}
+
+func isDate(s string) bool {
+	_, err := time.Parse(time.DateOnly, s)
+	return err == nil
 }
 
 // Timestamp converts t to the protocol's timestamp: Unix seconds with

@@ -145,7 +145,7 @@ func loadStruct(v reflect.Value, errs *[]error) {
 		one := reflect.New(reflect.StructOf([]reflect.StructField{{Name: f.Name, Type: f.Type, Tag: f.Tag}}))
 		one.Elem().Field(0).Set(fv)
 		if err := envconfig.Process("", one.Interface()); err != nil {
-			*errs = append(*errs, readable(err))
+			*errs = append(*errs, readable(err, f.Type))
 			continue
 		}
 		fv.Set(one.Elem().Field(0))
@@ -160,25 +160,6 @@ func decodes(v reflect.Value) bool {
 		return true
 	}
 	return false
-}
-
-// readable turns envconfig's errors into "VARIABLE: problem".
-func readable(err error) error {
-	var pe *envconfig.ParseError
-	if errors.As(err, &pe) {
-		why := pe.Err
-		var ne *strconv.NumError
-		if errors.As(why, &ne) {
-			why = ne.Err // "invalid syntax", without repeating the value
-		}
-		return fmt.Errorf("%s: %q is not a valid %s: %w", pe.KeyName, pe.Value, pe.TypeName, why)
-	}
-	if key, ok := strings.CutPrefix(err.Error(), "required key "); ok {
-		if key, ok = strings.CutSuffix(key, " missing value"); ok {
-			return fmt.Errorf("%s: is required", key)
-		}
-	}
-	return err
 }
 
 // Effective returns the configuration as environment variable names and

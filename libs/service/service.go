@@ -114,11 +114,16 @@ func Main(ctx context.Context, o Options, run func(ctx context.Context, rt *Runt
 	}
 	fs.SetOutput(o.Stderr)
 	fs.Usage = func() { usage(o.Stdout, o, fs) }
+	showVersion := VersionFlag(fs)
 	if err := fs.Parse(o.Args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2 // the flag package already printed the problem
+	}
+	if *showVersion {
+		PrintVersion(o.Stdout, o.Name)
+		return 0
 	}
 	// Validation waits until every variable parsed: a field left at zero by
 	// a value that did not parse would be reported a second time.
@@ -142,7 +147,7 @@ func Main(ctx context.Context, o Options, run func(ctx context.Context, rt *Runt
 		level = zerolog.DebugLevel
 	}
 	zerolog.TimeFieldFormat = time.RFC3339Nano
-	log := zerolog.New(o.Stderr).Level(level).With().Timestamp().Str("service", o.Name).Str("version", Version).Logger()
+	log := zerolog.New(logWriter(o.Stderr)).Level(level).With().Timestamp().Str("service", o.Name).Str("version", BuildVersion()).Logger()
 
 	rt := &Runtime{Name: o.Name, Log: log, Registry: prometheus.NewRegistry()}
 	rt.Registry.MustRegister(
@@ -239,7 +244,7 @@ func buildInfo(name string) prometheus.Collector {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "streamforge_build_info", Help: "Always 1; labels name the service and its version.",
 	}, []string{"service", "version"})
-	g.WithLabelValues(name, Version).Set(1)
+	g.WithLabelValues(name, BuildVersion()).Set(1)
 	return g
 }
 

@@ -218,3 +218,15 @@ func TestRunErrorSetsExitCode(t *testing.T) {
 		t.Errorf("stderr lacks the plain error line:\n%s", stderr.String())
 	}
 }
+
+func TestVersionFlag(t *testing.T) {
+	var stdout bytes.Buffer
+	code := service.Main(context.Background(), service.Options{Name: "svc", Config: &testConfig{}, Args: []string{"--version"}, Stdout: &stdout, Stderr: io.Discard},
+		func(context.Context, *service.Runtime) error { t.Error("ran on --version"); return nil })
+	if code != 0 {
+		t.Fatalf("exit %d on --version, want 0", code)
+	}
+	if got, want := stdout.String(), "svc "+service.BuildVersion()+" "; !strings.HasPrefix(got, want) {
+		t.Errorf("--version printed %q, want it to start with %q", got, want)
+	}
+}

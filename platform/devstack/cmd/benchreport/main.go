@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/streamforge/streamforge/libs/service"
 )
 
 type result struct {
@@ -28,6 +30,9 @@ type result struct {
 }
 
 func main() {
+	if service.VersionArg(os.Args[1:], "benchreport", os.Stdout) {
+		return
+	}
 	title := flag.String("title", "StreamForge benchmarks", "heading of the report")
 	note := flag.String("note", "", "a paragraph placed under the heading (e.g. the command that produced the input)")
 	flag.Parse()

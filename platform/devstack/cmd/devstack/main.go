@@ -1,23 +1,10 @@
-// Command devstack runs StreamForge's local stack on the embedded defaults.
-//
-//	devstack up         the embedded Kafka broker, the exchange simulator (or Binance
-//	                    with LIVE=1) and queue-manager with the local launcher, the
-//	                    SQLite store and the artifact directory under data/, until Ctrl-C
-//	devstack demo       Scenario 1 through the stack: train a GNN on a month of
-//	                    BTCUSDT trades and 5-minute candles, followed to the model
-//	devstack stream     Scenario 2 through the stack: a live WebSocket loader for
-//	                    ETHUSDT trades and order book, a terminal view of the data
-//	                    topic, stopped through the API on Ctrl-C or --duration
-//	devstack kafka      the embedded Kafka broker with the service topics, until Ctrl-C
-//	devstack exchange   the exchange simulator (Binance REST, archives, WebSocket) on :9090
-//	devstack lifecycle  a worker's whole life on queue-events with dummy-service and
-//	                    debug-producer (started, progress, ping/pong, finished;
-//	                    stop -> interrupted; --fail-after -> error)
+// Command devstack runs StreamForge's local stack on the embedded defaults:
+// `devstack --help` lists its commands (up, demo, stream, clean, kafka,
+// exchange, lifecycle), `devstack <command> --help` their flags.
 package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -27,29 +14,10 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: devstack up|demo|stream|kafka|exchange|lifecycle [flags] (devstack <command> --help for flags)")
-		os.Exit(2)
-	}
-	var code int
-	switch os.Args[1] {
-	case "kafka":
-		code = demo.Kafka(ctx, os.Args[2:], os.Stdout, os.Stderr)
-	case "up":
-		code = demo.Up(ctx, os.Args[2:], os.Stdout, os.Stderr)
-	case "demo":
-		code = demo.Demo(ctx, os.Args[2:], os.Stdout, os.Stderr)
-	case "stream":
-		code = demo.Stream(ctx, os.Args[2:], os.Stdout, os.Stderr)
-	case "lifecycle":
-		code = demo.Lifecycle(ctx, os.Args[2:], os.Stdout, os.Stderr)
-	case "exchange":
-		code = demo.Exchange(ctx, os.Args[2:], os.Stdout, os.Stderr)
-	default:
-		fmt.Fprintf(os.Stderr, "devstack: unknown command %q (want up, demo, stream, kafka, exchange or lifecycle)\n", os.Args[1])
-		code = 2
-	}
+	// The first Ctrl-C starts an orderly stop through the API; a second one
+	// ends devstack at once (the default action), and its children with it.
+	go func() { <-ctx.Done(); stop() }()
+	code := demo.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

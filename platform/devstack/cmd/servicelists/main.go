@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/streamforge/streamforge/libs/service"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -24,6 +26,9 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 // -check found stale ones or a file could not be read or written, 2 on a
 // bad flag.
 func run(args []string, stdout, stderr io.Writer) int {
+	if service.VersionArg(args, "servicelists", stdout) {
+		return 0
+	}
 	fs := flag.NewFlagSet("servicelists", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	check := fs.Bool("check", false, "write nothing: list the stale files and exit 1 if there are any")

@@ -50,8 +50,8 @@ func Kafka(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var bf brokerFlags
 	bf.register(fs, 9092)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parse(fs, args); !ok {
+		return code
 	}
 	b, err := bf.start()
 	if err != nil {
@@ -75,8 +75,8 @@ func Lifecycle(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	bf.register(fs, 0)
 	binDir := fs.String("bin-dir", "bin", "directory holding the service binaries (make build)")
 	storePath := fs.String("store-path", "data/streamforge.db", "the embedded store the pipeline step writes")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parse(fs, args); !ok {
+		return code
 	}
 	d := &runner{binDir: *binDir, out: stdout, storePath: *storePath}
 	for _, name := range []string{"dummy-service", "debug-producer", "loader-producer", "arango-connector"} {
@@ -129,6 +129,7 @@ func (d *runner) worker(ctx context.Context, typ string, extraEnv []string, args
 		return "", nil, err
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(d.binDir, "dummy-service"), args...)
+	cmd.SysProcAttr = childAttr()
 	cmd.Env = d.env(append([]string{"QUEUE_ID=" + q, "SYMBOL=BTCUSDT", "TYPE=" + typ}, extraEnv...)...)
 	cmd.Stderr = prefixed(d.out, "  dummy-service: ")
 	if err := cmd.Start(); err != nil {
@@ -142,6 +143,7 @@ func (d *runner) worker(ctx context.Context, typ string, extraEnv []string, args
 
 func (d *runner) debugProducer(ctx context.Context, args ...string) error {
 	cmd := exec.CommandContext(ctx, filepath.Join(d.binDir, "debug-producer"), args...)
+	cmd.SysProcAttr = childAttr()
 	cmd.Env = d.env()
 	out, err := cmd.CombinedOutput()
 	fmt.Fprintf(d.out, "debug-producer %s\n  -> %s", strings.Join(args, " "), out)
@@ -238,6 +240,7 @@ func (d *runner) pipeline(ctx context.Context) error {
 	task := []string{"QUEUE_ID=" + q, "SYMBOL=" + symbol, "TYPE=" + typ, "TIME_RANGE=" + timeRange}
 	start := func(name string, extra ...string) (<-chan int, error) {
 		cmd := exec.CommandContext(ctx, filepath.Join(d.binDir, name))
+		cmd.SysProcAttr = childAttr()
 		cmd.Env = d.env(append(task, extra...)...)
 		cmd.Stderr = prefixed(d.out, "  "+name+": ")
 		if err := cmd.Start(); err != nil {

@@ -24,8 +24,8 @@ func Exchange(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	addr := fs.String("addr", "127.0.0.1:9090", "listen address")
 	seed := fs.Uint64("seed", 1, "market seed: the same seed serves the same market")
 	weight := fs.Int("weight-limit", 6000, "REQUEST_WEIGHT budget per client per minute")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parse(fs, args); !ok {
+		return code
 	}
 	mc := binancesim.DefaultMarketConfig(*seed)
 	if _, err := binancesim.NewMarket(mc); err != nil {

@@ -28,7 +28,7 @@ func (f *stackFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.o.APIAddr, "api-addr", "127.0.0.1:8080", "queue-manager's listener")
 	fs.StringVar(&f.o.ExchangeAddr, "exchange-addr", "127.0.0.1:9090", "the exchange simulator's listener")
 	fs.Uint64Var(&f.o.Seed, "seed", 1, "the simulated market's seed")
-	fs.Float64Var(&f.o.TradeRate, "trade-rate", 0, "BTCUSDT's mean aggregate trades per second in the simulator (default 2, about 5.2 million a month)")
+	fs.Float64Var(&f.o.TradeRate, "trade-rate", 0, "BTCUSDT's mean aggregate trades per second in the simulator (0: the simulator's 2, about 5.2 million a month)")
 	fs.BoolVar(&f.live, "live", os.Getenv("LIVE") == "1", "point the loaders at Binance itself instead of the simulator (also LIVE=1)")
 }
 
@@ -53,8 +53,8 @@ func Up(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var f stackFlags
 	f.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parse(fs, args); !ok {
+		return code
 	}
 	s, err := f.up(ctx, stdout)
 	if err != nil {
@@ -80,8 +80,8 @@ func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	timeRange := fs.String("time-range", "", "YYYY-MM-DD:YYYY-MM-DD (default: the last whole month)")
 	epochs := fs.Int("epochs", 200, "most training epochs")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parse(fs, args); !ok {
+		return code
 	}
 	if *timeRange == "" {
 		*timeRange = scenario.LastMonth(time.Now())
@@ -103,12 +103,18 @@ func Demo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer st.Close()
 	board := &scenario.Board{Out: stdout, TTY: isTerminal(stdout), Every: 5 * time.Second}
 	req := scenario.TrainRequest(strings.ToUpper(*symbol), *timeRange, map[string]string{"GNN_EPOCHS": fmt.Sprint(*epochs)})
-	sum, err := scenario.Run(ctx, &scenario.Client{API: s.API}, req, board, st)
+	client := &scenario.Client{API: s.API}
+	sum, err := scenario.Run(ctx, client, req, board, st)
+	if err != nil && ctx.Err() != nil && sum != nil && sum.Workflow != nil {
+		// Ctrl-C or --timeout: stop the workflow before the stack goes.
+		stopWorkflow(ctx, stdout, client, sum.Workflow.ID)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "devstack: demo failed: %v (logs: %s)\n", err, s.LogPath)
 		return 1
 	}
 	sum.Print(stdout)
+	nextSteps(stdout, f.o.DataDir, s.API)
 	return 0
 }
 

@@ -29,6 +29,7 @@ func Stream(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	f.register(fs)
 	if tr := fs.Lookup("trade-rate"); tr != nil {
 		tr.DefValue = streamTradeRate
+		tr.Usage = "BTCUSDT's mean aggregate trades per second in the simulator (livelier than the history's 2)"
 		_ = tr.Value.Set(streamTradeRate) // a float constant: it parses
 	}
 	symbol := fs.String("symbol", "ETHUSDT", "the symbol")
@@ -36,8 +37,8 @@ func Stream(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	store := fs.Bool("store", false, "also store the records (the store steps)")
 	keep := fs.Int("trades", 10, "trades listed")
 	stopTimeout := fs.Duration("stop-timeout", time.Minute, "most time the stop may take")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if code, ok := parse(fs, args); !ok {
+		return code
 	}
 	s, err := f.up(ctx, stdout)
 	if err != nil {

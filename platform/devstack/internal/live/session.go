@@ -104,7 +104,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	cur, streamErr := follow(ctx, o, w, watch)
 	res := &Result{Workflow: cur}
 	if streamErr == nil {
-		fmt.Fprintf(out, "\nstopping workflow %s through the API\n", w.ID)
+		fmt.Fprintf(out, "\nstopping workflow %s through the API (Ctrl-C again quits at once)\n", w.ID)
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.StopTimeout)
 		final, err := o.Client.StopAndWait(sctx, w.ID, 250*time.Millisecond)
 		cancel()

@@ -87,7 +87,8 @@ type Summary struct {
 
 // Run submits r, follows it on a Board until it ends and returns the
 // summary. A workflow that does not finish returns an error naming the
-// failing step and its error. st, when not nil, is read for the collections'
+// failing step and its error; when following it fails (ctx ended), the
+// summary holds the submitted workflow, for the caller to stop. st, when not nil, is read for the collections'
 // sizes.
 func Run(ctx context.Context, c *Client, r Request, board *Board, st store.Store) (*Summary, error) {
 	start := time.Now()
@@ -105,7 +106,8 @@ func Run(ctx context.Context, c *Client, r Request, board *Board, st store.Store
 		final, err = c.waitEnd(ctx, w.ID, board.Draw)
 	}
 	if err != nil {
-		return nil, err
+		// Interrupted (Ctrl-C, a deadline): the caller stops the workflow.
+		return &Summary{Workflow: w, Took: time.Since(start)}, err
 	}
 	s := &Summary{Workflow: final, Stored: map[string]int64{}, Took: time.Since(start)}
 	if final.State != "finished" {

@@ -78,6 +78,8 @@ type Stack struct {
 	qm      *exec.Cmd
 	qmDone  chan struct{}
 	logFile *os.File
+	lock    *os.File // the data directory's, held until Close
+	log     *jsonLines
 }
 
 // Binaries returns the service binaries the stack runs: the orchestrator
@@ -124,12 +126,15 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stack{StorePath: filepath.Join(data, "streamforge.db"), ArtifactDir: filepath.Join(data, "artifacts"),
-		LogPath: filepath.Join(data, "logs", "stack.log")}
+	s := &Stack{StorePath: filepath.Join(data, storeFile), ArtifactDir: filepath.Join(data, artifactDir),
+		LogPath: filepath.Join(data, logDir, "stack.log")}
 	for _, d := range []string{data, s.ArtifactDir, filepath.Dir(s.LogPath)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
+	}
+	if s.lock, err = lockDir(data); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -139,7 +144,7 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 
 	s.Kafka = o.Kafka
 	if s.Kafka == "" {
-		b, err := embedded.Start(embedded.Options{Port: o.KafkaPort, DataDir: filepath.Join(data, "kafka"),
+		b, err := embedded.Start(embedded.Options{Port: o.KafkaPort, DataDir: filepath.Join(data, kafkaDir),
 			Topics: []string{protocol.TopicControl, protocol.TopicEvents}})
 		if err != nil {
 			return nil, fmt.Errorf("embedded Kafka: %w", err)
@@ -167,11 +172,18 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 		logw = s.logFile
 	}
+	// One format: every line of queue-manager and its workers a JSON object.
+	s.log = newJSONLines(logw)
 	s.qm = exec.Command(filepath.Join(bin, "queue-manager"))
 	s.qm.Env = env
-	s.qm.Stderr = logw
-	s.qm.Stdout = logw
-	s.qm.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	s.qm.Stderr = s.log
+	s.qm.Stdout = s.log
+	// Its own process group: a terminal's Ctrl-C signals the whole
+	// foreground group, and queue-manager must outlive devstack's stop
+	// through its API; devstack ends it (Close) when that is done. Its
+	// local launcher puts each worker in a group of its own too.
+	s.qm.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
+	s.qm.WaitDelay = 5 * time.Second // a worker holding the log pipe does not hold up Close
 	if err := s.qm.Start(); err != nil {
 		return nil, fmt.Errorf("start queue-manager: %w", err)
 	}
@@ -256,7 +268,13 @@ func (s *Stack) Close() {
 	if s.broker != nil {
 		s.broker.Close()
 	}
+	if s.log != nil {
+		_ = s.log.Flush()
+	}
 	if s.logFile != nil {
 		_ = s.logFile.Close()
+	}
+	if s.lock != nil {
+		_ = s.lock.Close()
 	}
 }

@@ -15,8 +15,8 @@ import (
 // Services are the binaries stack.Up checks for.
 var Services = stack.Binaries()
 
-// Main builds Services into a temporary directory, sets *binDir to it and
-// runs the tests (for TestMain: os.Exit(stacktest.Main(m, &binDir))). The
+// Main builds Services and devstack itself into a temporary directory, sets
+// *binDir to it and runs the tests (for TestMain: os.Exit(stacktest.Main(m, &binDir))). The
 // test package must sit two levels under platform/devstack (test/<name>).
 func Main(m *testing.M, binDir *string) int {
 	root := filepath.Join("..", "..", "..", "..", "services")
@@ -24,6 +24,7 @@ func Main(m *testing.M, binDir *string) int {
 	for _, s := range Services {
 		cmds = append(cmds, testkit.Cmd{ModuleDir: filepath.Join(root, s), Pkg: "./cmd/" + s})
 	}
+	cmds = append(cmds, testkit.Cmd{ModuleDir: filepath.Join("..", ".."), Pkg: "./cmd/devstack"})
 	return testkit.Main(m, binDir, cmds...)
 }
 

@@ -49,7 +49,8 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 		Group: cfg.Group, Topics: []string{cfg.KafkaTopic}, BatchSize: cfg.BatchSize, BatchWait: cfg.BatchWait, Metrics: w.Metrics,
 		// An outage the records' producer would not outlive ends the run
 		// too, rather than leave it waiting while heartbeats say alive.
-		RideOut: worker.DefaultRideOut,
+		RideOut:         worker.DefaultRideOut,
+		OnTopicsMissing: topicWaitLogger(log),
 		OnOutage: func(err error) {
 			if err != nil {
 				log.Warn().Err(err).Msg("kafka cannot be read or committed to; retrying")

@@ -13,10 +13,14 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/streamforge/streamforge/libs/service"
 	"github.com/streamforge/streamforge/services/dummy-service/internal/debugproducer"
 )
 
 func main() {
+	if service.VersionArg(os.Args[1:], debugproducer.Name, os.Stdout) {
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	code := debugproducer.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -46,6 +46,7 @@ type Config struct {
 
 	Launcher  string `envconfig:"LAUNCHER" default:"local" desc:"local (child processes) or kubernetes (one Job per step)"`
 	LocalBins string `envconfig:"LOCAL_BIN_DIR" default:"bin" desc:"local launcher: the directory holding the worker binaries"`
+	LocalPass string `envconfig:"LOCAL_WORKER_ENV" default:"PATH,HOME,TMPDIR,TZ,LANG,LC_ALL,LOG_LEVEL,KAFKA_*,ARANGO_*,STORE_*,MINIO_*,ARTIFACT_DIR,BINANCE_*,LOADER_*,CONNECTOR_BATCH_*,GRAPH_*,FEATURE_*,GNN_*,DUMMY_*,PROGRESS_INTERVAL,HEARTBEAT_INTERVAL,MESSAGE_SIGNING" desc:"local launcher: the variables of queue-manager's environment a worker inherits, comma-separated names or prefixes ending in * (nothing else reaches it: the task's variables come from the step)"`
 
 	Services         string        `envconfig:"STEP_SERVICES" desc:"binary or image per step kind, e.g. load=loader-producer,store=arango-connector (default: the kind's own service)"`
 	Args             string        `envconfig:"STEP_ARGS" desc:"extra arguments per step kind, e.g. load=--simulate-loading (space-separated within a kind)"`
@@ -131,6 +132,17 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
 // kindMap parses "load=a,store=b" into a map keyed by step kind.
 func kindMap(s string) (map[string]string, error) {
 	out := map[string]string{}
@@ -179,7 +191,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	var kc kubernetes.Interface
 	switch cfg.Launcher {
 	case "local":
-		ll := local.New(local.Options{BinDir: cfg.LocalBins, Output: os.Stderr})
+		ll := local.New(local.Options{BinDir: cfg.LocalBins, Pass: splitList(cfg.LocalPass), Output: os.Stderr})
 		defer ll.Close()
 		l = ll
 	default:

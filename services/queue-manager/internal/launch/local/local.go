@@ -26,8 +26,13 @@ import (
 type Options struct {
 	// BinDir holds one binary per service name.
 	BinDir string
-	// Env is added to every child's environment after queue-manager's own
-	// (Kafka, store and Binance settings are inherited).
+	// Pass names the variables of queue-manager's own environment a child
+	// inherits: names, or prefixes ending in "*" (KAFKA_*). Nothing else
+	// reaches a child, so queue-manager's other credentials stay its own.
+	// Empty passes nothing.
+	Pass []string
+	// Env is added to every child's environment after the inherited
+	// variables.
 	Env []string
 	// Grace is how long a stopped child has after SIGTERM before SIGKILL
 	// (default 10 s).
@@ -78,7 +83,7 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 		return fmt.Errorf("no binary for %s in %s: %w", s.Service, l.o.BinDir, err)
 	}
 	cmd := exec.Command(exe, s.Args...)
-	env := append(os.Environ(), l.o.Env...)
+	env := append(Inherit(os.Environ(), l.o.Pass), l.o.Env...)
 	env = append(env, "HTTP_ADDR=127.0.0.1:0") // many children, no port clashes
 	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {

@@ -42,6 +42,7 @@ type Config struct {
 	SnapshotLimit int           `envconfig:"LOADER_SNAPSHOT_LIMIT" default:"1000" desc:"levels per side of the REST depth snapshot used to sync the book"`
 	SnapshotEvery time.Duration `envconfig:"LOADER_SNAPSHOT_INTERVAL" default:"1m" desc:"how often a synced book is published as a snapshot record"`
 	EndGrace      time.Duration `envconfig:"LOADER_END_GRACE" default:"10s" desc:"with a TIME_RANGE, how long ws_trades and ws_candles keep streaming after the range ends (after its last candle closes) for the last events; what is still missing is then fetched over REST"`
+	ArchiveMaxMB  int64         `envconfig:"LOADER_ARCHIVE_MAX_MB" default:"2048" desc:"largest bulk archive downloaded, in MiB: a larger one fails the load (0: no limit)"`
 	TmpDir        string        `envconfig:"LOADER_TMP_DIR" desc:"where archives are spooled (default: the system's temporary directory)"`
 	StartTimeout  time.Duration `envconfig:"LOADER_START_TIMEOUT" default:"5m" desc:"how long to wait for a start command when SYMBOL or TYPE is empty"`
 
@@ -70,6 +71,9 @@ func (c *Config) Validate() error {
 		if v.n < 1 {
 			errs = append(errs, fmt.Errorf("%s: must be at least 1, got %d", v.name, v.n))
 		}
+	}
+	if c.ArchiveMaxMB < 0 {
+		errs = append(errs, fmt.Errorf("LOADER_ARCHIVE_MAX_MB: must not be negative, got %d", c.ArchiveMaxMB))
 	}
 	if c.BookDepth < 0 {
 		errs = append(errs, fmt.Errorf("LOADER_BOOK_DEPTH: must not be negative, got %d", c.BookDepth))

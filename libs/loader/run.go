@@ -173,7 +173,7 @@ func runHistory(ctx context.Context, w *worker.Worker, cfg *Config, job Job, cli
 		log.Info().Str("symbol", sym).Time("resume_from", time.UnixMilli(from).UTC()).Int64("records_in_topic", rs.records).Msg("resuming")
 	}
 	h := &history{
-		job: job, rest: client, arch: binance.NewArchive(cfg.ArchiveURL, &http.Client{Timeout: 30 * time.Minute}, cfg.TmpDir),
+		job: job, rest: client, arch: binance.NewArchive(cfg.ArchiveURL, &http.Client{Timeout: 30 * time.Minute}, cfg.TmpDir).WithMaxBytes(cfg.ArchiveMaxMB << 20),
 		out: w.Producer, concurrency: cfg.Concurrency, batchSize: cfg.BatchSize, useArchives: cfg.Archives,
 		now: time.Now(), m: m, prog: prog, log: log,
 	}

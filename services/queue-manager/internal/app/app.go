@@ -60,6 +60,9 @@ type Config struct {
 	Tick             time.Duration `envconfig:"ENGINE_TICK" default:"1s" desc:"how often timeouts and delayed relaunches are checked"`
 	EventsGroup      string        `envconfig:"EVENTS_GROUP" default:"queue-manager" desc:"consumer group on queue-events"`
 	CreateTopics     bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control and queue-events when missing"`
+	MaxSteps         int           `envconfig:"WORKFLOW_MAX_STEPS" default:"200" desc:"most steps one workflow may have (symbols x types loaders and connectors, graph, train); more is a 400"`
+	MaxSpan          time.Duration `envconfig:"WORKFLOW_MAX_SPAN" default:"8784h" desc:"longest time range one workflow may cover (8784h: a leap year); longer is a 400"`
+	MaxActive        int           `envconfig:"WORKFLOW_MAX_ACTIVE" default:"20" desc:"most workflows one owner may have that have not ended (without authentication every client is the owner anonymous); more is a 429; 0: no limit"`
 	LeaseTTL         time.Duration `envconfig:"ENGINE_LEASE_TTL" default:"15s" desc:"the engine lease in the store: one queue-manager runs the engine, the others serve reads; a leader that cannot renew it stops, another takes it once it lapsed"`
 
 	// STEP_SERVICES, STEP_ARGS, STEP_LIMITS and STEP_DEADLINES as Validate
@@ -125,6 +128,10 @@ func (c *Config) Validate() error {
 			continue
 		}
 		c.deadlines[k.Name] = d
+	}
+	if c.MaxSteps < 0 || c.MaxActive < 0 || c.MaxSpan < 0 {
+		errs = append(errs, fmt.Errorf("WORKFLOW_MAX_STEPS, WORKFLOW_MAX_SPAN, WORKFLOW_MAX_ACTIVE: must not be negative, got %d, %s, %d",
+			c.MaxSteps, c.MaxSpan, c.MaxActive))
 	}
 	if c.MaxAttempts < 1 {
 		errs = append(errs, fmt.Errorf("STEP_MAX_ATTEMPTS: must be at least 1, got %d", c.MaxAttempts))
@@ -237,6 +244,7 @@ func engineOptions(cfg *Config) flow.Options {
 	return flow.Options{
 		Services: cfg.services, Args: cfg.args, Limits: cfg.limits, Deadlines: cfg.deadlines, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
 		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
+		Bounds: flow.Bounds{MaxSteps: cfg.MaxSteps, MaxSpan: cfg.MaxSpan, MaxActive: cfg.MaxActive},
 	}
 }
 

@@ -54,6 +54,8 @@ type Options struct {
 	Events EventLog
 	// StoreTimeout bounds one store call (default 10 s).
 	StoreTimeout time.Duration
+	// Bounds limit a workflow's size and an owner's workflows in flight.
+	Bounds Bounds
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log zerolog.Logger
@@ -112,6 +114,7 @@ type Engine struct {
 	launcher launch.Launcher
 	pub      Publisher
 
+	admit    sync.Mutex // one Submit at a time: counting an owner's workflows and creating one are one step
 	mu       sync.Mutex
 	active   map[string]*Workflow // not final, by id
 	byQueue  map[string][]*stepRef
@@ -223,6 +226,18 @@ func (e *Engine) forget(w *Workflow) {
 // Submit creates a workflow from a validated request and starts it.
 func (e *Engine) Submit(ctx context.Context, r Request) (*Workflow, error) {
 	w, err := New(r, e.o.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	if err := e.o.Bounds.checkShape(w); err != nil {
+		return nil, err
+	}
+	w.Owner = OwnerOf(ctx)
+	e.admit.Lock()
+	defer e.admit.Unlock()
+	e.mu.Lock()
+	err = e.checkActiveLocked(w.Owner)
+	e.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}

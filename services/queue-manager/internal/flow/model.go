@@ -200,6 +200,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // record; Rev is the store's revision.
 type Workflow struct {
 	ID        string    `json:"id"`
+	Owner     string    `json:"owner,omitempty"` // who submitted it (Anonymous without authentication)
 	Request   Request   `json:"request"`
 	State     string    `json:"state"`
 	Created   time.Time `json:"created"`

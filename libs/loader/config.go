@@ -8,6 +8,7 @@ import (
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/service"
+	"github.com/streamforge/streamforge/libs/worker"
 )
 
 // Config is a loader's environment. The task variables are read here but
@@ -52,6 +53,7 @@ type Config struct {
 	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"true" desc:"create the data topic (and queue-control, queue-events) when missing"`
 	StartWait         time.Duration `envconfig:"KAFKA_START_WAIT" default:"3m" desc:"how long the start waits for Kafka to answer and its topics to have leaders; wrong credentials, denied access and TLS errors fail at once"`
 	TopicPartitions   int           `envconfig:"DATA_TOPIC_PARTITIONS" default:"0" desc:"partitions of a data topic the loader creates (0: broker default)"`
+	worker.SigningSettings
 }
 
 // Validate checks what the loader needs before it can report anything. It
@@ -72,6 +74,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: must be at least 1, got %d", v.name, v.n))
 		}
 	}
+	errs = append(errs, c.SigningSettings.Validate())
 	if c.ArchiveMaxMB < 0 {
 		errs = append(errs, fmt.Errorf("LOADER_ARCHIVE_MAX_MB: must not be negative, got %d", c.ArchiveMaxMB))
 	}

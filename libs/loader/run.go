@@ -36,11 +36,11 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, o Options) error
 	if topic == "" {
 		topic = protocol.DataTopic(task.QueueID)
 	}
-	w, err := worker.Start(ctx, rt, cfg.Config, task, worker.Options{
+	w, err := worker.Start(ctx, rt, cfg.Config, task, cfg.SigningSettings.Apply(worker.Options{
 		Service: o.Service, HeartbeatInterval: cfg.HeartbeatInterval, ControlLookback: cfg.ControlLookback,
 		CreateTopics: cfg.CreateTopics, Topics: dataTopics(cfg, topic), StartWait: cfg.StartWait,
 		Producer: bus.ProducerOptions{BatchBytes: cfg.ProduceBytes, Compression: cfg.Compression},
-	})
+	}))
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 
 func TestConfigValidateParsesStepSettings(t *testing.T) {
 	c := Config{Launcher: "local", Limits: "load=8,train=1", Services: "load=loader-producer", Args: "load=--a --b",
-		Deadlines: "load=90m,graph=0", MaxAttempts: 3}
+		Deadlines: "load=90m,graph=0", MaxAttempts: 3, Signing: "required"}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,8 @@ type Options struct {
 	StoreTimeout time.Duration
 	// Bounds limit a workflow's size and an owner's workflows in flight.
 	Bounds Bounds
+	// Signing signs commands and checks events (zero: off).
+	Signing Signing
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log zerolog.Logger
@@ -376,6 +378,7 @@ func (e *Engine) command(s *Step, kind protocol.CommandKind) {
 	if kind != protocol.CommandStart {
 		cmd = protocol.Command{Command: kind, QueueID: s.QueueID, Target: s.TelemetryID, Timestamp: cmd.Timestamp, RunID: cmd.RunID}
 	}
+	cmd.Sign(e.o.Signing.key(s.QueueID))
 	e.fx = append(e.fx, effect{cmd: &cmd})
 }
 
@@ -467,6 +470,9 @@ func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 		env[k.Inputs] = strings.Join(s.Inputs, ",")
 	}
 	for k, v := range s.Env {
+		env[k] = v
+	}
+	for k, v := range e.o.Signing.env(s.QueueID) { // after the options: the platform's, not the request's
 		env[k] = v
 	}
 	svc := e.o.Services[s.Kind]

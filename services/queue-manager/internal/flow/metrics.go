@@ -10,6 +10,7 @@ type Metrics struct {
 	failures    *prometheus.CounterVec
 	events      *prometheus.CounterVec
 	storeErrors prometheus.Counter
+	unverified  *prometheus.CounterVec
 }
 
 // NewMetrics registers the engine's series with reg (nil: unregistered).
@@ -34,9 +35,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		storeErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "streamforge_engine_store_errors_total", Help: "Workflow writes the store refused (retried with the next change).",
 		}),
+		unverified: newUnverified(),
 	}
 	if reg != nil {
-		reg.MustRegister(m.submitted, m.ended, m.launches, m.failures, m.events, m.storeErrors)
+		reg.MustRegister(m.submitted, m.ended, m.launches, m.failures, m.events, m.storeErrors, m.unverified)
 	}
 	return m
 }

@@ -472,14 +472,15 @@ func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 	for k, v := range s.Env {
 		env[k] = v
 	}
-	for k, v := range e.o.Signing.env(s.QueueID) { // after the options: the platform's, not the request's
+	signEnv, secrets := e.o.Signing.env(s.QueueID)
+	for k, v := range signEnv { // after the options: the platform's, not the request's
 		env[k] = v
 	}
 	svc := e.o.Services[s.Kind]
 	if svc == "" {
 		svc = Role(s.Kind)
 	}
-	spec := launch.Spec{ID: run, Service: svc, Args: e.o.Args[s.Kind], Env: env,
+	spec := launch.Spec{ID: run, Service: svc, Args: e.o.Args[s.Kind], Env: env, Secrets: secrets,
 		Labels: map[string]string{"queue_id": s.QueueID, "step": s.Kind, "attempt": strconv.Itoa(n), "workflow": w.ID}}
 	if dt, _, err := protocol.LookupDataType(s.Type); err != nil || !dt.Live {
 		// A live stream runs until it is stopped or its time range ends.

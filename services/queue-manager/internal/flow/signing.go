@@ -28,12 +28,13 @@ func (g Signing) key(queueID string) []byte {
 }
 
 // env returns the variables a worker of task queueID needs to sign and
-// check: MESSAGE_SIGNING and MESSAGE_KEY (none when signing is off).
-func (g Signing) env(queueID string) map[string]string {
+// check: MESSAGE_SIGNING in env, MESSAGE_KEY in secret (the launch spec's
+// Secrets); none when signing is off.
+func (g Signing) env(queueID string) (env, secret map[string]string) {
 	if !g.on() {
-		return nil
+		return nil, nil
 	}
-	return map[string]string{"MESSAGE_SIGNING": string(g.Mode), "MESSAGE_KEY": hex.EncodeToString(g.key(queueID))}
+	return map[string]string{"MESSAGE_SIGNING": string(g.Mode)}, map[string]string{"MESSAGE_KEY": hex.EncodeToString(g.key(queueID))}
 }
 
 // newUnverified is the counter of events without a valid signature.

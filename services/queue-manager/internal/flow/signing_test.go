@@ -27,8 +27,10 @@ func TestSigning(t *testing.T) {
 	r.l.mu.Lock()
 	spec := r.l.launched[0]
 	r.l.mu.Unlock()
-	if spec.Env["MESSAGE_SIGNING"] != "required" || spec.Env["MESSAGE_KEY"] != hex.EncodeToString(key) {
-		t.Errorf("run env MESSAGE_SIGNING=%q MESSAGE_KEY=%q, want required and the task's key", spec.Env["MESSAGE_SIGNING"], spec.Env["MESSAGE_KEY"])
+	if spec.Env["MESSAGE_SIGNING"] != "required" || spec.Secrets["MESSAGE_KEY"] != hex.EncodeToString(key) ||
+		spec.Env["MESSAGE_KEY"] != "" {
+		t.Errorf("run env MESSAGE_SIGNING=%q, secret MESSAGE_KEY=%q, env MESSAGE_KEY=%q; want required, the task's key as a secret only",
+			spec.Env["MESSAGE_SIGNING"], spec.Secrets["MESSAGE_KEY"], spec.Env["MESSAGE_KEY"])
 	}
 	r.pub.mu.Lock()
 	cmds := append([]protocol.Command(nil), r.pub.cmds...)

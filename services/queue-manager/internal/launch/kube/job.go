@@ -153,6 +153,7 @@ func buildJob(cfg *Config, s launch.Spec) (*batchv1.Job, error) {
 	if s.Deadline > 0 {
 		job.Spec.ActiveDeadlineSeconds = new(int64(math.Ceil(s.Deadline.Seconds())))
 	}
+	addSecretEnv(job, s.Secrets)
 	return job, nil
 }
 

@@ -93,6 +93,9 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 	for _, k := range keys {
 		env = append(env, k+"="+s.Env[k])
 	}
+	for k, v := range s.Secrets {
+		env = append(env, k+"="+v)
+	}
 	cmd.Env = env
 	cmd.Stdout = l.o.Output
 	cmd.Stderr = l.o.Output

@@ -23,7 +23,11 @@ type SigningSettings struct {
 func (s *SigningSettings) Validate() error {
 	var errs []error
 	var err error
-	if s.mode, err = protocol.ParseSigningMode(s.Signing); err != nil {
+	mode := s.Signing
+	if mode == "" {
+		mode = string(protocol.SigningOff) // the default, for a Config not read from the environment
+	}
+	if s.mode, err = protocol.ParseSigningMode(mode); err != nil {
 		errs = append(errs, fmt.Errorf("MESSAGE_SIGNING: %w", err))
 	}
 	switch {

@@ -46,6 +46,7 @@ type Config struct {
 
 	Launcher  string `envconfig:"LAUNCHER" default:"local" desc:"local (child processes) or kubernetes (one Job per step)"`
 	LocalBins string `envconfig:"LOCAL_BIN_DIR" default:"bin" desc:"local launcher: the directory holding the worker binaries"`
+	LocalDir  string `envconfig:"LOCAL_SERVICE_ENV_DIR" desc:"local launcher: a directory of <service>.env files (NAME=value lines) added to that service's workers, e.g. each service's own KAFKA_USERNAME and KAFKA_PASSWORD; none when empty"`
 	LocalPass string `envconfig:"LOCAL_WORKER_ENV" default:"PATH,HOME,TMPDIR,TZ,LANG,LC_ALL,LOG_LEVEL,KAFKA_*,ARANGO_*,STORE_*,MINIO_*,ARTIFACT_DIR,BINANCE_*,LOADER_*,CONNECTOR_BATCH_*,GRAPH_*,FEATURE_*,GNN_*,DUMMY_*,PROGRESS_INTERVAL,HEARTBEAT_INTERVAL" desc:"local launcher: the variables of queue-manager's environment a worker inherits, comma-separated names or prefixes ending in * (nothing else reaches it: the task's variables come from the step)"`
 
 	Services         string        `envconfig:"STEP_SERVICES" desc:"binary or image per step kind, e.g. load=loader-producer,store=arango-connector (default: the kind's own service)"`
@@ -208,7 +209,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	var kc kubernetes.Interface
 	switch cfg.Launcher {
 	case "local":
-		ll := local.New(local.Options{BinDir: cfg.LocalBins, Pass: splitList(cfg.LocalPass), Output: os.Stderr})
+		ll := local.New(local.Options{BinDir: cfg.LocalBins, Pass: splitList(cfg.LocalPass), ServiceEnvDir: cfg.LocalDir, Output: os.Stderr})
 		defer ll.Close()
 		l = ll
 	default:

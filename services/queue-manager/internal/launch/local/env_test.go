@@ -27,7 +27,11 @@ func TestChildGetsOnlyWhatItNeeds(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bins, "printenv"), []byte("#!/bin/sh\nenv > \"$ENV_OUT\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	l := local.New(local.Options{BinDir: bins, Pass: []string{"PATH", "KAFKA_*", "STORE_*"}})
+	envDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(envDir, "printenv.env"), []byte("# the service's own user\nKAFKA_USERNAME=streamforge-printenv\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l := local.New(local.Options{BinDir: bins, Pass: []string{"PATH", "KAFKA_*", "STORE_*"}, ServiceEnvDir: envDir})
 	defer l.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -40,7 +44,8 @@ func TestChildGetsOnlyWhatItNeeds(t *testing.T) {
 		})
 	}()
 	if err := l.Launch(ctx, launch.Spec{ID: "env.1", Service: "printenv",
-		Env: map[string]string{"QUEUE_ID": "wf-btcusdt-api_trades-20240801-a1b2c3", "ENV_OUT": out}}); err != nil {
+		Env:     map[string]string{"QUEUE_ID": "wf-btcusdt-api_trades-20240801-a1b2c3", "ENV_OUT": out},
+		Secrets: map[string]string{"MESSAGE_KEY": "00ff"}}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -60,7 +65,10 @@ func TestChildGetsOnlyWhatItNeeds(t *testing.T) {
 		name, _, _ := strings.Cut(line, "=")
 		names = append(names, name)
 	}
-	for _, want := range []string{"PATH", "KAFKA_BOOTSTRAP_SERVERS", "STORE_PATH", "QUEUE_ID", "HTTP_ADDR"} {
+	if !strings.Contains(string(b), "\nKAFKA_USERNAME=streamforge-printenv\n") && !strings.HasPrefix(string(b), "KAFKA_USERNAME=streamforge-printenv\n") {
+		t.Errorf("the service's env file did not reach the child:\n%s", b)
+	}
+	for _, want := range []string{"PATH", "KAFKA_BOOTSTRAP_SERVERS", "STORE_PATH", "QUEUE_ID", "HTTP_ADDR", "MESSAGE_KEY"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("child's environment has no %s: %v", want, names)
 		}

@@ -34,6 +34,11 @@ type Options struct {
 	// Env is added to every child's environment after the inherited
 	// variables.
 	Env []string
+	// ServiceEnvDir, when set, holds <service>.env files (NAME=value
+	// lines) added to the environment of that service's children after
+	// Env: the local counterpart of each Job's per-service Secret, e.g.
+	// every service's own Kafka user.
+	ServiceEnvDir string
 	// Grace is how long a stopped child has after SIGTERM before SIGKILL
 	// (default 10 s).
 	Grace time.Duration
@@ -84,6 +89,11 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 	}
 	cmd := exec.Command(exe, s.Args...)
 	env := append(Inherit(os.Environ(), l.o.Pass), l.o.Env...)
+	own, err := serviceEnv(l.o.ServiceEnvDir, s.Service)
+	if err != nil {
+		return err
+	}
+	env = append(env, own...)
 	env = append(env, "HTTP_ADDR=127.0.0.1:0") // many children, no port clashes
 	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {

@@ -55,3 +55,24 @@ func TestSigning(t *testing.T) {
 		t.Errorf("after the signed finished event: workflow %s, %d records, want finished with 42", got.State, got.Steps[0].Records)
 	}
 }
+
+// TestSigningPermissive: during a rolling upgrade (permissive) an unsigned
+// event of a worker that does not sign yet is applied, a wrongly signed one
+// never is.
+func TestSigningPermissive(t *testing.T) {
+	secret := []byte("queue-manager's signing secret, 32 bytes")
+	r := newRig(t, "", nil, Options{Signing: Signing{Mode: protocol.SigningPermissive, Secret: secret}})
+	w, err := r.eng.Submit(context.Background(), oneLoad())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := w.Steps[0]
+	r.event(s, protocol.StatusLoading, 7, func(e *protocol.Event) { e.Sign([]byte("someone else's key, 32 bytes....")) })
+	if got := r.get(w.ID).Steps[0].Records; got != 0 {
+		t.Errorf("a wrongly signed event was applied while permissive: %d records", got)
+	}
+	r.event(s, protocol.StatusLoading, 5) // unsigned: an older worker
+	if got := r.get(w.ID).Steps[0].Records; got != 5 {
+		t.Errorf("an unsigned event was not applied while permissive: %d records, want 5", got)
+	}
+}

@@ -49,9 +49,10 @@ func (e *NoArchiveError) Is(target error) bool { return target == ErrNoArchive }
 // to a temporary file while being hashed, so a month of trades never sits in
 // memory. It is safe for concurrent use.
 type Archive struct {
-	base   string
-	hc     *http.Client
-	tmpDir string
+	base     string
+	hc       *http.Client
+	tmpDir   string
+	maxBytes int64 // largest archive downloaded; 0: no limit
 }
 
 // NewArchive returns an archive client for baseURL (see ArchiveURLFromEnv). A
@@ -61,6 +62,25 @@ func NewArchive(baseURL string, hc *http.Client, tmpDir string) *Archive {
 		hc = http.DefaultClient
 	}
 	return &Archive{base: strings.TrimRight(baseURL, "/"), hc: hc, tmpDir: tmpDir}
+}
+
+// WithMaxBytes bounds the size of one downloaded archive: a larger one
+// (announced or streamed) fails with an *ArchiveTooLargeError before more
+// than n bytes are spooled. n <= 0 is no limit. It returns a.
+func (a *Archive) WithMaxBytes(n int64) *Archive {
+	a.maxBytes = n
+	return a
+}
+
+// ArchiveTooLargeError is returned when an archive is larger than the
+// limit WithMaxBytes set.
+type ArchiveTooLargeError struct {
+	URL   string
+	Limit int64
+}
+
+func (e *ArchiveTooLargeError) Error() string {
+	return fmt.Sprintf("archive %s is larger than the limit of %d bytes (LOADER_ARCHIVE_MAX_MB)", e.URL, e.Limit)
 }
 
 // Klines downloads the kline archive of symbol for the day or month holding
@@ -321,10 +341,20 @@ func (a *Archive) download(ctx context.Context, url string, f *os.File) (int64, 
 		return 0, "", err
 	}
 	defer func() { _ = resp.Body.Close() }()
+	body := io.Reader(resp.Body)
+	if a.maxBytes > 0 {
+		if resp.ContentLength > a.maxBytes {
+			return 0, "", &ArchiveTooLargeError{URL: url, Limit: a.maxBytes}
+		}
+		body = io.LimitReader(resp.Body, a.maxBytes+1)
+	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), resp.Body)
+	n, err := io.Copy(io.MultiWriter(f, h), body)
 	if err != nil {
 		return 0, "", fmt.Errorf("archive %s: %w", url, err)
+	}
+	if a.maxBytes > 0 && n > a.maxBytes {
+		return 0, "", &ArchiveTooLargeError{URL: url, Limit: a.maxBytes}
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -51,6 +51,13 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Log receives one line per command acted on and per malformed message.
 	Log zerolog.Logger
+	// Signing and Key say which commands for this worker are acted on
+	// (MESSAGE_SIGNING, MESSAGE_KEY): with SigningRequired only those
+	// signed with Key, with SigningPermissive unsigned ones too, never a
+	// wrongly signed one; the others are skipped and counted. The zero
+	// value checks nothing.
+	Signing protocol.SigningMode
+	Key     []byte
 }
 
 // Listener acts on the commands addressed to one worker.
@@ -63,10 +70,11 @@ type Listener struct {
 	starts   chan protocol.Command
 	runID    atomic.Pointer[string]
 
-	commands  *prometheus.CounterVec
-	malformed prometheus.Counter
-	ignored   prometheus.Counter
-	otherRun  prometheus.Counter
+	commands   *prometheus.CounterVec
+	malformed  prometheus.Counter
+	ignored    prometheus.Counter
+	otherRun   prometheus.Counter
+	unverified *prometheus.CounterVec
 }
 
 // New returns a listener reading src and answering pings through resp.
@@ -94,10 +102,14 @@ func New(src Source, resp Responder, o Options) *Listener {
 			Name: "streamforge_control_commands_other_run_total",
 			Help: "start and stop commands for this worker's task but another run (attempt), ignored.",
 		}),
+		unverified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamforge_control_commands_unverified_total",
+			Help: "Commands for this worker without a valid signature, by check (unsigned, bad_signature) and outcome (refused; accepted: unsigned while MESSAGE_SIGNING is permissive).",
+		}, []string{"check", "outcome"}),
 	}
 	l.SetRunID(o.RunID)
 	if o.Registerer != nil {
-		for _, c := range []prometheus.Collector{l.commands, l.malformed, l.ignored, l.otherRun} {
+		for _, c := range []prometheus.Collector{l.commands, l.malformed, l.ignored, l.otherRun, l.unverified} {
 			if err := o.Registerer.Register(c); err != nil {
 				o.Log.Warn().Err(err).Msg("control metrics not registered")
 			}
@@ -176,6 +188,9 @@ func (l *Listener) Handle(ctx context.Context, m bus.Message) error {
 		l.ignored.Inc()
 		return nil
 	}
+	if !l.trusted(cmd, m) {
+		return nil
+	}
 	if l.forOtherRun(cmd) {
 		l.otherRun.Inc()
 		l.o.Log.Warn().Str("command", string(cmd.Command)).Str("command_id", cmd.CommandID).Str("command_run_id", cmd.RunID).
@@ -210,6 +225,33 @@ func (l *Listener) Handle(ctx context.Context, m bus.Message) error {
 		}
 	}
 	return nil
+}
+
+// trusted checks cmd's signature as Options.Signing says, counting and
+// logging what it does not simply accept.
+func (l *Listener) trusted(cmd protocol.Command, m bus.Message) bool {
+	if l.o.Signing == "" || l.o.Signing == protocol.SigningOff {
+		return true
+	}
+	c := cmd.CheckSig(l.o.Key)
+	if c == protocol.SigValid {
+		return true
+	}
+	ok := l.o.Signing.Accepts(c)
+	outcome := "refused"
+	if ok {
+		outcome = "accepted"
+	}
+	l.unverified.WithLabelValues(string(c), outcome).Inc()
+	l.o.Log.Warn().Str("command", string(cmd.Command)).Str("command_id", cmd.CommandID).Str("check", string(c)).
+		Str("outcome", outcome).Int("partition", m.Partition).Int64("offset", m.Offset).Msg("command not signed with this task's key")
+	return ok
+}
+
+// UnverifiedCounter returns the counter of commands whose signature check
+// found c, with outcome "refused" or "accepted".
+func (l *Listener) UnverifiedCounter(c protocol.SigCheck, outcome string) prometheus.Counter {
+	return l.unverified.WithLabelValues(string(c), outcome)
 }
 
 // MalformedCounter returns the counter of skipped malformed messages.

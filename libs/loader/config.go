@@ -8,6 +8,7 @@ import (
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/service"
+	"github.com/streamforge/streamforge/libs/worker"
 )
 
 // Config is a loader's environment. The task variables are read here but
@@ -43,6 +44,7 @@ type Config struct {
 	SnapshotLimit int           `envconfig:"LOADER_SNAPSHOT_LIMIT" default:"1000" desc:"levels per side of the REST depth snapshot used to sync the book"`
 	SnapshotEvery time.Duration `envconfig:"LOADER_SNAPSHOT_INTERVAL" default:"1m" desc:"how often a synced book is published as a snapshot record"`
 	EndGrace      time.Duration `envconfig:"LOADER_END_GRACE" default:"10s" desc:"with a TIME_RANGE, how long ws_trades and ws_candles keep streaming after the range ends (after its last candle closes) for the last events; what is still missing is then fetched over REST"`
+	ArchiveMaxMB  int64         `envconfig:"LOADER_ARCHIVE_MAX_MB" default:"2048" desc:"largest bulk archive downloaded, in MiB: a larger one fails the load (0: no limit)"`
 	TmpDir        string        `envconfig:"LOADER_TMP_DIR" desc:"where archives are spooled (default: the system's temporary directory)"`
 	StartTimeout  time.Duration `envconfig:"LOADER_START_TIMEOUT" default:"5m" desc:"how long to wait for a start command when SYMBOL or TYPE is empty"`
 
@@ -52,6 +54,7 @@ type Config struct {
 	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"true" desc:"create the data topic (and queue-control, queue-events) when missing"`
 	StartWait         time.Duration `envconfig:"KAFKA_START_WAIT" default:"3m" desc:"how long the start waits for Kafka to answer and its topics to have leaders; wrong credentials, denied access and TLS errors fail at once"`
 	TopicPartitions   int           `envconfig:"DATA_TOPIC_PARTITIONS" default:"0" desc:"partitions of a data topic the loader creates (0: broker default)"`
+	worker.SigningSettings
 }
 
 // Validate checks what the loader needs before it can report anything. It
@@ -71,6 +74,10 @@ func (c *Config) Validate() error {
 		if v.n < 1 {
 			errs = append(errs, fmt.Errorf("%s: must be at least 1, got %d", v.name, v.n))
 		}
+	}
+	errs = append(errs, c.SigningSettings.Validate())
+	if c.ArchiveMaxMB < 0 {
+		errs = append(errs, fmt.Errorf("LOADER_ARCHIVE_MAX_MB: must not be negative, got %d", c.ArchiveMaxMB))
 	}
 	if c.BookDepth < 0 {
 		errs = append(errs, fmt.Errorf("LOADER_BOOK_DEPTH: must not be negative, got %d", c.BookDepth))

@@ -36,11 +36,11 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, o Options) error
 	if topic == "" {
 		topic = protocol.DataTopic(task.QueueID)
 	}
-	w, err := worker.Start(ctx, rt, cfg.Config, task, worker.Options{
+	w, err := worker.Start(ctx, rt, cfg.Config, task, cfg.SigningSettings.Apply(worker.Options{
 		Service: o.Service, HeartbeatInterval: cfg.HeartbeatInterval, ControlLookback: cfg.ControlLookback,
 		CreateTopics: cfg.CreateTopics, Topics: dataTopics(cfg, topic), StartWait: cfg.StartWait,
 		Producer: bus.ProducerOptions{BatchBytes: cfg.ProduceBytes, Compression: cfg.Compression},
-	})
+	}))
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func runHistory(ctx context.Context, w *worker.Worker, cfg *Config, job Job, cli
 		log.Info().Str("symbol", sym).Time("resume_from", time.UnixMilli(from).UTC()).Int64("records_in_topic", rs.records).Msg("resuming")
 	}
 	h := &history{
-		job: job, rest: client, arch: binance.NewArchive(cfg.ArchiveURL, &http.Client{Timeout: 30 * time.Minute}, cfg.TmpDir),
+		job: job, rest: client, arch: binance.NewArchive(cfg.ArchiveURL, &http.Client{Timeout: 30 * time.Minute}, cfg.TmpDir).WithMaxBytes(cfg.ArchiveMaxMB << 20),
 		out: w.Producer, concurrency: cfg.Concurrency, batchSize: cfg.BatchSize, useArchives: cfg.Archives,
 		now: time.Now(), m: m, prog: prog, log: log,
 	}

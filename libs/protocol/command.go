@@ -46,6 +46,10 @@ type Command struct {
 	// worker of that run carries it in every event it sends. Added by
 	// StreamForge; optional.
 	RunID string `json:"run_id,omitempty"`
+	// Sig authenticates the command: HMAC-SHA256 with the task's key over
+	// the command without it (sign.go). Added by StreamForge; optional
+	// unless MESSAGE_SIGNING is required.
+	Sig string `json:"sig,omitempty"`
 
 	// Extra keeps fields this version does not know.
 	Extra Extra `json:"-"`
@@ -109,6 +113,8 @@ func (c *Command) UnmarshalJSON(data []byte) error {
 			err = field(k, raw, &c.CommandID)
 		case "run_id":
 			err = field(k, raw, &c.RunID)
+		case "sig":
+			err = field(k, raw, &c.Sig)
 		default:
 			if c.Extra == nil {
 				c.Extra = Extra{}
@@ -141,6 +147,7 @@ func (c Command) MarshalJSON() ([]byte, error) {
 	w.strOmit("command_id", c.CommandID)
 	w.strOmit("run_id", c.RunID)
 	w.extra(c.Extra)
+	w.strOmit("sig", c.Sig) // last: the signed bytes are the encoding without it
 	return w.bytes(), nil
 }
 

@@ -67,6 +67,10 @@ type Event struct {
 	// events of any run but a step's current one. Added by StreamForge;
 	// optional (older workers send none).
 	RunID string `json:"run_id,omitempty"`
+	// Sig authenticates the event: HMAC-SHA256 with the task's key over the
+	// event without it (sign.go). Added by StreamForge; optional unless
+	// MESSAGE_SIGNING is required.
+	Sig string `json:"sig,omitempty"`
 
 	// Extra keeps fields this version does not know.
 	Extra Extra `json:"-"`
@@ -133,6 +137,8 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 			e.Result = append(json.RawMessage(nil), raw...)
 		case "run_id":
 			err = field(k, raw, &e.RunID)
+		case "sig":
+			err = field(k, raw, &e.Sig)
 		default:
 			if e.Extra == nil {
 				e.Extra = Extra{}
@@ -172,6 +178,7 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	}
 	w.strOmit("run_id", e.RunID)
 	w.extra(e.Extra)
+	w.strOmit("sig", e.Sig) // last: the signed bytes are the encoding without it
 	return w.bytes(), nil
 }
 

@@ -31,6 +31,10 @@ type StepKind struct {
 	HistoryOnly bool
 	// Default is set for the kinds a request that names no steps gets.
 	Default bool
+	// Options are the worker variables a workflow request may set for the
+	// kind's steps, each with its type and range (options.go); a request
+	// naming any other variable is refused.
+	Options []Option
 }
 
 // Step kinds, in DAG order.
@@ -43,12 +47,14 @@ const (
 
 // StepKinds lists every step kind in DAG order.
 var StepKinds = []StepKind{
-	{Name: StepLoad, Service: "loader-producer", DefaultLimit: 8, DefaultDeadline: 6 * time.Hour, Default: true},
-	{Name: StepStore, Service: "arango-connector", Needs: StepLoad, DefaultLimit: 8, DefaultDeadline: 6 * time.Hour, Default: true},
+	{Name: StepLoad, Service: "loader-producer", DefaultLimit: 8, DefaultDeadline: 6 * time.Hour, Default: true,
+		Options: loadOptions},
+	{Name: StepStore, Service: "arango-connector", Needs: StepLoad, DefaultLimit: 8, DefaultDeadline: 6 * time.Hour, Default: true,
+		Options: storeOptions},
 	{Name: StepGraph, Service: "graph-builder", Needs: StepStore, Inputs: "INPUT_COLLECTIONS", DefaultLimit: 2, DefaultDeadline: 2 * time.Hour,
-		HistoryOnly: true},
+		HistoryOnly: true, Options: graphOptions},
 	{Name: StepTrain, Service: "gnn-trainer", Needs: StepGraph, Inputs: "GRAPH_NAME", DefaultLimit: 1, DefaultDeadline: 12 * time.Hour,
-		HistoryOnly: true},
+		HistoryOnly: true, Options: trainOptions},
 }
 
 // LookupStepKind returns the step kind named name; ok is false when there

@@ -29,6 +29,9 @@ type Options struct {
 	Now func() time.Time
 	// Registerer receives the events-sent counter; nil keeps it unregistered.
 	Registerer prometheus.Registerer
+	// Key signs every event (protocol.Event.Sign): the task's key,
+	// MESSAGE_KEY. Nil sends them unsigned.
+	Key []byte
 }
 
 // Emitter sends the events of one worker of one task. Events are keyed by
@@ -38,6 +41,7 @@ type Emitter struct {
 	pub      Publisher
 	topic    string
 	base     protocol.Event
+	key      []byte
 	now      func() time.Time
 	sent     *prometheus.CounterVec
 	records  atomic.Int64
@@ -65,7 +69,7 @@ func New(pub Publisher, task protocol.Task, producer string, o Options) *Emitter
 		}
 	}
 	return &Emitter{
-		pub: pub, topic: o.Topic, now: o.Now, sent: sent,
+		pub: pub, topic: o.Topic, now: o.Now, sent: sent, key: o.Key,
 		base: protocol.Event{QueueID: task.QueueID, Producer: producer, Symbol: task.Symbol, Type: task.Type, RunID: task.RunID},
 	}
 }
@@ -113,6 +117,7 @@ func (e *Emitter) send(ctx context.Context, ev protocol.Event) error {
 	ev.QueueID, ev.Producer, ev.Symbol, ev.Type, ev.RunID = e.base.QueueID, e.base.Producer, e.base.Symbol, e.base.Type, e.base.RunID
 	ev.Timestamp = protocol.Timestamp(e.now())
 	ev.Finished = ev.Finished || ev.Status.Terminal()
+	ev.Sign(e.key)
 	b, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode %s event: %w", ev.Status, err)

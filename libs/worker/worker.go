@@ -41,6 +41,10 @@ type Options struct {
 	// StartWait bounds how long Start waits for Kafka to answer and for
 	// the topics it creates to have leaders (zero: DefaultStartWait).
 	StartWait time.Duration
+	// Signing and Key: the worker signs its events with Key and acts only
+	// on the commands Signing accepts (protocol.SigningMode; "" is off).
+	Signing protocol.SigningMode
+	Key     []byte
 }
 
 // DefaultStartWait is how long a worker's start waits for an unreachable
@@ -60,6 +64,7 @@ type Settings struct {
 	ControlLookback   time.Duration `envconfig:"CONTROL_LOOKBACK" default:"24h" desc:"how far back in queue-control to look at start for a command sent before the worker came up"`
 	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control and queue-events when missing"`
 	StartWait         time.Duration `envconfig:"KAFKA_START_WAIT" default:"3m" desc:"how long the start waits for Kafka to answer and its topics to have leaders; wrong credentials, denied access and TLS errors fail at once"`
+	SigningSettings
 }
 
 // Validate checks the settings and reports every problem, each naming its
@@ -77,13 +82,14 @@ func (s *Settings) Validate() error {
 	if s.StartWait < 0 {
 		errs = append(errs, fmt.Errorf("KAFKA_START_WAIT: must not be negative, got %s", s.StartWait))
 	}
+	errs = append(errs, s.SigningSettings.Validate())
 	return errors.Join(errs...)
 }
 
 // Options returns the worker options these settings describe for service.
 func (s *Settings) Options(service string) Options {
-	return Options{Service: service, HeartbeatInterval: s.HeartbeatInterval, ControlLookback: s.ControlLookback, CreateTopics: s.CreateTopics,
-		StartWait: s.StartWait}
+	return s.SigningSettings.Apply(Options{Service: service, HeartbeatInterval: s.HeartbeatInterval, ControlLookback: s.ControlLookback,
+		CreateTopics: s.CreateTopics, StartWait: s.StartWait})
 }
 
 // Worker holds what a running worker uses. Create it with Start and Close it
@@ -101,6 +107,10 @@ type Worker struct {
 	Metrics  *bus.Metrics
 	Events   *telemetry.Emitter
 	Control  *control.Listener
+	// Signing and Key are Options.Signing and Key, for a worker that checks
+	// other workers' events of its task (a connector, its loader's).
+	Signing protocol.SigningMode
+	Key     []byte
 
 	rt       *service.Runtime
 	work     context.Context
@@ -127,7 +137,7 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 		}
 		task.TelemetryID = id
 	}
-	w := &Worker{Task: task, Kafka: cfg, rt: rt}
+	w := &Worker{Task: task, Kafka: cfg, rt: rt, Signing: o.Signing, Key: o.Key}
 	lc := rt.Log.With().Str("queue_id", task.QueueID).Str("telemetry_id", task.TelemetryID)
 	if task.RunID != "" {
 		lc = lc.Str("run_id", task.RunID)
@@ -159,7 +169,7 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 		return nil, err
 	}
 	w.closers = append(w.closers, w.Producer.Close)
-	w.Events = telemetry.New(w.Producer, task, task.TelemetryID, telemetry.Options{Registerer: rt.Registry})
+	w.Events = telemetry.New(w.Producer, task, task.TelemetryID, telemetry.Options{Registerer: rt.Registry, Key: o.Key})
 
 	tail, err := control.Open(ctx, cfg, o.ControlLookback, w.Metrics)
 	if err != nil {
@@ -175,6 +185,7 @@ func Start(ctx context.Context, rt *service.Runtime, cfg bus.Config, task protoc
 	}
 	w.Control = control.New(tail, w.Events, control.Options{
 		QueueID: task.QueueID, Service: o.Service, TelemetryID: task.TelemetryID, RunID: task.RunID, Registerer: rt.Registry, Log: w.Log,
+		Signing: o.Signing, Key: o.Key,
 	})
 
 	// The listener and heartbeats outlive the job, so that the terminal

@@ -39,6 +39,13 @@ KAFKA_ADVERTISED_PORT=${KAFKA_ADVERTISED_PORT:-${KAFKA_PORT}}
 KAFKA_SASL_USER=${KAFKA_SASL_USER:-streamforge}
 KAFKA_SASL_PASSWORD=${KAFKA_SASL_PASSWORD:-streamforge-secret}
 KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+# KAFKA_AUTHORIZER=true turns on KRaft's StandardAuthorizer: the SASL listener's
+# users may then do only what ACLs allow them (the PLAINTEXT listener's
+# ANONYMOUS and KAFKA_SASL_USER are super users, for the broker itself and for
+# tests that set ACLs up). KAFKA_SCRAM_USERS adds SCRAM users at format:
+# space-separated name=password pairs.
+KAFKA_AUTHORIZER=${KAFKA_AUTHORIZER:-false}
+KAFKA_SCRAM_USERS=${KAFKA_SCRAM_USERS:-}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-120}
 KAFKA_STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}
@@ -157,6 +164,13 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 EOF
+  if [[ "${KAFKA_AUTHORIZER}" == true ]]; then
+    cat >>"${RUN_DIR}/server.properties" <<EOF
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:ANONYMOUS;User:${KAFKA_SASL_USER}
+allow.everyone.if.no.acl.found=false
+EOF
+  fi
 
   write_log4j "${RUN_DIR}/log4j2.xml" "${LOG_FILE}"
 }
@@ -224,11 +238,16 @@ cmd_start() {
     storage_tool=org.apache.kafka.tools.StorageTool
   fi
   cluster_id=$(new_cluster_id)
+  local -a scram=(--add-scram "${KAFKA_SASL_MECHANISM}=[name=${KAFKA_SASL_USER},password=${KAFKA_SASL_PASSWORD}]")
+  local pair
+  for pair in ${KAFKA_SCRAM_USERS}; do
+    scram+=(--add-scram "${KAFKA_SASL_MECHANISM}=[name=${pair%%=*},password=${pair#*=}]")
+  done
   local -a jvm_common=(-Dlog4j2.configurationFile="${RUN_DIR}/log4j2.xml" -Djava.awt.headless=true)
   # shellcheck disable=SC2086 # KAFKA_HEAP_OPTS is a list of JVM flags
   if ! "${JAVA}" ${KAFKA_HEAP_OPTS} "${jvm_common[@]}" -cp "${cp}" "${storage_tool}" format \
     -t "${cluster_id}" -c "${RUN_DIR}/server.properties" \
-    --add-scram "${KAFKA_SASL_MECHANISM}=[name=${KAFKA_SASL_USER},password=${KAFKA_SASL_PASSWORD}]" \
+    "${scram[@]}" \
     >"${RUN_DIR}/format.log" 2>&1; then
     cat "${RUN_DIR}/format.log" >&2
     die "storage format failed"

@@ -21,6 +21,7 @@ type Broker struct {
 	script string
 	env    []string
 	addr   string
+	sasl   string // the SASL_PLAINTEXT listener
 }
 
 // BrokerOptions are the optional settings of a dedicated broker.
@@ -28,6 +29,12 @@ type BrokerOptions struct {
 	// AdvertisedPort is the PLAINTEXT port the broker gives its clients
 	// (a proxy in front of it); 0 advertises its own.
 	AdvertisedPort int
+	// Authorizer turns on KRaft's StandardAuthorizer: on the SASL listener
+	// a user may do only what ACLs (Allow) grant it; the PLAINTEXT listener
+	// (Config) stays a super user's.
+	Authorizer bool
+	// Users are SCRAM-SHA-512 users, name to password, for SASLConfig.
+	Users map[string]string
 }
 
 // Dedicated starts a broker for the test alone and stops it when the test
@@ -49,8 +56,10 @@ func Dedicated(t testing.TB, o BrokerOptions) *Broker {
 		script: filepath.Join(root, "platform", "kafka", "kafka.sh"),
 		env: append(os.Environ(), "KAFKA_HOME="+home, "KAFKA_PORT="+strconv.Itoa(ports[0]),
 			"KAFKA_SASL_PORT="+strconv.Itoa(ports[1]), "KAFKA_CONTROLLER_PORT="+strconv.Itoa(ports[2]),
-			"KAFKA_ADVERTISED_PORT="+strconv.Itoa(advertised)),
+			"KAFKA_ADVERTISED_PORT="+strconv.Itoa(advertised), "KAFKA_AUTHORIZER="+strconv.FormatBool(o.Authorizer),
+			"KAFKA_SCRAM_USERS="+scramUsers(o.Users)),
 		addr: "127.0.0.1:" + strconv.Itoa(ports[0]),
+		sasl: "127.0.0.1:" + strconv.Itoa(ports[1]),
 	}
 	t.Cleanup(func() {
 		if err := b.run("stop"); err != nil {

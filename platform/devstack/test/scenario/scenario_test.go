@@ -35,7 +35,9 @@ func TestMain(m *testing.M) { os.Exit(stacktest.Main(m, &binDir)) }
 func up(t *testing.T, ctx context.Context, o stack.Options) (*stack.Stack, *sqlite.Store) {
 	t.Helper()
 	o.BinDir, o.DataDir, o.APIAddr, o.TradeRate = binDir, t.TempDir(), stacktest.FreeAddr(t), 0.5
-	o.Env = append(o.Env, fmt.Sprintf("EVENTS_GROUP=scenario-%d", time.Now().UnixNano()), "STEP_HEARTBEAT_TIMEOUT=60s")
+	// A group of its own, unless the test names one (the one its Kafka
+	// user may join).
+	o.Env = append([]string{fmt.Sprintf("EVENTS_GROUP=scenario-%d", time.Now().UnixNano()), "STEP_HEARTBEAT_TIMEOUT=60s"}, o.Env...)
 	s, err := stack.Up(ctx, o)
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/service"
 	"github.com/streamforge/streamforge/libs/store"
+	"github.com/streamforge/streamforge/libs/worker"
 )
 
 // Name is the service name: the default target and telemetry_id prefix.
@@ -42,6 +43,7 @@ type Config struct {
 	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create the dead-letter topic (and the data topic) when missing"`
 	StartWait         time.Duration `envconfig:"KAFKA_START_WAIT" default:"3m" desc:"how long the start waits for Kafka to answer and its topics to have leaders; wrong credentials, denied access and TLS errors fail at once"`
 	Follow            bool          `envconfig:"CONNECTOR_FOLLOW" default:"false" desc:"never finish on the loader's finished event: keep consuming until stopped (live streams)"`
+	worker.SigningSettings
 
 	from, to int64 // TIME_RANGE in epoch ms; the whole time line without one
 }
@@ -118,6 +120,7 @@ func (c *Config) Validate() error {
 	if c.StartWait < 0 {
 		errs = append(errs, fmt.Errorf("KAFKA_START_WAIT: must not be negative, got %s", c.StartWait))
 	}
+	errs = append(errs, c.SigningSettings.Validate())
 	return errors.Join(errs...)
 }
 

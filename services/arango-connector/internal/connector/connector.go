@@ -21,10 +21,10 @@ import (
 // retrying cannot fix (error event, non-nil error).
 func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) error {
 	dlqTopic := protocol.DLQTopic(cfg.KafkaTopic)
-	w, err := worker.Start(ctx, rt, cfg.Config, cfg.Task, worker.Options{
+	w, err := worker.Start(ctx, rt, cfg.Config, cfg.Task, cfg.SigningSettings.Apply(worker.Options{
 		Service: Name, HeartbeatInterval: cfg.HeartbeatInterval, ControlLookback: cfg.ControlLookback,
 		CreateTopics: cfg.CreateTopics, Topics: []bus.TopicSpec{{Name: cfg.KafkaTopic}, {Name: dlqTopic}}, StartWait: cfg.StartWait,
-	})
+	}))
 	if err != nil {
 		return err
 	}
@@ -93,9 +93,10 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 
 	done := make(chan struct{})
 	if events != nil {
+		trust := eventTrust(rt.Registry, w.Signing, w.Key, log)
 		g.Go(func() {
 			loaderDone := make(chan struct{})
-			if err := watchLoader(watch, events, cfg.QueueID, log, loaderDone); err != nil {
+			if err := watchLoader(watch, events, cfg.QueueID, trust, log, loaderDone); err != nil {
 				log.Error().Err(err).Msg("queue-events reader stopped")
 			}
 			select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/bus"
@@ -18,14 +19,16 @@ func loaderFinished(ev protocol.Event, queueID string) bool {
 }
 
 // watchLoader reads queue-events until a loader of the task reports finished
-// and then closes done. The loader sends finished only after its last record
-// was acknowledged, so the data topic's end offsets read after that cover
-// every record of the task.
-func watchLoader(ctx context.Context, events *bus.Tail, queueID string, log zerolog.Logger, done chan<- struct{}) error {
+// in an event trust accepts (signed with the task's key) and then closes
+// done. The loader sends finished only after its last record was
+// acknowledged, so the data topic's end offsets read after that cover every
+// record of the task.
+func watchLoader(ctx context.Context, events *bus.Tail, queueID string, trust func(protocol.Event) bool, log zerolog.Logger,
+	done chan<- struct{}) error {
 	errFound := context.Canceled
 	err := events.Run(ctx, func(_ context.Context, m bus.Message) error {
 		ev, err := protocol.DecodeEvent(m.Value)
-		if err != nil || !loaderFinished(ev, queueID) {
+		if err != nil || !loaderFinished(ev, queueID) || !trust(ev) {
 			return nil
 		}
 		log.Info().Str("loader", ev.Producer).Int64("records", ev.RecordsWritten).Msg("loader finished")
@@ -36,6 +39,36 @@ func watchLoader(ctx context.Context, events *bus.Tail, queueID string, log zero
 		return nil
 	}
 	return err
+}
+
+// eventTrust returns the check watchLoader applies to a loader's finished
+// event under MESSAGE_SIGNING: a forged finished (unsigned once signing is
+// required, or signed with another key) is skipped and counted in
+// streamforge_connector_events_unverified_total{check,outcome}, and the
+// connector keeps waiting for its loader.
+func eventTrust(reg prometheus.Registerer, mode protocol.SigningMode, key []byte, log zerolog.Logger) func(protocol.Event) bool {
+	unverified := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "streamforge_connector_events_unverified_total",
+		Help: "Loader finished events without a valid signature, by check (unsigned, bad_signature) and outcome (refused; accepted: unsigned while MESSAGE_SIGNING is permissive).",
+	}, []string{"check", "outcome"})
+	reg.MustRegister(unverified)
+	return func(ev protocol.Event) bool {
+		if mode == "" || mode == protocol.SigningOff {
+			return true
+		}
+		c := ev.CheckSig(key)
+		if c == protocol.SigValid {
+			return true
+		}
+		ok, outcome := mode.Accepts(c), "refused"
+		if ok {
+			outcome = "accepted"
+		}
+		unverified.WithLabelValues(string(c), outcome).Inc()
+		log.Warn().Str("loader", ev.Producer).Str("check", string(c)).Str("outcome", outcome).
+			Msg("loader finished event not signed with this task's key")
+		return ok
+	}
 }
 
 // caughtUp waits until the group has committed every partition of topic up

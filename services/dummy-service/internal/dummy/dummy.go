@@ -37,6 +37,7 @@ type Config struct {
 	ControlLookback   time.Duration `envconfig:"CONTROL_LOOKBACK" default:"1h" desc:"how far back in queue-control to look for this task's commands at start"`
 	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control, queue-events and the data topic if missing (local stacks; Strimzi manages them in a cluster)"`
 	StartWait         time.Duration `envconfig:"KAFKA_START_WAIT" default:"3m" desc:"how long the start waits for Kafka to answer and its topics to have leaders; wrong credentials, denied access and TLS errors fail at once"`
+	worker.SigningSettings
 }
 
 // Validate checks the settings and reports every problem (errors.Join),
@@ -61,6 +62,7 @@ func (c *Config) Validate() error {
 	if c.StartWait < 0 {
 		errs = append(errs, fmt.Errorf("KAFKA_START_WAIT: must not be negative, got %s", c.StartWait))
 	}
+	errs = append(errs, c.SigningSettings.Validate())
 	return errors.Join(errs...)
 }
 
@@ -87,10 +89,10 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, fl Flags) error 
 	if cfg.KafkaTopic != "" {
 		topics = append(topics, bus.TopicSpec{Name: cfg.KafkaTopic})
 	}
-	w, err := worker.Start(ctx, rt, cfg.Config, cfg.Task, worker.Options{
+	w, err := worker.Start(ctx, rt, cfg.Config, cfg.Task, cfg.SigningSettings.Apply(worker.Options{
 		Service: Name, HeartbeatInterval: cfg.HeartbeatInterval, ControlLookback: cfg.ControlLookback,
 		CreateTopics: cfg.CreateTopics, Topics: topics, StartWait: cfg.StartWait,
-	})
+	}))
 	if err != nil {
 		return err
 	}

@@ -157,6 +157,9 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 		problem(w, http.StatusNotFound, "not found", err.Error(), "")
 	case errors.Is(err, flow.ErrActive):
 		problem(w, http.StatusConflict, "conflict", err.Error(), "")
+	case errors.Is(err, flow.ErrTooMany):
+		w.Header().Set("Retry-After", "60")
+		problem(w, http.StatusTooManyRequests, "too many workflows", err.Error(), "")
 	case errors.Is(err, ErrStandby):
 		w.Header().Set("Retry-After", "5")
 		problem(w, http.StatusServiceUnavailable, "standby", err.Error(), "")

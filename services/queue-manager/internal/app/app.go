@@ -55,6 +55,8 @@ type Config struct {
 
 	Launcher  string `envconfig:"LAUNCHER" default:"local" desc:"local (child processes) or kubernetes (one Job per step)"`
 	LocalBins string `envconfig:"LOCAL_BIN_DIR" default:"bin" desc:"local launcher: the directory holding the worker binaries"`
+	LocalDir  string `envconfig:"LOCAL_SERVICE_ENV_DIR" desc:"local launcher: a directory of <service>.env files (NAME=value lines) added to that service's workers, e.g. each service's own KAFKA_USERNAME and KAFKA_PASSWORD; none when empty"`
+	LocalPass string `envconfig:"LOCAL_WORKER_ENV" default:"PATH,HOME,TMPDIR,TZ,LANG,LC_ALL,LOG_LEVEL,KAFKA_*,ARANGO_*,STORE_*,MINIO_*,ARTIFACT_DIR,BINANCE_*,LOADER_*,CONNECTOR_BATCH_*,GRAPH_*,FEATURE_*,GNN_*,DUMMY_*,PROGRESS_INTERVAL,HEARTBEAT_INTERVAL" desc:"local launcher: the variables of queue-manager's environment a worker inherits, comma-separated names or prefixes ending in * (nothing else reaches it: the task's variables come from the step)"`
 
 	Services         string        `envconfig:"STEP_SERVICES" desc:"binary or image per step kind, e.g. load=loader-producer,store=arango-connector (default: the kind's own service)"`
 	Args             string        `envconfig:"STEP_ARGS" desc:"extra arguments per step kind, e.g. load=--simulate-loading (space-separated within a kind)"`
@@ -69,6 +71,12 @@ type Config struct {
 	Tick             time.Duration `envconfig:"ENGINE_TICK" default:"1s" desc:"how often timeouts and delayed relaunches are checked"`
 	EventsGroup      string        `envconfig:"EVENTS_GROUP" default:"queue-manager" desc:"consumer group on queue-events"`
 	CreateTopics     bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control and queue-events when missing"`
+	MaxSteps         int           `envconfig:"WORKFLOW_MAX_STEPS" default:"200" desc:"most steps one workflow may have (symbols x types loaders and connectors, graph, train); more is a 400"`
+	MaxSpan          time.Duration `envconfig:"WORKFLOW_MAX_SPAN" default:"8784h" desc:"longest time range one workflow may cover (8784h: a leap year); longer is a 400"`
+	MaxActive        int           `envconfig:"WORKFLOW_MAX_ACTIVE" default:"20" desc:"most workflows one owner may have that have not ended (without authentication every client is the owner anonymous); more is a 429; 0: no limit"`
+	Signing          string        `envconfig:"MESSAGE_SIGNING" default:"required" desc:"off, permissive or required: sign commands with each task's key, give each worker its task's key (MESSAGE_KEY), and act only on events signed with it (permissive: unsigned ones too, for a rolling upgrade)"`
+	SigningSecret    string        `envconfig:"MESSAGE_SIGNING_SECRET" desc:"the secret every task's key is derived from (at least 32 characters); empty: MESSAGE_SIGNING_SECRET_FILE, else a random one per process (running workers are then not trusted after a restart)"`
+	SigningFile      string        `envconfig:"MESSAGE_SIGNING_SECRET_FILE" desc:"file holding MESSAGE_SIGNING_SECRET (a Secret only queue-manager mounts; never the workers' JOB_SECRET)"`
 	LeaseTTL         time.Duration `envconfig:"ENGINE_LEASE_TTL" default:"15s" desc:"the engine lease in the store: one queue-manager runs the engine, the others serve reads; a leader that cannot renew it stops, another takes it once it lapsed"`
 
 	// STEP_SERVICES, STEP_ARGS, STEP_LIMITS and STEP_DEADLINES as Validate
@@ -80,6 +88,7 @@ type Config struct {
 	// authWarning is what Validate found worth a warning in the
 	// authentication settings.
 	authWarning string
+	signing     protocol.SigningMode
 }
 
 // Validate checks the settings that envconfig cannot and reports every
@@ -147,10 +156,31 @@ func (c *Config) Validate() error {
 	if c.Mode == auth.ModeOIDC && (c.MetricsAddr == "" || c.MetricsAddr == c.HTTPAddr) {
 		errs = append(errs, errors.New("METRICS_ADDR: with AUTH_MODE=oidc /metrics needs its own listener (the API's asks for tokens; Prometheus scrapes without), e.g. :9090"))
 	}
+	if c.signing, err = protocol.ParseSigningMode(c.Signing); err != nil {
+		errs = append(errs, fmt.Errorf("MESSAGE_SIGNING: %w", err))
+	}
+	if c.SigningSecret != "" && len(c.SigningSecret) < 32 {
+		errs = append(errs, fmt.Errorf("MESSAGE_SIGNING_SECRET: at least 32 characters, got %d", len(c.SigningSecret)))
+	}
+	if c.MaxSteps < 0 || c.MaxActive < 0 || c.MaxSpan < 0 {
+		errs = append(errs, fmt.Errorf("WORKFLOW_MAX_STEPS, WORKFLOW_MAX_SPAN, WORKFLOW_MAX_ACTIVE: must not be negative, got %d, %s, %d",
+			c.MaxSteps, c.MaxSpan, c.MaxActive))
+	}
 	if c.MaxAttempts < 1 {
 		errs = append(errs, fmt.Errorf("STEP_MAX_ATTEMPTS: must be at least 1, got %d", c.MaxAttempts))
 	}
 	return errors.Join(errs...)
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
 
 // kindMap parses "load=a,store=b" into a map keyed by step kind.
@@ -202,7 +232,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	var targets targetLister
 	switch cfg.Launcher {
 	case "local":
-		ll := local.New(local.Options{BinDir: cfg.LocalBins, Output: os.Stderr})
+		ll := local.New(local.Options{BinDir: cfg.LocalBins, Pass: splitList(cfg.LocalPass), ServiceEnvDir: cfg.LocalDir, Output: os.Stderr})
 		defer ll.Close()
 		l, targets = ll, ll
 	default:
@@ -212,6 +242,9 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	}
 	opts := engineOptions(cfg)
 	opts.Log, opts.Metrics = rt.Log, flow.NewMetrics(rt.Registry)
+	if opts.Signing, err = signing(cfg, rt.Log); err != nil {
+		return err
+	}
 	repo := flow.NewRepo(st)
 	// A standby (another queue-manager holds the engine lease) serves reads
 	// from the store and answers changes with 503; it is ready as soon as
@@ -253,6 +286,7 @@ func engineOptions(cfg *Config) flow.Options {
 	return flow.Options{
 		Services: cfg.services, Args: cfg.args, Limits: cfg.limits, ExchangeLoaders: cfg.ExchangeLoaders, Deadlines: cfg.deadlines, MaxAttempts: cfg.MaxAttempts, RetryBase: cfg.RetryBase,
 		RetryMax: cfg.RetryMax, HeartbeatTimeout: cfg.HeartbeatTimeout, StopGrace: cfg.StopGrace,
+		Bounds: flow.Bounds{MaxSteps: cfg.MaxSteps, MaxSpan: cfg.MaxSpan, MaxActive: cfg.MaxActive},
 	}
 }
 

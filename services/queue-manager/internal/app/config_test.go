@@ -27,7 +27,7 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 
 func TestConfigValidateParsesStepSettings(t *testing.T) {
 	c := Config{Common: service.Common{HTTPAddr: "127.0.0.1:8080"}, Launcher: "local", Limits: "load=8,train=1", Services: "load=loader-producer", Args: "load=--a --b",
-		Deadlines: "load=90m,graph=0", MaxAttempts: 3, ExchangeLoaders: 4}
+		Deadlines: "load=90m,graph=0", MaxAttempts: 3, ExchangeLoaders: 4, Signing: "required"}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}

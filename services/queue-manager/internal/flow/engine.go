@@ -58,6 +58,10 @@ type Options struct {
 	Events EventLog
 	// StoreTimeout bounds one store call (default 10 s).
 	StoreTimeout time.Duration
+	// Bounds limit a workflow's size and an owner's workflows in flight.
+	Bounds Bounds
+	// Signing signs commands and checks events (zero: off).
+	Signing Signing
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	Log zerolog.Logger
@@ -116,6 +120,7 @@ type Engine struct {
 	launcher launch.Launcher
 	pub      Publisher
 
+	admit    sync.Mutex // one Submit at a time: counting an owner's workflows and creating one are one step
 	mu       sync.Mutex
 	active   map[string]*Workflow // not final, by id
 	byQueue  map[string][]*stepRef
@@ -232,8 +237,21 @@ func (e *Engine) Submit(ctx context.Context, r Request) (*Workflow, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.o.Bounds.checkShape(w); err != nil {
+		return nil, err
+	}
 	if a, ok := ActorOf(ctx); ok {
 		w.Owner = &a
+	}
+	e.admit.Lock()
+	defer e.admit.Unlock()
+	e.mu.Lock()
+	err = e.checkActiveLocked(ownerKey(w))
+	e.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if w.Owner != nil {
 		e.audit(ctx, w, AuditCreated)
 	}
 	if err := e.repo.Create(ctx, w); err != nil {
@@ -377,6 +395,7 @@ func (e *Engine) command(s *Step, kind protocol.CommandKind) {
 	if kind != protocol.CommandStart {
 		cmd = protocol.Command{Command: kind, QueueID: s.QueueID, Target: s.TelemetryID, Timestamp: cmd.Timestamp, RunID: cmd.RunID}
 	}
+	cmd.Sign(e.o.Signing.key(s.QueueID))
 	e.fx = append(e.fx, effect{cmd: &cmd})
 }
 
@@ -476,11 +495,15 @@ func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 	for k, v := range s.Env {
 		env[k] = v
 	}
+	signEnv, secrets := e.o.Signing.env(s.QueueID)
+	for k, v := range signEnv { // after the options: the platform's, not the request's
+		env[k] = v
+	}
 	svc := e.o.Services[s.Kind]
 	if svc == "" {
 		svc = Role(s.Kind)
 	}
-	spec := launch.Spec{ID: run, Service: svc, Args: e.o.Args[s.Kind], Env: env,
+	spec := launch.Spec{ID: run, Service: svc, Args: e.o.Args[s.Kind], Env: env, Secrets: secrets,
 		Labels: map[string]string{"queue_id": s.QueueID, "step": s.Kind, "attempt": strconv.Itoa(n), "workflow": w.ID}}
 	if dt, _, err := protocol.LookupDataType(s.Type); err != nil || !dt.Live {
 		// A live stream runs until it is stopped or its time range ends.

@@ -22,6 +22,9 @@ func (e *Engine) OnEvent(ctx context.Context, ev protocol.Event) error {
 }
 
 func (e *Engine) applyLocked(ctx context.Context, ev protocol.Event) {
+	if !e.trusted(ev) {
+		return
+	}
 	var ref *stepRef
 	for _, r := range e.byQueue[ev.QueueID] {
 		if r.s.TelemetryID == ev.Producer || Role(r.s.Kind) == protocol.TelemetryService(ev.Producer) {

@@ -46,14 +46,14 @@ func TestValidate(t *testing.T) {
 		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02", Steps: []string{"load", "graph"}}, "steps"},
 		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"ws_trades"}, Steps: []string{"load", "store", "graph"}}, "steps"},
 		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02",
-			Options: map[string]map[string]string{"train": {"X": "1"}}}, "options"},
+			Options: map[string]map[string]string{"train": {"X": "1"}}}, "options.train"},
 		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02",
-			Options: map[string]map[string]string{"load": {"QUEUE_ID": "x"}}}, "options.load"},
+			Options: map[string]map[string]string{"load": {"QUEUE_ID": "x"}}}, "options.load.QUEUE_ID"},
 		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades", "api_candles_1M"}, TimeRange: "2024-08-01:2024-08-02"}, "types[1]"},
 		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02",
-			Steps: []string{"load", "store", "graph", "train"}, Options: map[string]map[string]string{"train": {"GRAPH_NAME": "x"}}}, "options.train"},
+			Steps: []string{"load", "store", "graph", "train"}, Options: map[string]map[string]string{"train": {"GRAPH_NAME": "x"}}}, "options.train.GRAPH_NAME"},
 		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02",
-			Steps: []string{"load", "store", "graph"}, Options: map[string]map[string]string{"graph": {"INPUT_COLLECTIONS": "x"}}}, "options.graph"},
+			Steps: []string{"load", "store", "graph"}, Options: map[string]map[string]string{"graph": {"INPUT_COLLECTIONS": "x"}}}, "options.graph.INPUT_COLLECTIONS"},
 	}
 	for i, c := range cases {
 		err := c.r.Validate(t0)

@@ -24,6 +24,7 @@ type Metrics struct {
 	stepRecords *prometheus.CounterVec
 	stepSeconds *prometheus.HistogramVec
 	silence     *silenceCollector
+	unverified  *prometheus.CounterVec
 }
 
 // NewMetrics registers the engine's series with reg (nil: unregistered).
@@ -65,6 +66,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		silence: &silenceCollector{desc: prometheus.NewDesc("streamforge_step_silence_seconds",
 			"Seconds since the last queue-events message of each running step's current run (its launch when none yet).",
 			[]string{"workflow", "queue_id", "kind"}, nil)},
+		unverified: newUnverified(),
 	}
 	for _, s := range []string{Finished, Failed, Stopped} {
 		m.ended.WithLabelValues(s)
@@ -77,7 +79,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.submitted, m.ended, m.launches, m.failures, m.events, m.storeErrors,
-			m.stepsEnded, m.stepRecords, m.stepSeconds, m.silence)
+			m.stepsEnded, m.stepRecords, m.stepSeconds, m.silence, m.unverified)
 	}
 	return m
 }

@@ -52,8 +52,9 @@ type Request struct {
 	TimeRange string   `json:"time_range,omitempty"`
 	// Steps are the kinds wanted; empty means load and store.
 	Steps []string `json:"steps,omitempty"`
-	// Options are extra environment variables per step kind, e.g.
-	// {"train": {"GNN_EPOCHS": "200"}}; names must be upper-case.
+	// Options are worker settings per step kind, e.g. {"train":
+	// {"GNN_EPOCHS": "200"}}: only the kind's protocol.StepKind.Options, each
+	// value of its type and range.
 	Options map[string]map[string]string `json:"options,omitempty"`
 }
 
@@ -128,14 +129,13 @@ func (r *Request) Validate(now time.Time) error {
 	if live && len(historyOnly) > 0 {
 		return bad("steps", "%s need%s historical data types, not live ws_* streams", andList(historyOnly), plural(historyOnly))
 	}
-	for kind, env := range r.Options {
-		if !slices.Contains(r.Steps, kind) {
-			return bad("options", "options for %q, which is not a step of this workflow", kind)
+	for _, kind := range sortedKeys(r.Options) {
+		k, ok := protocol.LookupStepKind(kind)
+		if !ok || !slices.Contains(r.Steps, kind) {
+			return bad("options."+kind, "options for %q, which is not a step of this workflow", kind)
 		}
-		for k := range env {
-			if !validEnvName(k) || protocolVar(k) {
-				return bad("options."+kind, "%q is not an allowed variable name (upper-case letters, digits, _; not a task variable)", k)
-			}
+		if err := k.CheckOptions(r.Options[kind]); err != nil {
+			return err
 		}
 	}
 	if r.TimeRange == "" {
@@ -185,30 +185,15 @@ func plural(items []string) string {
 	return ""
 }
 
-func validEnvName(s string) bool {
-	if s == "" || len(s) > 100 || (s[0] >= '0' && s[0] <= '9') {
-		return false
+// sortedKeys returns m's keys in order, so a request with several problems
+// always gets the same answer.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
-	for _, c := range s {
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// protocolVar reports task variables a request may not override.
-func protocolVar(s string) bool {
-	switch s {
-	case "QUEUE_ID", "SYMBOL", "TYPE", "TIME_RANGE", "KAFKA_TOPIC", "COLLECTION_NAME", "TELEMETRY_ID", "RUN_ID":
-		return true
-	}
-	for _, k := range protocol.StepKinds {
-		if k.Inputs != "" && s == k.Inputs {
-			return true
-		}
-	}
-	return strings.HasPrefix(s, "KAFKA_") || strings.HasPrefix(s, "ARANGO_") || strings.HasPrefix(s, "MINIO_")
+	slices.Sort(out)
+	return out
 }
 
 // Workflow is a request and the state of its steps. It is stored as one

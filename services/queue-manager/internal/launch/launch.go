@@ -35,6 +35,12 @@ type Spec struct {
 	// endpoints) come from the launcher's own configuration (Kubernetes:
 	// envFrom a ConfigMap and a Secret).
 	Env map[string]string
+	// Secrets are environment variables of the run that must not be in
+	// plain sight (its message signing key): the Kubernetes launcher puts
+	// them in a Secret of the run, owned by its Job, and refers the
+	// container to it; the local launcher adds them to the child's
+	// environment.
+	Secrets map[string]string
 	// Labels identify the run for people and tools: queue_id, step,
 	// attempt (Kubernetes labels when valid label values, else
 	// annotations).

@@ -12,6 +12,7 @@ func TestRealWorkflowFinishes(t *testing.T) { testWorkflowFinishes(t, bustest.Re
 func TestRealKilledWorkerRelaunched(t *testing.T) {
 	testKilledWorkerRelaunched(t, bustest.Real(t, false))
 }
-func TestRealStop(t *testing.T)      { testStop(t, bustest.Real(t, false)) }
-func TestRealRestart(t *testing.T)   { testRestart(t, bustest.Real(t, false)) }
-func TestRealOneEngine(t *testing.T) { testOneEngine(t, bustest.Real(t, false)) }
+func TestRealStop(t *testing.T)           { testStop(t, bustest.Real(t, false)) }
+func TestRealRestart(t *testing.T)        { testRestart(t, bustest.Real(t, false)) }
+func TestRealOneEngine(t *testing.T)      { testOneEngine(t, bustest.Real(t, false)) }
+func TestRealForgedMessages(t *testing.T) { testForgedMessages(t, bustest.Real(t, false)) }

@@ -41,6 +41,7 @@ type Config struct {
 	MemoryRequest  string    `envconfig:"JOB_MEMORY_REQUEST" default:"64Mi" desc:"worker container memory request"`
 	CPULimit       string    `envconfig:"JOB_CPU_LIMIT" desc:"worker container CPU limit; none when empty"`
 	MemoryLimit    string    `envconfig:"JOB_MEMORY_LIMIT" default:"256Mi" desc:"worker container memory limit; none when empty"`
+	ScratchLimit   string    `envconfig:"JOB_SCRATCH_LIMIT" default:"8Gi" desc:"sizeLimit of the worker's scratch emptyDir at /tmp, where a loader spools up to LOADER_CONCURRENCY archives of at most LOADER_ARCHIVE_MAX_MB each: a Pod writing more is evicted; none when empty"`
 	MetricsPort    int32     `envconfig:"JOB_METRICS_PORT" default:"8000" desc:"port the workers serve /metrics on (declared as the container port 'metrics'); 0 for none"`
 
 	// BackoffLimit is 0 by default: queue-manager retries a failed step
@@ -104,7 +105,7 @@ func (c *Config) Validate() error {
 	}
 	for _, q := range []struct{ name, value string }{
 		{"JOB_CPU_REQUEST", c.CPURequest}, {"JOB_MEMORY_REQUEST", c.MemoryRequest},
-		{"JOB_CPU_LIMIT", c.CPULimit}, {"JOB_MEMORY_LIMIT", c.MemoryLimit},
+		{"JOB_CPU_LIMIT", c.CPULimit}, {"JOB_MEMORY_LIMIT", c.MemoryLimit}, {"JOB_SCRATCH_LIMIT", c.ScratchLimit},
 	} {
 		if q.value == "" {
 			continue

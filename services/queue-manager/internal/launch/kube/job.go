@@ -99,7 +99,15 @@ func buildJob(cfg *Config, s launch.Spec) (*batchv1.Job, error) {
 		// The root filesystem is read-only; workers get a scratch /tmp.
 		VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
 	}
-	volumes := []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	scratch := &corev1.EmptyDirVolumeSource{}
+	if cfg.ScratchLimit != "" {
+		q, err := resource.ParseQuantity(cfg.ScratchLimit)
+		if err != nil {
+			return nil, fmt.Errorf("JOB_SCRATCH_LIMIT: %w", err)
+		}
+		scratch.SizeLimit = &q
+	}
+	volumes := []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: scratch}}}
 	if cfg.KafkaCASecret != "" {
 		container.VolumeMounts = append(container.VolumeMounts, corev1.VolumeMount{Name: "kafka-ca", MountPath: KafkaCADir, ReadOnly: true})
 		volumes = append(volumes, corev1.Volume{Name: "kafka-ca", VolumeSource: corev1.VolumeSource{
@@ -147,6 +155,7 @@ func buildJob(cfg *Config, s launch.Spec) (*batchv1.Job, error) {
 	if s.Deadline > 0 {
 		job.Spec.ActiveDeadlineSeconds = new(int64(math.Ceil(s.Deadline.Seconds())))
 	}
+	addSecretEnv(job, s.Secrets)
 	return job, nil
 }
 

@@ -89,11 +89,11 @@ func (k *Launcher) Launch(ctx context.Context, s launch.Spec) error {
 	if err != nil {
 		return fmt.Errorf("launch %s: %w", s.ID, err)
 	}
-	_, err = k.client.BatchV1().Jobs(k.cfg.Namespace).Create(ctx, job, metav1.CreateOptions{})
+	created, err := k.client.BatchV1().Jobs(k.cfg.Namespace).Create(ctx, job, metav1.CreateOptions{})
 	switch {
 	case err == nil:
 		k.log.Info().Str("run_id", s.ID).Str("job", job.Name).Str("service", s.Service).Msg("job created")
-		return nil
+		return k.createRunSecret(ctx, created, s)
 	case apierrors.IsAlreadyExists(err):
 		existing, getErr := k.client.BatchV1().Jobs(k.cfg.Namespace).Get(ctx, job.Name, metav1.GetOptions{})
 		if getErr != nil {
@@ -101,6 +101,9 @@ func (k *Launcher) Launch(ctx context.Context, s launch.Spec) error {
 		}
 		if got := existing.Annotations[AnnotationRunID]; got != s.ID {
 			return fmt.Errorf("launch %s: job %s exists for another run %q", s.ID, job.Name, got)
+		}
+		if err := k.createRunSecret(ctx, existing, s); err != nil {
+			return err
 		}
 		k.log.Info().Str("run_id", s.ID).Str("job", job.Name).Msg("job exists, re-adopted")
 		k.mu.Lock()

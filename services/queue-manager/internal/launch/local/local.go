@@ -26,9 +26,19 @@ import (
 type Options struct {
 	// BinDir holds one binary per service name.
 	BinDir string
-	// Env is added to every child's environment after queue-manager's own
-	// (Kafka, store and Binance settings are inherited).
+	// Pass names the variables of queue-manager's own environment a child
+	// inherits: names, or prefixes ending in "*" (KAFKA_*). Nothing else
+	// reaches a child, so queue-manager's other credentials stay its own.
+	// Empty passes nothing.
+	Pass []string
+	// Env is added to every child's environment after the inherited
+	// variables.
 	Env []string
+	// ServiceEnvDir, when set, holds <service>.env files (NAME=value
+	// lines) added to the environment of that service's children after
+	// Env: the local counterpart of each Job's per-service Secret, e.g.
+	// every service's own Kafka user.
+	ServiceEnvDir string
 	// Grace is how long a stopped child has after SIGTERM before SIGKILL
 	// (default 10 s).
 	Grace time.Duration
@@ -79,7 +89,12 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 		return fmt.Errorf("no binary for %s in %s: %w", s.Service, l.o.BinDir, err)
 	}
 	cmd := exec.Command(exe, s.Args...)
-	env := append(os.Environ(), l.o.Env...)
+	env := append(Inherit(os.Environ(), l.o.Pass), l.o.Env...)
+	own, err := serviceEnv(l.o.ServiceEnvDir, s.Service)
+	if err != nil {
+		return err
+	}
+	env = append(env, own...)
 	// A port of its own, known before the child starts, so that
 	// Prometheus can be told where the child serves /metrics (Targets).
 	addr, err := freeAddr()
@@ -94,6 +109,9 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		env = append(env, k+"="+s.Env[k])
+	}
+	for k, v := range s.Secrets {
+		env = append(env, k+"="+v)
 	}
 	cmd.Env = env
 	cmd.Stdout = l.o.Output

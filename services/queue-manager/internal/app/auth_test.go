@@ -10,7 +10,7 @@ import (
 
 func TestConfigAuth(t *testing.T) {
 	base := func(addr string) Config {
-		return Config{Common: service.Common{HTTPAddr: addr}, Launcher: "local", MaxAttempts: 3,
+		return Config{Common: service.Common{HTTPAddr: addr}, Launcher: "local", MaxAttempts: 3, Signing: "required",
 			AuthConfig: auth.Config{RolesClaim: "realm_access.roles"}}
 	}
 	for _, tc := range []struct {

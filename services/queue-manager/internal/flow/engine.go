@@ -194,6 +194,9 @@ func (e *Engine) Start(ctx context.Context) error {
 				e.attemptFailed(ctx, w, s, "its run was lost while queue-manager was down")
 			}
 		}
+		// A workflow left stopping whose runs are all gone ends now; one
+		// whose steps all ended before the restart too.
+		e.settleLocked(ctx, w)
 		e.saveLocked(ctx, w, "workflow", "")
 	}
 	e.scheduleLocked(ctx)
@@ -255,7 +258,9 @@ func (e *Engine) Get(ctx context.Context, id string) (*Workflow, error) {
 
 // Stop stops a workflow gracefully: pending steps will not start, running
 // ones get a stop command and StopGrace to end before their runs are
-// removed. Stopping a final workflow changes nothing.
+// removed. Stopping a stopping workflow sends the stop commands of its
+// stopping steps again (the first ones may have been lost); stopping a
+// final workflow changes nothing.
 func (e *Engine) Stop(ctx context.Context, id string) (*Workflow, error) {
 	e.mu.Lock()
 	defer e.unlock(ctx)
@@ -264,6 +269,13 @@ func (e *Engine) Stop(ctx context.Context, id string) (*Workflow, error) {
 		return e.repo.Get(ctx, id)
 	}
 	if w.State == Stopping {
+		for _, s := range w.Steps {
+			if s.State == Stopping {
+				e.command(s, protocol.CommandStop)
+			}
+		}
+		e.settleLocked(ctx, w)
+		e.saveLocked(ctx, w, "workflow", "")
 		return clone(w), nil
 	}
 	// Settling a stopping workflow cancels its pending steps and stops

@@ -67,6 +67,11 @@ type Event struct {
 	// events of any run but a step's current one. Added by StreamForge;
 	// optional (older workers send none).
 	RunID string `json:"run_id,omitempty"`
+	// Permanent marks an error event whose cause a retry cannot fix: a
+	// symbol the exchange does not list, a type the worker does not load,
+	// a bad configuration. queue-manager fails the step at once instead of
+	// relaunching it. Added by StreamForge; optional (false when absent).
+	Permanent bool `json:"permanent,omitempty"`
 
 	// Extra keeps fields this version does not know.
 	Extra Extra `json:"-"`
@@ -133,6 +138,8 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 			e.Result = append(json.RawMessage(nil), raw...)
 		case "run_id":
 			err = field(k, raw, &e.RunID)
+		case "permanent":
+			err = field(k, raw, &e.Permanent)
 		default:
 			if e.Extra == nil {
 				e.Extra = Extra{}
@@ -171,6 +178,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		w.raw("result", e.Result)
 	}
 	w.strOmit("run_id", e.RunID)
+	if e.Permanent {
+		w.key("permanent")
+		w.buf = append(w.buf, "true"...)
+	}
 	w.extra(e.Extra)
 	return w.bytes(), nil
 }

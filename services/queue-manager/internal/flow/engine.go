@@ -133,6 +133,9 @@ type Engine struct {
 	// unreachable), by run id: Tick publishes them again while their step
 	// is still stopping.
 	stops map[string]*unsentStop
+	// ended are the workflows that ended lately, by queue id: the worker's
+	// error event may come after the process exit that ended them.
+	ended map[string][]*stepRef
 	// unsent are the runs whose start command could not be published, by
 	// the goroutine performing the queue (only it reads and writes them).
 	unsent map[string]error
@@ -151,7 +154,7 @@ func NewEngine(repo *Repo, l launch.Launcher, pub Publisher, o Options) *Engine 
 		active: map[string]*Workflow{}, byQueue: map[string][]*stepRef{}, runs: map[string]*stepRef{},
 		lastSeen: map[string]time.Time{}, exited: map[string]map[int]int64{}, subs: map[string]map[chan Change]struct{}{},
 		dirty: map[string]*Workflow{}, unsaved: map[string]*Workflow{}, unsent: map[string]error{},
-		stops: map[string]*unsentStop{},
+		stops: map[string]*unsentStop{}, ended: map[string][]*stepRef{},
 	}
 }
 
@@ -212,6 +215,7 @@ func (e *Engine) adopt(w *Workflow) {
 }
 
 func (e *Engine) forget(w *Workflow) {
+	e.rememberEnded(w)
 	delete(e.active, w.ID)
 	for _, s := range w.Steps {
 		delete(e.byQueue, s.QueueID)
@@ -503,11 +507,17 @@ func counted(s *Step) int {
 // delay, or fails the step (and with it the workflow) when the attempts
 // are used up.
 func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why string) {
+	e.attemptFailedFor(ctx, w, s, why, false)
+}
+
+// attemptFailedFor is attemptFailed; a permanent failure (the worker said
+// a retry cannot fix it) fails the step at once.
+func (e *Engine) attemptFailedFor(ctx context.Context, w *Workflow, s *Step, why string, permanent bool) {
 	now := e.o.Now().UTC()
 	a := s.Current()
 	if a != nil && a.Ended.IsZero() {
 		a.Ended, a.Outcome, a.Message = now, Failed, why
-		if e.blind != nil {
+		if e.blind != nil && !permanent {
 			a.Outcome, a.Message = Lost, why+" (during a queue-events outage: not counted)"
 		}
 		delete(e.runs, a.RunID)
@@ -519,6 +529,12 @@ func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why st
 	switch {
 	case w.State == Stopping || s.State == Stopping:
 		s.State = Stopped
+	case permanent:
+		s.State = Failed
+		e.o.Log.Error().Str("workflow", w.ID).Str("step", s.ID).Str("why", why).Msg("step failed: a retry cannot fix it")
+		if w.Error == "" {
+			w.Error = fmt.Sprintf("step %s failed: %s (not retried: the worker marked it permanent)", s.ID, why)
+		}
 	case counted(s) < e.o.MaxAttempts:
 		delay := e.o.RetryBase << min(max(counted(s), 1)-1, 20)
 		if delay > e.o.RetryMax || delay <= 0 {

@@ -265,6 +265,12 @@ type Attempt struct {
 	Ended   time.Time `json:"ended,omitzero"`
 	Outcome string    `json:"outcome,omitempty"` // finished, failed, stopped
 	Message string    `json:"message,omitempty"`
+	// Error is the worker's own reason when the attempt ended on its error
+	// event (the event's error), and Permanent whether the worker marked
+	// it as one a retry cannot fix (the step then failed without another
+	// attempt).
+	Error     string `json:"error,omitempty"`
+	Permanent bool   `json:"permanent,omitempty"`
 }
 
 // EventInfo is the last queue-events message of a step.

@@ -389,7 +389,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			last = c.Workflow
-			if !send(c.Kind, c) {
+			if !send(sseData(c)) {
 				return
 			}
 		}

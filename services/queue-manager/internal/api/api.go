@@ -66,6 +66,8 @@ type API struct {
 	now  func() time.Time
 	log  zerolog.Logger
 
+	symbols Symbols // nil: symbols are not checked against the exchange
+
 	idemMu sync.Mutex // one creation with a key at a time
 	purged time.Time  // when keys past their TTL were last deleted
 }
@@ -196,6 +198,10 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := req.Validate(a.now()); err != nil {
+		a.fail(w, err)
+		return
+	}
+	if err := a.checkSymbols(r.Context(), req.Symbols); err != nil {
 		a.fail(w, err)
 		return
 	}

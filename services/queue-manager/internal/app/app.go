@@ -59,6 +59,8 @@ type Config struct {
 	Tick             time.Duration `envconfig:"ENGINE_TICK" default:"1s" desc:"how often timeouts and delayed relaunches are checked"`
 	EventsGroup      string        `envconfig:"EVENTS_GROUP" default:"queue-manager" desc:"consumer group on queue-events"`
 	CreateTopics     bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create queue-control and queue-events when missing"`
+	ExchangeURL      string        `envconfig:"BINANCE_REST_URL" default:"https://api.binance.com" desc:"the exchange whose /api/v3/exchangeInfo lists the symbols a workflow may name (the loaders' BINANCE_REST_URL); unreachable: symbols are not checked at POST, and a bad one fails its step once"`
+	SymbolsTTL       time.Duration `envconfig:"SYMBOLS_TTL" default:"1h" desc:"how long the exchange's symbol list is kept before it is fetched again; 0: symbols are not checked at POST"`
 	LeaseTTL         time.Duration `envconfig:"ENGINE_LEASE_TTL" default:"15s" desc:"the engine lease in the store: one queue-manager runs the engine, the others serve reads; a leader that cannot renew it stops, another takes it once it lapsed"`
 
 	// STEP_SERVICES, STEP_ARGS, STEP_LIMITS and STEP_DEADLINES as Validate
@@ -194,7 +196,11 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	// from the store and answers changes with 503; it is ready as soon as
 	// it knows it is one, the leader once its engine runs.
 	gate := &engineGate{repo: repo}
-	api.New(gate, repo, nil, rt.Log).Mount(rt.Router)
+	a := api.New(gate, repo, nil, rt.Log)
+	if cfg.SymbolsTTL > 0 {
+		a.SetSymbols(api.NewSymbolList(cfg.ExchangeURL, cfg.SymbolsTTL, nil))
+	}
+	a.Mount(rt.Router)
 	rt.SetReadyCheck(gate.StoreErr)
 	holder := holderID()
 	rt.Log.Info().Str("launcher", cfg.Launcher).Str("holder", holder).Msg("queue-manager up; taking the engine lease")

@@ -90,7 +90,9 @@ func NewSymbolList(url string, ttl time.Duration, now func() time.Time) *SymbolL
 }
 
 // Where names the exchange's list.
-func (l *SymbolList) Where() string { return "GET " + strings.TrimRight(l.url, "/") + "/api/v3/exchangeInfo" }
+func (l *SymbolList) Where() string {
+	return "GET " + strings.TrimRight(l.url, "/") + "/api/v3/exchangeInfo"
+}
 
 // Known returns the trading symbols, nil when they cannot be had now.
 func (l *SymbolList) Known(ctx context.Context) map[string]bool {

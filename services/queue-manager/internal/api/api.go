@@ -100,6 +100,7 @@ func (a *API) Mount(r chi.Router) {
 		r.Get("/{id}", a.get)
 		r.Delete("/{id}", a.remove)
 		r.Post("/{id}/stop", a.stop)
+		r.Post("/{id}/retry", a.retry)
 		r.Get("/{id}/events", a.events)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

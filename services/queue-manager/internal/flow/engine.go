@@ -494,7 +494,7 @@ const Lost = "lost"
 // counted returns how many of s's attempts count against MaxAttempts.
 func counted(s *Step) int {
 	n := 0
-	for _, a := range s.Attempts {
+	for _, a := range s.Attempts[min(s.RetryFrom, len(s.Attempts)):] {
 		if a.Outcome != Lost {
 			n++
 		}

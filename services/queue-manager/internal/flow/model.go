@@ -252,6 +252,9 @@ type Step struct {
 	Error         string     `json:"error,omitempty"`
 	QueuePosition int        `json:"queue_position,omitempty"` // 1 = next to start, when waiting for a slot
 	RetryAt       time.Time  `json:"retry_at,omitzero"`        // a failed attempt's relaunch time
+	// RetryFrom is how many attempts the step had when its workflow was
+	// retried: only the later ones count against MaxAttempts.
+	RetryFrom int `json:"retry_from,omitempty"`
 	// Result is the finished event's summary (graph size, model metrics,
 	// artifact locations), as the worker sent it.
 	Result json.RawMessage `json:"result,omitempty"`

@@ -10,6 +10,8 @@
 //	                    topic, stopped through the API on Ctrl-C or --duration
 //	devstack kafka      the embedded Kafka broker with the service topics, until Ctrl-C
 //	devstack exchange   the exchange simulator (Binance REST, archives, WebSocket) on :9090
+//	devstack logs       a workflow's step logs through queue-manager's API:
+//	                    devstack logs <workflow> [step] [--attempt N] [--follow]
 //	devstack lifecycle  a worker's whole life on queue-events with dummy-service and
 //	                    debug-producer (started, progress, ping/pong, finished;
 //	                    stop -> interrupted; --fail-after -> error)
@@ -29,7 +31,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: devstack up|demo|stream|kafka|exchange|lifecycle [flags] (devstack <command> --help for flags)")
+		fmt.Fprintln(os.Stderr, "usage: devstack up|demo|stream|logs|kafka|exchange|lifecycle [flags] (devstack <command> --help for flags)")
 		os.Exit(2)
 	}
 	var code int
@@ -46,8 +48,10 @@ func main() {
 		code = demo.Lifecycle(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	case "exchange":
 		code = demo.Exchange(ctx, os.Args[2:], os.Stdout, os.Stderr)
+	case "logs":
+		code = demo.Logs(ctx, os.Args[2:], os.Stdout, os.Stderr)
 	default:
-		fmt.Fprintf(os.Stderr, "devstack: unknown command %q (want up, demo, stream, kafka, exchange or lifecycle)\n", os.Args[1])
+		fmt.Fprintf(os.Stderr, "devstack: unknown command %q (want up, demo, stream, logs, kafka, exchange or lifecycle)\n", os.Args[1])
 		code = 2
 	}
 	stop()

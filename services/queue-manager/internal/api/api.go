@@ -25,6 +25,7 @@ import (
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 )
 
 //go:embed openapi.yaml
@@ -66,7 +67,8 @@ type API struct {
 	now  func() time.Time
 	log  zerolog.Logger
 
-	symbols Symbols // nil: symbols are not checked against the exchange
+	symbols Symbols     // nil: symbols are not checked against the exchange
+	logs    launch.Logs // nil: no step logs
 
 	idemMu sync.Mutex // one creation with a key at a time
 	purged time.Time  // when keys past their TTL were last deleted
@@ -101,6 +103,7 @@ func (a *API) Mount(r chi.Router) {
 		r.Delete("/{id}", a.remove)
 		r.Post("/{id}/stop", a.stop)
 		r.Post("/{id}/retry", a.retry)
+		r.Get("/{id}/steps/{step}/logs", a.stepLogs)
 		r.Get("/{id}/events", a.events)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -46,6 +46,7 @@ type Config struct {
 
 	Launcher  string `envconfig:"LAUNCHER" default:"local" desc:"local (child processes) or kubernetes (one Job per step)"`
 	LocalBins string `envconfig:"LOCAL_BIN_DIR" default:"bin" desc:"local launcher: the directory holding the worker binaries"`
+	StepLogs  string `envconfig:"STEP_LOG_DIR" default:"data/logs/steps" desc:"local launcher: where each run's output is kept, <run id>.log, served by GET /api/v1/workflows/{id}/steps/{step}/logs; empty: not kept"`
 
 	Services         string        `envconfig:"STEP_SERVICES" desc:"binary or image per step kind, e.g. load=loader-producer,store=arango-connector (default: the kind's own service)"`
 	Args             string        `envconfig:"STEP_ARGS" desc:"extra arguments per step kind, e.g. load=--simulate-loading (space-separated within a kind)"`
@@ -181,7 +182,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	var kc kubernetes.Interface
 	switch cfg.Launcher {
 	case "local":
-		ll := local.New(local.Options{BinDir: cfg.LocalBins, Output: os.Stderr})
+		ll := local.New(local.Options{BinDir: cfg.LocalBins, Output: os.Stderr, LogDir: cfg.StepLogs})
 		defer ll.Close()
 		l = ll
 	default:
@@ -199,6 +200,9 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	a := api.New(gate, repo, nil, rt.Log)
 	if cfg.SymbolsTTL > 0 {
 		a.SetSymbols(api.NewSymbolList(cfg.ExchangeURL, cfg.SymbolsTTL, nil))
+	}
+	if lg, ok := l.(launch.Logs); ok {
+		a.SetLogs(lg)
 	}
 	a.Mount(rt.Router)
 	rt.SetReadyCheck(gate.StoreErr)

@@ -35,6 +35,9 @@ type Options struct {
 	// Output receives the children's stderr, each line as the child wrote
 	// it; nil discards it.
 	Output io.Writer
+	// LogDir, when set, also keeps each run's stdout and stderr in a file
+	// of its own, <LogDir>/<run id>.log, served by Logs.
+	LogDir string
 }
 
 // Launcher runs steps as child processes.
@@ -89,10 +92,14 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 		env = append(env, k+"="+s.Env[k])
 	}
 	cmd.Env = env
-	cmd.Stdout = l.o.Output
-	cmd.Stderr = l.o.Output
+	out, closeOut, err := l.output(s.ID)
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
+		closeOut()
 		return fmt.Errorf("start %s: %w", s.Service, err)
 	}
 	p := &proc{cmd: cmd, done: make(chan struct{}), status: launch.Status{ID: s.ID, Phase: launch.Running, At: time.Now()}}
@@ -107,6 +114,7 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 	}
 	go func() {
 		err := cmd.Wait()
+		closeOut()
 		st := launch.Status{ID: s.ID, Phase: launch.Succeeded, Message: "exit code 0", At: time.Now()}
 		var ee *exec.ExitError
 		switch {

@@ -69,6 +69,7 @@ type API struct {
 
 	symbols Symbols     // nil: symbols are not checked against the exchange
 	logs    launch.Logs // nil: no step logs
+	purger  Purger      // nil: DELETE cannot purge
 
 	idemMu sync.Mutex // one creation with a key at a time
 	purged time.Time  // when keys past their TTL were last deleted
@@ -330,6 +331,14 @@ func (a *API) stop(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) remove(w http.ResponseWriter, r *http.Request) {
+	if purge, err := purgeRequested(r); err != nil || purge {
+		if err != nil {
+			problem(w, http.StatusBadRequest, "invalid request", err.Error(), "purge")
+			return
+		}
+		a.purge(w, r)
+		return
+	}
 	if err := a.eng.Delete(r.Context(), chi.URLParam(r, "id")); err != nil {
 		a.fail(w, err)
 		return

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/objstore"
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/service"
 	"github.com/streamforge/streamforge/libs/store"
@@ -37,12 +38,17 @@ type StoreConfig = store.Config
 // with LAUNCHER=kubernetes).
 type KubeConfig = kube.Config
 
+// ArtifactConfig names the object store settings (where gnn-trainer writes
+// models: DELETE ?purge=true removes a workflow's) so they embed too.
+type ArtifactConfig = objstore.Config
+
 // Config is queue-manager's environment.
 type Config struct {
 	service.Common
 	bus.Config
 	StoreConfig
 	KubeConfig
+	ArtifactConfig
 
 	Launcher  string `envconfig:"LAUNCHER" default:"local" desc:"local (child processes) or kubernetes (one Job per step)"`
 	LocalBins string `envconfig:"LOCAL_BIN_DIR" default:"bin" desc:"local launcher: the directory holding the worker binaries"`
@@ -201,6 +207,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	if cfg.SymbolsTTL > 0 {
 		a.SetSymbols(api.NewSymbolList(cfg.ExchangeURL, cfg.SymbolsTTL, nil))
 	}
+	a.SetPurger(&purger{st: st, art: cfg.ArtifactConfig})
 	if lg, ok := l.(launch.Logs); ok {
 		a.SetLogs(lg)
 	}

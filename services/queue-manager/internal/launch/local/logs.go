@@ -92,7 +92,7 @@ func (t *tail) Read(p []byte) (int, error) {
 		}
 		if !t.alive() {
 			// It may have written its last lines after the read above.
-			if n, err = t.f.Read(p); n > 0 {
+			if n, _ = t.f.Read(p); n > 0 {
 				return n, nil
 			}
 			return 0, io.EOF

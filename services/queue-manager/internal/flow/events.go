@@ -203,7 +203,7 @@ func (e *Engine) OnRun(ctx context.Context, st launch.Status) {
 			e.endAttempt(s, Stopped, string(st.Phase)+": "+st.Message)
 			s.State = Stopped
 		} else {
-			e.attemptFailed(ctx, w, s, fmt.Sprintf("run %s: %s", st.Phase, st.Message))
+			e.attemptFailedFor(ctx, w, s, fmt.Sprintf("run %s: %s", st.Phase, st.Message), st.Permanent)
 		}
 		e.settleLocked(ctx, w)
 		e.saveLocked(ctx, w, "step", s.ID)

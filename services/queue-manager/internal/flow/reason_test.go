@@ -121,3 +121,21 @@ func TestStopOnRequestEndsTheStepStopped(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigurationRefusedIsNotRetried: a run whose worker refused its
+// configuration (the launcher says permanent) fails its step at once.
+func TestConfigurationRefusedIsNotRetried(t *testing.T) {
+	r := newRig(t, "", nil, Options{MaxAttempts: 3, RetryBase: time.Second})
+	w, err := r.eng.Submit(context.Background(), oneLoad())
+	if err != nil {
+		t.Fatal(err)
+	}
+	why := "exit code 2 (configuration refused): loader-producer: configuration: LOADER_BATCH_SIZE: must be positive"
+	r.eng.OnRun(context.Background(), launch.Status{ID: r.currentRun(w.Steps[0]), Phase: launch.Failed, Message: why, Permanent: true})
+	r.clk.add(2 * time.Second)
+	r.eng.Tick(context.Background())
+	got := r.stored(w.ID)
+	if got.State != Failed || len(r.l.specs()) != 1 || !strings.Contains(got.Error, "LOADER_BATCH_SIZE") {
+		t.Errorf("workflow %s %q after %d launches: want failed at once with the worker's words", got.State, got.Error, len(r.l.specs()))
+	}
+}

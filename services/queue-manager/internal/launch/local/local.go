@@ -96,6 +96,8 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 	if err != nil {
 		return err
 	}
+	last := &lastLine{}
+	out = io.MultiWriter(out, last)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -120,6 +122,9 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 		switch {
 		case p.overtime.Load():
 			st.Phase, st.Message = launch.Failed, fmt.Sprintf("DeadlineExceeded: ran longer than its deadline of %s", s.Deadline)
+		case errors.As(err, &ee) && ee.ExitCode() == launch.ExitConfig:
+			// What it refused is the last thing it wrote.
+			st.Phase, st.Message, st.Permanent = launch.Failed, fmt.Sprintf("exit code %d (configuration refused): %s", ee.ExitCode(), last), true
 		case errors.As(err, &ee) && ee.ExitCode() >= 0:
 			st.Phase, st.Message = launch.Failed, fmt.Sprintf("exit code %d", ee.ExitCode())
 		case errors.As(err, &ee):

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
@@ -106,3 +108,41 @@ func (t *tail) Read(p []byte) (int, error) {
 }
 
 func (t *tail) Close() error { return t.f.Close() }
+
+// lastLine keeps the last non-empty line written to it (at most
+// lastLineMax bytes of it).
+type lastLine struct {
+	mu   sync.Mutex
+	cur  []byte // the line being written
+	done string // the last complete non-empty line
+}
+
+const lastLineMax = 500
+
+func (l *lastLine) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range p {
+		if c == '\n' {
+			if line := strings.TrimSpace(string(l.cur)); line != "" {
+				l.done = line
+			}
+			l.cur = l.cur[:0]
+			continue
+		}
+		if len(l.cur) < lastLineMax {
+			l.cur = append(l.cur, c)
+		}
+	}
+	return len(p), nil
+}
+
+// String returns the last non-empty line.
+func (l *lastLine) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if line := strings.TrimSpace(string(l.cur)); line != "" {
+		return line
+	}
+	return l.done
+}

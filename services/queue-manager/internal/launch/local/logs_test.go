@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,5 +55,39 @@ func TestEachRunKeepsItsOutput(t *testing.T) {
 		if _, err := l.Logs(ctx, run, false); !errors.Is(err, launch.ErrNoLogs) {
 			t.Errorf("logs of %s: %v, want ErrNoLogs", run, err)
 		}
+	}
+}
+
+// TestConfigurationRefusedIsPermanent: a child that exits 2 (a worker
+// refusing its configuration) is reported failed, permanent, with its last
+// line of output.
+func TestConfigurationRefusedIsPermanent(t *testing.T) {
+	bins := t.TempDir()
+	script := "#!/bin/sh\necho 'starting' >&2\necho 'worker: configuration: GNN_EPOCHS: not a number' >&2\nexit 2\n"
+	if err := os.WriteFile(filepath.Join(bins, "worker"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l := local.New(local.Options{BinDir: bins})
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ended := make(chan launch.Status, 1)
+	go func() {
+		_ = l.Watch(ctx, func(st launch.Status) {
+			if st.Phase.Terminal() {
+				ended <- st
+			}
+		})
+	}()
+	if err := l.Launch(ctx, launch.Spec{ID: "s.train.1", Service: "worker"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case st := <-ended:
+		if st.Phase != launch.Failed || !st.Permanent || !strings.HasSuffix(st.Message, "GNN_EPOCHS: not a number") {
+			t.Errorf("ended %+v, want failed, permanent, with the last line", st)
+		}
+	case <-ctx.Done():
+		t.Fatal("the run did not end")
 	}
 }

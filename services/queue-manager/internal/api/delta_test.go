@@ -73,6 +73,7 @@ func TestEventsCarryOnlyTheChangedStep(t *testing.T) {
 		d.Step.ID != load.ID || d.Step.Records != 5 || d.Workflow != nil {
 		t.Errorf("progress event %s %s: want the loader step alone with the workflow's id and state", next.name, next.data)
 	}
+	t.Logf("snapshot %d bytes, progress delta %d bytes", len(first.data), len(next.data))
 	if len(next.data) >= len(first.data)/2 {
 		t.Errorf("progress event of %d bytes for a snapshot of %d: it carries more than the step", len(next.data), len(first.data))
 	}

@@ -54,7 +54,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, o Options) error
 	}
 	job, err := ParseJob(task, o.Kinds, time.Now())
 	if err != nil {
-		return w.End(ctx, err, nil)
+		return w.End(ctx, protocol.Permanent(err), nil) // the task itself is wrong
 	}
 	if cfg.CreateTopics && job.Topic != topic {
 		if err := w.Admin.EnsureTopics(ctx, dataTopics(cfg, job.Topic)...); err != nil {
@@ -66,11 +66,11 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, o Options) error
 	client := newClient(cfg, m, log)
 	info, err := client.ExchangeInfo(w.Work(), job.Symbols...)
 	if err == nil {
-		err = info.Validate(job.Symbols...)
+		err = protocol.Permanent(info.Validate(job.Symbols...)) // the exchange said so: retrying will not change it
 	}
 	if err != nil {
 		if apiErr, ok := errors.AsType[*binance.APIError](err); ok && apiErr.Code == -1121 {
-			err = fmt.Errorf("SYMBOL: %s: not a symbol on the exchange (%s)", strings.Join(job.Symbols, ","), apiErr.Msg)
+			err = protocol.Permanent(fmt.Errorf("SYMBOL: %s: not a symbol on the exchange (%s)", strings.Join(job.Symbols, ","), apiErr.Msg))
 		} else if !errors.Is(err, context.Canceled) {
 			err = exchangeError(cfg.RESTURL, err)
 		}

@@ -71,6 +71,11 @@ type Event struct {
 	// event without it (sign.go). Added by StreamForge; optional unless
 	// MESSAGE_SIGNING is required.
 	Sig string `json:"sig,omitempty"`
+	// Permanent marks an error event whose cause a retry cannot fix: a
+	// symbol the exchange does not list, a type the worker does not load,
+	// a bad configuration. queue-manager fails the step at once instead of
+	// relaunching it. Added by StreamForge; optional (false when absent).
+	Permanent bool `json:"permanent,omitempty"`
 
 	// Extra keeps fields this version does not know.
 	Extra Extra `json:"-"`
@@ -139,6 +144,8 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 			err = field(k, raw, &e.RunID)
 		case "sig":
 			err = field(k, raw, &e.Sig)
+		case "permanent":
+			err = field(k, raw, &e.Permanent)
 		default:
 			if e.Extra == nil {
 				e.Extra = Extra{}
@@ -177,6 +184,10 @@ func (e Event) MarshalJSON() ([]byte, error) {
 		w.raw("result", e.Result)
 	}
 	w.strOmit("run_id", e.RunID)
+	if e.Permanent {
+		w.key("permanent")
+		w.buf = append(w.buf, "true"...)
+	}
 	w.extra(e.Extra)
 	w.strOmit("sig", e.Sig) // last: the signed bytes are the encoding without it
 	return w.bytes(), nil

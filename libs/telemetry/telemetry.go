@@ -189,10 +189,11 @@ func (e *Emitter) Interrupted(ctx context.Context, msg string) error {
 }
 
 // Error reports cause. A fatal error ends the worker's life (finished=true);
-// a recoverable one is reported and the worker goes on.
+// a recoverable one is reported and the worker goes on. A cause marked with
+// protocol.Permanent is sent with permanent=true: a retry cannot fix it.
 func (e *Emitter) Error(ctx context.Context, cause error, fatal bool) error {
 	return e.send(ctx, protocol.Event{Status: protocol.StatusError, Message: cause.Error(), Error: cause.Error(),
-		RecordsWritten: e.records.Load(), Finished: fatal})
+		RecordsWritten: e.records.Load(), Finished: fatal, Permanent: protocol.IsPermanent(cause)})
 }
 
 // Pong answers a ping command (its command_id in replyTo).

@@ -243,9 +243,9 @@ func (w *Worker) Work() context.Context { return w.work }
 func (w *Worker) Stopped() (bool, string) {
 	switch {
 	case errors.Is(context.Cause(w.work), control.ErrStopRequested):
-		return true, "stopped on request"
+		return true, protocol.ReasonStopRequested
 	case w.work.Err() != nil:
-		return true, "stopped by signal"
+		return true, protocol.ReasonSignal
 	}
 	return false, ""
 }

@@ -23,7 +23,7 @@ start_queue_manager() {
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   KAFKA_BOOTSTRAP_SERVERS="$bootstrap" KAFKA_CREATE_TOPICS=true HTTP_ADDR="127.0.0.1:$port" STORE_PATH="$work/qm.db" \
-    LOCAL_BIN_DIR="$work/no-workers" STEP_MAX_ATTEMPTS=1 LOG_LEVEL="$level" API_RATE_LIMIT="${API_RATE_LIMIT:-0}" \
+    STEP_LOG_DIR="$work/steps" LOCAL_BIN_DIR="$work/no-workers" STEP_MAX_ATTEMPTS=1 LOG_LEVEL="$level" API_RATE_LIMIT="${API_RATE_LIMIT:-0}" \
     "$work/queue-manager" 2>"$work/qm.log" &
   qm_pid=$!
   qm_base="http://127.0.0.1:$port"

@@ -1,5 +1,5 @@
 // Command devstack runs StreamForge's local stack on the embedded defaults:
-// `devstack --help` lists its commands (up, demo, stream, clean, kafka,
+// `devstack --help` lists its commands (up, demo, stream, logs, clean, kafka,
 // exchange, lifecycle), `devstack <command> --help` their flags.
 package main
 

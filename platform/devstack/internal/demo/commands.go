@@ -21,6 +21,7 @@ var Commands = []Command{
 	{"up", "the embedded Kafka broker, the exchange simulator (or Binance with LIVE=1) and queue-manager with the local launcher, the store and the artifacts under data/, until Ctrl-C", Up},
 	{"demo", "Scenario 1 through the stack: train a GNN on a month of BTCUSDT trades and 5-minute candles, followed to the model", Demo},
 	{"stream", "Scenario 2 through the stack: live trades and order book of a symbol watched from Kafka, stopped through the API on Ctrl-C or --duration", Stream},
+	{"logs", "a workflow's step logs through queue-manager's API: logs <workflow> [step] [--attempt N] [--follow]", Logs},
 	{"clean", "remove a data directory's Kafka log, store, artifacts and logs (--yes; refused while a stack runs on it)", Clean},
 	{"kafka", "the embedded Kafka broker with the service topics, until Ctrl-C", Kafka},
 	{"exchange", "the exchange simulator (Binance REST, archives, WebSocket) on :9090", Exchange},

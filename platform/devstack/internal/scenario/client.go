@@ -176,13 +176,11 @@ func (c *Client) Follow(ctx context.Context, id string, fn func(*Workflow)) (*Wo
 				fn(final)
 				return final, nil
 			}
-			var ch struct {
-				Workflow *Workflow `json:"workflow"`
+			next, err := applyChange(last, event, data)
+			if err != nil {
+				return last, err
 			}
-			if err := json.Unmarshal([]byte(data), &ch); err != nil || ch.Workflow == nil {
-				return last, fmt.Errorf("event %s: %q is not a change", event, data)
-			}
-			last = ch.Workflow
+			last = next
 			fn(last)
 		}
 	}

@@ -155,7 +155,7 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	env := append(os.Environ(),
 		"KAFKA_BOOTSTRAP_SERVERS="+s.Kafka, "KAFKA_CREATE_TOPICS=true",
 		"LAUNCHER=local", "LOCAL_BIN_DIR="+bin, "HTTP_ADDR="+o.APIAddr,
-		"STORE_PATH="+s.StorePath, "ARTIFACT_DIR="+s.ArtifactDir, "MINIO_ENDPOINT=")
+		"STORE_PATH="+s.StorePath, "ARTIFACT_DIR="+s.ArtifactDir, "MINIO_ENDPOINT=", "STEP_LOG_DIR="+filepath.Join(data, "logs", "steps"))
 	if !o.Live {
 		if err := s.startExchange(o); err != nil {
 			return nil, err

@@ -137,6 +137,7 @@ func testScenario1(t *testing.T, o stack.Options, timeRange string) {
 	if _, err := png.Decode(f); err != nil {
 		t.Errorf("training curve: %v", err)
 	}
+	operatorPath(ctx, t, s, sum)
 }
 
 // The unit tier: a week, on the embedded broker.

@@ -41,7 +41,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(Name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.QueueID, "queue-id", "", "task to address (required)")
-	fs.StringVar(&o.Command, "command", "ping", "ping or stop")
+	fs.StringVar(&o.Command, "command", "ping", "ping or stop (stop pings first and stops each worker that answers, for its run only)")
 	fs.StringVar(&o.Target, "target", "", "service name or telemetry_id to address (default: every worker of the task)")
 	fs.BoolVar(&o.ExpectPong, "expect-pong", false, "wait for the pong and fail without it (ping)")
 	fs.BoolVar(&o.ExpectFinish, "expect-finish", false, "wait for the interrupted or finished event (stop)")
@@ -90,6 +90,9 @@ func (o Options) validate() error {
 	if o.QueueID == "" {
 		return errors.New("--queue-id is required")
 	}
+	if err := workflowIDError(o.QueueID); err != nil {
+		return err
+	}
 	switch protocol.CommandKind(o.Command) {
 	case protocol.CommandPing:
 		if o.ExpectFinish {
@@ -109,7 +112,8 @@ func (o Options) validate() error {
 }
 
 // Send sends the command and waits for the expected answer until ctx ends.
-// It returns a line describing what happened.
+// It returns a line describing what happened. A stop is sent to each worker
+// that answers a ping first, for its run only (see stopRuns).
 func Send(ctx context.Context, cfg bus.Config, o Options) (string, error) {
 	admin, err := bus.NewAdmin(cfg)
 	if err != nil {
@@ -117,6 +121,14 @@ func Send(ctx context.Context, cfg bus.Config, o Options) (string, error) {
 	}
 	if err := admin.Check(ctx); err != nil {
 		return "", err
+	}
+	if protocol.CommandKind(o.Command) == protocol.CommandStop {
+		prod, err := bus.NewProducer(cfg, bus.ProducerOptions{Linger: time.Millisecond})
+		if err != nil {
+			return "", err
+		}
+		defer prod.Close()
+		return stopRuns(ctx, cfg, prod, o)
 	}
 	id, err := protocol.NewSuffix(rand.Reader)
 	if err != nil {

@@ -20,6 +20,8 @@ func TestUsageErrorsExit2WithOneLine(t *testing.T) {
 		{"unknown command", []string{"--queue-id", "q", "--command", "explode"}, nil, `--command "explode"`},
 		{"pong with stop", []string{"--queue-id", "q", "--command", "stop", "--expect-pong"}, nil, "--expect-pong goes with --command ping"},
 		{"finish with ping", []string{"--queue-id", "q", "--expect-finish"}, nil, "--expect-finish goes with --command stop"},
+		{"a workflow id", []string{"--queue-id", "wf-btcusdt-workflow-20240801-a1b2c3", "--command", "stop"}, nil,
+			"is a workflow id, not a step's queue_id"},
 		{"no brokers", []string{"--queue-id", "q"}, map[string]string{"KAFKA_BOOTSTRAP_SERVERS": ""}, "KAFKA_BOOTSTRAP_SERVERS"},
 		{"bad protocol", []string{"--queue-id", "q"}, map[string]string{"KAFKA_BOOTSTRAP_SERVERS": "k:9092", "KAFKA_SECURITY_PROTOCOL": "TLS"}, "KAFKA_SECURITY_PROTOCOL"},
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/auth"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 )
 
 //go:embed openapi.yaml
@@ -66,6 +67,10 @@ type API struct {
 	recs Records
 	now  func() time.Time
 	log  zerolog.Logger
+
+	symbols Symbols     // nil: symbols are not checked against the exchange
+	logs    launch.Logs // nil: no step logs
+	purger  Purger      // nil: DELETE cannot purge
 
 	idemMu sync.Mutex // one creation with a key at a time
 	purged time.Time  // when keys past their TTL were last deleted
@@ -114,6 +119,8 @@ func (a *API) Mount(r chi.Router) {
 		r.With(read).Get("/{id}", a.get)
 		r.With(change...).Delete("/{id}", a.remove)
 		r.With(change...).Post("/{id}/stop", a.stop)
+		r.With(change...).Post("/{id}/retry", a.retry)
+		r.With(read).Get("/{id}/steps/{step}/logs", a.stepLogs)
 		r.With(read).Get("/{id}/events", a.events)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -215,6 +222,10 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := req.Validate(a.now()); err != nil {
+		a.fail(w, err)
+		return
+	}
+	if err := a.checkSymbols(r.Context(), req.Symbols); err != nil {
 		a.fail(w, err)
 		return
 	}
@@ -342,6 +353,14 @@ func (a *API) stop(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) remove(w http.ResponseWriter, r *http.Request) {
+	if purge, err := purgeRequested(r); err != nil || purge {
+		if err != nil {
+			problem(w, http.StatusBadRequest, "invalid request", err.Error(), "purge")
+			return
+		}
+		a.purge(w, r)
+		return
+	}
 	if err := a.eng.Delete(r.Context(), chi.URLParam(r, "id")); err != nil {
 		a.fail(w, err)
 		return
@@ -423,7 +442,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			last = c.Workflow
-			if !send(c.Kind, c) {
+			if !send(sseData(c)) {
 				return
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/objstore"
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/service"
 	"github.com/streamforge/streamforge/libs/store"
@@ -44,6 +45,10 @@ type AuthConfig = auth.Config
 // APILimits names what one API client may cost.
 type APILimits = api.Limits
 
+// ArtifactConfig names the object store settings (where gnn-trainer writes
+// models: DELETE ?purge=true removes a workflow's) so they embed too.
+type ArtifactConfig = objstore.Config
+
 // Config is queue-manager's environment.
 type Config struct {
 	service.Common
@@ -52,11 +57,13 @@ type Config struct {
 	KubeConfig
 	AuthConfig
 	APILimits
+	ArtifactConfig
 
 	Launcher  string `envconfig:"LAUNCHER" default:"local" desc:"local (child processes) or kubernetes (one Job per step)"`
 	LocalBins string `envconfig:"LOCAL_BIN_DIR" default:"bin" desc:"local launcher: the directory holding the worker binaries"`
 	LocalDir  string `envconfig:"LOCAL_SERVICE_ENV_DIR" desc:"local launcher: a directory of <service>.env files (NAME=value lines) added to that service's workers, e.g. each service's own KAFKA_USERNAME and KAFKA_PASSWORD; none when empty"`
 	LocalPass string `envconfig:"LOCAL_WORKER_ENV" default:"PATH,HOME,TMPDIR,TZ,LANG,LC_ALL,LOG_LEVEL,KAFKA_*,ARANGO_*,STORE_*,MINIO_*,ARTIFACT_DIR,BINANCE_*,LOADER_*,CONNECTOR_BATCH_*,GRAPH_*,FEATURE_*,GNN_*,DUMMY_*,PROGRESS_INTERVAL,HEARTBEAT_INTERVAL" desc:"local launcher: the variables of queue-manager's environment a worker inherits, comma-separated names or prefixes ending in * (nothing else reaches it: the task's variables come from the step)"`
+	StepLogs  string `envconfig:"STEP_LOG_DIR" default:"data/logs/steps" desc:"local launcher: where each run's output is kept, <run id>.log, served by GET /api/v1/workflows/{id}/steps/{step}/logs; empty: not kept"`
 
 	Services         string        `envconfig:"STEP_SERVICES" desc:"binary or image per step kind, e.g. load=loader-producer,store=arango-connector (default: the kind's own service)"`
 	Args             string        `envconfig:"STEP_ARGS" desc:"extra arguments per step kind, e.g. load=--simulate-loading (space-separated within a kind)"`
@@ -77,6 +84,8 @@ type Config struct {
 	Signing          string        `envconfig:"MESSAGE_SIGNING" default:"required" desc:"off, permissive or required: sign commands with each task's key, give each worker its task's key (MESSAGE_KEY), and act only on events signed with it (permissive: unsigned ones too, for a rolling upgrade)"`
 	SigningSecret    string        `envconfig:"MESSAGE_SIGNING_SECRET" desc:"the secret every task's key is derived from (at least 32 characters); empty: MESSAGE_SIGNING_SECRET_FILE, else a random one per process (running workers are then not trusted after a restart)"`
 	SigningFile      string        `envconfig:"MESSAGE_SIGNING_SECRET_FILE" desc:"file holding MESSAGE_SIGNING_SECRET (a Secret only queue-manager mounts; never the workers' JOB_SECRET)"`
+	ExchangeURL      string        `envconfig:"BINANCE_REST_URL" default:"https://api.binance.com" desc:"the exchange whose /api/v3/exchangeInfo lists the symbols a workflow may name (the loaders' BINANCE_REST_URL); unreachable: symbols are not checked at POST, and a bad one fails its step once"`
+	SymbolsTTL       time.Duration `envconfig:"SYMBOLS_TTL" default:"1h" desc:"how long the exchange's symbol list is kept before it is fetched again; 0: symbols are not checked at POST"`
 	LeaseTTL         time.Duration `envconfig:"ENGINE_LEASE_TTL" default:"15s" desc:"the engine lease in the store: one queue-manager runs the engine, the others serve reads; a leader that cannot renew it stops, another takes it once it lapsed"`
 
 	// STEP_SERVICES, STEP_ARGS, STEP_LIMITS and STEP_DEADLINES as Validate
@@ -232,7 +241,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	var targets targetLister
 	switch cfg.Launcher {
 	case "local":
-		ll := local.New(local.Options{BinDir: cfg.LocalBins, Pass: splitList(cfg.LocalPass), ServiceEnvDir: cfg.LocalDir, Output: os.Stderr})
+		ll := local.New(local.Options{BinDir: cfg.LocalBins, Pass: splitList(cfg.LocalPass), ServiceEnvDir: cfg.LocalDir, Output: os.Stderr, LogDir: cfg.StepLogs})
 		defer ll.Close()
 		l, targets = ll, ll
 	default:
@@ -254,7 +263,15 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	api.New(gate, repo, nil, rt.Log).Protect(verifier, cfg.APILimits).Mount(rt.Router)
+	a := api.New(gate, repo, nil, rt.Log).Protect(verifier, cfg.APILimits)
+	if cfg.SymbolsTTL > 0 {
+		a.SetSymbols(api.NewSymbolList(cfg.ExchangeURL, cfg.SymbolsTTL, nil))
+	}
+	a.SetPurger(&purger{st: st, art: cfg.ArtifactConfig})
+	if lg, ok := l.(launch.Logs); ok {
+		a.SetLogs(lg)
+	}
+	a.Mount(rt.Router)
 	rt.Router.Get(SDPath, sdTargets(targets))
 	rt.SetReadyCheck(gate.StoreErr)
 	holder := holderID()

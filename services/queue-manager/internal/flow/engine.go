@@ -142,6 +142,9 @@ type Engine struct {
 	// unreachable), by run id: Tick publishes them again while their step
 	// is still stopping.
 	stops map[string]*unsentStop
+	// ended are the workflows that ended lately, by queue id: the worker's
+	// error event may come after the process exit that ended them.
+	ended map[string][]*stepRef
 	// unsent are the runs whose start command could not be published, by
 	// the goroutine performing the queue (only it reads and writes them).
 	unsent map[string]error
@@ -160,7 +163,7 @@ func NewEngine(repo *Repo, l launch.Launcher, pub Publisher, o Options) *Engine 
 		active: map[string]*Workflow{}, byQueue: map[string][]*stepRef{}, runs: map[string]*stepRef{},
 		lastSeen: map[string]time.Time{}, exited: map[string]map[int]int64{}, subs: map[string]map[chan Change]struct{}{},
 		dirty: map[string]*Workflow{}, unsaved: map[string]*Workflow{}, unsent: map[string]error{},
-		stops: map[string]*unsentStop{},
+		stops: map[string]*unsentStop{}, ended: map[string][]*stepRef{},
 	}
 	e.o.Metrics.silence.watch(e.silences)
 	return e
@@ -205,6 +208,9 @@ func (e *Engine) Start(ctx context.Context) error {
 				e.attemptFailed(ctx, w, s, "its run was lost while queue-manager was down")
 			}
 		}
+		// A workflow left stopping whose runs are all gone ends now; one
+		// whose steps all ended before the restart too.
+		e.settleLocked(ctx, w)
 		e.saveLocked(ctx, w, "workflow", "")
 	}
 	e.scheduleLocked(ctx)
@@ -220,6 +226,7 @@ func (e *Engine) adopt(w *Workflow) {
 }
 
 func (e *Engine) forget(w *Workflow) {
+	e.rememberEnded(w)
 	delete(e.active, w.ID)
 	for _, s := range w.Steps {
 		delete(e.byQueue, s.QueueID)
@@ -283,7 +290,9 @@ func (e *Engine) Get(ctx context.Context, id string) (*Workflow, error) {
 
 // Stop stops a workflow gracefully: pending steps will not start, running
 // ones get a stop command and StopGrace to end before their runs are
-// removed. Stopping a final workflow changes nothing.
+// removed. Stopping a stopping workflow sends the stop commands of its
+// stopping steps again (the first ones may have been lost); stopping a
+// final workflow changes nothing.
 func (e *Engine) Stop(ctx context.Context, id string) (*Workflow, error) {
 	e.mu.Lock()
 	defer e.unlock(ctx)
@@ -292,6 +301,13 @@ func (e *Engine) Stop(ctx context.Context, id string) (*Workflow, error) {
 		return e.repo.Get(ctx, id)
 	}
 	if w.State == Stopping {
+		for _, s := range w.Steps {
+			if s.State == Stopping {
+				e.command(s, protocol.CommandStop)
+			}
+		}
+		e.settleLocked(ctx, w)
+		e.saveLocked(ctx, w, "workflow", "")
 		return clone(w), nil
 	}
 	// Settling a stopping workflow cancels its pending steps and stops
@@ -523,7 +539,7 @@ const Lost = "lost"
 // counted returns how many of s's attempts count against MaxAttempts.
 func counted(s *Step) int {
 	n := 0
-	for _, a := range s.Attempts {
+	for _, a := range s.Attempts[min(s.RetryFrom, len(s.Attempts)):] {
 		if a.Outcome != Lost {
 			n++
 		}
@@ -536,11 +552,17 @@ func counted(s *Step) int {
 // delay, or fails the step (and with it the workflow) when the attempts
 // are used up.
 func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why string) {
+	e.attemptFailedFor(ctx, w, s, why, false)
+}
+
+// attemptFailedFor is attemptFailed; a permanent failure (the worker said
+// a retry cannot fix it) fails the step at once.
+func (e *Engine) attemptFailedFor(ctx context.Context, w *Workflow, s *Step, why string, permanent bool) {
 	now := e.o.Now().UTC()
 	a := s.Current()
 	if a != nil && a.Ended.IsZero() {
 		a.Ended, a.Outcome, a.Message = now, Failed, why
-		if e.blind != nil {
+		if e.blind != nil && !permanent {
 			a.Outcome, a.Message = Lost, why+" (during a queue-events outage: not counted)"
 		}
 		delete(e.runs, a.RunID)
@@ -552,6 +574,12 @@ func (e *Engine) attemptFailed(ctx context.Context, w *Workflow, s *Step, why st
 	switch {
 	case w.State == Stopping || s.State == Stopping:
 		s.State = Stopped
+	case permanent:
+		s.State = Failed
+		e.o.Log.Error().Str("workflow", w.ID).Str("step", s.ID).Str("why", why).Msg("step failed: a retry cannot fix it")
+		if w.Error == "" {
+			w.Error = fmt.Sprintf("step %s failed: %s (not retried: the worker marked it permanent)", s.ID, why)
+		}
 	case counted(s) < e.o.MaxAttempts:
 		delay := e.o.RetryBase << min(max(counted(s), 1)-1, 20)
 		if delay > e.o.RetryMax || delay <= 0 {

@@ -32,6 +32,14 @@ func (e *Engine) applyLocked(ctx context.Context, ev protocol.Event) {
 			break
 		}
 	}
+	if late := ref; late != nil || ev.Status == protocol.StatusError {
+		if late == nil {
+			late = e.endedRef(ev)
+		}
+		if late != nil && e.lateReasonLocked(ctx, late, ev) {
+			return
+		}
+	}
 	if ref == nil || (ref.s.State != Running && ref.s.State != Stopping) {
 		e.o.Metrics.events.WithLabelValues("unknown").Inc()
 		return
@@ -75,15 +83,27 @@ func (e *Engine) applyLocked(ctx context.Context, ev protocol.Event) {
 		}
 		kind = "step"
 	case ev.Status == protocol.StatusError && ev.Finished:
-		e.attemptFailed(ctx, w, s, "error event: "+ev.Error)
+		// The worker's own words: they are what a person needs to act.
+		if a := s.Current(); a != nil && a.Ended.IsZero() {
+			a.Error, a.Permanent = ev.Error, ev.Permanent
+		}
+		e.attemptFailedFor(ctx, w, s, workerReason(ev), ev.Permanent)
 		kind = "step"
 	case ev.Status == protocol.StatusError:
 		s.Error = ev.Error // reported, the worker goes on
 	case ev.Status == protocol.StatusInterrupted:
-		if s.State == Stopping || w.State == Stopping {
+		switch {
+		case s.State == Stopping || w.State == Stopping:
 			e.endAttempt(s, Stopped, ev.Message)
 			s.State = Stopped
-		} else {
+		case ev.Message == protocol.ReasonStopRequested:
+			// Someone stopped this run on queue-control (debug-producer,
+			// an operator): the step is stopped, not failed; its stop
+			// named this run, so a relaunch would not see it.
+			e.endAttempt(s, Stopped, ev.Message+" (a stop command not sent by queue-manager)")
+			s.State = Stopped
+			e.o.Log.Info().Str("workflow", w.ID).Str("step", s.ID).Msg("step stopped by a stop command of its own")
+		default:
 			e.attemptFailed(ctx, w, s, "interrupted without a stop request: "+ev.Message)
 		}
 		kind = "step"
@@ -119,6 +139,18 @@ func (e *Engine) endAttempt(s *Step, outcome, msg string) {
 		delete(e.runs, a.RunID)
 		delete(e.exited, a.RunID)
 	}
+}
+
+// workerReason is what a fatal error event says, in the worker's words:
+// its error, and its message when that says more.
+func workerReason(ev protocol.Event) string {
+	switch {
+	case ev.Error == "":
+		return ev.Message
+	case ev.Message == "" || ev.Message == ev.Error:
+		return ev.Error
+	}
+	return ev.Message + ": " + ev.Error
 }
 
 // Flowing tells the engine that queue-events delivers. Until it first does
@@ -175,7 +207,7 @@ func (e *Engine) OnRun(ctx context.Context, st launch.Status) {
 			e.endAttempt(s, Stopped, string(st.Phase)+": "+st.Message)
 			s.State = Stopped
 		} else {
-			e.attemptFailed(ctx, w, s, fmt.Sprintf("run %s: %s", st.Phase, st.Message))
+			e.attemptFailedFor(ctx, w, s, fmt.Sprintf("run %s: %s", st.Phase, st.Message), st.Permanent)
 		}
 		e.settleLocked(ctx, w)
 		e.saveLocked(ctx, w, "step", s.ID)
@@ -220,6 +252,7 @@ func (e *Engine) Tick(ctx context.Context) {
 		}
 	}
 	e.resendStopsLocked()
+	e.pruneEndedLocked()
 	e.scheduleLocked(ctx)
 	e.flushLocked(ctx)
 }

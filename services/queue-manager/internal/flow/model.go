@@ -241,6 +241,9 @@ type Step struct {
 	Error         string     `json:"error,omitempty"`
 	QueuePosition int        `json:"queue_position,omitempty"` // 1 = next to start, when waiting for a slot
 	RetryAt       time.Time  `json:"retry_at,omitzero"`        // a failed attempt's relaunch time
+	// RetryFrom is how many attempts the step had when its workflow was
+	// retried: only the later ones count against MaxAttempts.
+	RetryFrom int `json:"retry_from,omitempty"`
 	// Result is the finished event's summary (graph size, model metrics,
 	// artifact locations), as the worker sent it.
 	Result json.RawMessage `json:"result,omitempty"`
@@ -254,6 +257,12 @@ type Attempt struct {
 	Ended   time.Time `json:"ended,omitzero"`
 	Outcome string    `json:"outcome,omitempty"` // finished, failed, stopped
 	Message string    `json:"message,omitempty"`
+	// Error is the worker's own reason when the attempt ended on its error
+	// event (the event's error), and Permanent whether the worker marked
+	// it as one a retry cannot fix (the step then failed without another
+	// attempt).
+	Error     string `json:"error,omitempty"`
+	Permanent bool   `json:"permanent,omitempty"`
 }
 
 // EventInfo is the last queue-events message of a step.

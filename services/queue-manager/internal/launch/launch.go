@@ -71,7 +71,15 @@ type Status struct {
 	Phase   Phase
 	Message string // e.g. the exit code, the Job condition's reason and message
 	At      time.Time
+	// Permanent is set on a failed run whose worker refused its
+	// configuration (exit code ExitConfig): a relaunch would fail the same
+	// way.
+	Permanent bool
 }
+
+// ExitConfig is the exit code of a worker that refused its flags or
+// configuration before it started (libs/service.Main).
+const ExitConfig = 2
 
 // Launcher starts and stops runs and reports their state. Implementations
 // are safe for concurrent use.

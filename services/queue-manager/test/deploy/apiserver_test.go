@@ -288,6 +288,7 @@ func TestIntegrationRBAC(t *testing.T) {
 		want := map[res]map[string]bool{
 			{"batch", "jobs", ""}:                 {"get": true, "list": true, "watch": true, "create": true, "delete": true},
 			{"", "pods", ""}:                      {"list": true, "watch": true},
+			{"", "pods", "log"}:                   {"get": true},
 			{"coordination.k8s.io", "leases", ""}: {"get": true, "create": true, "update": true},
 			{"", "secrets", ""}:                   {"create": true}, // a run's signing key; never read
 		}

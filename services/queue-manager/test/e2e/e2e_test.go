@@ -52,7 +52,7 @@ func startQM(t testing.TB, cfg bus.Config, dbPath string, extraEnv ...string) *q
 	bustest.Topics(t, cfg, 3, protocol.TopicControl, protocol.TopicEvents)
 	all := "load=dummy-service,store=dummy-service,graph=dummy-service,train=dummy-service"
 	args := "load=--simulate-loading,store=--simulate-loading,graph=--simulate-loading,train=--simulate-loading"
-	env := append(testkit.KafkaEnv(cfg), "HTTP_ADDR=127.0.0.1:0", "STORE_PATH="+dbPath, "LAUNCHER=local", "LOCAL_BIN_DIR="+binDir,
+	env := append(testkit.KafkaEnv(cfg), "HTTP_ADDR=127.0.0.1:0", "STORE_PATH="+dbPath, "STEP_LOG_DIR="+filepath.Join(filepath.Dir(dbPath), "steps"), "LAUNCHER=local", "LOCAL_BIN_DIR="+binDir,
 		"STEP_SERVICES="+all, "STEP_ARGS="+args, "STEP_HEARTBEAT_TIMEOUT=30s", "EVENTS_GROUP="+group, "STEP_RETRY_BASE=500ms", "STEP_RETRY_MAX=2s",
 		"STOP_GRACE=5s", "ENGINE_TICK=200ms",
 		// inherited by the workers

@@ -45,6 +45,9 @@ type Options struct {
 	// Output receives the children's stderr, each line as the child wrote
 	// it; nil discards it.
 	Output io.Writer
+	// LogDir, when set, also keeps each run's stdout and stderr in a file
+	// of its own, <LogDir>/<run id>.log, served by Logs.
+	LogDir string
 }
 
 // Launcher runs steps as child processes.
@@ -114,10 +117,16 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 		env = append(env, k+"="+v)
 	}
 	cmd.Env = env
-	cmd.Stdout = l.o.Output
-	cmd.Stderr = l.o.Output
+	out, closeOut, err := l.output(s.ID)
+	if err != nil {
+		return err
+	}
+	last := &lastLine{}
+	out = io.MultiWriter(out, last)
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
+		closeOut()
 		return fmt.Errorf("start %s: %w", s.Service, err)
 	}
 	p := &proc{cmd: cmd, done: make(chan struct{}), status: launch.Status{ID: s.ID, Phase: launch.Running, At: time.Now()},
@@ -133,11 +142,15 @@ func (l *Launcher) Launch(_ context.Context, s launch.Spec) error {
 	}
 	go func() {
 		err := cmd.Wait()
+		closeOut()
 		st := launch.Status{ID: s.ID, Phase: launch.Succeeded, Message: "exit code 0", At: time.Now()}
 		var ee *exec.ExitError
 		switch {
 		case p.overtime.Load():
 			st.Phase, st.Message = launch.Failed, fmt.Sprintf("DeadlineExceeded: ran longer than its deadline of %s", s.Deadline)
+		case errors.As(err, &ee) && ee.ExitCode() == launch.ExitConfig:
+			// What it refused is the last thing it wrote.
+			st.Phase, st.Message, st.Permanent = launch.Failed, fmt.Sprintf("exit code %d (configuration refused): %s", ee.ExitCode(), last), true
 		case errors.As(err, &ee) && ee.ExitCode() >= 0:
 			st.Phase, st.Message = launch.Failed, fmt.Sprintf("exit code %d", ee.ExitCode())
 		case errors.As(err, &ee):

@@ -1,0 +1,72 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
+)
+
+// Purger removes what an ended workflow made that is its own (its graphs,
+// its model artifacts; see flow.Workflow.Own).
+type Purger interface {
+	Purge(ctx context.Context, w *flow.Workflow) (Purged, error)
+}
+
+// Purged is what a purge removed.
+type Purged struct {
+	Workflow  string   `json:"workflow"`
+	Graphs    []string `json:"graphs"`
+	Artifacts int      `json:"artifacts"` // objects deleted
+}
+
+// SetPurger lets DELETE ?purge=true remove a workflow's graphs and models.
+func (a *API) SetPurger(p Purger) { a.purger = p }
+
+// purgeRequested reads DELETE's purge parameter.
+func purgeRequested(r *http.Request) (bool, error) {
+	v := r.URL.Query().Get("purge")
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("purge: want true or false, got %q", v)
+	}
+	return b, nil
+}
+
+// purge answers DELETE /api/v1/workflows/{id}?purge=true: the workflow's
+// own graphs and model artifacts are removed, then the workflow; 200 with
+// what was removed. What could not be removed leaves the workflow in place,
+// so the purge can be asked again.
+func (a *API) purge(w http.ResponseWriter, r *http.Request) {
+	if a.purger == nil {
+		problem(w, http.StatusNotImplemented, "not implemented", "this queue-manager cannot purge workflows", "purge")
+		return
+	}
+	wf, err := a.eng.Get(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if !flow.Terminal(wf.State) {
+		a.fail(w, flow.ErrActive)
+		return
+	}
+	got, err := a.purger.Purge(r.Context(), wf)
+	if err != nil {
+		a.fail(w, fmt.Errorf("purge %s: %w", wf.ID, err))
+		return
+	}
+	if err := a.eng.Delete(r.Context(), wf.ID); err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.log.Info().Str("workflow", wf.ID).Strs("graphs", got.Graphs).Int("artifacts", got.Artifacts).Msg("workflow purged")
+	writeJSON(w, http.StatusOK, got)
+}

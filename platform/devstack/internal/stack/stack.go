@@ -70,6 +70,9 @@ type Stack struct {
 	StorePath   string
 	ArtifactDir string
 	LogPath     string
+	// SigningFile holds queue-manager's message signing secret (see
+	// signingFile).
+	SigningFile string
 
 	broker  *embedded.Broker
 	market  *binancesim.Market
@@ -152,7 +155,10 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 		s.broker, s.Kafka = b, b.Addr()
 	}
 
-	env := append(os.Environ(),
+	if s.SigningFile, err = signingSecret(data); err != nil {
+		return nil, err
+	}
+	env := append(os.Environ(), "MESSAGE_SIGNING_SECRET_FILE="+s.SigningFile,
 		"KAFKA_BOOTSTRAP_SERVERS="+s.Kafka, "KAFKA_CREATE_TOPICS=true",
 		"LAUNCHER=local", "LOCAL_BIN_DIR="+bin, "HTTP_ADDR="+o.APIAddr,
 		"STORE_PATH="+s.StorePath, "ARTIFACT_DIR="+s.ArtifactDir, "MINIO_ENDPOINT=", "STEP_LOG_DIR="+filepath.Join(data, "logs", "steps"))

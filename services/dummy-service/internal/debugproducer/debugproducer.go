@@ -6,7 +6,6 @@ package debugproducer
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +29,8 @@ type Options struct {
 	ExpectPong   bool
 	ExpectFinish bool
 	Timeout      time.Duration
+	// Key signs the commands (nil: unsigned); Main derives it from Signing.
+	Key []byte
 }
 
 // Main runs the tool with args and the process environment. It prints one
@@ -52,6 +53,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 		fmt.Fprintf(stdout, "\nEnvironment (the same Kafka settings as the services):\n")
 		_ = envconfig.Usagef("", &bus.Config{}, stdout, envconfig.DefaultTableFormat)
+		_ = envconfig.Usagef("", &Signing{}, stdout, envconfig.DefaultTableFormat)
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -70,6 +72,15 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.ClientID == "" {
 		cfg.ClientID = Name
+	}
+	var sg Signing
+	err := envconfig.Process("", &sg)
+	if err == nil {
+		o.Key, err = sg.key(o.QueueID)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: configuration: %v\n", Name, err)
+		return 2
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "%s: configuration: %v\n", Name, err)
@@ -156,12 +167,8 @@ func Send(ctx context.Context, cfg bus.Config, o Options) (string, error) {
 		return "", err
 	}
 	defer prod.Close()
-	payload, err := json.Marshal(cmd)
-	if err != nil {
-		return "", err
-	}
 	sent := time.Now()
-	if err := prod.Publish(ctx, protocol.TopicControl, []byte(cmd.QueueID), payload); err != nil {
+	if err := publish(ctx, prod, cmd, o.Key); err != nil {
 		return "", err
 	}
 	if !wait {

@@ -58,7 +58,7 @@ func stopRuns(ctx context.Context, cfg bus.Config, prod *bus.Producer, o Options
 			return "", err
 		}
 		cmd.RunID = r.runID
-		if err := publish(ctx, prod, cmd); err != nil {
+		if err := publish(ctx, prod, cmd, o.Key); err != nil {
 			return "", err
 		}
 		line := fmt.Sprintf("sent stop to %s of %s", r.producer, o.QueueID)
@@ -98,7 +98,7 @@ func pingRuns(ctx context.Context, cfg bus.Config, prod *bus.Producer, o Options
 	if err != nil {
 		return nil, err
 	}
-	if err := publish(ctx, prod, ping); err != nil {
+	if err := publish(ctx, prod, ping, o.Key); err != nil {
 		return nil, err
 	}
 	wctx, cancel := context.WithCancel(ctx)
@@ -166,7 +166,9 @@ func newCommand(kind protocol.CommandKind, queueID, target string) (protocol.Com
 	return cmd, cmd.Validate()
 }
 
-func publish(ctx context.Context, prod *bus.Producer, cmd protocol.Command) error {
+// publish sends cmd, signed with key when there is one.
+func publish(ctx context.Context, prod *bus.Producer, cmd protocol.Command, key []byte) error {
+	cmd.Sign(key)
 	payload, err := json.Marshal(cmd)
 	if err != nil {
 		return err

@@ -21,6 +21,7 @@ func TestEmbeddedPingPong(t *testing.T)         { t.Parallel(); testPingPong(t, 
 func TestEmbeddedPingPongSASL(t *testing.T)     { t.Parallel(); testPingPong(t, sasl(t), false) }
 func TestEmbeddedStop(t *testing.T)             { t.Parallel(); testStop(t, plain(t)) }
 func TestEmbeddedStopIsForOneRun(t *testing.T)  { t.Parallel(); testStopIsForOneRun(t, plain(t)) }
+func TestEmbeddedSignedCommands(t *testing.T)   { t.Parallel(); testSignedCommands(t, plain(t)) }
 func TestEmbeddedStopDuringLoad(t *testing.T)   { t.Parallel(); testStopDuringLoad(t, plain(t)) }
 func TestEmbeddedSigterm(t *testing.T)          { t.Parallel(); testSigterm(t, plain(t)) }
 func TestEmbeddedFailAfter(t *testing.T)        { t.Parallel(); testFailAfter(t, plain(t)) }

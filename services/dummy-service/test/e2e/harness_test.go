@@ -45,10 +45,16 @@ func startDummy(t *testing.T, cfg bus.Config, queueID string, extraEnv []string,
 // debugProducer runs the CLI and returns its exit code, stdout and stderr.
 func debugProducer(t *testing.T, cfg bus.Config, args ...string) (int, string, string) {
 	t.Helper()
+	return debugProducerEnv(t, cfg, nil, args...)
+}
+
+// debugProducerEnv runs debug-producer with env added to its environment.
+func debugProducerEnv(t *testing.T, cfg bus.Config, env []string, args ...string) (int, string, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "debug-producer"), args...)
-	cmd.Env = append(os.Environ(), testkit.KafkaEnv(cfg)...)
+	cmd.Env = append(append(os.Environ(), testkit.KafkaEnv(cfg)...), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

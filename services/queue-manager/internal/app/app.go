@@ -159,8 +159,10 @@ func (c *Config) Validate() error {
 	if c.signing, err = protocol.ParseSigningMode(c.Signing); err != nil {
 		errs = append(errs, fmt.Errorf("MESSAGE_SIGNING: %w", err))
 	}
-	if c.SigningSecret != "" && len(c.SigningSecret) < 32 {
-		errs = append(errs, fmt.Errorf("MESSAGE_SIGNING_SECRET: at least 32 characters, got %d", len(c.SigningSecret)))
+	if c.SigningSecret != "" {
+		if err := checkSigningSecret(c.SigningSecret); err != nil {
+			errs = append(errs, fmt.Errorf("MESSAGE_SIGNING_SECRET: %w", err))
+		}
 	}
 	if c.MaxSteps < 0 || c.MaxActive < 0 || c.MaxSpan < 0 {
 		errs = append(errs, fmt.Errorf("WORKFLOW_MAX_STEPS, WORKFLOW_MAX_SPAN, WORKFLOW_MAX_ACTIVE: must not be negative, got %d, %s, %d",

@@ -3,11 +3,13 @@
 package deploy
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // signingSecret is the Secret holding queue-manager's message signing
@@ -162,4 +164,34 @@ func grants(r rbacv1.PolicyRule, group, resource string, verbs ...string) bool {
 		}
 	}
 	return false
+}
+
+// TestIntegrationArgoKeepsFilledSecrets: every placeholder Secret an overlay
+// ships (the signing secret among them) is one the Argo CD ApplicationSet
+// ignores the /data of, so a sync never puts a placeholder back over the
+// value filled in the cluster.
+func TestIntegrationArgoKeepsFilledSecrets(t *testing.T) {
+	ignored := map[string]bool{}
+	for _, o := range render(t, "argocd") {
+		if o.GetKind() != "ApplicationSet" {
+			continue
+		}
+		ids, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "ignoreDifferences")
+		for _, id := range ids {
+			m, _ := id.(map[string]any)
+			ptrs, _ := m["jsonPointers"].([]any)
+			for _, p := range ptrs {
+				if m["kind"] == "Secret" && p == "/data" {
+					ignored[fmt.Sprint(m["name"])] = true
+				}
+			}
+		}
+	}
+	for _, ov := range overlays {
+		for _, o := range render(t, ov) {
+			if o.GetKind() == "Secret" && o.GetAnnotations()["streamforge.dev/placeholder"] == "true" && !ignored[o.GetName()] {
+				t.Errorf("deploy/%s: placeholder Secret %s is not in the ApplicationSet's ignoreDifferences: a sync would put the placeholder back", ov, o.GetName())
+			}
+		}
+	}
 }

@@ -82,8 +82,8 @@ type Config struct {
 	MaxSpan          time.Duration `envconfig:"WORKFLOW_MAX_SPAN" default:"8784h" desc:"longest time range one workflow may cover (8784h: a leap year); longer is a 400"`
 	MaxActive        int           `envconfig:"WORKFLOW_MAX_ACTIVE" default:"20" desc:"most workflows one owner may have that have not ended (without authentication every client is the owner anonymous); more is a 429; 0: no limit"`
 	Signing          string        `envconfig:"MESSAGE_SIGNING" default:"required" desc:"off, permissive or required: sign commands with each task's key, give each worker its task's key (MESSAGE_KEY), and act only on events signed with it (permissive: unsigned ones too, for a rolling upgrade)"`
-	SigningSecret    string        `envconfig:"MESSAGE_SIGNING_SECRET" desc:"the secret every task's key is derived from (at least 32 characters); empty: MESSAGE_SIGNING_SECRET_FILE, else a random one per process (running workers are then not trusted after a restart)"`
-	SigningFile      string        `envconfig:"MESSAGE_SIGNING_SECRET_FILE" desc:"file holding MESSAGE_SIGNING_SECRET (a Secret only queue-manager mounts; never the workers' JOB_SECRET)"`
+	SigningSecret    string        `envconfig:"MESSAGE_SIGNING_SECRET" desc:"the secret every task's key is derived from (at least 32 characters, not the deploy placeholder REPLACE-ME...); empty: MESSAGE_SIGNING_SECRET_FILE, else a random one per process (running workers are then not trusted after a restart)"`
+	SigningFile      string        `envconfig:"MESSAGE_SIGNING_SECRET_FILE" desc:"file holding MESSAGE_SIGNING_SECRET (deploy: the Secret streamforge-signing, which only queue-manager mounts; never the workers' JOB_SECRET)"`
 	ExchangeURL      string        `envconfig:"BINANCE_REST_URL" default:"https://api.binance.com" desc:"the exchange whose /api/v3/exchangeInfo lists the symbols a workflow may name (the loaders' BINANCE_REST_URL); unreachable: symbols are not checked at POST, and a bad one fails its step once"`
 	SymbolsTTL       time.Duration `envconfig:"SYMBOLS_TTL" default:"1h" desc:"how long the exchange's symbol list is kept before it is fetched again; 0: symbols are not checked at POST"`
 	LeaseTTL         time.Duration `envconfig:"ENGINE_LEASE_TTL" default:"15s" desc:"the engine lease in the store: one queue-manager runs the engine, the others serve reads; a leader that cannot renew it stops, another takes it once it lapsed"`
@@ -168,8 +168,10 @@ func (c *Config) Validate() error {
 	if c.signing, err = protocol.ParseSigningMode(c.Signing); err != nil {
 		errs = append(errs, fmt.Errorf("MESSAGE_SIGNING: %w", err))
 	}
-	if c.SigningSecret != "" && len(c.SigningSecret) < 32 {
-		errs = append(errs, fmt.Errorf("MESSAGE_SIGNING_SECRET: at least 32 characters, got %d", len(c.SigningSecret)))
+	if c.SigningSecret != "" {
+		if err := checkSigningSecret(c.SigningSecret); err != nil {
+			errs = append(errs, fmt.Errorf("MESSAGE_SIGNING_SECRET: %w", err))
+		}
 	}
 	if c.MaxSteps < 0 || c.MaxActive < 0 || c.MaxSpan < 0 {
 		errs = append(errs, fmt.Errorf("WORKFLOW_MAX_STEPS, WORKFLOW_MAX_SPAN, WORKFLOW_MAX_ACTIVE: must not be negative, got %d, %s, %d",

@@ -2,6 +2,7 @@ package app
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -27,8 +28,9 @@ func signing(cfg *Config, log zerolog.Logger) (flow.Signing, error) {
 		if err != nil {
 			return g, fmt.Errorf("MESSAGE_SIGNING_SECRET_FILE: %w", err)
 		}
-		if secret = strings.TrimSpace(string(b)); len(secret) < 32 {
-			return g, fmt.Errorf("MESSAGE_SIGNING_SECRET_FILE: at least 32 characters, got %d", len(secret))
+		secret = strings.TrimSpace(string(b))
+		if err := checkSigningSecret(secret); err != nil {
+			return g, fmt.Errorf("MESSAGE_SIGNING_SECRET_FILE %s: %w", cfg.SigningFile, err)
 		}
 	}
 	if secret == "" {
@@ -46,4 +48,21 @@ func signing(cfg *Config, log zerolog.Logger) (flow.Signing, error) {
 	}
 	g.Secret = []byte(secret)
 	return g, nil
+}
+
+// signingPlaceholder starts the value deploy/components/secrets-plain ships
+// in the Secret streamforge-signing: a manifest anyone can read must not
+// become a cluster's signing secret.
+const signingPlaceholder = "REPLACE-ME"
+
+// checkSigningSecret refuses a secret too short to derive keys from or one
+// still holding the deploy placeholder.
+func checkSigningSecret(s string) error {
+	if strings.HasPrefix(s, signingPlaceholder) {
+		return errors.New("still the placeholder of deploy/components/secrets-plain: generate a secret (openssl rand -base64 48) and store it in the Secret streamforge-signing, key secret (deploy/README.md)")
+	}
+	if len(s) < 32 {
+		return fmt.Errorf("at least 32 characters, got %d", len(s))
+	}
+	return nil
 }

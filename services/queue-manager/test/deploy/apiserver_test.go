@@ -414,9 +414,11 @@ func TestIntegrationRBAC(t *testing.T) {
 		if _, err := a.client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "streamforge-secrets", Namespace: ns}, StringData: map[string]string{"K": "v"}}
-		if _, err := a.client.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
+		for _, name := range []string{"streamforge-secrets", signingSecret} {
+			sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, StringData: map[string]string{"K": "v"}}
+			if _, err := a.client.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		job := launcherJob(t, kubeConfig(t, env))
 		job.Namespace = other
@@ -425,6 +427,16 @@ func TestIntegrationRBAC(t *testing.T) {
 			"delete a Deployment": func() error { return imp.AppsV1().Deployments(ns).Delete(ctx, "victim", metav1.DeleteOptions{}) },
 			"get a Secret": func() error {
 				_, err := imp.CoreV1().Secrets(ns).Get(ctx, "streamforge-secrets", metav1.GetOptions{})
+				return err
+			},
+			// queue-manager gets it as a mounted file, not through the API.
+			"get the signing Secret": func() error {
+				_, err := imp.CoreV1().Secrets(ns).Get(ctx, signingSecret, metav1.GetOptions{})
+				return err
+			},
+			"update the signing Secret": func() error {
+				sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: signingSecret, Namespace: ns}, StringData: map[string]string{"secret": "forged"}}
+				_, err := imp.CoreV1().Secrets(ns).Update(ctx, sec, metav1.UpdateOptions{})
 				return err
 			},
 			"list Secrets": func() error { _, err := imp.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{}); return err },
@@ -450,5 +462,22 @@ func TestIntegrationRBAC(t *testing.T) {
 			}
 		}
 		t.Logf("%d calls outside the Role all answered 403", len(calls))
+	})
+
+	// Worker Pods run as JOB_SERVICE_ACCOUNT with no RBAC: they cannot read
+	// the signing secret (nor any other) through the API either.
+	t.Run("WorkersReadNoSecret", func(t *testing.T) {
+		worker := "system:serviceaccount:" + ns + ":" + kubeConfig(t, env).ServiceAccount
+		for _, v := range []string{"get", "list", "watch"} {
+			sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{User: worker, Groups: groups,
+				ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: ns, Verb: v, Resource: "secrets", Name: signingSecret}}}
+			got, err := a.client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status.Allowed {
+				t.Errorf("%s may %s Secret %s", worker, v, signingSecret)
+			}
+		}
 	})
 }

@@ -19,7 +19,7 @@ func Logs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	attempt := fs.Int("attempt", 0, "the attempt (1 = the first; default the latest)")
 	follow := fs.Bool("follow", false, "follow the step's output until its run ends (one step)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: devstack logs [--api URL] [--attempt N] [--follow] <workflow> [step: its id, kind or queue_id]")
+		fmt.Fprintln(stderr, "Usage of devstack logs: devstack logs [--api URL] [--attempt N] [--follow] <workflow> [step: its id, kind or queue_id]")
 		fs.PrintDefaults()
 	}
 	// Flags may follow the arguments: devstack logs <id> load --follow.

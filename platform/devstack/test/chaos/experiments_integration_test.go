@@ -1,0 +1,189 @@
+//go:build integration
+
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/bus/bustest"
+	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/platform/devstack/internal/scenario"
+)
+
+// TestRealChaos runs the CI subset of the chaos experiments (1, 6, 7 and
+// 10 of the suite) and the baseline on one three-node cluster, each on a
+// fresh stack, and reports their figures.
+func TestRealChaos(t *testing.T) {
+	c := bustest.StartCluster(t, 3)
+	t.Logf("three-node cluster up in %s on %s", c.StartTime().Round(time.Millisecond), c.Bootstrap())
+	var rows []*figures
+	for _, e := range experiments {
+		t.Run(e.name, func(t *testing.T) {
+			f := e.run(t, c)
+			f.Verdict = "pass"
+			if msg := e.check(f); msg != "" {
+				f.Verdict = "FAIL: " + msg
+				t.Error(msg)
+			} else if t.Failed() {
+				f.Verdict = "FAIL"
+			}
+			rows = append(rows, f)
+		})
+	}
+	report(t, rows)
+}
+
+// experiment is one fault and its invariant.
+type experiment struct {
+	name  string
+	run   func(*testing.T, *bustest.Cluster) *figures
+	check func(*figures) string // "" when the invariant holds
+}
+
+// exact is the invariant of a run that must store exactly the source and
+// finish, using at most extra attempts beyond one per step.
+func exact(extra int) func(*figures) string {
+	return func(f *figures) string {
+		switch {
+		case f.State != "finished":
+			return "workflow " + f.State
+		case f.Lost != 0 || f.Extra != 0:
+			return fmt.Sprintf("%d lost, %d extra", f.Lost, f.Extra)
+		case f.FalseFinish != 0:
+			return fmt.Sprintf("%d false finishes", f.FalseFinish)
+		case f.Attempts > 2+extra:
+			return fmt.Sprintf("%d attempts, at most %d allowed", f.Attempts, 2+extra)
+		}
+		return ""
+	}
+}
+
+var experiments = []experiment{
+	{name: "baseline", run: baseline, check: exact(0)},
+	{name: "1-leader-killed", run: leaderKilled, check: exact(1)},
+	{name: "6-sigterm-events-delayed", run: sigtermEventsDelayed, check: exact(1)},
+	{name: "7-workers-killed", run: workersKilled, check: exact(6)},
+	{name: "10-bootstrap-node-down", run: bootstrapNodeDown, check: exact(0)},
+}
+
+const runLimit = 5 * time.Minute
+
+func baseline(t *testing.T, c *bustest.Cluster) *figures {
+	r := newRun(t, c, "baseline: no fault")
+	r.submit()
+	return r.finish(runLimit)
+}
+
+// loading waits until the loader has written records.
+func (r *run) loading() *scenario.Workflow {
+	return r.waitFor(time.Minute, "loader progress", func(w *scenario.Workflow) bool {
+		return r.step(w, protocol.StepLoad).Records > 0
+	})
+}
+
+// leaderKilled SIGKILLs the node leading the data topic's written partition
+// mid-load; it is restarted once the workflow ended.
+func leaderKilled(t *testing.T, c *bustest.Cluster) *figures {
+	r := newRun(t, c, "1: SIGKILL the data partition's leader mid-load")
+	r.submit()
+	w := r.loading()
+	topic := r.step(w, protocol.StepLoad).Topic
+	p := busiestPartition(t, c, topic)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	leader, err := c.Leader(ctx, topic, p)
+	if err != nil || leader < 1 {
+		t.Fatalf("leader of %s/%d: %d %v", topic, p, leader, err)
+	}
+	t.Logf("killing node %d, leader of %s/%d", leader, topic, p)
+	c.Kill(t, leader)
+	defer c.Restart(t, leader)
+	r.f.faultEndedAt = time.Now()
+	return r.finish(runLimit)
+}
+
+// busiestPartition is the partition of topic holding the most messages.
+func busiestPartition(t *testing.T, c *bustest.Cluster, topic string) int {
+	t.Helper()
+	a, err := bus.NewAdmin(c.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := a.EndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := 0
+	for p, end := range ends {
+		if end > ends[best] {
+			best = p
+		}
+	}
+	return best
+}
+
+// sigtermEventsDelayed delays every answer of every node by 8 s (so
+// queue-events reaches queue-manager late), SIGTERMs the connector
+// mid-store, and lifts the delay 10 s later. No store step may be seen
+// finished while the store differs from the source.
+func sigtermEventsDelayed(t *testing.T, c *bustest.Cluster) *figures {
+	r := newRun(t, c, "6: SIGTERM the connector, queue-events 8 s late")
+	r.submit()
+	w := r.waitFor(2*time.Minute, "connector progress", func(w *scenario.Workflow) bool {
+		return r.step(w, protocol.StepStore).Records > 0
+	})
+	store := r.step(w, protocol.StepStore)
+	pid := r.waitPID("arango-connector", store.QueueID, 0, 30*time.Second)
+	var toxics []*bustest.Toxic
+	for n := 1; n <= c.Nodes(); n++ {
+		toxics = append(toxics, c.Link(n).Latency(t, 8*time.Second, 0))
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	r.watch(10 * time.Second)
+	for _, x := range toxics {
+		x.Remove(t)
+	}
+	r.f.faultEndedAt = time.Now()
+	return r.finish(runLimit)
+}
+
+// workersKilled SIGKILLs the loader and the connector three times each
+// while they work, as a pod-delete would.
+func workersKilled(t *testing.T, c *bustest.Cluster) *figures {
+	r := newRun(t, c, "7: SIGKILL loader and connector 3 times each", "STEP_MAX_ATTEMPTS=5")
+	r.submit()
+	w := r.loading()
+	qid := r.step(w, protocol.StepLoad).QueueID
+	for _, binary := range []string{"loader-producer", "arango-connector"} {
+		last := 0
+		for i := range 3 {
+			pid := r.waitPID(binary, qid, last, time.Minute)
+			time.Sleep(time.Duration(500+300*i) * time.Millisecond) // mid-batch, past its start
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Logf("kill %s %d: %v (already gone)", binary, pid, err)
+			}
+			last = pid
+		}
+	}
+	r.f.faultEndedAt = time.Now()
+	return r.finish(runLimit)
+}
+
+// bootstrapNodeDown stops node 1, the first of every client's bootstrap
+// list, before the workers start, and restarts it once the workflow ended.
+func bootstrapNodeDown(t *testing.T, c *bustest.Cluster) *figures {
+	r := newRun(t, c, "10: bootstrap b1,b2,b3 with b1 down at the workers' start")
+	c.Stop(t, 1)
+	defer c.Restart(t, 1)
+	r.submit()
+	return r.finish(runLimit)
+}

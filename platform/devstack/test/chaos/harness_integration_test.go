@@ -1,0 +1,326 @@
+//go:build integration
+
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/bus/bustest"
+	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/store/sqlite"
+	"github.com/streamforge/streamforge/platform/devstack/internal/scenario"
+	"github.com/streamforge/streamforge/platform/devstack/internal/stack"
+	"github.com/streamforge/streamforge/platform/devstack/internal/stacktest"
+)
+
+// The workload: one day of BTCUSDT aggregate trades, loaded and stored.
+const (
+	symbol    = "BTCUSDT"
+	timeRange = "2026-10-01:2026-10-02"
+)
+
+// tradeRate is the simulator's BTCUSDT trades per second: 0.5 makes the
+// day about 43,000 records (CHAOS_TRADE_RATE overrides it).
+func tradeRate() float64 {
+	if v, err := strconv.ParseFloat(os.Getenv("CHAOS_TRADE_RATE"), 64); err == nil && v > 0 {
+		return v
+	}
+	return 0.5
+}
+
+// figures are what one experiment measured.
+type figures struct {
+	Name         string
+	Source       int // records in the simulator's market
+	Lost         int // source records missing from the store
+	Extra        int // stored records the source does not have
+	Duplicates   int // data-topic messages beyond one per record
+	Attempts     int // launches over all steps
+	State        string
+	FalseFinish  int           // store steps seen finished while the store differed from the source
+	Recover      time.Duration // fault end -> workflow end
+	Took         time.Duration // submit -> workflow end
+	Verdict      string
+	faultEndedAt time.Time
+}
+
+// run is one workflow on a fresh stack over the cluster.
+type run struct {
+	t      *testing.T
+	c      *bustest.Cluster
+	s      *stack.Stack
+	client *scenario.Client
+	w      *scenario.Workflow
+	start  time.Time
+	source map[int64]bool
+	f      *figures
+}
+
+// newRun brings up a stack on the cluster for one experiment.
+func newRun(t *testing.T, c *bustest.Cluster, name string, env ...string) *run {
+	t.Helper()
+	ctx := context.Background()
+	o := stack.Options{Kafka: c.Bootstrap(), BinDir: binDir, DataDir: t.TempDir(), APIAddr: stacktest.FreeAddr(t),
+		ExchangeAddr: "127.0.0.1:0", TradeRate: tradeRate(),
+		Env: append([]string{fmt.Sprintf("EVENTS_GROUP=chaos-%d", time.Now().UnixNano()), "STEP_HEARTBEAT_TIMEOUT=60s",
+			"STEP_RETRY_BASE=500ms", "STEP_RETRY_MAX=2s", "HEARTBEAT_INTERVAL=1s", "PROGRESS_INTERVAL=200ms"}, env...)}
+	s, err := stack.Up(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			if b, err := os.ReadFile(s.LogPath); err == nil {
+				t.Logf("stack log (last 6 KiB):\n%s", b[max(0, len(b)-6144):])
+			}
+		}
+		s.Close()
+	})
+	r := &run{t: t, c: c, s: s, client: &scenario.Client{API: s.API}, f: &figures{Name: name}, source: map[int64]bool{}}
+	tr, err := protocol.ParseTimeRange(timeRange)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trades, err := s.Market().AggTrades(symbol, tr.Start, tr.End.Add(-time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range trades {
+		r.source[a.ID] = true
+	}
+	r.f.Source = len(r.source)
+	return r
+}
+
+// submit starts the workload: load and store of the day's trades.
+func (r *run) submit() {
+	r.t.Helper()
+	r.start = time.Now()
+	w, err := r.client.Submit(context.Background(), scenario.Request{Symbols: []string{symbol}, Types: []string{"api_trades"},
+		TimeRange: timeRange, Steps: []string{protocol.StepLoad, protocol.StepStore}})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.w = w
+}
+
+// step returns the workflow's step of kind as last read.
+func (r *run) step(w *scenario.Workflow, kind string) *scenario.Step {
+	for _, s := range w.Steps {
+		if s.Kind == kind {
+			return s
+		}
+	}
+	r.t.Fatalf("workflow %s has no %s step", w.ID, kind)
+	return nil
+}
+
+// waitFor polls the workflow until ok, checking the store each time a store
+// step is seen finished.
+func (r *run) waitFor(timeout time.Duration, what string, ok func(*scenario.Workflow) bool) *scenario.Workflow {
+	r.t.Helper()
+	deadline := time.Now().Add(timeout)
+	judged := map[string]bool{}
+	for {
+		w, err := r.client.Get(context.Background(), r.w.ID)
+		if err == nil {
+			for _, s := range w.Steps {
+				if s.Kind == protocol.StepStore && s.State == "finished" && !judged[s.ID] {
+					judged[s.ID] = true
+					if lost, extra := r.compare(s.Collection); lost+extra > 0 {
+						r.f.FalseFinish++
+						r.t.Errorf("store step %s finished with the store differing from the source: %d lost, %d extra", s.ID, lost, extra)
+					}
+				}
+			}
+			if ok(w) {
+				return w
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := json.MarshalIndent(w, "", " ")
+			r.t.Fatalf("no %s within %s (%v):\n%s", what, timeout, err, b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// watch polls the workflow for d, judging every store step seen finished.
+func (r *run) watch(d time.Duration) {
+	r.t.Helper()
+	until := time.Now().Add(d)
+	r.waitFor(d+time.Minute, "end of the watch", func(*scenario.Workflow) bool { return time.Now().After(until) })
+}
+
+func ended(w *scenario.Workflow) bool {
+	switch w.State {
+	case "finished", "failed", "stopped":
+		return true
+	}
+	return false
+}
+
+// finish waits for the workflow's end and measures it.
+func (r *run) finish(timeout time.Duration) *figures {
+	r.t.Helper()
+	w := r.waitFor(timeout, "workflow end", ended)
+	end := time.Now()
+	f := r.f
+	f.State, f.Took = w.State, end.Sub(r.start)
+	if !f.faultEndedAt.IsZero() {
+		f.Recover = end.Sub(f.faultEndedAt)
+	}
+	for _, s := range w.Steps {
+		f.Attempts += len(s.Attempts)
+	}
+	st := r.step(w, protocol.StepStore)
+	f.Lost, f.Extra = r.compare(st.Collection)
+	f.Duplicates = r.duplicates(st.Topic)
+	if f.State != "finished" {
+		b, _ := json.MarshalIndent(w, "", " ")
+		r.t.Errorf("workflow %s:\n%s", w.State, b)
+	}
+	return f
+}
+
+// compare returns the source records missing from collection and the
+// records there the source does not have.
+func (r *run) compare(collection string) (lost, extra int) {
+	r.t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, r.s.StorePath)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer st.Close()
+	seen := make(map[int64]bool, len(r.source))
+	err = st.Range(ctx, collection, symbol, 0, 1<<62, func(doc json.RawMessage) error {
+		var d struct {
+			AggID int64 `json:"agg_id"`
+		}
+		if err := json.Unmarshal(doc, &d); err != nil {
+			return err
+		}
+		if !r.source[d.AggID] || seen[d.AggID] {
+			extra++
+		}
+		seen[d.AggID] = true
+		return nil
+	})
+	if err != nil && !strings.Contains(err.Error(), "no such table") {
+		r.t.Fatalf("read the store: %v", err)
+	}
+	return len(r.source) - countTrue(seen, r.source), extra
+}
+
+func countTrue(seen, source map[int64]bool) int {
+	n := 0
+	for id := range seen {
+		if source[id] {
+			n++
+		}
+	}
+	return n
+}
+
+// duplicates counts the data topic's messages beyond one per distinct key.
+func (r *run) duplicates(topic string) int {
+	r.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cfg := r.c.Config()
+	a, err := bus.NewAdmin(cfg)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	ends, err := a.EndOffsets(ctx, topic)
+	if err != nil {
+		r.t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	keys := map[string]bool{}
+	n := 0
+	for p, end := range ends {
+		err := bus.ReadRange(ctx, cfg, topic, p, 0, end, func(m bus.Message) error {
+			var d struct {
+				Key string `json:"_key"`
+			}
+			if err := json.Unmarshal(m.Value, &d); err != nil {
+				return err
+			}
+			keys[d.Key] = true
+			n++
+			return nil
+		})
+		if err != nil {
+			r.t.Fatalf("read %s: %v", topic, err)
+		}
+	}
+	return n - len(keys)
+}
+
+// workerPID finds the process of the named worker binary running the
+// step with queueID, 0 when none runs now.
+func workerPID(binary, queueID string) int {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err != nil || filepath.Base(exe) != binary {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err == nil && bytes.Contains(env, []byte("\x00QUEUE_ID="+queueID+"\x00")) {
+			return pid
+		}
+	}
+	return 0
+}
+
+// waitPID waits for a process of binary on queueID other than not.
+func (r *run) waitPID(binary, queueID string, not int, timeout time.Duration) int {
+	r.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if pid := workerPID(binary, queueID); pid != 0 && pid != not {
+			return pid
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.t.Fatalf("no %s process for %s within %s", binary, queueID, timeout)
+	return 0
+}
+
+// report prints the figures as a table and, with CHAOS_REPORT set, writes
+// them there as Markdown.
+func report(t *testing.T, rows []*figures) {
+	var b strings.Builder
+	b.WriteString("| experiment | source | lost | extra | topic duplicates | attempts | final state | false finishes | recover | took | verdict |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|\n")
+	for _, f := range rows {
+		rec := "-"
+		if f.Recover > 0 {
+			rec = f.Recover.Round(100 * time.Millisecond).String()
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s | %d | %s | %s | %s |\n", f.Name, f.Source, f.Lost, f.Extra, f.Duplicates,
+			f.Attempts, f.State, f.FalseFinish, rec, f.Took.Round(100*time.Millisecond), f.Verdict)
+	}
+	t.Logf("chaos figures:\n%s", b.String())
+	if path := os.Getenv("CHAOS_REPORT"); path != "" {
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}

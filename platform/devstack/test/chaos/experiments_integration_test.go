@@ -89,9 +89,13 @@ func (r *run) loading() *scenario.Workflow {
 // leaderKilled SIGKILLs the node leading the data topic's written partition
 // mid-load; it is restarted once the workflow ended.
 func leaderKilled(t *testing.T, c *bustest.Cluster) *figures {
-	r := newRun(t, c, "1: SIGKILL the data partition's leader mid-load")
+	r := newRun(t, c, "1: SIGKILL the data partition's leader mid-load", paced...)
+	pace(t, c, 50*time.Millisecond)
 	r.submit()
 	w := r.loading()
+	if s := r.step(w, protocol.StepLoad); s.State != "running" {
+		t.Fatalf("the load step is %s before the fault: not mid-load", s.State)
+	}
 	topic := r.step(w, protocol.StepLoad).Topic
 	p := busiestPartition(t, c, topic)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -105,6 +109,21 @@ func leaderKilled(t *testing.T, c *bustest.Cluster) *figures {
 	defer c.Restart(t, leader)
 	r.f.faultEndedAt = time.Now()
 	return r.finish(runLimit)
+}
+
+// paced makes the workers write and store in small batches: with pace's
+// latency on every link, a load and a store take long enough for a fault
+// to land in their middle (the whole day loads in under a second
+// otherwise).
+var paced = []string{"LOADER_BATCH_SIZE=500", "CONNECTOR_BATCH_SIZE=500"}
+
+// pace delays every answer of every node by d until the test ends.
+func pace(t *testing.T, c *bustest.Cluster, d time.Duration) {
+	t.Helper()
+	for n := 1; n <= c.Nodes(); n++ {
+		x := c.Link(n).Latency(t, d, 0)
+		t.Cleanup(func() { x.Remove(t) })
+	}
 }
 
 // busiestPartition is the partition of topic holding the most messages.
@@ -159,7 +178,8 @@ func sigtermEventsDelayed(t *testing.T, c *bustest.Cluster) *figures {
 // workersKilled SIGKILLs the loader and the connector three times each
 // while they work, as a pod-delete would.
 func workersKilled(t *testing.T, c *bustest.Cluster) *figures {
-	r := newRun(t, c, "7: SIGKILL loader and connector 3 times each", "STEP_MAX_ATTEMPTS=5")
+	r := newRun(t, c, "7: SIGKILL loader and connector 3 times each", append(paced, "STEP_MAX_ATTEMPTS=5")...)
+	pace(t, c, 100*time.Millisecond)
 	r.submit()
 	w := r.loading()
 	qid := r.step(w, protocol.StepLoad).QueueID
@@ -179,11 +199,14 @@ func workersKilled(t *testing.T, c *bustest.Cluster) *figures {
 }
 
 // bootstrapNodeDown stops node 1, the first of every client's bootstrap
-// list, before the workers start, and restarts it once the workflow ended.
+// list, before the workers start, with its address refusing connections as
+// a host that is down does, and restarts it once the workflow ended.
 func bootstrapNodeDown(t *testing.T, c *bustest.Cluster) *figures {
 	r := newRun(t, c, "10: bootstrap b1,b2,b3 with b1 down at the workers' start")
 	c.Stop(t, 1)
+	c.Link(1).Down()
 	defer c.Restart(t, 1)
+	defer c.Link(1).Up(t)
 	r.submit()
 	return r.finish(runLimit)
 }

@@ -35,7 +35,7 @@ func TestRealChaos(t *testing.T) {
 			rows = append(rows, f)
 		})
 	}
-	report(t, rows)
+	report(t, c, rows)
 }
 
 // experiment is one fault and its invariant.

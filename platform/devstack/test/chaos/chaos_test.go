@@ -1,3 +1,5 @@
+//go:build integration
+
 // Package chaos runs the fault experiments of the chaos suite on a real
 // three-node Apache Kafka 4.x cluster (bustest.StartCluster, toxiproxy in
 // front of every node): the local stack — queue-manager with the local

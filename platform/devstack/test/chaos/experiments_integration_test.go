@@ -90,7 +90,7 @@ func (r *run) loading() *scenario.Workflow {
 // mid-load; it is restarted once the workflow ended.
 func leaderKilled(t *testing.T, c *bustest.Cluster) *figures {
 	r := newRun(t, c, "1: SIGKILL the data partition's leader mid-load", paced...)
-	pace(t, c, 50*time.Millisecond)
+	r.pace(50 * time.Millisecond)
 	r.submit()
 	w := r.loading()
 	if s := r.step(w, protocol.StepLoad); s.State != "running" {
@@ -117,12 +117,13 @@ func leaderKilled(t *testing.T, c *bustest.Cluster) *figures {
 // otherwise).
 var paced = []string{"LOADER_BATCH_SIZE=500", "CONNECTOR_BATCH_SIZE=500"}
 
-// pace delays every answer of every node by d until the test ends.
-func pace(t *testing.T, c *bustest.Cluster, d time.Duration) {
-	t.Helper()
-	for n := 1; n <= c.Nodes(); n++ {
-		x := c.Link(n).Latency(t, d, 0)
-		t.Cleanup(func() { x.Remove(t) })
+// pace delays every answer of every node by d until the workflow ended:
+// the figures are read without it.
+func (r *run) pace(d time.Duration) {
+	r.t.Helper()
+	for n := 1; n <= r.c.Nodes(); n++ {
+		x := r.c.Link(n).Latency(r.t, d, 0)
+		r.lift = append(r.lift, func() { x.Remove(r.t) })
 	}
 }
 
@@ -179,7 +180,7 @@ func sigtermEventsDelayed(t *testing.T, c *bustest.Cluster) *figures {
 // while they work, as a pod-delete would.
 func workersKilled(t *testing.T, c *bustest.Cluster) *figures {
 	r := newRun(t, c, "7: SIGKILL loader and connector 3 times each", append(paced, "STEP_MAX_ATTEMPTS=5")...)
-	pace(t, c, 100*time.Millisecond)
+	r.pace(100 * time.Millisecond)
 	r.submit()
 	w := r.loading()
 	qid := r.step(w, protocol.StepLoad).QueueID

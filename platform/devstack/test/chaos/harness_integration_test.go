@@ -64,6 +64,7 @@ type run struct {
 	start  time.Time
 	source map[int64]bool
 	f      *figures
+	lift   []func() // faults still in place when the workflow ends
 }
 
 // newRun brings up a stack on the cluster for one experiment.
@@ -175,6 +176,9 @@ func (r *run) finish(timeout time.Duration) *figures {
 	r.t.Helper()
 	w := r.waitFor(timeout, "workflow end", ended)
 	end := time.Now()
+	for _, lift := range r.lift {
+		lift()
+	}
 	f := r.f
 	f.State, f.Took = w.State, end.Sub(r.start)
 	if !f.faultEndedAt.IsZero() {

@@ -121,6 +121,7 @@ var paced = []string{"LOADER_BATCH_SIZE=500", "CONNECTOR_BATCH_SIZE=500"}
 // the figures are read without it.
 func (r *run) pace(d time.Duration) {
 	r.t.Helper()
+	r.t.Cleanup(r.liftFaults)
 	for n := 1; n <= r.c.Nodes(); n++ {
 		x := r.c.Link(n).Latency(r.t, d, 0)
 		r.lift = append(r.lift, func() { x.Remove(r.t) })

@@ -176,9 +176,7 @@ func (r *run) finish(timeout time.Duration) *figures {
 	r.t.Helper()
 	w := r.waitFor(timeout, "workflow end", ended)
 	end := time.Now()
-	for _, lift := range r.lift {
-		lift()
-	}
+	r.liftFaults()
 	f := r.f
 	f.State, f.Took = w.State, end.Sub(r.start)
 	if !f.faultEndedAt.IsZero() {
@@ -195,6 +193,15 @@ func (r *run) finish(timeout time.Duration) *figures {
 		r.t.Errorf("workflow %s:\n%s", w.State, b)
 	}
 	return f
+}
+
+// liftFaults removes the faults still in place; a failed run does it when
+// its test ends, so the next experiment starts on a clean cluster.
+func (r *run) liftFaults() {
+	for _, lift := range r.lift {
+		lift()
+	}
+	r.lift = nil
 }
 
 // compare returns the source records missing from collection and the

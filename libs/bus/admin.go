@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -18,6 +19,7 @@ type Admin struct {
 	cfg    Config
 	client *kafka.Client
 	dialer *kafka.Dialer
+	last   atomic.Int32 // the bootstrap broker that answered last
 }
 
 // NewAdmin returns an Admin for cfg. It fails only on invalid settings.
@@ -48,7 +50,10 @@ func (a *Admin) Check(ctx context.Context) error {
 			return err
 		}
 	}
-	_, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}})
+	err := a.via(ctx, func(addr net.Addr) error {
+		_, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Addr: addr, Topics: []string{}})
+		return err
+	})
 	if err == nil {
 		return nil
 	}
@@ -168,7 +173,12 @@ func (a *Admin) EnsureTopics(ctx context.Context, specs ...TopicSpec) error {
 		}
 		req.Topics = append(req.Topics, tc)
 	}
-	res, err := a.client.CreateTopics(ctx, req)
+	var res *kafka.CreateTopicsResponse
+	err := a.via(ctx, func(addr net.Addr) (err error) {
+		req.Addr = addr
+		res, err = a.client.CreateTopics(ctx, req)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("create topics: %w", a.explain(err))
 	}
@@ -191,7 +201,7 @@ func (a *Admin) waitForLeaders(ctx context.Context, topics []string) error {
 		defer cancel()
 	}
 	for {
-		md, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+		md, err := a.metadata(ctx, topics)
 		ready := err == nil
 		if ready {
 			for _, t := range md.Topics {
@@ -216,9 +226,44 @@ func (a *Admin) waitForLeaders(ctx context.Context, topics []string) error {
 	}
 }
 
+// via sends a request through each bootstrap broker in turn, beginning
+// with the one that answered last, until one answers or fails for a reason
+// other than a lost connection (connLost): kafka-go itself moves to the next
+// bootstrap address only when a dial fails, and a broker behind a proxy or a
+// load balancer can accept the connection and reset it. It returns the
+// errors of every broker tried when none answered.
+func (a *Admin) via(ctx context.Context, call func(addr net.Addr) error) error {
+	brokers := a.cfg.Brokers()
+	first := int(a.last.Load())
+	var errs []error
+	for i := range brokers {
+		k := (first + i) % len(brokers)
+		err := call(kafka.TCP(brokers[k]))
+		if err == nil {
+			a.last.Store(int32(k))
+			return nil
+		}
+		if !connLost(err) || ctx.Err() != nil {
+			return err
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", brokers[k], err))
+	}
+	return errors.Join(errs...)
+}
+
+// metadata reads the metadata of topics through the first bootstrap broker
+// that answers.
+func (a *Admin) metadata(ctx context.Context, topics []string) (md *kafka.MetadataResponse, err error) {
+	err = a.via(ctx, func(addr net.Addr) (err error) {
+		md, err = a.client.Metadata(ctx, &kafka.MetadataRequest{Addr: addr, Topics: topics})
+		return err
+	})
+	return md, err
+}
+
 // Partitions returns the number of partitions of topic.
 func (a *Admin) Partitions(ctx context.Context, topic string) (int, error) {
-	md, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	md, err := a.metadata(ctx, []string{topic})
 	if err != nil {
 		return 0, a.explain(err)
 	}
@@ -278,7 +323,11 @@ func (a *Admin) listOffsetsOnce(ctx context.Context, topic string, req func(int)
 	for p := range n {
 		reqs[p] = req(p)
 	}
-	res, err := a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	var res *kafka.ListOffsetsResponse
+	err = a.via(ctx, func(addr net.Addr) (err error) {
+		res, err = a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Addr: addr, Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list offsets of %s: %w", topic, a.explain(err))
 	}
@@ -306,7 +355,11 @@ func (a *Admin) CommittedOffsets(ctx context.Context, group, topic string) (map[
 	for p := range n {
 		parts[p] = p
 	}
-	res, err := a.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	var res *kafka.OffsetFetchResponse
+	err = a.via(ctx, func(addr net.Addr) (err error) {
+		res, err = a.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{Addr: addr, GroupID: group, Topics: map[string][]int{topic: parts}})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("committed offsets of group %s on %s: %w", group, topic, a.explain(err))
 	}

@@ -65,7 +65,10 @@ type ConsumerOptions struct {
 // batch that contains it, so a crash at any point re-delivers rather than
 // loses.
 type Consumer struct {
-	r       *kafka.Reader
+	r       *kafka.Reader // replaced only by Run's goroutine, under rmu
+	rmu     sync.Mutex
+	rc      kafka.ReaderConfig
+	lead    int // the bootstrap broker r's list begins with
 	opts    ConsumerOptions
 	m       *Metrics
 	admin   *Admin
@@ -98,7 +101,7 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 	opts.BatchWait = orDefault(opts.BatchWait, 100*time.Millisecond)
 	opts.MaxRetries = orDefault(opts.MaxRetries, 5)
 	opts.RetryBackoff = orDefault(opts.RetryBackoff, 200*time.Millisecond)
-	r := kafka.NewReader(kafka.ReaderConfig{
+	rc := kafka.ReaderConfig{
 		Brokers:                cfg.Brokers(),
 		GroupID:                opts.Group,
 		GroupTopics:            opts.Topics,
@@ -116,7 +119,7 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 		WatchPartitionChanges:  true,
 		PartitionWatchInterval: 5 * time.Second,
 		QueueCapacity:          max(opts.BatchSize, 100),
-	})
+	}
 	m := opts.Metrics
 	if m == nil {
 		m = NewMetrics(nil)
@@ -126,7 +129,7 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Consumer{r: r, opts: opts, m: m, admin: admin, backoff: backoff, done: map[string]map[int]int64{}}, nil
+	return &Consumer{r: kafka.NewReader(rc), rc: rc, opts: opts, m: m, admin: admin, backoff: backoff, done: map[string]map[int]int64{}}, nil
 }
 
 // CaughtUp reports whether every message of topic below offsets (the next
@@ -183,6 +186,7 @@ func (c *Consumer) committed(batch []Message) {
 // (and delivered again). An outage longer than RideOut, when set, ends Run
 // with its error.
 func (c *Consumer) Run(ctx context.Context, h Handler) error {
+	c.rebootstrap(ctx)
 	batch := make([]Message, 0, c.opts.BatchSize)
 	var down error         // the outage under way, nil when Kafka answers
 	var settling time.Time // when the current run of retriable group errors began
@@ -221,6 +225,7 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 			if c.outlasted() {
 				return down
 			}
+			c.rebootstrap(ctx)
 			if !retry.Sleep(ctx, c.backoff.Delay(fails)) {
 				return nil
 			}
@@ -365,7 +370,37 @@ func (c *Consumer) handle(ctx context.Context, h Handler, batch []Message) error
 }
 
 // Close leaves the group and releases connections.
-func (c *Consumer) Close() error { return c.r.Close() }
+func (c *Consumer) Close() error {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	return c.r.Close()
+}
+
+// rebootstrap makes the reader reach the group through the first bootstrap
+// broker that answers. kafka-go's group reader finds its coordinator
+// through the bootstrap list in order, taking the first that accepts a
+// connection: a first address that accepts and resets (a broker down
+// behind a proxy or a load balancer) would fail every join and fetch. When
+// the broker that answers is not the one the reader's list begins with,
+// the reader is replaced by one whose list begins with it (leaving the
+// group and joining again). Nothing changes when no broker answers.
+func (c *Consumer) rebootstrap(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, c.rc.Dialer.Timeout)
+	defer cancel()
+	if _, err := c.admin.metadata(pctx, []string{}); err != nil {
+		return
+	}
+	k := int(c.admin.last.Load())
+	if k == c.lead {
+		return
+	}
+	rc := c.rc
+	rc.Brokers = append(append([]string(nil), c.rc.Brokers[k:]...), c.rc.Brokers[:k]...)
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	_ = c.r.Close() // a reader that could not reach its group; its error is the outage already reported
+	c.r, c.lead = kafka.NewReader(rc), k
+}
 
 // retriableFor is how long a commit retries retriable errors before it
 // reports the failure.

@@ -2,12 +2,14 @@ package connector
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/retry"
 )
 
 // loaderFinished reports whether ev says a loader of queueID is done: a
@@ -38,19 +40,61 @@ func watchLoader(ctx context.Context, events *bus.Tail, queueID string, log zero
 	return err
 }
 
+// offsets is what caughtUp reads from Kafka (a *bus.Admin).
+type offsets interface {
+	EndOffsets(ctx context.Context, topic string) (map[int]int64, error)
+	CommittedOffsets(ctx context.Context, group, topic string) (map[int]int64, error)
+}
+
 // caughtUp waits until the group has committed every partition of topic up
 // to the end offsets read when it is called, updating the lag gauge; it
-// returns nil then, or ctx's error.
-func caughtUp(ctx context.Context, admin *bus.Admin, group, topic string, m *metrics) error {
-	end, err := admin.EndOffsets(ctx, topic)
-	if err != nil {
-		return err
+// returns nil then, or ctx's error. A read of the offsets that fails (a
+// partition's leader just died, a broker does not answer) is retried with
+// capped, jittered backoff and logged when it begins failing; when reads
+// have failed for rideOut without one succeeding, the last error is
+// returned: the run must end in an error event rather than wait for ever
+// while its heartbeats say it is alive.
+func caughtUp(ctx context.Context, k offsets, group, topic string, m *metrics, log zerolog.Logger, rideOut time.Duration) error {
+	backoff := retry.Backoff{Base: 250 * time.Millisecond, Max: 5 * time.Second}
+	var failingSince time.Time
+	fails := 0
+	failed := func(what string, err error) error {
+		if failingSince.IsZero() {
+			failingSince = time.Now()
+			log.Warn().Err(err).Msg("offsets of the data topic cannot be read; retrying")
+		}
+		if time.Since(failingSince) > rideOut {
+			return fmt.Errorf("read %s of %s: no answer for %s: %w", what, topic, rideOut, err)
+		}
+		fails++
+		return nil
 	}
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for {
-		committed, err := admin.CommittedOffsets(ctx, group, topic)
+	var end map[int]int64
+	for end == nil {
+		e, err := k.EndOffsets(ctx, topic)
 		if err == nil {
+			end = e
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if ferr := failed("end offsets", err); ferr != nil {
+			return ferr
+		}
+		if !retry.Sleep(ctx, backoff.Delay(fails)) {
+			return ctx.Err()
+		}
+	}
+	for {
+		wait := 250 * time.Millisecond
+		committed, err := k.CommittedOffsets(ctx, group, topic)
+		switch {
+		case err == nil:
+			if !failingSince.IsZero() {
+				log.Info().Msg("offsets of the data topic can be read again")
+			}
+			failingSince, fails = time.Time{}, 0
 			var lag int64
 			for p, e := range end {
 				if d := e - committed[p]; d > 0 {
@@ -61,11 +105,16 @@ func caughtUp(ctx context.Context, admin *bus.Admin, group, topic string, m *met
 			if lag == 0 {
 				return nil
 			}
-		}
-		select {
-		case <-ctx.Done():
+		case ctx.Err() != nil:
 			return ctx.Err()
-		case <-t.C:
+		default:
+			if ferr := failed("committed offsets", err); ferr != nil {
+				return ferr
+			}
+			wait = backoff.Delay(fails)
+		}
+		if !retry.Sleep(ctx, wait) {
+			return ctx.Err()
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/bus/bustest"
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/testkit"
 	"github.com/streamforge/streamforge/platform/devstack/internal/scenario"
 )
 
@@ -69,6 +70,8 @@ var experiments = []experiment{
 	{name: "6-sigterm-events-delayed", run: sigtermEventsDelayed, check: exact(1)},
 	{name: "7-workers-killed", run: workersKilled, check: exact(6)},
 	{name: "10-bootstrap-node-down", run: bootstrapNodeDown, check: exact(0)},
+	{name: "10-bootstrap-node-resets", run: bootstrapNodeResets, check: exact(0)},
+	{name: "11-forged-finished", run: forgedFinished, check: exact(0)},
 }
 
 const runLimit = 5 * time.Minute
@@ -210,5 +213,44 @@ func bootstrapNodeDown(t *testing.T, c *bustest.Cluster) *figures {
 	defer c.Restart(t, 1)
 	defer c.Link(1).Up(t)
 	r.submit()
+	return r.finish(runLimit)
+}
+
+// bootstrapNodeResets stops node 1, the first of every client's bootstrap
+// list, before the workers start, leaving its proxy up: its address accepts
+// connections and closes them, as a proxy or a load balancer in front of a
+// broker that is down does. It is restarted once the workflow ended.
+func bootstrapNodeResets(t *testing.T, c *bustest.Cluster) *figures {
+	r := newRun(t, c, "10: bootstrap b1,b2,b3 with b1 resetting connections at the workers' start")
+	c.Stop(t, 1)
+	defer c.Restart(t, 1)
+	r.submit()
+	return r.finish(runLimit)
+}
+
+// forgedFinished publishes, mid-load, finished events for the load step
+// from another client: one naming no run, one naming the store step's run.
+// The connector must keep waiting for the real loader's finished: a store
+// step seen finished while the store differs from the source is a false
+// finish.
+func forgedFinished(t *testing.T, c *bustest.Cluster) *figures {
+	r := newRun(t, c, "11: forged finished for the load step from another client", paced...)
+	r.pace(50 * time.Millisecond)
+	r.submit()
+	w := r.loading()
+	load := r.step(w, protocol.StepLoad)
+	q, err := protocol.ParseQueueID(load.QueueID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind, _ := protocol.LookupStepKind(protocol.StepLoad)
+	for _, run := range []string{"", protocol.RunID(load.QueueID, protocol.StepStore, 1)} {
+		testkit.Publish(t, c.Config(), protocol.TopicEvents, load.QueueID, protocol.Event{QueueID: load.QueueID,
+			Producer: protocol.TelemetryID(kind.Service, q.Suffix), RunID: run, Status: protocol.StatusFinished, Finished: true,
+			RecordsWritten: load.Records, Message: "forged", Timestamp: protocol.Timestamp(time.Now())})
+	}
+	t.Logf("forged two finished events for %s at %d records", load.ID, load.Records)
+	r.f.faultEndedAt = time.Now()
+	r.watch(5 * time.Second)
 	return r.finish(runLimit)
 }

@@ -107,7 +107,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 		}
 		g.Go(func() {
 			loaderDone := make(chan struct{})
-			if err := watchLoader(watch, events, cfg.QueueID, log, loaderDone); err != nil {
+			if err := watchLoader(watch, events, cfg.QueueID, cfg.RunID, log, loaderDone); err != nil {
 				watchErr <- fmt.Errorf("read %s: %w", protocol.TopicEvents, err)
 				return
 			}

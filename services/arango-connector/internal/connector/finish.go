@@ -13,24 +13,36 @@ import (
 )
 
 // loaderFinished reports whether ev says a loader of queueID is done: a
-// finished event from a worker that is not a connector.
-func loaderFinished(ev protocol.Event, queueID string) bool {
+// finished event from a worker that is not a connector. A connector
+// launched as a run of a workflow (runID set) takes only a finished event
+// that names a run of the task's load step: one from another client, with
+// no run or another step's, would end the store before the real loader is
+// done.
+func loaderFinished(ev protocol.Event, queueID, runID string) bool {
 	return ev.QueueID == queueID && ev.Status == protocol.StatusFinished && ev.Finished &&
-		protocol.TelemetryService(ev.Producer) != Name
+		protocol.TelemetryService(ev.Producer) != Name &&
+		(runID == "" || protocol.IsRunOf(ev.RunID, queueID, protocol.StepLoad))
 }
 
 // watchLoader reads queue-events until a loader of the task reports finished
 // and then closes done. The loader sends finished only after its last record
 // was acknowledged, so the data topic's end offsets read after that cover
-// every record of the task.
-func watchLoader(ctx context.Context, events *bus.Tail, queueID string, log zerolog.Logger, done chan<- struct{}) error {
+// every record of the task. A finished event loaderFinished refuses is
+// logged.
+func watchLoader(ctx context.Context, events *bus.Tail, queueID, runID string, log zerolog.Logger, done chan<- struct{}) error {
 	errFound := context.Canceled
 	err := events.Run(ctx, func(_ context.Context, m bus.Message) error {
 		ev, err := protocol.DecodeEvent(m.Value)
-		if err != nil || !loaderFinished(ev, queueID) {
+		if err != nil || ev.QueueID != queueID || ev.Status != protocol.StatusFinished {
 			return nil
 		}
-		log.Info().Str("loader", ev.Producer).Int64("records", ev.RecordsWritten).Msg("loader finished")
+		if !loaderFinished(ev, queueID, runID) {
+			if protocol.TelemetryService(ev.Producer) != Name {
+				log.Warn().Str("producer", ev.Producer).Str("event_run_id", ev.RunID).Msg("finished event of no load run ignored")
+			}
+			return nil
+		}
+		log.Info().Str("loader", ev.Producer).Str("loader_run_id", ev.RunID).Int64("records", ev.RecordsWritten).Msg("loader finished")
 		close(done)
 		return errFound
 	})

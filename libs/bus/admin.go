@@ -18,6 +18,7 @@ import (
 type Admin struct {
 	cfg    Config
 	client *kafka.Client
+	tr     *kafka.Transport
 	dialer *kafka.Dialer
 	last   atomic.Int32 // the bootstrap broker that answered last
 }
@@ -32,7 +33,7 @@ func NewAdmin(cfg Config) (*Admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Admin{cfg: cfg, client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers()...), Transport: t, Timeout: cfg.DialTimeout}, dialer: d}, nil
+	return &Admin{cfg: cfg, client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers()...), Transport: t, Timeout: cfg.DialTimeout}, tr: t, dialer: d}, nil
 }
 
 // ErrAccess is wrapped by errors that say Kafka answered and refused: the
@@ -228,10 +229,14 @@ func (a *Admin) waitForLeaders(ctx context.Context, topics []string) error {
 
 // via sends a request through each bootstrap broker in turn, beginning
 // with the one that answered last, until one answers or fails for a reason
-// other than a lost connection (connLost): kafka-go itself moves to the next
+// other than a lost connection or a partition without a reachable leader
+// (connLost, passing, kafka's Unknown): kafka-go itself moves to the next
 // bootstrap address only when a dial fails, and a broker behind a proxy or a
-// load balancer can accept the connection and reset it. It returns the
-// errors of every broker tried when none answered.
+// load balancer can accept the connection and reset it. Every failure also
+// drops the client's cached cluster layout: kafka-go keeps the last layout a
+// bootstrap broker gave while that broker cannot be asked again, and would
+// route to a dead partition leader for ever. It returns the errors of every
+// broker tried when none answered.
 func (a *Admin) via(ctx context.Context, call func(addr net.Addr) error) error {
 	brokers := a.cfg.Brokers()
 	first := int(a.last.Load())
@@ -243,7 +248,8 @@ func (a *Admin) via(ctx context.Context, call func(addr net.Addr) error) error {
 			a.last.Store(int32(k))
 			return nil
 		}
-		if !connLost(err) || ctx.Err() != nil {
+		a.tr.CloseIdleConnections()
+		if !(passing(err) || errors.Is(err, kafka.Unknown)) || ctx.Err() != nil {
 			return err
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", brokers[k], err))
@@ -323,23 +329,28 @@ func (a *Admin) listOffsetsOnce(ctx context.Context, topic string, req func(int)
 	for p := range n {
 		reqs[p] = req(p)
 	}
-	var res *kafka.ListOffsetsResponse
-	err = a.via(ctx, func(addr net.Addr) (err error) {
-		res, err = a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Addr: addr, Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-		return err
+	var out map[int]int64
+	err = a.via(ctx, func(addr net.Addr) error {
+		res, err := a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Addr: addr, Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+		if err != nil {
+			return fmt.Errorf("list offsets of %s: %w", topic, a.explain(err))
+		}
+		out = make(map[int]int64, n)
+		for _, po := range res.Topics[topic] {
+			if po.Error != nil {
+				// Its leader is gone or moved; another bootstrap broker's
+				// layout may be current.
+				return fmt.Errorf("list offsets of %s[%d]: %w", topic, po.Partition, po.Error)
+			}
+			out[po.Partition] = pick(po)
+		}
+		if len(out) != n {
+			return fmt.Errorf("list offsets of %s: %d of %d partitions answered", topic, len(out), n)
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list offsets of %s: %w", topic, a.explain(err))
-	}
-	out := make(map[int]int64, n)
-	for _, po := range res.Topics[topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("list offsets of %s[%d]: %w", topic, po.Partition, po.Error)
-		}
-		out[po.Partition] = pick(po)
-	}
-	if len(out) != n {
-		return nil, fmt.Errorf("list offsets of %s: %d of %d partitions answered", topic, len(out), n)
+		return nil, err
 	}
 	return out, nil
 }

@@ -132,7 +132,7 @@ bench:
 chaos:
 	@mkdir -p docs
 	@$(KAFKA) fetch
-	cd platform/devstack && CHAOS_REPORT=$(CURDIR)/docs/chaos.md go test -tags integration -count=1 -timeout 30m -v -run TestRealChaos ./test/chaos/
+	cd platform/devstack && CHAOS_FULL=1 CHAOS_REPORT=$(CURDIR)/docs/chaos.md go test -tags integration -count=1 -timeout 30m -v -run TestRealChaos ./test/chaos/
 	@echo "wrote docs/chaos.md"
 
 .PHONY: generate

@@ -272,6 +272,7 @@ func (c *Consumer) commitRetrying(ctx context.Context, batch []Message, down err
 		if c.outlasted() {
 			return down, false, down
 		}
+		c.rebootstrap(ctx)
 		if !retry.Sleep(ctx, c.backoff.Delay(fails)) {
 			return down, false, nil
 		}
@@ -385,13 +386,8 @@ func (c *Consumer) Close() error {
 // the reader is replaced by one whose list begins with it (leaving the
 // group and joining again). Nothing changes when no broker answers.
 func (c *Consumer) rebootstrap(ctx context.Context) {
-	pctx, cancel := context.WithTimeout(ctx, c.rc.Dialer.Timeout)
-	defer cancel()
-	if _, err := c.admin.metadata(pctx, []string{}); err != nil {
-		return
-	}
-	k := int(c.admin.last.Load())
-	if k == c.lead {
+	k := firstAnswering(ctx, c.rc.Dialer, c.rc.Brokers)
+	if k < 0 || k == c.lead {
 		return
 	}
 	rc := c.rc
@@ -400,6 +396,36 @@ func (c *Consumer) rebootstrap(ctx context.Context) {
 	defer c.rmu.Unlock()
 	_ = c.r.Close() // a reader that could not reach its group; its error is the outage already reported
 	c.r, c.lead = kafka.NewReader(rc), k
+}
+
+// firstAnswering returns the index of the first of brokers that answers a
+// request on a connection of its own (a cached cluster layout does not
+// count), or -1 when none does within the dialer's timeout each.
+func firstAnswering(ctx context.Context, d *kafka.Dialer, brokers []string) int {
+	for i, b := range brokers {
+		if answers(ctx, d, b) {
+			return i
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return -1
+}
+
+func answers(ctx context.Context, d *kafka.Dialer, broker string) bool {
+	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
+	defer cancel()
+	conn, err := d.DialContext(ctx, "tcp", broker)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	_, err = conn.ApiVersions()
+	return err == nil
 }
 
 // retriableFor is how long a commit retries retriable errors before it

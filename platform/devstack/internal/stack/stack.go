@@ -76,6 +76,7 @@ type Stack struct {
 	sim     *http.Server
 	qm      *exec.Cmd
 	qmDone  chan struct{}
+	qmStart func() error // starts queue-manager with the stack's settings
 	logFile *os.File
 }
 
@@ -166,16 +167,23 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 		}
 		logw = s.logFile
 	}
-	s.qm = exec.Command(filepath.Join(bin, "queue-manager"))
-	s.qm.Env = env
-	s.qm.Stderr = logw
-	s.qm.Stdout = logw
-	s.qm.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	if err := s.qm.Start(); err != nil {
-		return nil, fmt.Errorf("start queue-manager: %w", err)
+	s.qmStart = func() error {
+		s.qm = exec.Command(filepath.Join(bin, "queue-manager"))
+		s.qm.Env = env
+		s.qm.Stderr = logw
+		s.qm.Stdout = logw
+		s.qm.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+		if err := s.qm.Start(); err != nil {
+			return fmt.Errorf("start queue-manager: %w", err)
+		}
+		done := make(chan struct{})
+		s.qmDone = done
+		go func(c *exec.Cmd) { _ = c.Wait(); close(done) }(s.qm)
+		return nil
 	}
-	s.qmDone = make(chan struct{})
-	go func() { _ = s.qm.Wait(); close(s.qmDone) }()
+	if err := s.qmStart(); err != nil {
+		return nil, err
+	}
 	s.API = "http://" + o.APIAddr
 	if err := s.waitReady(ctx, 60*time.Second); err != nil {
 		return nil, err

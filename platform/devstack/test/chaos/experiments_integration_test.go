@@ -86,6 +86,7 @@ var fullOnly = []experiment{
 	{name: "3-all-brokers-away-20s", run: allAway(20 * time.Second), check: exact(0)},
 	{name: "3-all-brokers-away-90s", run: allAway(90 * time.Second), check: finishedOrLoud},
 	{name: "4-latency", run: latency, check: exact(0)},
+	{name: "8-queue-manager-killed", run: queueManagerKilled, check: exact(4)},
 }
 
 // finishedOrLoud is the invariant of a fault the workers may not outlive:
@@ -347,6 +348,33 @@ func latency(t *testing.T, c *bustest.Cluster) *figures {
 	r.watch(20 * time.Second)
 	for _, x := range slow {
 		x.Remove(t)
+	}
+	r.f.faultEndedAt = time.Now()
+	return r.finish(runLimit)
+}
+
+// queueManagerKilled submits with an Idempotency-Key, SIGKILLs
+// queue-manager mid-load (its workers end with it: the local launcher ties
+// them to it), starts it again and retries the POST with the same key: the
+// answer must be the same workflow, which finishes exact with its steps'
+// attempts within their limits.
+func queueManagerKilled(t *testing.T, c *bustest.Cluster) *figures {
+	r := newRun(t, c, "8: SIGKILL queue-manager mid-load, restart, POST again with its Idempotency-Key", paced...)
+	r.pace(50 * time.Millisecond)
+	const key = "chaos-8"
+	r.start = time.Now()
+	r.w = r.postKeyed(key)
+	r.loading()
+	if err := r.s.KillQueueManager(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := r.s.StartQueueManager(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if again := r.postKeyed(key); again.ID != r.w.ID {
+		t.Errorf("the retried POST made workflow %s, want the first one, %s", again.ID, r.w.ID)
 	}
 	r.f.faultEndedAt = time.Now()
 	return r.finish(runLimit)

@@ -106,3 +106,14 @@ func passing(err error) bool {
 	var ke kafka.Error
 	return connLost(err) || (errors.As(err, &ke) && ke.Temporary())
 }
+
+// fetchWait is how long an idle fetch waits at the broker for a message
+// (readers set it as their MaxWait; a message that arrives meanwhile is
+// answered at once). kafka-go gives the broker this wait less a margin for
+// the round trip (a quarter of it below 1 s, 1 s from then on) and fails the
+// fetch with an i/o timeout when the answer comes later; a reader then
+// reconnects and positions itself again. With a wait of 200 ms the margin is
+// 50 ms, and a link with more latency than that (a loaded node, a slow
+// network, the chaos suite's 100 ms) turned every idle fetch into a
+// reconnection, and a reader into one that spends its time reconnecting.
+const fetchWait = 1500 * time.Millisecond

@@ -109,7 +109,7 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 		StartOffset:            start,
 		MinBytes:               1,
 		MaxBytes:               10 << 20,
-		MaxWait:                250 * time.Millisecond,
+		MaxWait:                fetchWait,
 		ReadBatchTimeout:       5 * time.Second,
 		CommitInterval:         0, // synchronous commits: a commit returns only once stored
 		HeartbeatInterval:      time.Second,

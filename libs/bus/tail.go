@@ -72,7 +72,7 @@ func NewTail(ctx context.Context, cfg Config, topic string, since time.Time, m *
 			Dialer:    d,
 			MinBytes:  1,
 			MaxBytes:  4 << 20,
-			MaxWait:   200 * time.Millisecond,
+			MaxWait:   fetchWait,
 		})
 		t.readers = append(t.readers, r)
 		if err := r.SetOffset(off); err != nil {
@@ -168,7 +168,7 @@ func (t *Tail) read(ctx context.Context, r *kafka.Reader, msgs chan<- Message) {
 }
 
 // Close releases the readers without waiting for them: a reader finishes
-// the fetch it has in flight (up to MaxWait, 200 ms) in the background and
+// the fetch it has in flight (up to fetchWait) in the background and
 // then closes its connection, so a worker exits as soon as its work is done.
 func (t *Tail) Close() error {
 	for _, r := range t.readers {

@@ -361,9 +361,9 @@ func report(t *testing.T, c *bustest.Cluster, rows []*figures) {
 	if path == "" {
 		return
 	}
-	ran := "the CI subset (baseline, 1, 6, 7, 10, 11); set CHAOS_FULL (make chaos does) to add 2, 3 and 4"
+	ran := "the CI subset (baseline, 1, 6, 7, 10, 11); set CHAOS_FULL (make chaos does) to add 2, 3, 4 and 8"
 	if os.Getenv("CHAOS_FULL") != "" {
-		ran = "the full suite (make chaos): baseline, 1, 2, 3, 4, 6, 7, 10, 11; CI's integration tier runs baseline, 1, 6, 7, 10 and 11"
+		ran = "the full suite (make chaos): baseline, 1, 2, 3, 4, 6, 7, 8, 10, 11; CI's integration tier runs baseline, 1, 6, 7, 10 and 11"
 	}
 	page := fmt.Sprintf(`# Chaos experiments
 
@@ -390,17 +390,20 @@ burned; 90 s: finished exact after recovery, or failed loudly (error events, wit
 never a false finish; 4 — 0 lost, no healthy worker relaunched (2 attempts); 6 — no step finished while the store
 differed from the source (and the run finishes exact, one relaunch); 7 — the store equals the source exactly; 10 — the
 workers start and finish, with b1 refusing connections and with b1 accepting and resetting them; 11 — the connector
-keeps waiting for the real loader's finished (no false finish, 2 attempts).
+keeps waiting for the real loader's finished (no false finish, 2 attempts); 8 — one workflow, finished exact, at most
+4 extra attempts (the two runs killed with queue-manager, and one more each).
 
 Faults: 1 kills with SIGKILL the node leading the data topic's busiest partition once the loader has written; 2 kills
 the active KRaft controller as the workflow is submitted, so the workers create their topics during the election; 3
 stops the three nodes' proxies (connections refused) mid-load; 4 adds toxiproxy latency (200 ms, jitter 100 ms) on
 every link for the whole run and 2 s for 20 s mid-load; 11 publishes, mid-load, two finished events for the load step
-from another client, one naming no run and one naming the store step's run.
+from another client, one naming no run and one naming the store step's run; 8 submits with an Idempotency-Key,
+SIGKILLs queue-manager mid-load (its workers end with it), starts it again and retries the POST with the same key (the
+answer must be the first workflow).
 
 Not run here: 5 (partition queue-manager only: queue-manager shares the workers' proxies in this harness, and a
-partition of it alone needs its own proxies or an nftables rule in a network namespace), 8 (queue-manager SIGKILLed and
-the POST retried with its Idempotency-Key) and 9 (the store locked for 60 s); ArangoDB (the store is SQLite); and
+partition of it alone needs its own proxies or an nftables rule in a network namespace) and 9 (the store locked for
+60 s); ArangoDB (the store is SQLite); and
 pod-delete on real Pods (the local launcher's processes are killed instead; that comes with the Kubernetes-node issue).
 `, c.Nodes(), timeRange, tradeRate(), ran, b.String())
 	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {

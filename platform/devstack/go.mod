@@ -7,6 +7,7 @@ replace github.com/streamforge/streamforge/libs => ../../libs
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/streamforge/streamforge/libs v0.0.0-00010101000000-000000000000
+	modernc.org/sqlite v1.62.0
 )
 
 require (
@@ -44,5 +45,4 @@ require (
 	modernc.org/libc v1.80.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
-	modernc.org/sqlite v1.62.0 // indirect
 )

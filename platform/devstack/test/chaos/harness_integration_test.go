@@ -361,9 +361,9 @@ func report(t *testing.T, c *bustest.Cluster, rows []*figures) {
 	if path == "" {
 		return
 	}
-	ran := "the CI subset (baseline, 1, 6, 7, 10, 11); set CHAOS_FULL (make chaos does) to add 2, 3, 4 and 8"
+	ran := "the CI subset (baseline, 1, 6, 7, 10, 11); set CHAOS_FULL (make chaos does) to add 2, 3, 4, 8 and 9"
 	if os.Getenv("CHAOS_FULL") != "" {
-		ran = "the full suite (make chaos): baseline, 1, 2, 3, 4, 6, 7, 8, 10, 11; CI's integration tier runs baseline, 1, 6, 7, 10 and 11"
+		ran = "the full suite (make chaos): baseline, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11; CI's integration tier runs baseline, 1, 6, 7, 10 and 11"
 	}
 	page := fmt.Sprintf(`# Chaos experiments
 
@@ -373,7 +373,7 @@ Setup: a real %d-node Apache Kafka 4.x cluster on loopback (KRaft, every node br
 factor 3, min.insync.replicas 2, no unclean election; platform/kafka/kafka.sh cluster), each node reached only through a
 toxiproxy proxy it advertises. Each experiment runs on a fresh local stack: queue-manager with the local launcher, the
 real loader-producer and arango-connector, the SQLite store, the exchange simulator as Binance. Workload: load and store
-one day of BTCUSDT aggregate trades (%s, the simulator at %g trades/s). Paced experiments (1, 3, 4, 7, 11) write and
+one day of BTCUSDT aggregate trades (%s, the simulator at %g trades/s). Paced experiments (1, 3, 4, 7, 8, 9, 11) write and
 store in batches of 500 with latency on every link (20 to 100 ms), so the faults land mid-batch.
 
 Run here: %s.
@@ -391,7 +391,8 @@ never a false finish; 4 — 0 lost, no healthy worker relaunched (2 attempts); 6
 differed from the source (and the run finishes exact, one relaunch); 7 — the store equals the source exactly; 10 — the
 workers start and finish, with b1 refusing connections and with b1 accepting and resetting them; 11 — the connector
 keeps waiting for the real loader's finished (no false finish, 2 attempts); 8 — one workflow, finished exact, at most
-4 extra attempts (the two runs killed with queue-manager, and one more each).
+4 extra attempts (the two runs killed with queue-manager, and one more each); 9 — 0 lost, 0 extra, no relaunch, and
+the persisted workflow equals the engine's.
 
 Faults: 1 kills with SIGKILL the node leading the data topic's busiest partition once the loader has written; 2 kills
 the active KRaft controller as the workflow is submitted, so the workers create their topics during the election; 3
@@ -399,11 +400,12 @@ stops the three nodes' proxies (connections refused) mid-load; 4 adds toxiproxy 
 every link for the whole run and 2 s for 20 s mid-load; 11 publishes, mid-load, two finished events for the load step
 from another client, one naming no run and one naming the store step's run; 8 submits with an Idempotency-Key,
 SIGKILLs queue-manager mid-load (its workers end with it), starts it again and retries the POST with the same key (the
-answer must be the first workflow).
+answer must be the first workflow); 9 holds the SQLite store's write lock (BEGIN EXCLUSIVE, from the test process)
+for 60 s once the connector stores, then, after the workflow ended, restarts queue-manager (which reads the workflow
+back from the store) and compares the workflow it shows with the one its engine showed before.
 
 Not run here: 5 (partition queue-manager only: queue-manager shares the workers' proxies in this harness, and a
-partition of it alone needs its own proxies or an nftables rule in a network namespace) and 9 (the store locked for
-60 s); ArangoDB (the store is SQLite); and
+partition of it alone needs its own proxies or an nftables rule in a network namespace); ArangoDB (the store is SQLite); and
 pod-delete on real Pods (the local launcher's processes are killed instead; that comes with the Kubernetes-node issue).
 `, c.Nodes(), timeRange, tradeRate(), ran, b.String())
 	if err := os.WriteFile(path, []byte(page), 0o644); err != nil {

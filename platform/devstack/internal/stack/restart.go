@@ -29,3 +29,13 @@ func (s *Stack) StartQueueManager(ctx context.Context) error {
 	}
 	return s.waitReady(ctx, 60*time.Second)
 }
+
+// QueueManagerRunning reports whether queue-manager's process is alive.
+func (s *Stack) QueueManagerRunning() bool {
+	select {
+	case <-s.qmDone:
+		return false
+	default:
+		return true
+	}
+}

@@ -87,7 +87,7 @@ var fullOnly = []experiment{
 	{name: "3-all-brokers-away-90s", run: allAway(90 * time.Second), check: finishedOrLoud},
 	{name: "4-latency", run: latency, check: exact(0)},
 	{name: "8-queue-manager-killed", run: queueManagerKilled, check: exact(4)},
-	{name: "9-store-locked", run: storeLocked, check: exact(0)},
+	{name: "9-store-locked", run: storeLocked, check: exact(2)},
 }
 
 // finishedOrLoud is the invariant of a fault the workers may not outlive:

@@ -391,8 +391,9 @@ never a false finish; 4 — 0 lost, no healthy worker relaunched (2 attempts); 6
 differed from the source (and the run finishes exact, one relaunch); 7 — the store equals the source exactly; 10 — the
 workers start and finish, with b1 refusing connections and with b1 accepting and resetting them; 11 — the connector
 keeps waiting for the real loader's finished (no false finish, 2 attempts); 8 — one workflow, finished exact, at most
-4 extra attempts (the two runs killed with queue-manager, and one more each); 9 — 0 lost, 0 extra, no relaunch, and
-the persisted workflow equals the engine's.
+4 extra attempts (the two runs killed with queue-manager, and one more each); 9 — 0 lost, 0 extra, the persisted
+workflow equals the engine's, and at most the 2 relaunches of the runs that end with queue-manager when it steps down
+(the local launcher ties them to it; Jobs outlive it).
 
 Faults: 1 kills with SIGKILL the node leading the data topic's busiest partition once the loader has written; 2 kills
 the active KRaft controller as the workflow is submitted, so the workers create their topics during the election; 3
@@ -402,7 +403,9 @@ from another client, one naming no run and one naming the store step's run; 8 su
 SIGKILLs queue-manager mid-load (its workers end with it), starts it again and retries the POST with the same key (the
 answer must be the first workflow); 9 holds the SQLite store's write lock (BEGIN EXCLUSIVE, from the test process)
 for 60 s once the connector stores, then, after the workflow ended, restarts queue-manager (which reads the workflow
-back from the store) and compares the workflow it shows with the one its engine showed before.
+back from the store) and compares the workflow it shows with the one its engine showed before. queue-manager keeps its
+leader lease in the same store: when the lease cannot be renewed it steps down and exits 1 for its Deployment to start
+it again, and the experiment restarts it the same way (the row says how often).
 
 Not run here: 5 (partition queue-manager only: queue-manager shares the workers' proxies in this harness, and a
 partition of it alone needs its own proxies or an nftables rule in a network namespace); ArangoDB (the store is SQLite); and

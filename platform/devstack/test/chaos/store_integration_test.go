@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -43,12 +44,32 @@ func storeLocked(t *testing.T, c *bustest.Cluster) *figures {
 		t.Fatalf("lock the store: %v", err)
 	}
 	t.Log("store locked")
-	r.watch(60 * time.Second)
+	// queue-manager holds its leader lease in the store: when the lease
+	// cannot be renewed it steps down and exits 1, for its Deployment to
+	// start it again. The experiment supervises it the same way.
+	restarts := 0
+	supervise := func() {
+		if r.s.QueueManagerRunning() {
+			return
+		}
+		restarts++
+		t.Logf("queue-manager exited (restart %d, as its Deployment would)", restarts)
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		if err := r.s.StartQueueManager(sctx); err != nil {
+			t.Logf("start queue-manager: %v", err)
+		}
+	}
+	for until := time.Now().Add(60 * time.Second); time.Now().Before(until); time.Sleep(500 * time.Millisecond) {
+		supervise()
+	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		t.Fatalf("unlock the store: %v", err)
 	}
 	_ = conn.Close()
+	supervise()
 	r.f.faultEndedAt = time.Now()
+	r.f.Name += fmt.Sprintf(" (queue-manager restarted %d times)", restarts)
 	f := r.finish(runLimit)
 
 	engine := r.snapshot()

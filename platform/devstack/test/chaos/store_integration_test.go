@@ -31,7 +31,7 @@ func storeLocked(t *testing.T, c *bustest.Cluster) *figures {
 		return r.step(w, protocol.StepStore).Records > 0
 	})
 	ctx := context.Background()
-	db, err := sql.Open("sqlite", "file:"+r.s.StorePath)
+	db, err := sql.Open("sqlite", "file:"+r.s.StorePath+"?_pragma=busy_timeout(30000)")
 	if err != nil {
 		t.Fatal(err)
 	}

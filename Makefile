@@ -7,8 +7,9 @@
 #   make clean-data        remove data/'s Kafka log, store, artifacts and logs (asks; refused while a stack runs on it)
 #   make check             everything CI runs: lint, unit tests, integration tests
 #   make test              unit tests of every module (race detector on)
-#   make test-integration  tests against real Apache Kafka 4.x, a real kube-apiserver, a real S3 server (versitygw) a real Prometheus and a real Keycloak, started and stopped here
+#   make test-integration  tests against real Apache Kafka 4.x, a real kube-apiserver, a real S3 server (versitygw), a real Prometheus and a real Keycloak, started and stopped here
 #   make bench             benchmarks against real Kafka -> docs/benchmarks.md
+#   make chaos             the chaos experiments on a three-node Kafka cluster -> docs/chaos.md
 #   make build             every binary into bin/
 #   make modules           each module builds, vets and tests alone (GOWORK=off; end-to-end packages compiled only)
 #   make lint              gofmt, go vet, shellcheck, Dockerfile checks, generated service lists current
@@ -35,7 +36,7 @@ KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/ov
 # built without it, where -race would only slow the harness down.
 IT_PKGS  := libs:./bus/...\ ./objstore/...:-race services/dummy-service:./test/...: services/arango-connector:./test/...: \
             services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/\ ./internal/api/: \
-            services/gnn-trainer:./test/...: platform/devstack:./test/scenario/\ ./test/stream/\ ./test/monitoring/:
+            services/gnn-trainer:./test/...: platform/devstack:./test/scenario/\ ./test/stream/\ ./test/monitoring/\ ./test/chaos/:
 
 .PHONY: help
 help:
@@ -140,6 +141,13 @@ bench:
 	  -note "Real Apache Kafka $$(sed -n 's|.*<kafka.version>\(.*\)</kafka.version>.*|\1|p' platform/kafka/pom.xml) single node on loopback (platform/kafka/kafka.sh), kcat $$(kcat -V 2>/dev/null | sed -n 's/^Version \([^ ]*\).*librdkafka \([^ ]*\).*/\1 (librdkafka \2)/p'). Produce: 500,000 kline-shaped JSON records (~300 B) keyed by 6 symbols into 6 partitions, acks=all, murmur2 key partitioning, for both clients; kcat's time includes its process start. Protocol: the forward-compatible queue-events codec against encoding/json on a plain struct. DecodeDepthUpdate: a recorded depth update decoded with exact member names (libs/binance/internal/exactjson) against encoding/json into the same struct. Store: store.Inspect (the per-document check every adapter runs) against decoding with encoding/json; the SQLite adapter's Upsert (200,000 candles, batches of 5,000) against a plain prepared INSERT OR REPLACE. Connector: the arango-connector binary from process start to exit after its finished event, moving a real-broker topic into the embedded store, against a raw batched SQLite insert of the same documents in the same run; peak-MiB is the connector's resident-set high-water mark (VmHWM). Loader: the loader-producer binary from process start to exit loading history from the exchange simulator's archives (built in an untimed warm-up) and REST into the real broker, against kcat producing the very records it wrote; LiveTrades: the simulator streaming 20,000 aggTrades/s for 20 s through ws_trades, with trades lost and the loader's receipt-to-acknowledgement latency. EngineEvents: queue-manager's engine applying progress events to 1,000 workflows in flight against plain updates of the same documents in the same store. StatusReadsDuringBlockedLaunch: GET /api/v1/workflows/{id} of 100 workflows in flight, 4 in-process clients back to back, while a launch is blocked for 5 s, against the same reads for 5 s with no launch under way (reads must keep p99 under 50 ms). Relaunch: a worker killed with SIGKILL, until queue-manager recorded the failure (detect) and launched the next attempt (relaunch, after the default 2 s retry delay). StatusReads: wrk (Debian) reading GET /api/v1/workflows/{id} of 1,000 stored workflows at 1,000 requests/s (10 connections pacing themselves), against /healthz at the same rate. Visibility: graph-builder's natural visibility graph (exact sweep) of a random walk; VsNaive: the same against the naive O(n^3) reference at a size it can do. CorrelationSnapshots: six assets, 38,000 returns, a 288-return window moved by 12. GCNEpoch/SAGEEpoch: one training epoch (forward, backward, Adam) of gnn-trainer's model on a 100,000-node graph built by a formula (299,996 edges, 16 features, hidden 16), against PyTorch Geometric with the same graph, model and hyper-parameters in float64 on 2 threads when it is installed (services/gnn-trainer/scripts/pyg_reference.py --install; not in CI); peak-MiB is Go's heap high-water mark and PyG's process RSS." \
 	  < docs/benchmarks.raw.txt > docs/benchmarks.md
 	@echo "wrote docs/benchmarks.md"
+
+.PHONY: chaos
+chaos:
+	@mkdir -p docs
+	@$(KAFKA) fetch
+	cd platform/devstack && CHAOS_FULL=1 CHAOS_REPORT=$(CURDIR)/docs/chaos.md go test -tags integration -count=1 -timeout 30m -v -run TestRealChaos ./test/chaos/
+	@echo "wrote docs/chaos.md"
 
 .PHONY: generate
 generate:

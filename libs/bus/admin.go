@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -17,7 +18,9 @@ import (
 type Admin struct {
 	cfg    Config
 	client *kafka.Client
+	tr     *kafka.Transport
 	dialer *kafka.Dialer
+	last   atomic.Int32 // the bootstrap broker that answered last
 }
 
 // NewAdmin returns an Admin for cfg. It fails only on invalid settings.
@@ -30,7 +33,7 @@ func NewAdmin(cfg Config) (*Admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Admin{cfg: cfg, client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers()...), Transport: t, Timeout: cfg.DialTimeout}, dialer: d}, nil
+	return &Admin{cfg: cfg, client: &kafka.Client{Addr: kafka.TCP(cfg.Brokers()...), Transport: t, Timeout: cfg.DialTimeout}, tr: t, dialer: d}, nil
 }
 
 // ErrAccess is wrapped by errors that say Kafka answered and refused: the
@@ -48,7 +51,10 @@ func (a *Admin) Check(ctx context.Context) error {
 			return err
 		}
 	}
-	_, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{}})
+	err := a.via(ctx, func(addr net.Addr) error {
+		_, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Addr: addr, Topics: []string{}})
+		return err
+	})
 	if err == nil {
 		return nil
 	}
@@ -168,7 +174,12 @@ func (a *Admin) EnsureTopics(ctx context.Context, specs ...TopicSpec) error {
 		}
 		req.Topics = append(req.Topics, tc)
 	}
-	res, err := a.client.CreateTopics(ctx, req)
+	var res *kafka.CreateTopicsResponse
+	err := a.via(ctx, func(addr net.Addr) (err error) {
+		req.Addr = addr
+		res, err = a.client.CreateTopics(ctx, req)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("create topics: %w", a.explain(err))
 	}
@@ -191,7 +202,7 @@ func (a *Admin) waitForLeaders(ctx context.Context, topics []string) error {
 		defer cancel()
 	}
 	for {
-		md, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
+		md, err := a.metadata(ctx, topics)
 		ready := err == nil
 		if ready {
 			for _, t := range md.Topics {
@@ -216,9 +227,49 @@ func (a *Admin) waitForLeaders(ctx context.Context, topics []string) error {
 	}
 }
 
+// via sends a request through each bootstrap broker in turn, beginning
+// with the one that answered last, until one answers or fails for a reason
+// other than a lost connection or a partition without a reachable leader
+// (connLost, passing, kafka's Unknown): kafka-go itself moves to the next
+// bootstrap address only when a dial fails, and a broker behind a proxy or a
+// load balancer can accept the connection and reset it. Every failure also
+// drops the client's cached cluster layout: kafka-go keeps the last layout a
+// bootstrap broker gave while that broker cannot be asked again, and would
+// route to a dead partition leader for ever. It returns the errors of every
+// broker tried when none answered.
+func (a *Admin) via(ctx context.Context, call func(addr net.Addr) error) error {
+	brokers := a.cfg.Brokers()
+	first := int(a.last.Load())
+	var errs []error
+	for i := range brokers {
+		k := (first + i) % len(brokers)
+		err := call(kafka.TCP(brokers[k]))
+		if err == nil {
+			a.last.Store(int32(k))
+			return nil
+		}
+		a.tr.CloseIdleConnections()
+		if !(passing(err) || errors.Is(err, kafka.Unknown)) || ctx.Err() != nil {
+			return err
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", brokers[k], err))
+	}
+	return errors.Join(errs...)
+}
+
+// metadata reads the metadata of topics through the first bootstrap broker
+// that answers.
+func (a *Admin) metadata(ctx context.Context, topics []string) (md *kafka.MetadataResponse, err error) {
+	err = a.via(ctx, func(addr net.Addr) (err error) {
+		md, err = a.client.Metadata(ctx, &kafka.MetadataRequest{Addr: addr, Topics: topics})
+		return err
+	})
+	return md, err
+}
+
 // Partitions returns the number of partitions of topic.
 func (a *Admin) Partitions(ctx context.Context, topic string) (int, error) {
-	md, err := a.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	md, err := a.metadata(ctx, []string{topic})
 	if err != nil {
 		return 0, a.explain(err)
 	}
@@ -278,19 +329,28 @@ func (a *Admin) listOffsetsOnce(ctx context.Context, topic string, req func(int)
 	for p := range n {
 		reqs[p] = req(p)
 	}
-	res, err := a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		return nil, fmt.Errorf("list offsets of %s: %w", topic, a.explain(err))
-	}
-	out := make(map[int]int64, n)
-	for _, po := range res.Topics[topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("list offsets of %s[%d]: %w", topic, po.Partition, po.Error)
+	var out map[int]int64
+	err = a.via(ctx, func(addr net.Addr) error {
+		res, err := a.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Addr: addr, Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+		if err != nil {
+			return fmt.Errorf("list offsets of %s: %w", topic, a.explain(err))
 		}
-		out[po.Partition] = pick(po)
-	}
-	if len(out) != n {
-		return nil, fmt.Errorf("list offsets of %s: %d of %d partitions answered", topic, len(out), n)
+		out = make(map[int]int64, n)
+		for _, po := range res.Topics[topic] {
+			if po.Error != nil {
+				// Its leader is gone or moved; another bootstrap broker's
+				// layout may be current.
+				return fmt.Errorf("list offsets of %s[%d]: %w", topic, po.Partition, po.Error)
+			}
+			out[po.Partition] = pick(po)
+		}
+		if len(out) != n {
+			return fmt.Errorf("list offsets of %s: %d of %d partitions answered", topic, len(out), n)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -306,7 +366,11 @@ func (a *Admin) CommittedOffsets(ctx context.Context, group, topic string) (map[
 	for p := range n {
 		parts[p] = p
 	}
-	res, err := a.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	var res *kafka.OffsetFetchResponse
+	err = a.via(ctx, func(addr net.Addr) (err error) {
+		res, err = a.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{Addr: addr, GroupID: group, Topics: map[string][]int{topic: parts}})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("committed offsets of group %s on %s: %w", group, topic, a.explain(err))
 	}

@@ -7,6 +7,7 @@
 package bus
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -54,6 +55,8 @@ type Config struct {
 	KeyFile          string        `envconfig:"KAFKA_KEY_FILE" desc:"PEM client key for mutual TLS (user.key)"`
 	ClientID         string        `envconfig:"KAFKA_CLIENT_ID" desc:"client id sent to the brokers (default: the service name)"`
 	DialTimeout      time.Duration `envconfig:"KAFKA_DIAL_TIMEOUT" default:"10s" desc:"connect and authenticate timeout"`
+
+	silence time.Duration // MaxSilence unless set (tests)
 }
 
 // Brokers returns the bootstrap servers as a list.
@@ -225,7 +228,7 @@ func (c Config) dialer() (*kafka.Dialer, error) {
 	return &kafka.Dialer{
 		ClientID:      c.ClientID,
 		Timeout:       c.DialTimeout,
-		DualStack:     true,
+		DialFunc:      boundedDial(cmp.Or(c.silence, MaxSilence)),
 		SASLMechanism: mech,
 		TLS:           tc,
 	}, nil
@@ -243,6 +246,8 @@ func (c Config) transport() (*kafka.Transport, error) {
 		DialTimeout: c.DialTimeout,
 		SASL:        mech,
 		TLS:         tc,
-		MetadataTTL: 30 * time.Second,
+		// A partition's new leader is learnt within this after a broker
+		// died (requests to the old one fail meanwhile and are retried).
+		MetadataTTL: 10 * time.Second,
 	}, nil
 }

@@ -71,8 +71,9 @@ type ConsumerOptions struct {
 // batch that contains it, so a crash at any point re-delivers rather than
 // loses.
 type Consumer struct {
-	r       *kafka.Reader // created by Run once the topics exist (see awaitTopics)
+	r       *kafka.Reader // created by Run once the topics exist (see start), replaced by rebootstrap; set under mu
 	rcfg    kafka.ReaderConfig
+	lead    int  // the bootstrap broker r's list begins with
 	closed  bool // Close was called; guarded by mu
 	opts    ConsumerOptions
 	m       *Metrics
@@ -114,7 +115,7 @@ func NewConsumer(cfg Config, opts ConsumerOptions) (*Consumer, error) {
 		StartOffset:            start,
 		MinBytes:               1,
 		MaxBytes:               10 << 20,
-		MaxWait:                250 * time.Millisecond,
+		MaxWait:                fetchWait,
 		ReadBatchTimeout:       5 * time.Second,
 		CommitInterval:         0, // synchronous commits: a commit returns only once stored
 		HeartbeatInterval:      time.Second,
@@ -194,6 +195,7 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 	if ok, err := c.start(ctx); !ok || err != nil {
 		return err
 	}
+	c.rebootstrap(ctx)
 	batch := make([]Message, 0, c.opts.BatchSize)
 	var down error         // the outage under way, nil when Kafka answers
 	var settling time.Time // when the current run of retriable group errors began
@@ -232,6 +234,7 @@ func (c *Consumer) Run(ctx context.Context, h Handler) error {
 			if c.outlasted() {
 				return down
 			}
+			c.rebootstrap(ctx)
 			if !retry.Sleep(ctx, c.backoff.Delay(fails)) {
 				return nil
 			}
@@ -278,6 +281,7 @@ func (c *Consumer) commitRetrying(ctx context.Context, batch []Message, down err
 		if c.outlasted() {
 			return down, false, down
 		}
+		c.rebootstrap(ctx)
 		if !retry.Sleep(ctx, c.backoff.Delay(fails)) {
 			return down, false, nil
 		}
@@ -373,6 +377,60 @@ func (c *Consumer) handle(ctx context.Context, h Handler, batch []Message) error
 		}
 		retry.Sleep(ctx, c.backoff.Delay(attempt))
 	}
+}
+
+// rebootstrap makes the reader reach the group through the first bootstrap
+// broker that answers. kafka-go's group reader finds its coordinator
+// through the bootstrap list in order, taking the first that accepts a
+// connection: a first address that accepts and resets (a broker down
+// behind a proxy or a load balancer) would fail every join and fetch. When
+// the broker that answers is not the one the reader's list begins with,
+// the reader is replaced by one whose list begins with it (leaving the
+// group and joining again). Nothing changes when no broker answers.
+func (c *Consumer) rebootstrap(ctx context.Context) {
+	k := firstAnswering(ctx, c.rcfg.Dialer, c.rcfg.Brokers)
+	if k < 0 || k == c.lead {
+		return
+	}
+	rc := c.rcfg
+	rc.Brokers = append(append([]string(nil), c.rcfg.Brokers[k:]...), c.rcfg.Brokers[:k]...)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	_ = c.r.Close() // a reader that could not reach its group; its error is the outage already reported
+	c.r, c.lead = kafka.NewReader(rc), k
+}
+
+// firstAnswering returns the index of the first of brokers that answers a
+// request on a connection of its own (a cached cluster layout does not
+// count), or -1 when none does within the dialer's timeout each.
+func firstAnswering(ctx context.Context, d *kafka.Dialer, brokers []string) int {
+	for i, b := range brokers {
+		if answers(ctx, d, b) {
+			return i
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return -1
+}
+
+func answers(ctx context.Context, d *kafka.Dialer, broker string) bool {
+	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
+	defer cancel()
+	conn, err := d.DialContext(ctx, "tcp", broker)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(deadline)
+	}
+	_, err = conn.ApiVersions()
+	return err == nil
 }
 
 // retriableFor is how long a commit retries retriable errors before it

@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -22,7 +21,7 @@ func ReadRange(ctx context.Context, cfg Config, topic string, partition int, fro
 	}
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: cfg.Brokers(), Topic: topic, Partition: partition, Dialer: d,
-		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 200 * time.Millisecond,
+		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: fetchWait,
 	})
 	defer func() { _ = r.Close() }() // read-only: nothing to flush
 	if err := r.SetOffset(from); err != nil {

@@ -30,13 +30,13 @@ type Tail struct {
 
 // NewTail positions a reader on each partition of topic at the first message
 // at or after since (the end of the partition when there is none; the
-// beginning when since is zero).
+// beginning when since is zero). A broker that does not answer, or a
+// bootstrap address that resets the connection, is ridden out: every
+// bootstrap broker is tried, and the positioning is retried with capped,
+// jittered backoff until ctx ends, or for PositionWait when ctx has no
+// deadline; the error then names the last failure.
 func NewTail(ctx context.Context, cfg Config, topic string, since time.Time, m *Metrics) (*Tail, error) {
 	a, err := NewAdmin(cfg)
-	if err != nil {
-		return nil, err
-	}
-	n, err := a.Partitions(ctx, topic)
 	if err != nil {
 		return nil, err
 	}
@@ -44,11 +44,27 @@ func NewTail(ctx context.Context, cfg Config, topic string, since time.Time, m *
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, PositionWait)
+		defer cancel()
+	}
+	var offsets []int64
+	backoff := retry.Backoff{Base: 200 * time.Millisecond, Max: 2 * time.Second}
+	for n := 0; ; n++ {
+		offsets, err = positions(ctx, a, d, cfg.Brokers(), topic, since)
+		if err == nil || !passing(err) || !retry.Sleep(ctx, backoff.Delay(n)) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
 	if m == nil {
 		m = NewMetrics(nil)
 	}
 	t := &Tail{topic: topic, m: m}
-	for p := range n {
+	for p, off := range offsets {
 		r := kafka.NewReader(kafka.ReaderConfig{
 			Brokers:   cfg.Brokers(),
 			Topic:     topic,
@@ -56,22 +72,39 @@ func NewTail(ctx context.Context, cfg Config, topic string, since time.Time, m *
 			Dialer:    d,
 			MinBytes:  1,
 			MaxBytes:  4 << 20,
-			MaxWait:   200 * time.Millisecond,
+			MaxWait:   fetchWait,
 		})
 		t.readers = append(t.readers, r)
-		var off int64 = kafka.FirstOffset
-		if !since.IsZero() {
-			off, err = offsetAt(ctx, d, cfg.Brokers(), topic, p, since)
-		}
-		if err == nil {
-			err = r.SetOffset(off)
-		}
-		if err != nil {
+		if err := r.SetOffset(off); err != nil {
 			_ = t.Close() // the positioning error is the one to report
-			return nil, fmt.Errorf("position %s[%d] at %s: %w", topic, p, since.Format(time.RFC3339), err)
+			return nil, fmt.Errorf("position %s[%d] at %d: %w", topic, p, off, err)
 		}
 	}
 	return t, nil
+}
+
+// PositionWait bounds NewTail's positioning when its context has no
+// deadline.
+const PositionWait = time.Minute
+
+// positions returns, for each partition of topic, the offset its reader
+// starts at.
+func positions(ctx context.Context, a *Admin, d *kafka.Dialer, brokers []string, topic string, since time.Time) ([]int64, error) {
+	n, err := a.Partitions(ctx, topic)
+	if err != nil {
+		return nil, fmt.Errorf("partitions of %s: %w", topic, err)
+	}
+	out := make([]int64, n)
+	for p := range n {
+		out[p] = kafka.FirstOffset
+		if since.IsZero() {
+			continue
+		}
+		if out[p], err = offsetAt(ctx, d, brokers, topic, p, since); err != nil {
+			return nil, fmt.Errorf("position %s[%d] at %s: %w", topic, p, since.Format(time.RFC3339), err)
+		}
+	}
+	return out, nil
 }
 
 // Run calls h for each message, one at a time, in order within a partition,
@@ -135,7 +168,7 @@ func (t *Tail) read(ctx context.Context, r *kafka.Reader, msgs chan<- Message) {
 }
 
 // Close releases the readers without waiting for them: a reader finishes
-// the fetch it has in flight (up to MaxWait, 200 ms) in the background and
+// the fetch it has in flight (up to fetchWait) in the background and
 // then closes its connection, so a worker exits as soon as its work is done.
 func (t *Tail) Close() error {
 	for _, r := range t.readers {

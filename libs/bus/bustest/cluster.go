@@ -161,8 +161,21 @@ func (c *Cluster) Resume(t testing.TB, node int) { t.Helper(); c.must(t, "resume
 func (c *Cluster) Stop(t testing.TB, node int) { t.Helper(); c.must(t, "stop-node", node) }
 
 // Restart starts a stopped or killed node again on its data and waits until
-// it answers.
-func (c *Cluster) Restart(t testing.TB, node int) { t.Helper(); c.must(t, "restart", node) }
+// it answers. A start that fails is tried twice more, 2 s apart: while a
+// node is down, the kernel may hand one of its ports to a client as an
+// ephemeral port for a moment.
+func (c *Cluster) Restart(t testing.TB, node int) {
+	t.Helper()
+	for try := 1; try < 3; try++ {
+		err := c.run("restart", strconv.Itoa(node))
+		if err == nil {
+			return
+		}
+		t.Logf("restart of node %d failed (try %d of 3): %v", node, try, err)
+		time.Sleep(2 * time.Second)
+	}
+	c.must(t, "restart", node)
+}
 
 func (c *Cluster) must(t testing.TB, cmd string, node int) {
 	t.Helper()

@@ -80,6 +80,7 @@ type Stack struct {
 	sim     *http.Server
 	qm      *exec.Cmd
 	qmDone  chan struct{}
+	qmStart func() error // starts queue-manager with the stack's settings
 	logFile *os.File
 	lock    *os.File // the data directory's, held until Close
 	log     *jsonLines
@@ -180,21 +181,28 @@ func Up(ctx context.Context, o Options) (_ *Stack, err error) {
 	}
 	// One format: every line of queue-manager and its workers a JSON object.
 	s.log = newJSONLines(logw)
-	s.qm = exec.Command(filepath.Join(bin, "queue-manager"))
-	s.qm.Env = env
-	s.qm.Stderr = s.log
-	s.qm.Stdout = s.log
-	// Its own process group: a terminal's Ctrl-C signals the whole
-	// foreground group, and queue-manager must outlive devstack's stop
-	// through its API; devstack ends it (Close) when that is done. Its
-	// local launcher puts each worker in a group of its own too.
-	s.qm.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
-	s.qm.WaitDelay = 5 * time.Second // a worker holding the log pipe does not hold up Close
-	if err := s.qm.Start(); err != nil {
-		return nil, fmt.Errorf("start queue-manager: %w", err)
+	s.qmStart = func() error {
+		s.qm = exec.Command(filepath.Join(bin, "queue-manager"))
+		s.qm.Env = env
+		s.qm.Stderr = s.log
+		s.qm.Stdout = s.log
+		// Its own process group: a terminal's Ctrl-C signals the whole
+		// foreground group, and queue-manager must outlive devstack's stop
+		// through its API; devstack ends it (Close) when that is done. Its
+		// local launcher puts each worker in a group of its own too.
+		s.qm.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
+		s.qm.WaitDelay = 5 * time.Second // a worker holding the log pipe does not hold up Close
+		if err := s.qm.Start(); err != nil {
+			return fmt.Errorf("start queue-manager: %w", err)
+		}
+		done := make(chan struct{})
+		s.qmDone = done
+		go func(c *exec.Cmd) { _ = c.Wait(); close(done) }(s.qm)
+		return nil
 	}
-	s.qmDone = make(chan struct{})
-	go func() { _ = s.qm.Wait(); close(s.qmDone) }()
+	if err := s.qmStart(); err != nil {
+		return nil, err
+	}
 	s.API = "http://" + o.APIAddr
 	if err := s.waitReady(ctx, 60*time.Second); err != nil {
 		return nil, err

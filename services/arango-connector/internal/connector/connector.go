@@ -91,21 +91,38 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	g.Go(func() { runErr <- cons.Run(consume, s.handle) })
 	g.Go(func() { trackLag(lagCtx, w.Admin, cfg.Group, cfg.KafkaTopic, m, 5*time.Second) })
 
+	// done is closed once the loader finished and everything it wrote is
+	// stored; watchErr says why that can no longer be learnt (queue-events
+	// or the data topic's offsets unreadable for longer than the ride-out):
+	// the run then ends in an error rather than wait while heartbeats say
+	// it is alive.
 	done := make(chan struct{})
+	watchErr := make(chan error, 1)
 	if events != nil {
 		trust := eventTrust(rt.Registry, w.Signing, w.Key, log)
+		events.OnError = func(partition int, err error) {
+			if err != nil {
+				log.Warn().Err(err).Msg("queue-events cannot be read; retrying")
+			} else {
+				log.Info().Int("partition", partition).Msg("queue-events can be read again")
+			}
+		}
 		g.Go(func() {
 			loaderDone := make(chan struct{})
-			if err := watchLoader(watch, events, cfg.QueueID, trust, log, loaderDone); err != nil {
-				log.Error().Err(err).Msg("queue-events reader stopped")
+			if err := watchLoader(watch, events, cfg.QueueID, cfg.RunID, trust, log, loaderDone); err != nil {
+				watchErr <- fmt.Errorf("read %s: %w", protocol.TopicEvents, err)
+				return
 			}
 			select {
 			case <-loaderDone:
 			default:
 				return
 			}
-			if caughtUp(watch, w.Admin, cfg.Group, cfg.KafkaTopic, m) == nil {
+			switch err := caughtUp(watch, w.Admin, cfg.Group, cfg.KafkaTopic, m, log, worker.DefaultRideOut); {
+			case err == nil:
 				close(done)
+			case watch.Err() == nil:
+				watchErr <- fmt.Errorf("wait until everything the loader wrote is stored: %w", err)
 			}
 		})
 	}
@@ -114,6 +131,9 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	case err := <-runErr:
 		// The consumer ends by itself only on a failure or when work was
 		// stopped; End tells the two apart.
+		stopAll()
+		return w.End(ctx, err, nil)
+	case err := <-watchErr:
 		stopAll()
 		return w.End(ctx, err, nil)
 	case <-done:

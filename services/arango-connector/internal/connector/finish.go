@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,29 +10,45 @@ import (
 
 	"github.com/streamforge/streamforge/libs/bus"
 	"github.com/streamforge/streamforge/libs/protocol"
+	"github.com/streamforge/streamforge/libs/retry"
 )
 
 // loaderFinished reports whether ev says a loader of queueID is done: a
-// finished event from a worker that is not a connector.
-func loaderFinished(ev protocol.Event, queueID string) bool {
+// finished event from a worker that is not a connector. A connector
+// launched as a run of a workflow (runID set) takes only a finished event
+// that names a run of the task's load step: one from another client, with
+// no run or another step's, would end the store before the real loader is
+// done.
+func loaderFinished(ev protocol.Event, queueID, runID string) bool {
 	return ev.QueueID == queueID && ev.Status == protocol.StatusFinished && ev.Finished &&
-		protocol.TelemetryService(ev.Producer) != Name
+		protocol.TelemetryService(ev.Producer) != Name &&
+		(runID == "" || protocol.IsRunOf(ev.RunID, queueID, protocol.StepLoad))
 }
 
 // watchLoader reads queue-events until a loader of the task reports finished
-// in an event trust accepts (signed with the task's key) and then closes
-// done. The loader sends finished only after its last record was
+// and then closes done, once the event is one trust accepts (signed with
+// the task's key). The loader sends finished only after its last record was
 // acknowledged, so the data topic's end offsets read after that cover every
-// record of the task.
-func watchLoader(ctx context.Context, events *bus.Tail, queueID string, trust func(protocol.Event) bool, log zerolog.Logger,
+// record of the task. A finished event loaderFinished refuses is logged, as
+// trust logs and counts the ones it refuses.
+func watchLoader(ctx context.Context, events *bus.Tail, queueID, runID string, trust func(protocol.Event) bool, log zerolog.Logger,
 	done chan<- struct{}) error {
 	errFound := context.Canceled
 	err := events.Run(ctx, func(_ context.Context, m bus.Message) error {
 		ev, err := protocol.DecodeEvent(m.Value)
-		if err != nil || !loaderFinished(ev, queueID) || !trust(ev) {
+		if err != nil || ev.QueueID != queueID || ev.Status != protocol.StatusFinished {
 			return nil
 		}
-		log.Info().Str("loader", ev.Producer).Int64("records", ev.RecordsWritten).Msg("loader finished")
+		if !loaderFinished(ev, queueID, runID) {
+			if protocol.TelemetryService(ev.Producer) != Name {
+				log.Warn().Str("producer", ev.Producer).Str("event_run_id", ev.RunID).Msg("finished event of no load run ignored")
+			}
+			return nil
+		}
+		if !trust(ev) {
+			return nil
+		}
+		log.Info().Str("loader", ev.Producer).Str("loader_run_id", ev.RunID).Int64("records", ev.RecordsWritten).Msg("loader finished")
 		close(done)
 		return errFound
 	})
@@ -71,19 +88,61 @@ func eventTrust(reg prometheus.Registerer, mode protocol.SigningMode, key []byte
 	}
 }
 
+// offsets is what caughtUp reads from Kafka (a *bus.Admin).
+type offsets interface {
+	EndOffsets(ctx context.Context, topic string) (map[int]int64, error)
+	CommittedOffsets(ctx context.Context, group, topic string) (map[int]int64, error)
+}
+
 // caughtUp waits until the group has committed every partition of topic up
 // to the end offsets read when it is called, updating the lag gauge; it
-// returns nil then, or ctx's error.
-func caughtUp(ctx context.Context, admin *bus.Admin, group, topic string, m *metrics) error {
-	end, err := admin.EndOffsets(ctx, topic)
-	if err != nil {
-		return err
+// returns nil then, or ctx's error. A read of the offsets that fails (a
+// partition's leader just died, a broker does not answer) is retried with
+// capped, jittered backoff and logged when it begins failing; when reads
+// have failed for rideOut without one succeeding, the last error is
+// returned: the run must end in an error event rather than wait for ever
+// while its heartbeats say it is alive.
+func caughtUp(ctx context.Context, k offsets, group, topic string, m *metrics, log zerolog.Logger, rideOut time.Duration) error {
+	backoff := retry.Backoff{Base: 250 * time.Millisecond, Max: 5 * time.Second}
+	var failingSince time.Time
+	fails := 0
+	failed := func(what string, err error) error {
+		if failingSince.IsZero() {
+			failingSince = time.Now()
+			log.Warn().Err(err).Msg("offsets of the data topic cannot be read; retrying")
+		}
+		if time.Since(failingSince) > rideOut {
+			return fmt.Errorf("read %s of %s: no answer for %s: %w", what, topic, rideOut, err)
+		}
+		fails++
+		return nil
 	}
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	for {
-		committed, err := admin.CommittedOffsets(ctx, group, topic)
+	var end map[int]int64
+	for end == nil {
+		e, err := k.EndOffsets(ctx, topic)
 		if err == nil {
+			end = e
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if ferr := failed("end offsets", err); ferr != nil {
+			return ferr
+		}
+		if !retry.Sleep(ctx, backoff.Delay(fails)) {
+			return ctx.Err()
+		}
+	}
+	for {
+		wait := 250 * time.Millisecond
+		committed, err := k.CommittedOffsets(ctx, group, topic)
+		switch {
+		case err == nil:
+			if !failingSince.IsZero() {
+				log.Info().Msg("offsets of the data topic can be read again")
+			}
+			failingSince, fails = time.Time{}, 0
 			var lag int64
 			for p, e := range end {
 				if d := e - committed[p]; d > 0 {
@@ -94,11 +153,16 @@ func caughtUp(ctx context.Context, admin *bus.Admin, group, topic string, m *met
 			if lag == 0 {
 				return nil
 			}
-		}
-		select {
-		case <-ctx.Done():
+		case ctx.Err() != nil:
 			return ctx.Err()
-		case <-t.C:
+		default:
+			if ferr := failed("committed offsets", err); ferr != nil {
+				return ferr
+			}
+			wait = backoff.Delay(fails)
+		}
+		if !retry.Sleep(ctx, wait) {
+			return ctx.Err()
 		}
 	}
 }

@@ -130,24 +130,34 @@ func TestSinkFailsWhenDeadLetteringFails(t *testing.T) {
 
 func TestLoaderFinished(t *testing.T) {
 	const q = "wf-btcusdt-api_trades-20240801-a1b2c3"
-	finished := protocol.Event{QueueID: q, Producer: "loader-producer__a1b2c3", Status: protocol.StatusFinished, Finished: true}
+	finished := protocol.Event{QueueID: q, Producer: "loader-producer__a1b2c3", Status: protocol.StatusFinished, Finished: true,
+		RunID: protocol.RunID(q, protocol.StepLoad, 2)}
 	tests := []struct {
-		name string
-		edit func(e *protocol.Event)
-		want bool
+		name  string
+		edit  func(e *protocol.Event)
+		runID string // the connector's own run; "" when started outside a workflow
+		want  bool
 	}{
-		{"a loader's finished event", func(*protocol.Event) {}, true},
-		{"another task's", func(e *protocol.Event) { e.QueueID = "wf-ethusdt-api_trades-20240801-a1b2c3" }, false},
-		{"a connector's own", func(e *protocol.Event) { e.Producer = Name + "__d4e5f6" }, false},
-		{"a progress event", func(e *protocol.Event) { e.Status, e.Finished = protocol.StatusLoading, false }, false},
-		{"finished status but not terminal", func(e *protocol.Event) { e.Finished = false }, false},
-		{"a loader's error", func(e *protocol.Event) { e.Status = protocol.StatusError }, false},
+		{"a loader's finished event", func(*protocol.Event) {}, "", true},
+		{"another task's", func(e *protocol.Event) { e.QueueID = "wf-ethusdt-api_trades-20240801-a1b2c3" }, "", false},
+		{"a connector's own", func(e *protocol.Event) { e.Producer = Name + "__d4e5f6" }, "", false},
+		{"a progress event", func(e *protocol.Event) { e.Status, e.Finished = protocol.StatusLoading, false }, "", false},
+		{"finished status but not terminal", func(e *protocol.Event) { e.Finished = false }, "", false},
+		{"a loader's error", func(e *protocol.Event) { e.Status = protocol.StatusError }, "", false},
+		{"a load run's, in a workflow", func(*protocol.Event) {}, protocol.RunID(q, protocol.StepStore, 1), true},
+		{"forged with no run, in a workflow", func(e *protocol.Event) { e.RunID = "" }, protocol.RunID(q, protocol.StepStore, 1), false},
+		{"forged with a store run, in a workflow", func(e *protocol.Event) { e.RunID = protocol.RunID(q, protocol.StepStore, 1) },
+			protocol.RunID(q, protocol.StepStore, 1), false},
+		{"another task's load run, in a workflow", func(e *protocol.Event) {
+			e.RunID = protocol.RunID("wf-ethusdt-api_trades-20240801-a1b2c3", protocol.StepLoad, 1)
+		}, protocol.RunID(q, protocol.StepStore, 1), false},
+		{"no run, outside a workflow", func(e *protocol.Event) { e.RunID = "" }, "", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := finished
 			tc.edit(&e)
-			if got := loaderFinished(e, q); got != tc.want {
+			if got := loaderFinished(e, q, tc.runID); got != tc.want {
 				t.Errorf("loaderFinished(%+v) = %v, want %v", e, got, tc.want)
 			}
 		})

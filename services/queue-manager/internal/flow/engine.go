@@ -492,7 +492,7 @@ func (e *Engine) depsDone(w *Workflow, s *Step) bool {
 func (e *Engine) launchLocked(ctx context.Context, w *Workflow, s *Step) {
 	now := e.o.Now().UTC()
 	n := len(s.Attempts) + 1
-	run := s.ID + "." + strconv.Itoa(n)
+	run := protocol.RunID(s.QueueID, s.Kind, n)
 	s.Attempts = append(s.Attempts, Attempt{N: n, RunID: run, Started: now})
 	s.State, s.QueuePosition, s.RetryAt, s.Error = Running, 0, time.Time{}, ""
 	if w.State == Pending {

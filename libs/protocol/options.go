@@ -167,6 +167,7 @@ var (
 	loadOptions = []Option{
 		{Name: "LOADER_CONCURRENCY", Type: OptInt, Min: 1, Max: 16, Desc: "chunks downloaded at once"},
 		{Name: "LOADER_BATCH_SIZE", Type: OptInt, Min: 100, Max: 50000, Desc: "records per Kafka send"},
+		{Name: "BINANCE_WEIGHT_LIMIT", Type: OptInt, Min: 0, Max: 6000, Desc: "request weight per minute to stay under (0: the exchange's limit; a workflow may only lower it)"},
 		{Name: "LOADER_ARCHIVES", Type: OptBool, Desc: "take whole days and months from the bulk archives"},
 		{Name: "LOADER_BOOK_DEPTH", Type: OptInt, Min: 0, Max: 5000, Desc: "levels per side in published order-book snapshots (0: the whole book)"},
 		{Name: "LOADER_SNAPSHOT_LIMIT", Type: OptInt, Min: 5, Max: 5000, Desc: "levels per side of the REST depth snapshot"},

@@ -205,7 +205,7 @@ func TestRealPrometheusDashboardsAndAlerts(t *testing.T) {
 	stop = watch(ctx, p)
 	binanceAndStoreFaults(t, ctx, p, s, c)
 	weightAndSilenceFaults(t, ctx, p, s, c)
-	failingStep(t, ctx, p, c)
+	failingStep(t, ctx, p, s, c)
 	queueManagerFrozen(t, ctx, p, s)
 	for _, a := range recovering {
 		t.Logf("%s inactive again after %s more", a, p.waitAlert(t, ctx, a, false, 90*time.Second).Round(time.Second))
@@ -310,19 +310,46 @@ func weightAndSilenceFaults(t *testing.T, ctx context.Context, p prom, s *stack.
 	}
 }
 
-// failingStep: a loader whose configuration is wrong fails every attempt,
-// and the step fails for good.
-func failingStep(t *testing.T, ctx context.Context, p prom, c *scenario.Client) {
+// failingStep: a loader killed (SIGKILL) at every attempt, a failure a
+// retry could fix, uses up its attempts and the step fails for good. (A bad
+// setting would not do: it is refused at POST, or fails once, unretried.)
+func failingStep(t *testing.T, ctx context.Context, p prom, s *stack.Stack, c *scenario.Client) {
 	w, err := c.Submit(ctx, scenario.Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_candles_5m"}, TimeRange: "2026-10-01:2026-10-02",
-		Steps: []string{"load"}, Options: map[string]map[string]string{"load": {"BINANCE_WEIGHT_LIMIT": "plenty"}}})
+		Steps: []string{"load"}, Options: map[string]map[string]string{"load": {"LOADER_ARCHIVES": "false", "BINANCE_WEIGHT_LIMIT": "60"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if final, err := c.Follow(ctx, w.ID, func(*scenario.Workflow) {}); err != nil || final.State != "failed" {
-		t.Fatalf("a loader with a bad setting: %+v, %v; want the workflow failed", final, err)
-	}
-	for _, a := range []string{"StreamforgeStepFailed", "StreamforgeStepRetries", "StreamforgeWorkflowFailureRate"} {
-		t.Logf("%s firing after %s", a, p.waitAlert(t, ctx, a, true, 30*time.Second).Round(time.Second))
+	followed := make(chan error, 1)
+	var final *scenario.Workflow
+	go func() {
+		var err error
+		final, err = c.Follow(ctx, w.ID, func(*scenario.Workflow) {})
+		followed <- err
+	}()
+	killed := map[int]bool{}
+	for {
+		select {
+		case err := <-followed:
+			if err != nil || final.State != "failed" || len(killed) < 2 {
+				t.Fatalf("a loader killed at every attempt (%d kills): %+v, %v; want the workflow failed", len(killed), final, err)
+			}
+			for _, a := range []string{"StreamforgeStepFailed", "StreamforgeStepRetries", "StreamforgeWorkflowFailureRate"} {
+				t.Logf("%s firing after %s", a, p.waitAlert(t, ctx, a, true, 30*time.Second).Round(time.Second))
+			}
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		pids, err := s.Workers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pid := range pids {
+			cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if err == nil && !killed[pid] && filepath.Base(strings.SplitN(string(cmd), "\x00", 2)[0]) == "loader-producer" {
+				killed[pid] = true
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
 	}
 }
 

@@ -46,15 +46,7 @@ check_node() {
 
 # node_pid N: the pid of node N's JVM while it lives (running or paused).
 node_pid() {
-  local pid file
-  file="$(node_dir "$1")/kafka.pid"
-  [[ -f "${file}" ]] || return 1
-  pid=$(cat "${file}" 2>/dev/null) || return 1
-  [[ "${pid}" =~ ^[0-9]+$ ]] && kill -0 "${pid}" 2>/dev/null || return 1
-  if [[ -r "/proc/${pid}/cmdline" ]]; then
-    tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q 'kafka\.Kafka' || return 1
-  fi
-  printf '%s\n' "${pid}"
+  recorded_pid "$(node_dir "$1")/kafka.pid" 'kafka\.Kafka'
 }
 
 # internal_bootstrap: the INTERNAL addresses of the nodes that run.

@@ -94,15 +94,7 @@ cmd_fetch() {
 }
 
 server_pid() {
-  local pid
-  [[ -f "${PID_FILE}" ]] || return 1
-  pid=$(cat "${PID_FILE}" 2>/dev/null) || return 1
-  [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "${pid}" 2>/dev/null || return 1
-  if [[ -r "/proc/${pid}/cmdline" ]]; then
-    tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q 'keycloak' || return 1
-  fi
-  printf '%s\n' "${pid}"
+  recorded_pid "${PID_FILE}" keycloak
 }
 
 discovery_ok() {

@@ -64,15 +64,7 @@ cmd_fetch() {
 # pid_of prints the recorded pid when that process is alive and runs
 # prometheus.
 pid_of() {
-  local pid
-  [[ -f "${PID_FILE}" ]] || return 1
-  pid=$(cat "${PID_FILE}" 2>/dev/null) || return 1
-  [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "${pid}" 2>/dev/null || return 1
-  if [[ -r "/proc/${pid}/cmdline" ]]; then
-    tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q -- prometheus || return 1
-  fi
-  printf '%s\n' "${pid}"
+  recorded_pid "${PID_FILE}" prometheus
 }
 
 ready() {

@@ -79,15 +79,7 @@ cmd_fetch() {
 # pid_of prints the recorded versitygw pid when that process is alive and
 # runs versitygw.
 pid_of() {
-  local pid file="${RUN_DIR}/versitygw.pid"
-  [[ -f "${file}" ]] || return 1
-  pid=$(cat "${file}" 2>/dev/null) || return 1
-  [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "${pid}" 2>/dev/null || return 1
-  if [[ -r "/proc/${pid}/cmdline" ]]; then
-    tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -q -- versitygw || return 1
-  fi
-  printf '%s\n' "${pid}"
+  recorded_pid "${RUN_DIR}/versitygw.pid" versitygw
 }
 
 healthy() {

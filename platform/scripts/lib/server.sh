@@ -25,6 +25,20 @@ port_open() {
   timeout 2 bash -c "exec 3<>/dev/tcp/${SERVER_HOST}/$1" 2>/dev/null
 }
 
+# recorded_pid FILE PATTERN: the pid FILE records, when that process is
+# alive and its command line matches PATTERN (grep -E) - not a recycled pid.
+recorded_pid() {
+  local pid file=$1 pattern=$2
+  [[ -f "${file}" ]] || return 1
+  pid=$(cat "${file}" 2>/dev/null) || return 1
+  [[ "${pid}" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "${pid}" 2>/dev/null || return 1
+  if [[ -r "/proc/${pid}/cmdline" ]]; then
+    tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -qE -- "${pattern}" || return 1
+  fi
+  printf '%s\n' "${pid}"
+}
+
 # terminate_pid PID WHAT TIMEOUT: SIGTERM, then SIGKILL if PID still lives
 # after TIMEOUT seconds; returns once it is gone.
 terminate_pid() {

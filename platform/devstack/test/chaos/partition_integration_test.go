@@ -4,6 +4,7 @@ package chaos
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,6 +32,7 @@ func managerPartitioned(d time.Duration) func(*testing.T, *bustest.Cluster) *fig
 		r.submit()
 		qid := r.step(r.loading(), protocol.StepLoad).QueueID
 		var cut []*bustest.Toxic
+		cutAt := time.Now()
 		for n := 1; n <= c.Nodes(); n++ {
 			x := c.SideLink(n).Timeout(t, 0)
 			cut = append(cut, x)
@@ -48,12 +50,30 @@ func managerPartitioned(d time.Duration) func(*testing.T, *bustest.Cluster) *fig
 		lift()
 		r.f.faultEndedAt = time.Now()
 		f := r.finish(runLimit)
-		if b, err := os.ReadFile(r.s.LogPath); err == nil {
-			t.Logf("queue-manager saw queue-events unreadable %d times, readable again %d times",
-				bytes.Count(b, []byte("queue-events cannot be read")), bytes.Count(b, []byte("queue-events can be read again")))
-		}
+		t.Logf("queue-manager: queue-events unreadable %s after the cut, readable again %s after its end",
+			logged(t, r.s.LogPath, "queue-events cannot be read", cutAt), logged(t, r.s.LogPath, "queue-events can be read again", r.f.faultEndedAt))
 		return f
 	}
+}
+
+// logged is when the stack log first says msg after since, as a time from
+// since; "never" when it does not.
+func logged(t *testing.T, path, msg string, since time.Time) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		var l struct {
+			Time    time.Time `json:"time"`
+			Message string    `json:"message"`
+		}
+		if json.Unmarshal(line, &l) == nil && l.Message == msg && !l.Time.Before(since) {
+			return l.Time.Sub(since).Round(100 * time.Millisecond).String()
+		}
+	}
+	return "never"
 }
 
 // sidePath is the environment that puts queue-manager on the cluster's side

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,8 +57,8 @@ func managerPartitioned(d time.Duration) func(*testing.T, *bustest.Cluster) *fig
 	}
 }
 
-// logged is when the stack log first says msg after since, as a time from
-// since; "never" when it does not.
+// logged is when the stack log first has a message starting with msg after
+// since, as a time from since; "never" when it does not.
 func logged(t *testing.T, path, msg string, since time.Time) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -69,7 +70,7 @@ func logged(t *testing.T, path, msg string, since time.Time) string {
 			Time    time.Time `json:"time"`
 			Message string    `json:"message"`
 		}
-		if json.Unmarshal(line, &l) == nil && l.Message == msg && !l.Time.Before(since) {
+		if json.Unmarshal(line, &l) == nil && strings.HasPrefix(l.Message, msg) && !l.Time.Before(since) {
 			return l.Time.Sub(since).Round(100 * time.Millisecond).String()
 		}
 	}

@@ -4,18 +4,25 @@
 # single node. Sourced by kafka.sh, which provides LIB_DIR, JAVA, KAFKA_HOME,
 # KAFKA_HOST, new_cluster_id, kafka_version, cmd_fetch and server.sh.
 #
-# Node N (1..KAFKA_NODES) listens on three ports from KAFKA_CLUSTER_BASE_PORT:
+# Node N (1..KAFKA_NODES) listens on four ports from KAFKA_CLUSTER_BASE_PORT:
 #   base+10(N-1)    CLIENT      advertised as KAFKA_ADVERTISED_PORTS' Nth entry
 #                               (a proxy in front of it), else as itself
 #   base+10(N-1)+1  INTERNAL    replication and the admin commands below, never
 #                               behind a proxy, so client-path faults do not
 #                               touch replication
 #   base+10(N-1)+2  CONTROLLER  the KRaft quorum
+#   base+10(N-1)+4  SIDE        a second client listener, advertised as
+#                               KAFKA_SIDE_ADVERTISED_PORTS' Nth entry, else as
+#                               itself: a client bootstrapped here is told the
+#                               SIDE addresses, so it reaches the nodes on a
+#                               path of its own (a second proxy) that faults
+#                               can cut without touching the CLIENT path
 # Its configuration, data, log and pid live in KAFKA_HOME/cluster/nodeN.
 
 KAFKA_NODES=${KAFKA_NODES:-3}
 KAFKA_CLUSTER_BASE_PORT=${KAFKA_CLUSTER_BASE_PORT:-39500}
 KAFKA_ADVERTISED_PORTS=${KAFKA_ADVERTISED_PORTS:-}
+KAFKA_SIDE_ADVERTISED_PORTS=${KAFKA_SIDE_ADVERTISED_PORTS:-}
 KAFKA_CLUSTER_HEAP_OPTS=${KAFKA_CLUSTER_HEAP_OPTS:--Xms64m -Xmx256m}
 CLUSTER_DIR="${KAFKA_HOME}/cluster"
 
@@ -23,19 +30,28 @@ node_dir() { printf '%s/node%s\n' "${CLUSTER_DIR}" "$1"; }
 client_port() { printf '%s\n' $((KAFKA_CLUSTER_BASE_PORT + 10 * ($1 - 1))); }
 internal_port() { printf '%s\n' $((KAFKA_CLUSTER_BASE_PORT + 10 * ($1 - 1) + 1)); }
 controller_port() { printf '%s\n' $((KAFKA_CLUSTER_BASE_PORT + 10 * ($1 - 1) + 2)); }
+side_port() { printf '%s\n' $((KAFKA_CLUSTER_BASE_PORT + 10 * ($1 - 1) + 4)); }
+
+# nth_port LIST NAME N DEFAULT: the Nth entry of the comma-separated LIST
+# (the variable NAME), else DEFAULT.
+nth_port() {
+  local -a ports=()
+  [[ -n "$1" ]] && IFS=, read -r -a ports <<<"$1"
+  if ((${#ports[@]} > 0)); then
+    ((${#ports[@]} == KAFKA_NODES)) || die "$2 has ${#ports[@]} ports for ${KAFKA_NODES} nodes"
+    printf '%s\n' "${ports[$3 - 1]}"
+  else
+    printf '%s\n' "$4"
+  fi
+}
 
 # advertised_port N: the Nth entry of KAFKA_ADVERTISED_PORTS, else the node's
 # own client port.
-advertised_port() {
-  local -a ports=()
-  [[ -n "${KAFKA_ADVERTISED_PORTS}" ]] && IFS=, read -r -a ports <<<"${KAFKA_ADVERTISED_PORTS}"
-  if ((${#ports[@]} > 0)); then
-    ((${#ports[@]} == KAFKA_NODES)) || die "KAFKA_ADVERTISED_PORTS has ${#ports[@]} ports for ${KAFKA_NODES} nodes"
-    printf '%s\n' "${ports[$1 - 1]}"
-  else
-    client_port "$1"
-  fi
-}
+advertised_port() { nth_port "${KAFKA_ADVERTISED_PORTS}" KAFKA_ADVERTISED_PORTS "$1" "$(client_port "$1")"; }
+
+# side_advertised_port N: the Nth entry of KAFKA_SIDE_ADVERTISED_PORTS, else
+# the node's own SIDE port.
+side_advertised_port() { nth_port "${KAFKA_SIDE_ADVERTISED_PORTS}" KAFKA_SIDE_ADVERTISED_PORTS "$1" "$(side_port "$1")"; }
 
 nodes() { seq 1 "${KAFKA_NODES}"; }
 
@@ -70,9 +86,9 @@ write_node_config() {
 process.roles=broker,controller
 node.id=${n}
 controller.quorum.voters=${voters}
-listeners=CLIENT://${KAFKA_HOST}:$(client_port "${n}"),INTERNAL://${KAFKA_HOST}:$(internal_port "${n}"),CONTROLLER://${KAFKA_HOST}:$(controller_port "${n}")
-advertised.listeners=CLIENT://${KAFKA_HOST}:$(advertised_port "${n}"),INTERNAL://${KAFKA_HOST}:$(internal_port "${n}")
-listener.security.protocol.map=CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=CLIENT://${KAFKA_HOST}:$(client_port "${n}"),INTERNAL://${KAFKA_HOST}:$(internal_port "${n}"),CONTROLLER://${KAFKA_HOST}:$(controller_port "${n}"),SIDE://${KAFKA_HOST}:$(side_port "${n}")
+advertised.listeners=CLIENT://${KAFKA_HOST}:$(advertised_port "${n}"),INTERNAL://${KAFKA_HOST}:$(internal_port "${n}"),SIDE://${KAFKA_HOST}:$(side_advertised_port "${n}")
+listener.security.protocol.map=CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT,SIDE:PLAINTEXT
 inter.broker.listener.name=INTERNAL
 controller.listener.names=CONTROLLER
 log.dirs=${dir}/data
@@ -151,7 +167,7 @@ cluster_start() {
   [[ -z "${running}" ]] || die "cluster: node(s)${running} already running (cluster stop first)"
   command -v "${JAVA}" >/dev/null || die "java not found (Kafka 4.x needs Java 17+)"
   for n in $(nodes); do
-    for port in $(client_port "${n}") $(internal_port "${n}") $(controller_port "${n}"); do
+    for port in $(client_port "${n}") $(internal_port "${n}") $(controller_port "${n}") $(side_port "${n}"); do
       port_open "${port}" && die "port ${KAFKA_HOST}:${port} is already in use; set KAFKA_CLUSTER_BASE_PORT"
     done
   done
@@ -209,7 +225,7 @@ cluster_restart() {
   dir=$(node_dir "${n}")
   if pid=$(node_pid "${n}"); then die "cluster: node ${n} is running (pid ${pid}); stop or kill it first"; fi
   [[ -f "${dir}/server.properties" && -d "${dir}/data" ]] || die "cluster: no node ${n} in ${CLUSTER_DIR} (cluster start first)"
-  for port in $(client_port "${n}") $(internal_port "${n}") $(controller_port "${n}"); do
+  for port in $(client_port "${n}") $(internal_port "${n}") $(controller_port "${n}") $(side_port "${n}"); do
     port_open "${port}" && die "port ${KAFKA_HOST}:${port} is already in use; node ${n} cannot restart on it"
   done
   launch_node "${n}"
@@ -255,7 +271,7 @@ cluster_status() {
     if pid=$(node_pid "${n}"); then
       state=running
       [[ "$(awk '{print $3}' "/proc/${pid}/stat" 2>/dev/null)" == T ]] && state=paused
-      echo "node ${n}: ${state} (pid ${pid}) client ${KAFKA_HOST}:$(client_port "${n}") advertised :$(advertised_port "${n}") internal :$(internal_port "${n}") controller :$(controller_port "${n}")"
+      echo "node ${n}: ${state} (pid ${pid}) client ${KAFKA_HOST}:$(client_port "${n}") advertised :$(advertised_port "${n}") internal :$(internal_port "${n}") controller :$(controller_port "${n}") side :$(side_port "${n}") advertised :$(side_advertised_port "${n}")"
     else
       echo "node ${n}: not running"
       rc=1
@@ -279,7 +295,7 @@ usage: $0 cluster {start|stop|status|env|controller|leader TOPIC PARTITION|creat
   stop-node N stop node N cleanly               restart N start a stopped or killed node on its data
   logs N      tail node N's server log
 KAFKA_NODES (${KAFKA_NODES}), KAFKA_CLUSTER_BASE_PORT (${KAFKA_CLUSTER_BASE_PORT}), KAFKA_ADVERTISED_PORTS (one per node, comma-separated),
-KAFKA_CLUSTER_HEAP_OPTS (${KAFKA_CLUSTER_HEAP_OPTS}).
+KAFKA_SIDE_ADVERTISED_PORTS (the SIDE listener's, one per node), KAFKA_CLUSTER_HEAP_OPTS (${KAFKA_CLUSTER_HEAP_OPTS}).
 EOF
 }
 

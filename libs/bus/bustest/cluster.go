@@ -21,8 +21,9 @@ import (
 )
 
 // clusterPorts is where a cluster's ports are looked for: each node takes
-// four (client, internal, controller, its proxy) from a base ten apart, so a
-// three-node cluster spans 30. KAFKA_CLUSTER_BASE_PORT pins the base.
+// six (client, internal, controller, its proxy, side, its side proxy) from a
+// base ten apart, so a three-node cluster spans 30. KAFKA_CLUSTER_BASE_PORT
+// pins the base.
 const (
 	clusterPortsFrom = 39500
 	clusterPortsTo   = 39600
@@ -35,11 +36,15 @@ const (
 // sync, and no unclean election. Clients reach each node only through a
 // toxiproxy proxy the node advertises (Link), so faults on the client path
 // are injected there; replication runs on the nodes' internal listeners,
-// which no proxy stands in front of.
+// which no proxy stands in front of. Each node also has a side listener
+// reached through a second proxy of its own (SideLink), for one client to
+// be cut off alone: a client bootstrapped on SideBootstrap is told the side
+// proxies' addresses, never the others'.
 type Cluster struct {
 	script   string
 	env      []string
 	links    []*Link
+	side     []*Link
 	internal []string // the nodes' internal listener addresses, by node-1
 	admin    *kgo.Client
 	started  time.Duration
@@ -58,20 +63,27 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	}
 	c := &Cluster{script: filepath.Join(root, "platform", "kafka", "kafka.sh")}
 	tox := newToxiproxy()
-	advertised := make([]string, n)
+	advertised, sideAdvertised := make([]string, n), make([]string, n)
 	for i := range n {
 		nb := base + portsPerNode*i
 		c.internal = append(c.internal, "127.0.0.1:"+strconv.Itoa(nb+1))
-		l, err := tox.link(i+1, "127.0.0.1:"+strconv.Itoa(nb+3), "127.0.0.1:"+strconv.Itoa(nb))
+		l, err := tox.link(i+1, "node", "127.0.0.1:"+strconv.Itoa(nb+3), "127.0.0.1:"+strconv.Itoa(nb))
 		if err != nil {
 			t.Fatal(err)
 		}
 		c.links = append(c.links, l)
 		advertised[i] = strconv.Itoa(nb + 3)
+		s, err := tox.link(i+1, "side", "127.0.0.1:"+strconv.Itoa(nb+5), "127.0.0.1:"+strconv.Itoa(nb+4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.side = append(c.side, s)
+		sideAdvertised[i] = strconv.Itoa(nb + 5)
 	}
 	t.Cleanup(tox.close)
 	c.env = append(os.Environ(), "KAFKA_HOME="+home, "KAFKA_NODES="+strconv.Itoa(n),
-		"KAFKA_CLUSTER_BASE_PORT="+strconv.Itoa(base), "KAFKA_ADVERTISED_PORTS="+strings.Join(advertised, ","))
+		"KAFKA_CLUSTER_BASE_PORT="+strconv.Itoa(base), "KAFKA_ADVERTISED_PORTS="+strings.Join(advertised, ","),
+		"KAFKA_SIDE_ADVERTISED_PORTS="+strings.Join(sideAdvertised, ","))
 	t.Cleanup(func() {
 		if c.admin != nil {
 			c.admin.Close()
@@ -112,7 +124,7 @@ func clusterBase(n int) (int, error) {
 
 func portsFree(base, n int) bool {
 	for i := range n {
-		for j := range 4 {
+		for j := range 6 {
 			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+portsPerNode*i+j))
 			if err != nil {
 				return false
@@ -138,6 +150,17 @@ func (c *Cluster) Bootstrap() string {
 	return strings.Join(addrs, ",")
 }
 
+// SideBootstrap is the comma-separated list of the nodes' side proxy
+// addresses: a client bootstrapped there reaches every node through its
+// SideLink only.
+func (c *Cluster) SideBootstrap() string {
+	addrs := make([]string, len(c.side))
+	for i, l := range c.side {
+		addrs[i] = l.Addr()
+	}
+	return strings.Join(addrs, ",")
+}
+
 // Config returns client settings that reach the cluster through the proxies.
 func (c *Cluster) Config() bus.Config {
 	return bus.Config{BootstrapServers: c.Bootstrap(), SecurityProtocol: bus.Plaintext, SASLMechanism: bus.ScramSHA512, DialTimeout: 10 * time.Second}
@@ -145,6 +168,9 @@ func (c *Cluster) Config() bus.Config {
 
 // Link is the proxy in front of node (1..Nodes()).
 func (c *Cluster) Link(node int) *Link { return c.links[node-1] }
+
+// SideLink is the proxy in front of node's side listener (1..Nodes()).
+func (c *Cluster) SideLink(node int) *Link { return c.side[node-1] }
 
 // Kill sends SIGKILL to node and waits until it is gone.
 func (c *Cluster) Kill(t testing.TB, node int) { t.Helper(); c.must(t, "kill", node) }

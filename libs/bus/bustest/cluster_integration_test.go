@@ -40,6 +40,15 @@ func TestRealCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("side clients see only the side proxies", func(t *testing.T) {
+		got := advertised(ctx, t, c.SideBootstrap())
+		want := strings.Split(c.SideBootstrap(), ",")
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("brokers in metadata = %v, want the side proxies %v", got, want)
+		}
+	})
+
 	t.Run("controller", func(t *testing.T) {
 		id, err := c.Controller(ctx)
 		if err != nil {

@@ -26,9 +26,9 @@ func newToxiproxy() *toxiproxyServer {
 }
 
 // link starts a proxy for node listening on listen and forwarding to
-// upstream.
-func (s *toxiproxyServer) link(node int, listen, upstream string) (*Link, error) {
-	name := "node" + strconv.Itoa(node)
+// upstream, named prefix and the node's number.
+func (s *toxiproxyServer) link(node int, prefix, listen, upstream string) (*Link, error) {
+	name := prefix + strconv.Itoa(node)
 	p := toxiproxy.NewProxy(s.srv, name, listen, upstream)
 	if err := s.srv.Collection.Add(p, true); err != nil {
 		return nil, fmt.Errorf("proxy for node %d on %s: %w", node, listen, err)

@@ -86,6 +86,7 @@ var fullOnly = []experiment{
 	{name: "3-all-brokers-away-20s", run: allAway(20 * time.Second), check: exact(0)},
 	{name: "3-all-brokers-away-90s", run: allAway(90 * time.Second), check: finishedOrLoud},
 	{name: "4-latency", run: latency, check: exact(0)},
+	{name: "5-queue-manager-partitioned", run: managerPartitioned(60 * time.Second), check: exact(0)},
 	{name: "8-queue-manager-killed", run: queueManagerKilled, check: exact(4)},
 	{name: "9-store-locked", run: storeLocked, check: exact(2)},
 }

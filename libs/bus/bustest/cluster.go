@@ -23,10 +23,12 @@ import (
 // clusterPorts is where a cluster's ports are looked for: each node takes
 // six (client, internal, controller, its proxy, side, its side proxy) from a
 // base ten apart, so a three-node cluster spans 30. KAFKA_CLUSTER_BASE_PORT
-// pins the base.
+// pins the base. The range lies below Linux's ephemeral ports (32768 and
+// up by default): a node's own outgoing connections, made while another
+// node has not bound its ports yet, cannot take one of them.
 const (
-	clusterPortsFrom = 39500
-	clusterPortsTo   = 39600
+	clusterPortsFrom = 29500
+	clusterPortsTo   = 29600
 	portsPerNode     = 10
 )
 

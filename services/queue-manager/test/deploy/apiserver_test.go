@@ -219,7 +219,8 @@ func readJobTemplate(t *testing.T) *batchv1.Job {
 // and stops a Job) and minimal (a SubjectAccessReview for every verb on the
 // resources that matter gives exactly the launcher's set; real calls outside
 // it are forbidden: deleting a Deployment, reading Secrets, creating a Job in
-// another namespace, creating Pods, reading Pod logs, patching a Job).
+// another namespace, creating Pods, reading another namespace's Pod logs,
+// patching a Job).
 func TestIntegrationRBAC(t *testing.T) {
 	a := connect(t)
 	ctx := t.Context()
@@ -445,8 +446,9 @@ func TestIntegrationRBAC(t *testing.T) {
 				return err
 			},
 			"create a Pod": func() error { _, err := imp.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); return err },
-			"read Pod logs": func() error {
-				return imp.CoreV1().Pods(ns).GetLogs("p", &corev1.PodLogOptions{}).Do(ctx).Error()
+			// Its own namespace's Pod logs it may read (GET …/steps/{step}/logs).
+			"read Pod logs in another namespace": func() error {
+				return imp.CoreV1().Pods(other).GetLogs("p", &corev1.PodLogOptions{}).Do(ctx).Error()
 			},
 			"patch a Job": func() error {
 				_, err := imp.BatchV1().Jobs(ns).Patch(ctx, "any", types.MergePatchType, []byte(`{"metadata":{"labels":{"a":"b"}}}`), metav1.PatchOptions{})

@@ -131,9 +131,12 @@ type Engine struct {
 	dirty    map[string]*Workflow  // progress not stored yet (Tick stores it)
 	unsaved  map[string]*Workflow  // changes the store refused (Tick writes them again)
 	storeErr atomic.Pointer[error] // why the last write failed while some are unsaved
-	flowing  time.Time             // when queue-events first delivered (or again after an outage); zero before
-	blind    error                 // why queue-manager cannot read queue-events now; nil when it can
-	fx       []effect              // effects decided under mu, performed by unlock
+	// lastSilences is the last reading of the running steps' silences,
+	// for a scrape that finds the engine's lock taken.
+	lastSilences atomic.Pointer[[]seenStep]
+	flowing      time.Time // when queue-events first delivered (or again after an outage); zero before
+	blind        error     // why queue-manager cannot read queue-events now; nil when it can
+	fx           []effect  // effects decided under mu, performed by unlock
 
 	qmu      sync.Mutex // guards queue, draining and stops; never held across I/O
 	queue    []effect   // effects decided, in order, not performed yet

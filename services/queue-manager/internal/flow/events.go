@@ -218,12 +218,25 @@ func (e *Engine) OnRun(ctx context.Context, st launch.Status) {
 // Tick does what time decides: runs that exited without a terminal event
 // are judged, silent steps are declared dead, stopped workflows past their
 // grace have their runs removed, stop commands Kafka refused are sent
-// again, and delayed relaunches start.
+// again, delayed relaunches start, and while the store refuses writes it
+// is probed.
 func (e *Engine) Tick(ctx context.Context) {
+	e.decide(ctx)
+	if e.storeErr.Load() != nil {
+		e.probe(ctx)
+	}
+}
+
+// decide is Tick under the engine's lock.
+func (e *Engine) decide(ctx context.Context) {
 	e.judgeExits(ctx)
 	e.mu.Lock()
 	defer e.unlock(ctx)
 	now := e.o.Now()
+	// While the store refuses writes the events consumer retries one batch
+	// (its state is not stored): the steps' later events wait on the
+	// broker, so their silence is queue-manager's, not theirs.
+	deaf := e.storeErr.Load()
 	for _, w := range e.active {
 		changed := false
 		for _, s := range w.Steps {
@@ -233,7 +246,7 @@ func (e *Engine) Tick(ctx context.Context) {
 				_, exited = e.exited[a.RunID]
 			}
 			switch {
-			case s.State == Running && !exited && e.blind == nil && !e.flowing.IsZero() &&
+			case s.State == Running && !exited && e.blind == nil && deaf == nil && !e.flowing.IsZero() &&
 				now.Sub(later(e.lastSeen[s.ID], e.flowing)) > e.o.HeartbeatTimeout:
 				e.attemptFailed(ctx, w, s, fmt.Sprintf("no event for %s (heartbeat timeout)", e.o.HeartbeatTimeout.Round(time.Second)))
 				changed = true
@@ -275,6 +288,7 @@ func (e *Engine) Run(ctx context.Context, tick time.Duration) error {
 		case <-ctx.Done():
 			<-watched
 			e.mu.Lock()
+			e.retryLocked(context.WithoutCancel(ctx))
 			e.flushLocked(context.WithoutCancel(ctx))
 			e.mu.Unlock()
 			return nil

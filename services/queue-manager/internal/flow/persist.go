@@ -9,9 +9,8 @@ import (
 )
 
 // store writes w; a workflow the store refused is kept among the unsaved.
-// While the store refuses writes, only flushLocked tries it again, once a
-// tick: an outage does not hold the engine's lock for StoreTimeout on every
-// change.
+// While the store refuses writes, only probe tries again, once a tick: an
+// outage does not hold the engine's lock for StoreTimeout on every change.
 func (e *Engine) store(ctx context.Context, w *Workflow) {
 	if e.storeErr.Load() != nil {
 		e.unsaved[w.ID] = w
@@ -32,6 +31,11 @@ func (e *Engine) try(ctx context.Context, w *Workflow) bool {
 	delete(e.unsaved, w.ID)
 	if len(e.unsaved) == 0 && e.storeErr.Swap(nil) != nil {
 		e.o.Log.Info().Msg("every workflow change is stored again")
+		// The events that waited behind the outage are read now: every
+		// running step has a whole HeartbeatTimeout from here.
+		if !e.flowing.IsZero() {
+			e.flowing = e.o.Now()
+		}
 	}
 	return true
 }
@@ -55,18 +59,57 @@ func (e *Engine) write(ctx context.Context, w *Workflow) error {
 	return e.repo.Save(ctx, w)
 }
 
-// flushLocked writes again what the store refused before, until a write
-// fails, then stores the progress not stored yet.
+// flushLocked stores the progress not stored yet. While the store refuses
+// writes it does no I/O (the progress joins the unsaved): probe finds, out
+// of the engine's lock, when the store is back. The lock is never held for
+// StoreTimeout once a tick during an outage, which would stall events, the
+// API and every /metrics scrape for as long as the outage lasts.
 func (e *Engine) flushLocked(ctx context.Context) {
-	for _, w := range e.unsaved {
-		if !e.try(ctx, w) {
-			break
-		}
-	}
 	for id, w := range e.dirty {
 		delete(e.dirty, id)
 		e.store(ctx, w)
 	}
+}
+
+// retryLocked writes again what the store refused before, until a write
+// fails.
+func (e *Engine) retryLocked(ctx context.Context) {
+	for _, w := range e.unsaved {
+		if !e.try(ctx, w) {
+			return
+		}
+	}
+}
+
+// probe writes one of the workflows the store refused, from a copy taken
+// under the engine's lock but outside it; once the store takes it, the
+// others are written again under the lock (the store answers now).
+func (e *Engine) probe(ctx context.Context) {
+	e.mu.Lock()
+	var w *Workflow
+	for _, u := range e.unsaved {
+		w = u
+		break
+	}
+	if w == nil {
+		e.mu.Unlock()
+		return
+	}
+	c := clone(w)
+	e.mu.Unlock()
+	err := e.write(ctx, c)
+	e.mu.Lock()
+	defer e.unlock(ctx)
+	if err != nil {
+		e.o.Log.Error().Err(err).Str("workflow", w.ID).Msg("workflow not stored")
+		e.o.Metrics.storeErrors.Inc()
+		e.storeErr.Store(&err)
+		return
+	}
+	// w may have changed since the copy: it stays unsaved and is written
+	// again over the copy's revision.
+	w.Rev = c.Rev
+	e.retryLocked(ctx)
 }
 
 // unsavedErr returns an error while some change is not stored.

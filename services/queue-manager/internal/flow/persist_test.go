@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store"
@@ -20,7 +21,8 @@ type flakyStore struct {
 	mu        sync.Mutex
 	down      bool
 	ambiguous int
-	updates   int // calls of UpdateRecord
+	updates   int    // calls of UpdateRecord
+	during    func() // called in every UpdateRecord, when set
 }
 
 var errTimeout = errors.New("store call timed out")
@@ -28,11 +30,14 @@ var errTimeout = errors.New("store call timed out")
 func (f *flakyStore) UpdateRecord(ctx context.Context, coll string, r store.Record) (store.Record, error) {
 	f.mu.Lock()
 	f.updates++
-	down, ambiguous := f.down, f.ambiguous > 0
+	down, ambiguous, during := f.down, f.ambiguous > 0, f.during
 	if ambiguous {
 		f.ambiguous--
 	}
 	f.mu.Unlock()
+	if during != nil {
+		during()
+	}
 	if down {
 		return store.Record{}, errors.Join(store.ErrUnavailable, errTimeout)
 	}
@@ -173,5 +178,75 @@ func TestStoreOutageIsProbedOncePerTick(t *testing.T) {
 		if got := states(r.stored(w.ID)); got != "load=finished store=running graph=pending train=pending" {
 			t.Errorf("stored %s once the store is back, want load finished", got)
 		}
+	}
+}
+
+// TestStoreOutageProbeLeavesTheEngineFree: while the store refuses writes,
+// the tick's probe waits for the store without the engine's lock, so that
+// events, API reads and every /metrics scrape (the step silence collector
+// takes the lock) are answered during an outage instead of waiting out
+// StoreTimeout once a tick for as long as it lasts.
+func TestStoreOutageProbeLeavesTheEngineFree(t *testing.T) {
+	r, fs := flakyRig(t, Options{})
+	w, err := r.eng.Submit(context.Background(), fourSteps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.set(true, 0)
+	r.event(w.Steps[0], protocol.StatusFinished, 10)
+	var probes, locked int
+	fs.mu.Lock()
+	fs.during = func() {
+		probes++
+		if !r.eng.mu.TryLock() {
+			locked++
+			return
+		}
+		r.eng.mu.Unlock()
+	}
+	fs.mu.Unlock()
+	r.eng.Tick(context.Background())
+	r.eng.Tick(context.Background())
+	if probes != 2 || locked != 0 {
+		t.Errorf("%d of %d store writes during the outage held the engine's lock, want 0 of 2", locked, probes)
+	}
+	fs.set(false, 0)
+	r.eng.Tick(context.Background())
+	if got := states(r.stored(w.ID)); got != "load=finished store=running graph=pending train=pending" {
+		t.Errorf("stored %s once the store is back, want load finished", got)
+	}
+}
+
+// TestStoreOutageIsNotAStepFailure: while the store refuses writes the
+// events consumer retries one batch and the steps' later events wait on the
+// broker, so a running step's silence is not held against it; once the
+// store is back every running step has a whole heartbeat timeout.
+func TestStoreOutageIsNotAStepFailure(t *testing.T) {
+	r, fs := flakyRig(t, Options{HeartbeatTimeout: 10 * time.Second})
+	w, err := r.eng.Submit(context.Background(), oneLoad())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	fs.set(true, 0)
+	r.event(w.Steps[0], protocol.StatusLoading, 10) // progress: stored by the tick, refused
+	for range 6 {
+		r.clk.add(10 * time.Second)
+		r.eng.Tick(ctx)
+	}
+	if s := r.get(w.ID).Steps[0]; s.State != Running || len(s.Attempts) != 1 {
+		t.Fatalf("a step was declared dead for the silence of a store outage: %+v", s)
+	}
+	fs.set(false, 0)
+	r.eng.Tick(ctx)
+	r.clk.add(9 * time.Second)
+	r.eng.Tick(ctx)
+	if s := r.get(w.ID).Steps[0]; s.State != Running || len(s.Attempts) != 1 {
+		t.Fatalf("silence counted before a whole heartbeat timeout after the outage: %+v", s)
+	}
+	r.clk.add(2 * time.Second)
+	r.eng.Tick(ctx)
+	if s := r.get(w.ID).Steps[0]; s.Attempts[0].Outcome != Failed {
+		t.Errorf("silence after the outage must count again: %+v", s)
 	}
 }

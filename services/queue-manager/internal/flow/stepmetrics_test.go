@@ -99,6 +99,16 @@ streamforge_step_silence_seconds{kind="store",queue_id="` + store.QueueID + `",w
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "streamforge_step_silence_seconds"); err != nil {
 		t.Error(err)
 	}
+	// A scrape while the engine is busy (its lock held by a store write
+	// that waits) does not wait: it reports the last reading, aged.
+	r.eng.mu.Lock()
+	r.clk.add(10 * time.Second)
+	busy := strings.NewReplacer("} 25", "} 35", "} 5\n", "} 15\n").Replace(want)
+	err = testutil.GatherAndCompare(reg, strings.NewReader(busy), "streamforge_step_silence_seconds")
+	r.eng.mu.Unlock()
+	if err != nil {
+		t.Errorf("scrape while the engine is busy: %v", err)
+	}
 	// A finished step is not running: it has no silence.
 	r.event(load, protocol.StatusFinished, 1)
 	if n := seriesCount(t, reg, "streamforge_step_silence_seconds", map[string]string{"kind": KindLoad}); n != 0 {

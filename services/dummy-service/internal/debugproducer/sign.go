@@ -1,13 +1,6 @@
 package debugproducer
 
-import (
-	"errors"
-	"fmt"
-	"os"
-	"strings"
-
-	"github.com/streamforge/streamforge/libs/protocol"
-)
+import "github.com/streamforge/streamforge/libs/protocol"
 
 // Signing is where debug-producer finds queue-manager's message signing
 // secret, so that workers queue-manager launched with MESSAGE_SIGNING on act
@@ -22,19 +15,9 @@ type Signing struct {
 
 // key returns the task queueID's signing key, nil when no secret is set.
 func (s Signing) key(queueID string) ([]byte, error) {
-	secret := s.Secret
-	if secret == "" && s.File != "" {
-		b, err := os.ReadFile(s.File)
-		if err != nil {
-			return nil, fmt.Errorf("MESSAGE_SIGNING_SECRET_FILE: %w", err)
-		}
-		secret = strings.TrimSpace(string(b))
-	}
-	if secret == "" {
-		return nil, nil
-	}
-	if len(secret) < 32 {
-		return nil, errors.New("MESSAGE_SIGNING_SECRET: at least 32 characters (queue-manager's secret)")
+	secret, err := protocol.LoadSigningSecret(s.Secret, s.File)
+	if err != nil || secret == "" {
+		return nil, err
 	}
 	return protocol.TaskKey([]byte(secret), queueID), nil
 }

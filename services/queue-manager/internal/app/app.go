@@ -169,7 +169,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("MESSAGE_SIGNING: %w", err))
 	}
 	if c.SigningSecret != "" {
-		if err := checkSigningSecret(c.SigningSecret); err != nil {
+		if err := protocol.CheckSigningSecret(c.SigningSecret); err != nil {
 			errs = append(errs, fmt.Errorf("MESSAGE_SIGNING_SECRET: %w", err))
 		}
 	}

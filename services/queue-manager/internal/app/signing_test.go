@@ -14,7 +14,7 @@ import (
 
 // deployPlaceholder is the value deploy/components/secrets-plain ships in the
 // Secret streamforge-signing (the deploy test checks it starts with
-// signingPlaceholder): long enough to pass the length check, so only the
+// protocol.SigningPlaceholder): long enough to pass the length check, so only the
 // placeholder check keeps it out.
 const deployPlaceholder = "REPLACE-ME-with-the-output-of-openssl-rand-base64-48"
 

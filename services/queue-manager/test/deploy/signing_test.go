@@ -10,6 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/streamforge/streamforge/libs/protocol"
 )
 
 // signingSecret is the Secret holding queue-manager's message signing
@@ -23,7 +25,7 @@ const signingSecret = "streamforge-signing"
 // template, no worker Job and no worker setting references it, JOB_SECRET
 // is another Secret, no Role lets anyone read Secrets, and the plain
 // component ships only a placeholder queue-manager refuses
-// (internal/app: signingPlaceholder).
+// (protocol.SigningPlaceholder).
 func TestIntegrationSigningSecretOnlyForQueueManager(t *testing.T) {
 	forEachOverlay(t, func(t *testing.T, s *launchSetup) {
 		if m := s.env["MESSAGE_SIGNING"]; m == "off" || m == "permissive" {
@@ -78,7 +80,7 @@ func TestIntegrationSigningSecretOnlyForQueueManager(t *testing.T) {
 		}
 		if u := find(s.objs, "Secret", signingSecret); u != nil {
 			sec := convert[corev1.Secret](t, u)
-			if v := sec.StringData["secret"]; !strings.HasPrefix(v, "REPLACE-ME") || sec.Annotations["streamforge.dev/placeholder"] != "true" {
+			if v := sec.StringData["secret"]; !strings.HasPrefix(v, protocol.SigningPlaceholder) || sec.Annotations["streamforge.dev/placeholder"] != "true" {
 				t.Errorf("Secret %s in the render holds %q: a manifest may ship only the placeholder queue-manager refuses", signingSecret, v)
 			}
 		}

@@ -10,9 +10,9 @@
 // concurrently within the exchange's request-weight budget and published in
 // time order, so a restarted loader resumes after the last records of its
 // data topic. Live data (ws_trades, ws_orderbook, ws_candles_<interval>,
-// ws_book_ticker, ws_depth<levels>) comes from the WebSocket streams until the task is stopped or its time
-// range ends. The data types, which are live and which streams they read
-// are protocol.DataTypes.
+// ws_book_ticker, ws_depth<levels>) comes from the WebSocket streams until
+// the task is stopped or its time range ends. The data types, which are
+// live and which streams they read are protocol.DataTypes.
 package loader
 
 import (

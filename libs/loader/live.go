@@ -113,7 +113,7 @@ func (l *live) newSymbol(sym string, h recordHead) *liveSymbol {
 	case WSOrderbook:
 		ls.book = binance.NewOrderBook(sym)
 	case WSBookTicker, WSDepth:
-		ls.bookFrom, ls.lastState = 0, h.FinalUpdateID
+		ls.lastState = h.FinalUpdateID
 	}
 	return ls
 }

@@ -172,6 +172,8 @@ const (
 	kindTrade
 	kindKline
 	kindDepth
+	kindBookTicker
+	kindPartialDepth
 )
 
 // parseStream validates a stream name and returns its kind.
@@ -190,15 +192,19 @@ func parseStream(name string) (streamKind, error) {
 		return kindAggTrade, nil
 	case kind == "trade":
 		return kindTrade, nil
-	case kind == "depth" || kind == "depth@100ms":
+	case kind == "depth" || kind == "depth@100ms" || kind == "depth@1000ms":
 		return kindDepth, nil
+	case kind == "bookTicker":
+		return kindBookTicker, nil
+	case isPartialDepth(kind):
+		return kindPartialDepth, nil
 	case strings.HasPrefix(kind, "kline_"):
 		if _, err := ParseInterval(kind[len("kline_"):]); err != nil {
 			return 0, fmt.Errorf("stream %q: %w", name, err)
 		}
 		return kindKline, nil
 	}
-	return 0, fmt.Errorf("stream %q: unknown kind %q (want aggTrade, trade, kline_<interval>, depth or depth@100ms)", name, kind)
+	return 0, fmt.Errorf("stream %q: unknown kind %q (want aggTrade, trade, kline_<interval>, depth[@100ms|@1000ms], depth<5|10|20>[@100ms|@1000ms] or bookTicker)", name, kind)
 }
 
 // WSClient reads Binance combined streams over as many connections as the
@@ -516,13 +522,26 @@ func (r *wsRun) dispatch(states map[string]*streamState, byShard [][]*streamStat
 	}
 }
 
+// isPartialDepth reports whether kind is a partial book depth stream
+// (web-socket-streams.md, "Partial Book Depth Streams"): depth5, depth10 or
+// depth20, optionally with @100ms or @1000ms.
+func isPartialDepth(kind string) bool {
+	levels, speed, _ := strings.Cut(kind, "@")
+	switch speed {
+	case "", "100ms", "1000ms":
+	default:
+		return false
+	}
+	return levels == "depth5" || levels == "depth10" || levels == "depth20"
+}
+
 // streamState is the dispatcher's memory of one stream: the newest message
 // passed to fn, to drop what an overlapping connection delivers again.
 type streamState struct {
 	name   string
 	kind   streamKind
 	has    bool  // a message has been passed since the (re)start
-	last   int64 // aggTrade a, trade t, depth u, kline open time t
+	last   int64 // aggTrade a, trade t, depth and bookTicker u, partial depth lastUpdateId, kline open time t
 	lastE  int64 // kline: event time of the last update passed
 	closed bool  // kline: the candle opening at last was passed closed
 	flag   bool  // the next message is the first after a lost connection
@@ -538,8 +557,12 @@ func (st *streamState) accept(data []byte) bool {
 	switch st.kind {
 	case kindTrade:
 		key = "t"
-	case kindDepth:
+	case kindDepth, kindBookTicker:
 		key = "u"
+	case kindPartialDepth:
+		// A partial book repeated while the book did not change says
+		// nothing new either.
+		key = "lastUpdateId"
 	}
 	v, ok := exactjson.Member(data, key)
 	if !ok {

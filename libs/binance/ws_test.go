@@ -36,7 +36,13 @@ func TestNewWSClientValidates(t *testing.T) {
 		{"no streams", WSOptions{}, "no streams"},
 		{"upper-case symbol", WSOptions{Streams: []string{"BTCUSDT@aggTrade"}}, `"BTCUSDT@aggTrade": the symbol must be lower-case`},
 		{"no kind", WSOptions{Streams: []string{"btcusdt"}}, "want <symbol>@<kind>"},
-		{"unknown kind", WSOptions{Streams: []string{"btcusdt@bookTicker"}}, `unknown kind "bookTicker"`},
+		// web-socket-streams.md: "Individual Symbol Book Ticker Streams", "Partial Book Depth Streams" (5, 10 or 20
+		// levels, 1000 or 100 ms) and "Diff. Depth Stream" (1000 or 100 ms).
+		{"book streams", WSOptions{Streams: []string{"btcusdt@bookTicker", "btcusdt@depth5", "ethusdt@depth10@100ms",
+			"bnbusdt@depth20@1000ms", "solusdt@depth@1000ms"}}, ""},
+		{"unknown kind", WSOptions{Streams: []string{"btcusdt@bookticker"}}, `unknown kind "bookticker"`},
+		{"partial depth of 15 levels", WSOptions{Streams: []string{"btcusdt@depth15"}}, `unknown kind "depth15"`},
+		{"partial depth at 500 ms", WSOptions{Streams: []string{"btcusdt@depth5@500ms"}}, `unknown kind "depth5@500ms"`},
 		{"lower-case kind", WSOptions{Streams: []string{"btcusdt@aggtrade"}}, `unknown kind "aggtrade"`},
 		{"bad interval", WSOptions{Streams: []string{"btcusdt@kline_7m"}}, `unknown kline interval "7m"`},
 		{"twice", WSOptions{Streams: []string{"btcusdt@trade", "btcusdt@trade"}}, "listed twice"},
@@ -274,6 +280,9 @@ func TestStreamStateDropsWhatWasPassed(t *testing.T) {
 			kline(0, 4, true), kline(0, 4, true), kline(0, 5, false), // closed once, nothing after
 			kline(60, 6, false), kline(0, 7, true), kline(60, 8, true),
 		}, []int{0, 2, 4, 7, 9}},
+		{"book tickers by u", kindBookTicker, []string{`{"u":4,"s":"X"}`, `{"u":4,"s":"X"}`, `{"u":3,"s":"X"}`, `{"u":6,"s":"X"}`}, []int{0, 3}},
+		{"partial books by lastUpdateId", kindPartialDepth, []string{`{"lastUpdateId":9,"bids":[]}`, `{"lastUpdateId":9,"bids":[]}`,
+			`{"lastUpdateId":10,"bids":[]}`}, []int{0, 2}},
 		{"unreadable ids pass", kindAggTrade, []string{`{"a":"x"}`, `{}`}, []int{0, 1}},
 	}
 	for _, tc := range tests {

@@ -20,7 +20,7 @@ type Config struct {
 
 	QueueID        string `envconfig:"QUEUE_ID" desc:"the task's queue id, e.g. wf-btcusdt-api_candles_5m-20240801-a1b2c3"`
 	Symbol         string `envconfig:"SYMBOL" desc:"exchange symbol(s), comma-separated, e.g. BTCUSDT or BTCUSDT,ETHUSDT; empty: wait for a start command"`
-	Type           string `envconfig:"TYPE" desc:"api_candles_<interval>, api_trades, ws_trades, ws_orderbook or ws_candles_<interval>; empty: wait for a start command"`
+	Type           string `envconfig:"TYPE" desc:"api_candles_<interval>, api_trades, ws_trades, ws_orderbook, ws_candles_<interval>, ws_book_ticker or ws_depth<levels>; empty: wait for a start command"`
 	TimeRange      string `envconfig:"TIME_RANGE" desc:"YYYY-MM-DD:YYYY-MM-DD (end exclusive) or <RFC 3339>/<RFC 3339>; optional for ws_* (run until stopped)"`
 	KafkaTopic     string `envconfig:"KAFKA_TOPIC" desc:"the task's data topic (default <queue_id>-data)"`
 	CollectionName string `envconfig:"COLLECTION_NAME" desc:"store collection of the task (passed on; the loader does not use it)"`

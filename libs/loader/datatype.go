@@ -9,14 +9,15 @@
 // for whole days and months and from the REST API for the edges, fetched
 // concurrently within the exchange's request-weight budget and published in
 // time order, so a restarted loader resumes after the last records of its
-// data topic. Live data (ws_trades, ws_orderbook, ws_candles_<interval>)
-// comes from the WebSocket streams until the task is stopped or its time
-// range ends. The data types, which are live and which streams they read
-// are protocol.DataTypes.
+// data topic. Live data (ws_trades, ws_orderbook, ws_candles_<interval>,
+// ws_book_ticker, ws_depth<levels>) comes from the WebSocket streams until
+// the task is stopped or its time range ends. The data types, which are
+// live and which streams they read are protocol.DataTypes.
 package loader
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/streamforge/streamforge/libs/binance"
 	"github.com/streamforge/streamforge/libs/protocol"
@@ -34,13 +35,16 @@ const (
 	WSTrades
 	WSOrderbook
 	WSCandles
+	WSBookTicker
+	WSDepth
 )
 
 // kindOf maps protocol.DataTypes names to the kinds this engine handles; a
 // test checks that every data type has one.
 var kindOf = map[string]Kind{
 	"api_candles_": APICandles, "api_trades": APITrades, "ws_trades": WSTrades,
-	"ws_orderbook": WSOrderbook, "ws_candles_": WSCandles,
+	"ws_orderbook": WSOrderbook, "ws_candles_": WSCandles, "ws_book_ticker": WSBookTicker,
+	"ws_depth": WSDepth,
 }
 
 // info returns the protocol table entry of k.
@@ -83,22 +87,33 @@ func allKinds() []Kind {
 type DataType struct {
 	Kind     Kind
 	Interval binance.Interval // candles only
+	Levels   int              // partial book depth (ws_depth<levels>) only
+}
+
+// suffix returns what follows the kind's name in the TYPE: the interval,
+// the book depth or "".
+func (d DataType) suffix() string {
+	info, _ := d.Kind.info()
+	switch {
+	case info.Interval:
+		return d.Interval.String()
+	case info.Levels:
+		return strconv.Itoa(d.Levels)
+	}
+	return ""
 }
 
 // String returns the TYPE name, e.g. api_candles_5m.
 func (d DataType) String() string {
 	info, _ := d.Kind.info()
-	if info.Interval {
-		return info.Name + d.Interval.String()
-	}
-	return info.Name
+	return info.Name + d.suffix()
 }
 
 // ParseDataType reads a TYPE such as api_candles_5m or ws_orderbook. It
 // returns an error for a TYPE protocol.DataTypes does not list, or one
 // this engine has no kind for.
 func ParseDataType(s string) (DataType, error) {
-	info, ivName, err := protocol.LookupDataType(s)
+	info, suffix, err := protocol.LookupDataType(s)
 	if err != nil {
 		return DataType{}, err
 	}
@@ -108,8 +123,13 @@ func ParseDataType(s string) (DataType, error) {
 	}
 	d := DataType{Kind: k}
 	if info.Interval {
-		if d.Interval, err = binance.ParseInterval(ivName); err != nil {
+		if d.Interval, err = binance.ParseInterval(suffix); err != nil {
 			return DataType{}, fmt.Errorf("%q: %w", s, err)
+		}
+	}
+	if info.Levels {
+		if d.Levels, err = strconv.Atoi(suffix); err != nil {
+			return DataType{}, fmt.Errorf("%q: book depth: %w", s, err)
 		}
 	}
 	return d, nil

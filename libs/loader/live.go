@@ -88,7 +88,10 @@ type liveSymbol struct {
 	lastID   int64     // last aggregate trade id published (or read back from the topic)
 	lastOpen int64     // open time of the last closed candle published (or read back)
 	bookFrom int64     // the last book update id read back from the topic, until the book syncs
-	done     bool      // everything of the time range has arrived
+	// lastState is the update id of the last book ticker or partial book
+	// published (or read back from the topic).
+	lastState int64
+	done      bool // everything of the time range has arrived
 }
 
 // newSymbol returns the state of sym at the start of a run that resumes
@@ -106,8 +109,11 @@ func (l *live) newSymbol(sym string, h recordHead) *liveSymbol {
 		}
 		ls.lastOpen = iv.Floor(first - 1)
 	}
-	if l.job.Type.Kind == WSOrderbook {
+	switch l.job.Type.Kind {
+	case WSOrderbook:
 		ls.book = binance.NewOrderBook(sym)
+	case WSBookTicker, WSDepth:
+		ls.lastState = h.FinalUpdateID
 	}
 	return ls
 }
@@ -117,17 +123,17 @@ func (l *live) newSymbol(sym string, h recordHead) *liveSymbol {
 var errUnhandled = errors.New("not streamed by the live loader")
 
 // liveKinds are the kinds handle has a case for.
-var liveKinds = []Kind{WSTrades, WSCandles, WSOrderbook}
+var liveKinds = []Kind{WSTrades, WSCandles, WSOrderbook, WSBookTicker, WSDepth}
 
 // streamName returns the stream a live job subscribes to for sym, as
 // protocol.DataTypes names it. It returns an error for a kind handle does
 // not take.
 func streamName(d DataType, sym string) (string, error) {
 	info, _ := d.Kind.info()
-	if !slices.Contains(liveKinds, d.Kind) || info.StreamName(sym, d.Interval.String()) == "" {
+	if !slices.Contains(liveKinds, d.Kind) || info.StreamName(sym, d.suffix()) == "" {
 		return "", fmt.Errorf("TYPE: %s: %w", d, errUnhandled)
 	}
-	return info.StreamName(sym, d.Interval.String()), nil
+	return info.StreamName(sym, d.suffix()), nil
 }
 
 func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client *binance.Client, m *metrics, log zerolog.Logger) error {
@@ -340,6 +346,8 @@ func (l *live) handle(msg binance.WSMessage) error {
 			return l.bad(msg, err)
 		}
 		return l.depth(d, msg)
+	case WSBookTicker, WSDepth:
+		return l.bookState(msg)
 	}
 	// Ends the stream: a kind without a case here is a programming error,
 	// reported as the run's error event, not data to guess at.

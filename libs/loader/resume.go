@@ -28,7 +28,8 @@ type resumeState struct {
 
 // recordHead is the part of a record resuming needs: every record has a
 // symbol and a time; a live loader continues after the largest aggregate
-// trade id, candle open time or book update id.
+// trade id, candle open time or book update id (a diff's final one, a
+// snapshot's last one, a book ticker's).
 type recordHead struct {
 	Symbol        string `json:"symbol"`
 	Time          int64  `json:"time"`
@@ -36,12 +37,13 @@ type recordHead struct {
 	OpenTime      int64  `json:"open_time"`
 	FinalUpdateID int64  `json:"final_update_id"`
 	LastUpdateID  int64  `json:"last_update_id"`
+	UpdateID      int64  `json:"update_id"` // a book ticker's
 }
 
 // merge keeps the larger of each id and open time.
 func (h *recordHead) merge(o recordHead) {
 	h.AggID, h.OpenTime = max(h.AggID, o.AggID), max(h.OpenTime, o.OpenTime)
-	h.FinalUpdateID = max(h.FinalUpdateID, o.FinalUpdateID, o.LastUpdateID)
+	h.FinalUpdateID = max(h.FinalUpdateID, o.FinalUpdateID, o.LastUpdateID, o.UpdateID)
 }
 
 // resumePoints reads back the tail of topic, growing the window until every

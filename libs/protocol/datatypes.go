@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -16,14 +17,17 @@ type DataType struct {
 	// Interval is set when the TYPE is Name followed by a kline interval
 	// (one of KlineIntervals).
 	Interval bool
+	// Levels is set when the TYPE is Name followed by a partial book depth,
+	// the levels per side (one of BookLevels): ws_depth20.
+	Levels bool
 	// Live is set for a WebSocket stream, which runs until it is stopped or
 	// its time range ends (a time range is optional and must end in the
 	// future); the others are history, loaded for a time range that is
 	// required and starts in the past.
 	Live bool
 	// Stream is where the records come from on Binance: for a live type the
-	// WebSocket stream subscribed, with <symbol> (lower case) and
-	// <interval> to fill in; for history the archives and the REST
+	// WebSocket stream subscribed, with <symbol> (lower case), <interval>
+	// and <levels> to fill in; for history the archives and the REST
 	// endpoint.
 	Stream string
 	// Description says what the records are.
@@ -42,7 +46,16 @@ var DataTypes = []DataType{
 		Description: "the order book: a snapshot when it syncs and every applied diff update"},
 	{Name: "ws_candles_", Interval: true, Live: true, Stream: "<symbol>@kline_<interval>",
 		Description: "candles of the interval as they close"},
+	{Name: "ws_book_ticker", Live: true, Stream: "<symbol>@bookTicker",
+		Description: "the best bid and ask with their quantities, on every change"},
+	{Name: "ws_depth", Levels: true, Live: true, Stream: "<symbol>@depth<levels>",
+		Description: "the top <levels> levels of each side of the book, a snapshot every second"},
 }
+
+// BookLevels lists the partial book depths Binance streams
+// (web-socket-streams.md, "Partial Book Depth Streams"): the levels per
+// side a ws_depth<levels> type carries.
+var BookLevels = []string{"5", "10", "20"}
 
 // KlineInterval is a Binance kline interval a candle type can carry.
 type KlineInterval struct {
@@ -63,38 +76,59 @@ var KlineIntervals = []KlineInterval{
 	{Name: "1d"}, {Name: "3d"}, {Name: "1w"}, {Name: "1M", CaseClash: true},
 }
 
-// Pattern returns the TYPE as documentation writes it: api_trades, or
-// api_candles_<interval> for a type with an interval.
+// Pattern returns the TYPE as documentation writes it: api_trades,
+// api_candles_<interval> for a type with an interval, ws_depth<levels> for
+// one with a book depth.
 func (d DataType) Pattern() string {
-	if d.Interval {
+	switch {
+	case d.Interval:
 		return d.Name + "<interval>"
+	case d.Levels:
+		return d.Name + "<levels>"
 	}
 	return d.Name
 }
 
-// Names returns every TYPE of d: its name, or its name with each interval.
+// Suffixes returns what may follow the name in a TYPE of d: each kline
+// interval, each book depth, or nil for a type that takes none. With
+// workflowOnly, intervals that clash in lower-case names are left out.
+func (d DataType) Suffixes(workflowOnly bool) []string {
+	switch {
+	case d.Interval:
+		var out []string
+		for _, iv := range KlineIntervals {
+			if !workflowOnly || !iv.CaseClash {
+				out = append(out, iv.Name)
+			}
+		}
+		return out
+	case d.Levels:
+		return slices.Clone(BookLevels)
+	}
+	return nil
+}
+
+// Names returns every TYPE of d: its name, or its name with each suffix.
 // With workflowOnly, intervals that clash in lower-case names are left out.
 func (d DataType) Names(workflowOnly bool) []string {
-	if !d.Interval {
+	if !d.Interval && !d.Levels {
 		return []string{d.Name}
 	}
 	var out []string
-	for _, iv := range KlineIntervals {
-		if !workflowOnly || !iv.CaseClash {
-			out = append(out, d.Name+iv.Name)
-		}
+	for _, s := range d.Suffixes(workflowOnly) {
+		out = append(out, d.Name+s)
 	}
 	return out
 }
 
 // StreamName returns the WebSocket stream a live type subscribes to for
-// symbol; interval is the type's interval ("" for a type without one). It
-// returns "" for a history type.
-func (d DataType) StreamName(symbol, interval string) string {
+// symbol; suffix is the type's interval or book depth ("" for a type
+// without one). It returns "" for a history type.
+func (d DataType) StreamName(symbol, suffix string) string {
 	if !d.Live {
 		return ""
 	}
-	return strings.NewReplacer("<symbol>", strings.ToLower(symbol), "<interval>", interval).Replace(d.Stream)
+	return strings.NewReplacer("<symbol>", strings.ToLower(symbol), "<interval>", suffix, "<levels>", suffix).Replace(d.Stream)
 }
 
 // DataTypePatterns lists the TYPE patterns of every data type, for messages
@@ -108,22 +142,24 @@ func DataTypePatterns() string {
 	return orList(p)
 }
 
-// LookupDataType returns the data type of the TYPE typ and its interval
-// name ("" for a type without one). It returns an error when typ names no
-// data type or carries an interval that is not one of KlineIntervals.
+// LookupDataType returns the data type of the TYPE typ and its suffix: the
+// interval name or the book depth ("" for a type without one). It returns
+// an error when typ names no data type or carries an interval that is not
+// one of KlineIntervals or a depth that is not one of BookLevels.
 func LookupDataType(typ string) (DataType, string, error) {
 	for _, d := range DataTypes {
-		if !d.Interval {
+		if !d.Interval && !d.Levels {
 			if typ == d.Name {
 				return d, "", nil
 			}
 			continue
 		}
 		if rest, ok := strings.CutPrefix(typ, d.Name); ok {
-			for _, iv := range KlineIntervals {
-				if iv.Name == rest {
-					return d, rest, nil
-				}
+			if slices.Contains(d.Suffixes(false), rest) {
+				return d, rest, nil
+			}
+			if d.Levels {
+				return DataType{}, "", fmt.Errorf("%q: unknown book depth %q (want %s levels)", typ, rest, orList(BookLevels))
 			}
 			return DataType{}, "", fmt.Errorf("%q: unknown kline interval %q", typ, rest)
 		}

@@ -5,7 +5,8 @@
 // and the record of a built graph that graph-builder leaves for gnn-trainer
 // (GraphRecord).
 //
-// It holds the one table of data types (DataTypes, with KlineIntervals) and
+// It holds the one table of data types (DataTypes, with KlineIntervals and
+// BookLevels) and
 // the one table of step kinds (StepKinds). Everything else that lists them —
 // the loaders' TYPE parsing, queue-manager's validation, engine and
 // configuration, its OpenAPI document, the services' READMEs — derives from

@@ -23,6 +23,9 @@ func TestLookupDataType(t *testing.T) {
 		{"ws_trades", "ws_trades", "", true},
 		{"ws_orderbook", "ws_orderbook", "", true},
 		{"ws_candles_1s", "ws_candles_", "1s", true},
+		{"ws_book_ticker", "ws_book_ticker", "", true},
+		{"ws_depth5", "ws_depth", "5", true},
+		{"ws_depth20", "ws_depth", "20", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {
@@ -38,7 +41,10 @@ func TestLookupDataType(t *testing.T) {
 	for _, tt := range []struct{ name, typ, want string }{
 		{"unknown interval", "api_candles_7m", `"api_candles_7m": unknown kline interval "7m"`},
 		{"no interval", "api_candles_", `"api_candles_": unknown kline interval ""`},
-		{"unknown type", "ws_bananas", `unknown data type "ws_bananas" (want api_candles_<interval>, api_trades, ws_trades, ws_orderbook or ws_candles_<interval>)`},
+		// web-socket-streams.md, "Partial Book Depth Streams": valid <levels> are 5, 10 or 20.
+		{"unknown depth", "ws_depth15", `"ws_depth15": unknown book depth "15" (want 5, 10 or 20 levels)`},
+		{"no depth", "ws_depth", `"ws_depth": unknown book depth ""`},
+		{"unknown type", "ws_bananas", `unknown data type "ws_bananas" (want api_candles_<interval>, api_trades, ws_trades, ws_orderbook, ws_candles_<interval>, ws_book_ticker or ws_depth<levels>)`},
 		{"empty", "", `unknown data type ""`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,21 +95,23 @@ func TestDataTypeNames(t *testing.T) {
 			t.Errorf("%s: live=%v, but its name does not start with %s", d.Name, d.Live, prefix)
 		}
 	}
-	if !seen["api_candles_1M"] || !seen["ws_trades"] {
+	if !seen["api_candles_1M"] || !seen["ws_trades"] || !seen["ws_depth5"] || !seen["ws_depth10"] || !seen["ws_depth20"] || !seen["ws_book_ticker"] {
 		t.Errorf("names %v", seen)
 	}
 }
 
 func TestStreamName(t *testing.T) {
 	var got []string
-	for _, typ := range []string{"ws_trades", "ws_orderbook", "ws_candles_5m", "api_trades"} {
+	for _, typ := range []string{"ws_trades", "ws_orderbook", "ws_candles_5m", "api_trades", "ws_book_ticker", "ws_depth10"} {
 		d, iv, err := protocol.LookupDataType(typ)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, d.StreamName("BTCUSDT", iv))
 	}
-	want := []string{"btcusdt@aggTrade", "btcusdt@depth@100ms", "btcusdt@kline_5m", ""}
+	// web-socket-streams.md: "Individual Symbol Book Ticker Streams" (<symbol>@bookTicker) and "Partial Book
+	// Depth Streams" (<symbol>@depth<levels>, every 1000 ms).
+	want := []string{"btcusdt@aggTrade", "btcusdt@depth@100ms", "btcusdt@kline_5m", "", "btcusdt@bookTicker", "btcusdt@depth10"}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("stream names (-want +got):\n%s", d)
 	}

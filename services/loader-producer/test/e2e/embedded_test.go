@@ -50,6 +50,8 @@ func TestEmbeddedLiveOrderbook(t *testing.T)    { testLiveOrderbook(t, plain(t))
 func TestEmbeddedLiveCandlesRange(t *testing.T) { testLiveCandlesRange(t, plain(t)) }
 func TestEmbeddedLiveTradesRange(t *testing.T)  { testLiveTradesRange(t, plain(t)) }
 func TestEmbeddedLiveRelaunch(t *testing.T)     { testLiveRelaunch(t, plain(t)) }
+func TestEmbeddedLiveBookTicker(t *testing.T)   { testLiveBookTicker(t, plain(t)) }
+func TestEmbeddedLiveDepth(t *testing.T)        { testLiveDepthSnapshots(t, plain(t)) }
 
 // The differential test (issue #22): every stored field of every record
 // against the simulator's own answer for the same range.

@@ -49,6 +49,8 @@ func TestRealLiveTrades(t *testing.T)       { testLiveTrades(t, bustest.Real(t, 
 func TestRealLiveOrderbook(t *testing.T)    { testLiveOrderbook(t, bustest.Real(t, false)) }
 func TestRealLiveCandlesRange(t *testing.T) { testLiveCandlesRange(t, bustest.Real(t, false)) }
 func TestRealLiveRelaunch(t *testing.T)     { testLiveRelaunch(t, bustest.Real(t, false)) }
+func TestRealLiveBookTicker(t *testing.T)   { testLiveBookTicker(t, bustest.Real(t, false)) }
+func TestRealLiveDepth(t *testing.T)        { testLiveDepthSnapshots(t, bustest.Real(t, false)) }
 
 // The differential test (issue #22) on real Kafka.
 func TestRealDiff(t *testing.T) { testDiff(t, bustest.Real(t, false)) }

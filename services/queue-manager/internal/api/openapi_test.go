@@ -32,21 +32,20 @@ type openAPIDoc struct {
 }
 
 // workflowTypePattern is the pattern of the data types a workflow takes,
-// derived from protocol.DataTypes and protocol.KlineIntervals.
+// derived from protocol.DataTypes, protocol.KlineIntervals and
+// protocol.BookLevels.
 func workflowTypePattern() string {
 	var alts []string
 	for _, d := range protocol.DataTypes {
-		if !d.Interval {
+		suffixes := d.Suffixes(true)
+		if len(suffixes) == 0 {
 			alts = append(alts, regexp.QuoteMeta(d.Name))
 			continue
 		}
-		var ivs []string
-		for _, iv := range protocol.KlineIntervals {
-			if !iv.CaseClash {
-				ivs = append(ivs, regexp.QuoteMeta(iv.Name))
-			}
+		for i, s := range suffixes {
+			suffixes[i] = regexp.QuoteMeta(s)
 		}
-		alts = append(alts, regexp.QuoteMeta(d.Name)+"("+strings.Join(ivs, "|")+")")
+		alts = append(alts, regexp.QuoteMeta(d.Name)+"("+strings.Join(suffixes, "|")+")")
 	}
 	return "^(" + strings.Join(alts, "|") + ")$"
 }
@@ -93,7 +92,7 @@ func TestOpenAPIMatchesRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Request.types pattern: %v", err)
 	}
-	candidates := []string{"ws_bananas", "api_candles_7m", "api_candles_", "api_trades_", "API_TRADES"}
+	candidates := []string{"ws_bananas", "api_candles_7m", "api_candles_", "api_trades_", "API_TRADES", "ws_depth", "ws_depth15", "ws_book_ticker5"}
 	for _, d := range protocol.DataTypes {
 		candidates = append(candidates, d.Names(false)...)
 	}

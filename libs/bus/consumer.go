@@ -9,6 +9,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/retry"
 )
 
@@ -182,8 +183,9 @@ func (c *Consumer) committed(batch []Message) {
 }
 
 // Run fetches batches and hands them to h until ctx is cancelled (then it
-// returns nil) or a batch still fails after MaxRetries (then it returns that
-// error and commits nothing for the batch). A batch being handled when ctx is
+// returns nil) or a batch still fails after MaxRetries, or at once with an
+// error marked protocol.Permanent (then it returns that error and commits
+// nothing for the batch). A batch being handled when ctx is
 // cancelled is still committed if its handler succeeds. Kafka being
 // unreachable does not end Run: fetching and committing are retried with
 // capped, jittered backoff, and OnOutage is told. A handled batch's commit
@@ -370,7 +372,9 @@ func (c *Consumer) handle(ctx context.Context, h Handler, batch []Message) error
 			return nil
 		}
 		c.m.handlerErrors.WithLabelValues(batch[0].Topic).Inc()
-		if (attempt >= c.opts.MaxRetries && !c.opts.RetryForever) || ctx.Err() != nil {
+		// A batch the handler marked permanent would fail the same way
+		// again: retrying only delays the end.
+		if (attempt >= c.opts.MaxRetries && !c.opts.RetryForever) || ctx.Err() != nil || protocol.IsPermanent(err) {
 			first, last := batch[0], batch[len(batch)-1]
 			return fmt.Errorf("handle %d messages from %s[%d]@%d..%d after %d attempts: %w",
 				len(batch), first.Topic, first.Partition, first.Offset, last.Offset, attempt+1, err)

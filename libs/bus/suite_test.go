@@ -44,6 +44,7 @@ func runSuite(t *testing.T, broker func(t *testing.T) bus.Config) {
 	t.Run("CommitOnlyAfterHandlerSucceeded", func(t *testing.T) { testCommitAfterSuccess(t, broker(t)) })
 	t.Run("TransientHandlerErrorIsRetried", func(t *testing.T) { testRetry(t, broker(t)) })
 	t.Run("RetryForeverOutlastsMaxRetries", func(t *testing.T) { testRetryForever(t, broker(t)) })
+	t.Run("PermanentHandlerErrorIsNotRetried", func(t *testing.T) { testPermanentNotRetried(t, broker(t)) })
 	t.Run("EnsureTopicsIsIdempotent", func(t *testing.T) { testEnsureTopics(t, broker(t)) })
 	t.Run("TailSeesMessagesSinceTime", func(t *testing.T) { testTail(t, broker(t)) })
 	t.Run("EndAndCommittedOffsets", func(t *testing.T) { testOffsets(t, broker(t)) })

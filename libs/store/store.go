@@ -136,6 +136,12 @@ type Store interface {
 	// collection does not exist.
 	CountRange(ctx context.Context, collection, symbol string, from, to int64) (int64, error)
 
+	// DropCollection removes a document collection (market data) with its
+	// documents, its indexes and its name: Count then answers ErrNotFound,
+	// and EnsureCollection creates it anew. A collection that does not exist
+	// is not an error. A graph's collections go with DropGraph, not this.
+	DropCollection(ctx context.Context, name string) error
+
 	// EnsureGraph creates the named graph and its two collections when
 	// missing.
 	EnsureGraph(ctx context.Context, g Graph) error

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Graph/RoundTrip", testGraphRoundTrip},
 		{"Graph/Unknown", testGraphUnknown},
 		{"Graph/Drop", testGraphDrop},
+		{"DropCollection", testDropCollection},
 		{"Records/Lifecycle", testRecordLifecycle},
 		{"Records/RacingUpdates", testRecordRace},
 		{"Records/List", testRecordList},

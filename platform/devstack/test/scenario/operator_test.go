@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,7 +18,8 @@ import (
 
 // operatorPath checks, after a finished Scenario 1, what an operator does
 // next through the API: read a step's logs, be refused a symbol the
-// exchange does not list, and purge the workflow's graph and model.
+// exchange does not list, and purge the workflow's graph, model and the
+// market data it alone stored.
 func operatorPath(ctx context.Context, t *testing.T, s *stack.Stack, sum *scenario.Summary) {
 	t.Helper()
 	c := &scenario.Client{API: s.API}
@@ -41,13 +43,25 @@ func operatorPath(ctx context.Context, t *testing.T, s *stack.Stack, sum *scenar
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
 	var purged struct {
-		Graphs    []string `json:"graphs"`
-		Artifacts int      `json:"artifacts"`
+		Graphs      []string `json:"graphs"`
+		Artifacts   int      `json:"artifacts"`
+		Collections []string `json:"collections"`
+		Shared      []string `json:"shared"`
 	}
 	if err := json.Unmarshal(b, &purged); res.StatusCode != http.StatusOK || err != nil || len(purged.Graphs) != 1 || purged.Artifacts == 0 {
 		t.Fatalf("DELETE ?purge=true: %d %s", res.StatusCode, b)
 	}
 	if _, err := os.Stat(sum.Train.Artifacts["model"]); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("model.json after the purge: %v, want it gone", err)
+	}
+	// The only workflow on this stack: its market data is its alone.
+	var stored []string
+	for _, st := range sum.Workflow.Steps {
+		if st.Kind == "store" {
+			stored = append(stored, st.Collection)
+		}
+	}
+	if !slices.Equal(purged.Collections, stored) || len(purged.Shared) != 0 {
+		t.Errorf("purge dropped %v and kept %v as shared; want %v dropped: no other workflow uses them", purged.Collections, purged.Shared, stored)
 	}
 }

@@ -32,14 +32,16 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	log := w.Log.With().Str("topic", cfg.KafkaTopic).Str("collection", cfg.CollectionName).Logger()
 
 	if err := st.EnsureCollection(ctx, store.MarketData(cfg.CollectionName)); err != nil {
-		return w.End(ctx, fmt.Errorf("prepare collection %s: %w", cfg.CollectionName, err), nil)
+		// A name or index the store refuses is refused again on a retry;
+		// only an outage (store.ErrUnavailable) may pass.
+		return w.End(ctx, store.Permanent(fmt.Errorf("prepare collection %s: %w", cfg.CollectionName, err)), nil)
 	}
 	// Progress counts what this run stored; the finished event counts the
 	// task's own records in the store, whatever earlier runs or other
 	// workflows left in the (shared) collection.
 	base, err := cfg.ownRecords(ctx, st)
 	if err != nil {
-		return w.End(ctx, err, nil)
+		return w.End(ctx, store.Permanent(err), nil)
 	}
 	m := newMetrics(rt.Registry)
 	s := &sink{st: st, collection: cfg.CollectionName, dlq: w.Producer, dlqTopic: dlqTopic, em: w.Events, m: m, log: log,

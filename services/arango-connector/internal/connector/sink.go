@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/retry"
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/libs/telemetry"
@@ -114,7 +115,9 @@ func (s *sink) upsert(ctx context.Context, docs []json.RawMessage) ([]store.Resu
 			return res, nil
 		}
 		if !errors.Is(err, store.ErrUnavailable) {
-			return nil, fmt.Errorf("write %d documents to %s: %w", len(docs), s.collection, err)
+			// Not an outage: by the store's contract the same batch fails
+			// the same way again, so the run ends for good.
+			return nil, protocol.Permanent(fmt.Errorf("write %d documents to %s: %w", len(docs), s.collection, err))
 		}
 		s.m.retries.Inc()
 		if !s.outage {

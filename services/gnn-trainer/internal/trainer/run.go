@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/objstore"
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/service"
 	"github.com/streamforge/streamforge/libs/store"
 	"github.com/streamforge/streamforge/libs/telemetry"
@@ -76,7 +77,9 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store, 
 
 	ds, err := ReadDataset(work, st, cfg.GraphName, cfg.Causal)
 	if err != nil {
-		return w.End(ctx, err, nil)
+		// A graph that does not exist or does not hold together stays so:
+		// only a store outage is worth a retry.
+		return w.End(ctx, store.Permanent(err), nil)
 	}
 	g := ds.Graph
 	labelled := make([]bool, g.N)
@@ -89,7 +92,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store, 
 	}
 	split, cuts, err := gnn.ChronologicalSplit(g.Time, labelled, cfg.TrainFrac, cfg.ValFrac)
 	if err != nil {
-		return w.End(ctx, fmt.Errorf("split graph %s: %w", cfg.GraphName, err), nil)
+		return w.End(ctx, protocol.Permanent(fmt.Errorf("split graph %s: %w", cfg.GraphName, err)), nil)
 	}
 	prov := Provenance{QueueID: cfg.QueueID, Graph: cfg.GraphName, GraphKind: ds.Meta.Kind, GraphQueueID: ds.Meta.QueueID,
 		Symbols: ds.Meta.Symbols, Interval: ds.Meta.Interval, TimeRange: ds.Meta.TimeRange, Nodes: g.N, Edges: ds.EdgeCount,
@@ -119,24 +122,24 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store, 
 		if stopped, _ := w.Stopped(); stopped && model != nil {
 			saveCheckpoint(ctx, cfg, obj, ds, prov, model, hist, log)
 		}
-		return w.End(ctx, fmt.Errorf("train %s: %w", cfg.Model, err), nil)
+		return w.End(ctx, computeFailed(work, fmt.Errorf("train %s: %w", cfg.Model, err)), nil)
 	}
 
 	rep, err := model.Evaluate(g, split)
 	if err != nil {
-		return w.End(ctx, fmt.Errorf("evaluate: %w", err), nil)
+		return w.End(ctx, computeFailed(work, fmt.Errorf("evaluate: %w", err)), nil)
 	}
 	maj, err := gnn.Majority(g.Y, split)
 	if err != nil {
-		return w.End(ctx, fmt.Errorf("majority baseline: %w", err), nil)
+		return w.End(ctx, computeFailed(work, fmt.Errorf("majority baseline: %w", err)), nil)
 	}
 	lrModel, _, err := gnn.LogisticRegression(work, g, split, cfg.gnnConfig(), nil)
 	if err != nil {
-		return w.End(ctx, fmt.Errorf("logistic regression baseline: %w", err), nil)
+		return w.End(ctx, computeFailed(work, fmt.Errorf("logistic regression baseline: %w", err)), nil)
 	}
 	lrRep, err := lrModel.Evaluate(g, split)
 	if err != nil {
-		return w.End(ctx, fmt.Errorf("evaluate logistic regression: %w", err), nil)
+		return w.End(ctx, computeFailed(work, fmt.Errorf("evaluate logistic regression: %w", err)), nil)
 	}
 	base := map[string]Scores{"majority": scores(maj), "logistic_regression": scores(lrRep)}
 	sc := scores(rep)
@@ -216,4 +219,15 @@ func msTime(ms int64) string {
 		return ""
 	}
 	return time.UnixMilli(ms).UTC().Format(time.RFC3339)
+}
+
+// computeFailed marks err, a failure of training or evaluation on a graph
+// already read, permanent unless work was stopped: the computation is a
+// function of the graph and the configuration (seeded), so a retry fails
+// the same way.
+func computeFailed(work context.Context, err error) error {
+	if work.Err() != nil {
+		return err
+	}
+	return protocol.Permanent(err)
 }

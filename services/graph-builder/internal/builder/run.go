@@ -98,7 +98,8 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	for _, in := range cfg.inputs {
 		n, err := st.CountRange(work, in.collection, in.symbol, from, to)
 		if err != nil {
-			return w.End(ctx, fmt.Errorf("count %s: %w", in.collection, err), nil)
+			// A collection that does not exist will not appear on a retry.
+			return w.End(ctx, store.Permanent(fmt.Errorf("INPUT_COLLECTIONS: %w", err)), nil)
 		}
 		expect += n
 	}
@@ -111,7 +112,9 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	})
 	m.phase.WithLabelValues("read").Observe(time.Since(t0).Seconds())
 	if err != nil {
-		return w.End(ctx, err, nil)
+		// Documents that cannot be read as candles or trades, or no candle
+		// in the range, are the data's fault: the same read fails again.
+		return w.End(ctx, store.Permanent(err), nil)
 	}
 	for _, s := range ss {
 		if s.outside > 0 {
@@ -123,7 +126,10 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	b, err := build(cfg, ss)
 	m.phase.WithLabelValues("build").Observe(time.Since(t0).Seconds())
 	if err != nil {
-		return w.End(ctx, err, nil)
+		// The build is a function of the data read and the configuration
+		// (too few candles for the window, no shared bars): a retry reads
+		// the same and fails the same way.
+		return w.End(ctx, protocol.Permanent(err), nil)
 	}
 	stats := graph.DegreeStats(len(b.nodes), toGraphEdges(b.edges))
 	m.nodes.Set(float64(len(b.nodes)))

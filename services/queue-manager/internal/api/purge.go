@@ -12,19 +12,24 @@ import (
 )
 
 // Purger removes what an ended workflow made that is its own (its graphs,
-// its model artifacts; see flow.Workflow.Own).
+// its model artifacts; see flow.Workflow.Own) and the market data it
+// stored that no other workflow uses (flow.Workflow.MarketData, Uses).
 type Purger interface {
 	Purge(ctx context.Context, w *flow.Workflow) (Purged, error)
 }
 
-// Purged is what a purge removed.
+// Purged is what a purge removed, and what it kept because another
+// workflow uses it.
 type Purged struct {
-	Workflow  string   `json:"workflow"`
-	Graphs    []string `json:"graphs"`
-	Artifacts int      `json:"artifacts"` // objects deleted
+	Workflow    string   `json:"workflow"`
+	Graphs      []string `json:"graphs"`
+	Artifacts   int      `json:"artifacts"`   // objects deleted
+	Collections []string `json:"collections"` // market data dropped: no other workflow used it
+	Shared      []string `json:"shared"`      // market data kept: another workflow uses it
 }
 
-// SetPurger lets DELETE ?purge=true remove a workflow's graphs and models.
+// SetPurger lets DELETE ?purge=true remove a workflow's graphs, models and
+// the market data no other workflow uses.
 func (a *API) SetPurger(p Purger) { a.purger = p }
 
 // purgeRequested reads DELETE's purge parameter.
@@ -41,8 +46,9 @@ func purgeRequested(r *http.Request) (bool, error) {
 }
 
 // purge answers DELETE /api/v1/workflows/{id}?purge=true: the workflow's
-// own graphs and model artifacts are removed, then the workflow; 200 with
-// what was removed. What could not be removed leaves the workflow in place,
+// own graphs and model artifacts and the market data no other workflow uses
+// are removed, then the workflow; 200 with what was removed and what was
+// kept as shared. What could not be removed leaves the workflow in place,
 // so the purge can be asked again.
 func (a *API) purge(w http.ResponseWriter, r *http.Request) {
 	if a.purger == nil {
@@ -67,6 +73,7 @@ func (a *API) purge(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	a.log.Info().Str("workflow", wf.ID).Strs("graphs", got.Graphs).Int("artifacts", got.Artifacts).Msg("workflow purged")
+	a.log.Info().Str("workflow", wf.ID).Strs("graphs", got.Graphs).Int("artifacts", got.Artifacts).
+		Strs("collections", got.Collections).Strs("shared", got.Shared).Msg("workflow purged")
 	writeJSON(w, http.StatusOK, got)
 }

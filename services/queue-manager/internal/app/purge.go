@@ -11,7 +11,8 @@ import (
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 )
 
-// purger removes a workflow's own graphs from the store and its model
+// purger removes a workflow's own graphs from the store, the market-data
+// collections it stored that no other stored workflow uses, and its model
 // artifacts from the object store, which it opens for each purge only (the
 // engine never needs it).
 type purger struct {
@@ -23,12 +24,15 @@ var _ api.Purger = (*purger)(nil)
 
 func (p *purger) Purge(ctx context.Context, w *flow.Workflow) (api.Purged, error) {
 	graphs, prefixes := w.Own()
-	out := api.Purged{Workflow: w.ID, Graphs: []string{}}
+	out := api.Purged{Workflow: w.ID, Graphs: []string{}, Collections: []string{}, Shared: []string{}}
 	for _, g := range graphs {
 		if err := p.st.DropGraph(ctx, g); err != nil {
 			return out, fmt.Errorf("drop graph %s: %w", g, err)
 		}
 		out.Graphs = append(out.Graphs, g)
+	}
+	if err := p.dropMarketData(ctx, w, &out); err != nil {
+		return out, err
 	}
 	if len(prefixes) == 0 {
 		return out, nil
@@ -51,4 +55,43 @@ func (p *purger) Purge(ctx context.Context, w *flow.Workflow) (api.Purged, error
 		}
 	}
 	return out, nil
+}
+
+// dropMarketData drops the market-data collections w stored that no other
+// stored workflow, in whatever state, writes or reads (flow.Workflow.Uses):
+// a collection is shared by every workflow whose data starts the same day,
+// and one that another workflow names is kept and reported as shared. Graphs
+// already built are copies and do not hold on to their inputs.
+//
+// A workflow submitted while the purge runs is not seen: if its data starts
+// the same day, its store step creates the collection again and writes its
+// own range.
+func (p *purger) dropMarketData(ctx context.Context, w *flow.Workflow, out *api.Purged) error {
+	mine := w.MarketData()
+	if len(mine) == 0 {
+		return nil
+	}
+	used := map[string]bool{}
+	err := flow.NewRepo(p.st).Each(ctx, func(o *flow.Workflow) error {
+		if o.ID != w.ID {
+			for _, c := range o.Uses() {
+				used[c] = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list the workflows that may share its market data: %w", err)
+	}
+	for _, c := range mine {
+		if used[c] {
+			out.Shared = append(out.Shared, c)
+			continue
+		}
+		if err := p.st.DropCollection(ctx, c); err != nil {
+			return fmt.Errorf("drop collection %s: %w", c, err)
+		}
+		out.Collections = append(out.Collections, c)
+	}
+	return nil
 }

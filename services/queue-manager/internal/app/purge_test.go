@@ -18,7 +18,7 @@ import (
 
 // TestPurgeRemovesTheWorkflowsOwnGraphAndModels: a purge drops the
 // workflow's graph and deletes its train step's artifacts; another
-// workflow's model and the shared market data stay.
+// workflow's model and the market data another workflow shares stay.
 func TestPurgeRemovesTheWorkflowsOwnGraphAndModels(t *testing.T) {
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "qm.db"))
@@ -33,6 +33,19 @@ func TestPurgeRemovesTheWorkflowsOwnGraphAndModels(t *testing.T) {
 		t.Fatal(err)
 	}
 	graph, train, market := w.Steps[2], w.Steps[3], w.Steps[1].Collection
+	// A week of the same month: its data starts the same day, in the same
+	// collection.
+	week := req
+	week.TimeRange = "2024-08-01:2024-08-08"
+	other, err := flow.New(week, time.Date(2024, 9, 2, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, wf := range []*flow.Workflow{w, other} {
+		if err := flow.NewRepo(st).Create(ctx, wf); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := st.EnsureGraph(ctx, store.Graph{Name: graph.Collection, VertexCollection: graph.Collection + "_v", EdgeCollection: graph.Collection + "_e"}); err != nil {
 		t.Fatal(err)
 	}
@@ -70,5 +83,8 @@ func TestPurgeRemovesTheWorkflowsOwnGraphAndModels(t *testing.T) {
 	}
 	if _, err := st.Count(ctx, market); err != nil {
 		t.Errorf("the shared market data collection: %v", err)
+	}
+	if len(got.Collections) != 0 || len(got.Shared) != 1 || got.Shared[0] != market {
+		t.Errorf("purged collections %v, shared %v; want %s kept as shared", got.Collections, got.Shared, market)
 	}
 }

@@ -5,7 +5,8 @@ package flow
 // see protocol.GraphName) and the artifact prefixes of its train steps (the
 // request's ARTIFACT_PREFIX option, else gnn-trainer's default
 // models/<queue_id>/). Market data collections are shared by every workflow
-// whose range starts on the same day, and are not among them.
+// whose range starts on the same day, and are not among them: a purge drops
+// one only when no other workflow uses it (MarketData, Uses).
 func (w *Workflow) Own() (graphs, artifactPrefixes []string) {
 	seen := map[string]bool{}
 	for _, s := range w.Steps {

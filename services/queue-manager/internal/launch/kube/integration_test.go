@@ -213,10 +213,30 @@ func TestIntegrationWatch(t *testing.T) {
 		setPodStatus(t, client, pod, corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{
 			Name: "worker", Image: pod.Spec.Containers[0].Image, ImageID: "sha256:0",
 			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
-				ExitCode: 2, Reason: "Error", Message: "kafka unreachable", StartedAt: now, FinishedAt: now,
+				ExitCode: 1, Reason: "Error", Message: "kafka unreachable", StartedAt: now, FinishedAt: now,
 			}},
 		}}})
-		rec.expect(t, s.ID, launch.Failed, "container worker exited 2 (Error): kafka unreachable")
+		if st := rec.expect(t, s.ID, launch.Failed, "container worker exited 1 (Error): kafka unreachable"); st.Permanent {
+			t.Error("exit code 1 reported permanent: the engine would not retry it")
+		}
+	})
+
+	t.Run("pod refused its configuration", func(t *testing.T) {
+		s := itSpec("loader-producer", "a00007.load.1")
+		job := launchPending(s)
+		pod := itPod(t, client, job)
+		rec.expect(t, s.ID, launch.Pending, "pod "+pod.Name+" pending")
+		now := metav1.Now()
+		setPodStatus(t, client, pod, corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{
+			Name: "worker", Image: pod.Spec.Containers[0].Image, ImageID: "sha256:0",
+			State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: launch.ExitConfig, Reason: "Error", Message: "SYMBOL: required", StartedAt: now, FinishedAt: now,
+			}},
+		}}})
+		st := rec.expect(t, s.ID, launch.Failed, "container worker exited 2 (configuration refused) (Error): SYMBOL: required")
+		if !st.Permanent {
+			t.Error("exit code 2 not reported permanent: the engine would retry a refused configuration")
+		}
 	})
 
 	t.Run("pod deleted", func(t *testing.T) {

@@ -91,6 +91,11 @@ func buildJob(cfg *Config, s launch.Spec) (*batchv1.Job, error) {
 		Env:             envVars(s.Env, cfg.KafkaCASecret != ""),
 		EnvFrom:         envFrom(cfg, s.Service),
 		Resources:       resources(cfg),
+		// A worker that refuses its configuration says why on its last log
+		// line and exits 2; without a termination message file that line
+		// becomes the container's terminated message, which the run's
+		// failure reports (see runState).
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		SecurityContext: &corev1.SecurityContext{
 			AllowPrivilegeEscalation: new(false),
 			ReadOnlyRootFilesystem:   new(true),

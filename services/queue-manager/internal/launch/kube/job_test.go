@@ -210,6 +210,9 @@ func TestBuildJob(t *testing.T) {
 	if pod.RestartPolicy != corev1.RestartPolicyNever {
 		t.Errorf("restartPolicy %q, want Never", pod.RestartPolicy)
 	}
+	if got := pod.Containers[0].TerminationMessagePolicy; got != corev1.TerminationMessageFallbackToLogsOnError {
+		t.Errorf("terminationMessagePolicy %q, want FallbackToLogsOnError (a refused configuration's reason is the last log line)", got)
+	}
 	if diff := cmp.Diff(map[string]string{"streamforge-worker": "true"}, pod.NodeSelector); diff != "" {
 		t.Errorf("nodeSelector (-want +got):\n%s", diff)
 	}

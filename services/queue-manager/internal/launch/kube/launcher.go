@@ -190,7 +190,7 @@ func (k *Launcher) Runs(ctx context.Context) ([]launch.Status, error) {
 			continue
 		}
 		st := runState(j, byJob[j.Name], 0)
-		out = append(out, launch.Status{ID: id, Phase: st.Phase, Message: st.Message, At: now})
+		out = append(out, launch.Status{ID: id, Phase: st.Phase, Message: st.Message, Permanent: st.Permanent, At: now})
 	}
 	return out, nil
 }

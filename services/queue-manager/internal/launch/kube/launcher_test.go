@@ -441,7 +441,23 @@ func TestWatchPodFailedOrDeleted(t *testing.T) {
 		act     func(ctx context.Context, t *testing.T, client kubernetes.Interface, pod *corev1.Pod)
 		want    launch.Phase
 		msg     string
+		// permanent: the run must not be retried (the worker refused its
+		// configuration, exit code 2).
+		permanent bool
 	}{
+		{
+			name: "pod refused its configuration",
+			act: func(ctx context.Context, t *testing.T, client kubernetes.Interface, pod *corev1.Pod) {
+				pod.Status = corev1.PodStatus{Phase: corev1.PodFailed, ContainerStatuses: []corev1.ContainerStatus{{
+					Name: "worker", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+						ExitCode: launch.ExitConfig, Reason: "Error", Message: "SYMBOL: required"}},
+				}}}
+				if _, err := client.CoreV1().Pods("stf").UpdateStatus(ctx, pod, metav1.UpdateOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: launch.Failed, msg: "container worker exited 2 (configuration refused) (Error): SYMBOL: required", permanent: true,
+		},
 		{
 			name: "pod failed",
 			act: func(ctx context.Context, t *testing.T, client kubernetes.Interface, pod *corev1.Pod) {
@@ -493,7 +509,18 @@ func TestWatchPodFailedOrDeleted(t *testing.T) {
 			}
 			rec.expect(t, s.ID, launch.Running, pod.Name)
 			tt.act(ctx, t, client, pod)
-			rec.expect(t, s.ID, tt.want, tt.msg)
+			if st := rec.expect(t, s.ID, tt.want, tt.msg); st.Permanent != tt.permanent {
+				t.Errorf("permanent %v, want %v", st.Permanent, tt.permanent)
+			}
+			runs, err := k.Runs(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range runs {
+				if r.ID == s.ID && r.Permanent != tt.permanent {
+					t.Errorf("Runs: permanent %v, want %v", r.Permanent, tt.permanent)
+				}
+			}
 			rec.quiet(t)
 		})
 	}

@@ -34,6 +34,8 @@ const podsByJobIndex = "job"
 //   - a Pod of the Job deleted before it finished, with no retry left and no
 //     replacement Pod → Vanished; a Pod that failed → Failed with its exit
 //     code. With backoffLimit > 0 these count against the limit first.
+//   - a failure whose worker exited launch.ExitConfig (it refused its
+//     configuration) → Permanent, as with the local launcher.
 //
 // Each run reports at most one terminal status, except when Launch re-adopts
 // it, which reports the current state again. Watch returns nil when ctx ends,
@@ -273,7 +275,7 @@ func (w *watcher) evaluate(name string) (launch.Status, bool) {
 	if job.DeletionTimestamp != nil && !st.Phase.Terminal() {
 		// Being deleted (an orphaning delete waits for the garbage
 		// collector): it will not finish.
-		st = state{launch.Vanished, w.deletedMessage(id, name)}
+		st = state{Phase: launch.Vanished, Message: w.deletedMessage(id, name)}
 	}
 	prev, reported := w.last[name]
 	if w.force[name] {
@@ -284,7 +286,7 @@ func (w *watcher) evaluate(name string) (launch.Status, bool) {
 		return launch.Status{}, false
 	}
 	w.last[name] = st
-	return launch.Status{ID: id, Phase: st.Phase, Message: st.Message, At: w.k.now()}, true
+	return launch.Status{ID: id, Phase: st.Phase, Message: st.Message, Permanent: st.Permanent, At: w.k.now()}, true
 }
 
 // deletedMessage says who deleted the run's Job; w.mu is held.

@@ -95,10 +95,14 @@ func TestIntegrationScenario1Jobs(t *testing.T) {
 			}
 			jobs[s.ID] = waitJob(t, client, ns, s.ID+".1")
 		}
+		// As a worker does: its finished event, then its exit. A Job that
+		// completes before the event is applied is judged as soon as
+		// queue-events is caught up (at once with this engine's log) and,
+		// with one attempt, fails the workflow.
 		for _, s := range w.Steps {
 			if contains(wave, s.Kind) {
-				complete(t, k, ns, jobs[s.ID])
 				reportFinished(t, eng, s, s.ID+".1")
+				complete(t, k, ns, jobs[s.ID])
 			}
 		}
 	}

@@ -26,7 +26,7 @@ func main() {
 		Config:  &cfg,
 		Args:    os.Args[1:],
 	}, func(ctx context.Context, rt *service.Runtime) error {
-		st, err := storeopen.Open(ctx, cfg.StoreConfig)
+		st, err := storeopen.Open(ctx, cfg.StoreConfig, storeopen.LogWaits(rt.Log))
 		if err != nil {
 			return err
 		}

@@ -212,7 +212,7 @@ func kindMap(s string) (map[string]string, error) {
 
 // Run serves queue-manager until ctx ends.
 func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
-	st, err := storeopen.Open(ctx, cfg.StoreConfig)
+	st, err := storeopen.Open(ctx, cfg.StoreConfig, storeopen.LogWaits(rt.Log))
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,12 @@ type API struct {
 	purger  Purger      // nil: DELETE cannot purge
 
 	idemMu sync.Mutex // one creation with a key at a time
-	purged time.Time  // when keys past their TTL were last deleted
+	// admission is held shared by every submission and alone by a purge:
+	// a workflow submitted while a purge decides which collections no
+	// other workflow uses, and drops them, could lose what its store step
+	// wrote to a collection of the same day.
+	admission sync.RWMutex
+	purged    time.Time // when keys past their TTL were last deleted
 
 	verifier TokenVerifier // nil: AUTH_MODE=none
 	limits   Limits
@@ -264,7 +269,9 @@ func (a *API) create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	a.admission.RLock()
 	wf, err := a.eng.Submit(r.Context(), req)
+	a.admission.RUnlock()
 	if err != nil {
 		a.fail(w, err)
 		return

@@ -64,7 +64,9 @@ func (a *API) purge(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, flow.ErrActive)
 		return
 	}
+	a.admission.Lock()
 	got, err := a.purger.Purge(r.Context(), wf)
+	a.admission.Unlock()
 	if err != nil {
 		a.fail(w, fmt.Errorf("purge %s: %w", wf.ID, err))
 		return

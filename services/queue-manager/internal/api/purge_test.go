@@ -17,9 +17,15 @@ import (
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 )
 
-type recPurger struct{ purged []string }
+type recPurger struct {
+	purged []string
+	during func() // called in Purge, when set
+}
 
 func (p *recPurger) Purge(_ context.Context, w *flow.Workflow) (Purged, error) {
+	if p.during != nil {
+		p.during()
+	}
 	p.purged = append(p.purged, w.ID)
 	g, _ := w.Own()
 	return Purged{Workflow: w.ID, Graphs: g, Artifacts: 3}, nil
@@ -64,6 +70,14 @@ func TestDeleteWithPurge(t *testing.T) {
 	}
 	for _, s := range w.Steps[:2] {
 		stopStep(t, eng, s)
+	}
+	// No submission runs while the purge decides what no other workflow
+	// uses and drops it.
+	p.during = func() {
+		if a.admission.TryRLock() {
+			a.admission.RUnlock()
+			t.Error("a submission could run during the purge")
+		}
 	}
 	resp, body := do(t, "DELETE", url+"?purge=true", "")
 	var got Purged

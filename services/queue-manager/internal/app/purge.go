@@ -63,9 +63,8 @@ func (p *purger) Purge(ctx context.Context, w *flow.Workflow) (api.Purged, error
 // and one that another workflow names is kept and reported as shared. Graphs
 // already built are copies and do not hold on to their inputs.
 //
-// A workflow submitted while the purge runs is not seen: if its data starts
-// the same day, its store step creates the collection again and writes its
-// own range.
+// No workflow is submitted while the purge runs (the API holds submissions
+// back), so none can start writing to a collection that is being dropped.
 func (p *purger) dropMarketData(ctx context.Context, w *flow.Workflow, out *api.Purged) error {
 	mine := w.MarketData()
 	if len(mine) == 0 {

@@ -84,10 +84,10 @@ type Hour struct {
 	Symbol string `json:"symbol"`
 	Type   string `json:"type"`
 	// Time is the hour's start, epoch ms (UTC).
-	Time    int64  `json:"time"`
-	State   State  `json:"state"`
-	Source  string `json:"source,omitempty"` // the sources, "+"-joined in Sources order ("live+rest")
-	Reason  string `json:"reason,omitempty"`
+	Time   int64  `json:"time"`
+	State  State  `json:"state"`
+	Source string `json:"source,omitempty"` // the sources, "+"-joined in Sources order ("live+rest")
+	Reason string `json:"reason,omitempty"`
 	// Backfill is a WebSocket gap's outcome: BackfillClosed or
 	// BackfillFailed; empty when there was no gap.
 	Backfill string `json:"backfill,omitempty"`

@@ -59,7 +59,7 @@ const (
 	ReasonNoRecords     = "the exchange returned no records (maintenance or no trading)"
 	ReasonWSGap         = "websocket gap"
 	ReasonDepthGap      = "depth update sequence gap; book synced again from a snapshot"
-	ReasonLoaderStopped = "loader stopped before the hour"
+	ReasonLoaderStopped = "loader stopped and relaunched"
 )
 
 // Backfill outcomes of a WebSocket gap.

@@ -75,16 +75,24 @@ type Summary struct {
 	Complete bool `json:"complete"` // every hour present
 }
 
-// Summarize counts the verdicts of the hours of [from, to) (epoch ms), the
-// hours without an entry in hs as unknown.
+// Summarize counts the verdicts of the hours of [from, to) (epoch ms) of
+// each symbol and type hs holds (at least one), the hours without an entry
+// in hs as unknown.
 func Summarize(hs []Hour, from, to int64) Summary {
-	seen := map[int64]bool{}
+	type id struct {
+		sym, typ string
+		t        int64
+	}
+	seen := map[id]bool{}
+	series := map[[2]string]bool{}
 	var s Summary
 	for _, h := range hs {
-		if h.Time < Floor(from) || h.Time >= to || seen[h.Time] {
+		k := id{h.Symbol, h.Type, h.Time}
+		if h.Time < Floor(from) || h.Time >= to || seen[k] {
 			continue
 		}
-		seen[h.Time] = true
+		seen[k] = true
+		series[[2]string{h.Symbol, h.Type}] = true
 		switch h.State {
 		case Present:
 			s.Present++
@@ -97,6 +105,7 @@ func Summarize(hs []Hour, from, to int64) Summary {
 	if to > from {
 		s.Hours = int((Floor(to-1)-Floor(from))/HourMs) + 1
 	}
+	s.Hours *= max(len(series), 1)
 	s.Unknown = s.Hours - len(seen)
 	s.Complete = s.Hours > 0 && s.Present == s.Hours
 	return s

@@ -146,3 +146,11 @@ func sourceBit(s Source) uint8 {
 	}
 	return 0
 }
+
+// Hole reports whether the hour lacks records: missing, or degraded by
+// anything else than a WebSocket gap that its REST backfill closed (an
+// hour short of candles, a failed backfill, fewer records stored than
+// published, a depth gap).
+func (h Hour) Hole() bool {
+	return h.State == Missing || (h.State == Degraded && h.Backfill != BackfillClosed)
+}

@@ -154,3 +154,12 @@ func sourceBit(s Source) uint8 {
 func (h Hour) Hole() bool {
 	return h.State == Missing || (h.State == Degraded && h.Backfill != BackfillClosed)
 }
+
+// ReasonSourcesDisagree says that an hour's records from the archive and
+// from REST differ: in number, or with the same number in content.
+func ReasonSourcesDisagree(archive, rest int64, sameCount bool) string {
+	if sameCount {
+		return fmt.Sprintf("archive and REST disagree: %d records each, different content", archive)
+	}
+	return fmt.Sprintf("archive and REST disagree: %d records in the archive, %d over REST", archive, rest)
+}

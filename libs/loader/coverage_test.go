@@ -2,7 +2,10 @@ package loader
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -145,5 +148,67 @@ func TestLiveCoverageGap(t *testing.T) {
 				t.Errorf("hour of the gap (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+// TestHistoryCrossChecksArchiveWithREST: a day archive at the range's edge
+// is compared with REST hour by hour; where REST lacks a candle or has
+// another close price the hour is degraded with what disagreed, the
+// others stay present.
+func TestHistoryCrossChecksArchiveWithREST(t *testing.T) {
+	day := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	sim := binancesim.New(binancesim.Options{Clock: func() time.Time { return day.Add(48 * time.Hour) }})
+	h5, h7 := day.Add(5*time.Hour).UnixMilli(), day.Add(7*time.Hour).UnixMilli()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/v3/klines" {
+			sim.Handler().ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		sim.Handler().ServeHTTP(rec, r)
+		var rows [][]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &rows); err != nil {
+			t.Errorf("klines answer %s: %v", rec.Body.Bytes(), err)
+		}
+		out := rows[:0]
+		for _, row := range rows {
+			switch int64(row[0].(float64)) {
+			case h5: // REST lacks it
+				continue
+			case h7: // another close price
+				row[4] = "1.00000000"
+			}
+			out = append(out, row)
+		}
+		maps.Copy(w.Header(), rec.Header())
+		_ = json.NewEncoder(w).Encode(out)
+	}))
+	t.Cleanup(srv.Close)
+	dt, err := ParseDataType("api_candles_5m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := day, day.Add(24*time.Hour)
+	h := &history{
+		job:  Job{QueueID: "wf-cov-test", Symbols: []string{"BTCUSDT"}, Type: dt, Start: start, End: end, Topic: "wf-cov-test-data"},
+		rest: binance.NewClient(srv.URL, binance.ClientOptions{MaxAttempts: 1}), arch: binance.NewArchive(srv.URL, &http.Client{}, t.TempDir()),
+		out: newFakeSender(t, 0), concurrency: 2, batchSize: 500, useArchives: true, now: day.Add(72 * time.Hour),
+		m: newMetrics(prometheus.NewRegistry()), prog: newProgress(start, end, 0), log: zerolog.Nop(),
+	}
+	if err := h.run(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	var bad []verdict
+	for _, v := range verdicts(h.ledgers()[0], start.UnixMilli()) {
+		if v.State != coverage.Present {
+			bad = append(bad, v)
+		}
+	}
+	want := []verdict{
+		{Hour: 5, State: coverage.Degraded, Source: "archive", Reason: coverage.ReasonSourcesDisagree(12, 11, false), Records: 12, Expected: 12},
+		{Hour: 7, State: coverage.Degraded, Source: "archive", Reason: coverage.ReasonSourcesDisagree(12, 12, true), Records: 12, Expected: 12},
+	}
+	if d := cmp.Diff(want, bad); d != "" {
+		t.Errorf("hours not present (-want +got):\n%s", d)
 	}
 }

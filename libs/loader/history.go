@@ -152,9 +152,16 @@ func (h *history) symbol(ctx context.Context, sym string, from int64, sem chan s
 			h.m.chunks.WithLabelValues(c.src.String(), "failed").Inc()
 			return fmt.Errorf("%s %s chunk %s: %w", h.job.Type, c.src, span(c.from, c.to), r.err)
 		}
+		a, check := r.p.(*archived)
+		if check = check && h.crossChecked(c, i, len(chunks)); check {
+			a.sums = hourSums{}
+		}
 		err := r.p.emit(ctx, w)
 		r.p.close()
 		<-ahead
+		if err == nil && check {
+			err = h.crossCheck(ctx, w, c, a.sums)
+		}
 		if err != nil {
 			return fmt.Errorf("%s %s chunk %s: %w", h.job.Type, c.src, span(c.from, c.to), err)
 		}
@@ -246,9 +253,10 @@ func (f *fetched[T]) close() { f.rows = nil }
 
 // archived is a downloaded archive, parsed while publishing.
 type archived struct {
-	h *history
-	c chunk
-	d *binance.Download
+	h    *history
+	c    chunk
+	d    *binance.Download
+	sums hourSums // when set, every record is summed by hour (crossCheck)
 }
 
 func (a *archived) emit(ctx context.Context, w *symbolWriter) error {
@@ -262,6 +270,9 @@ func (a *archived) emit(ctx context.Context, w *symbolWriter) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+		}
+		if a.sums != nil {
+			a.sums.add(t, rec)
 		}
 		return w.record(t, rec)
 	}

@@ -3,10 +3,9 @@ package connector_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/streamforge/streamforge/libs/coverage"
 	"github.com/streamforge/streamforge/libs/protocol"
@@ -59,8 +58,8 @@ func TestRunWritesTheLoadersCoverage(t *testing.T) {
 		"BTCUSDT api_trades 2024-08-01T01:00Z degraded: " + coverage.ReasonStoreMismatch(0, 5),
 		"BTCUSDT api_trades 2024-08-01T02:00Z missing: " + coverage.ReasonNoRecords,
 	}
-	if d := cmp.Diff(wantHoles, got.Holes); d != "" {
-		t.Errorf("holes (-want +got):\n%s", d)
+	if !slices.Equal(got.Holes, wantHoles) {
+		t.Errorf("holes\n got %q\nwant %q", got.Holes, wantHoles)
 	}
 
 	st, err := sqlite.Open(context.Background(), f.path)

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,23 @@ func checkCoverage(t *testing.T, sum *scenario.Summary, from, to time.Time, prin
 			if strings.Contains(c.Type, "candles") && h.Expected != 12 {
 				t.Errorf("%s %s hour %d expects %d candles, want 12", c.Symbol, c.Type, h.Time, h.Expected)
 				break
+			}
+		}
+	}
+	// The workflow's steps report it too: each load step its ledger, each
+	// store step the ledger's sum as it wrote it.
+	for _, st := range sum.Workflow.Steps {
+		var r struct {
+			Coverage json.RawMessage `json:"coverage"`
+		}
+		if err := json.Unmarshal(st.Result, &r); (st.Kind == "load" || st.Kind == "store") && (err != nil || len(r.Coverage) == 0) {
+			t.Errorf("%s step %s: result %s has no coverage", st.Kind, st.ID, st.Result)
+			continue
+		}
+		if st.Kind == "store" {
+			var s coverage.Summary
+			if err := json.Unmarshal(r.Coverage, &s); err != nil || !s.Complete || s.Hours != hours {
+				t.Errorf("store step %s: coverage %s, want complete over %d hours", st.ID, r.Coverage, hours)
 			}
 		}
 	}

@@ -60,6 +60,7 @@ const (
 	ReasonWSGap         = "websocket gap"
 	ReasonDepthGap      = "depth update sequence gap; book synced again from a snapshot"
 	ReasonLoaderStopped = "loader stopped and relaunched"
+	ReasonEarlierRun    = "loaded by an earlier attempt of the step; sources not recorded"
 )
 
 // Backfill outcomes of a WebSocket gap.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -51,7 +52,7 @@ func storeCoverage(ctx context.Context, st store.Store, cfg *Config, loaderResul
 		if !slices.Contains(syms, l.Symbol) {
 			continue
 		}
-		for _, h := range l.Hours() {
+		for _, h := range append(earlier(l, cfg.from), l.Hours()...) {
 			a, b := max(h.Time, cfg.from), min(h.Time+coverage.HourMs, cfg.to)
 			if a >= b {
 				continue
@@ -61,6 +62,12 @@ func storeCoverage(ctx context.Context, st store.Store, cfg *Config, loaderResul
 				return nil, fmt.Errorf("check coverage of %s: %w", coverage.Key(h.Symbol, h.Type, h.Time), err)
 			}
 			h.Stored, h.QueueID = &n, cfg.QueueID
+			if h.Reason == coverage.ReasonEarlierRun {
+				h.Records = n
+				if n == 0 {
+					h.State, h.Reason = coverage.Missing, coverage.ReasonNoRecords
+				}
+			}
 			if n < h.Records {
 				log.Warn().Str("symbol", h.Symbol).Int64("hour", h.Time).Int64("stored", n).Int64("published", h.Records).
 					Msg("store holds fewer records than the loader published")
@@ -84,4 +91,20 @@ func storeCoverage(ctx context.Context, st store.Store, cfg *Config, loaderResul
 	log.Info().Int("hours", res.Coverage.Hours).Int("degraded", res.Coverage.Degraded).Int("missing", res.Coverage.Missing).
 		Msg("coverage ledger written")
 	return res, nil
+}
+
+// earlier returns the hours of the task's range (from its start, epoch ms)
+// before the ledger's first: a loader that resumed after an earlier attempt
+// records from where it resumed, and those hours' records are in the store
+// already. storeCoverage fills them from the store's counts: present when
+// it holds records, their sources not known.
+func earlier(l coverage.Ledger, from int64) []coverage.Hour {
+	if from <= math.MinInt64/2 {
+		return nil // no TIME_RANGE
+	}
+	var out []coverage.Hour
+	for t := coverage.Floor(from); t < l.From; t += coverage.HourMs {
+		out = append(out, coverage.Hour{Symbol: l.Symbol, Type: l.Type, Time: t, State: coverage.Present, Reason: coverage.ReasonEarlierRun})
+	}
+	return out
 }

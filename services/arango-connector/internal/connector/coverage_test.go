@@ -20,12 +20,27 @@ import (
 // hour the loader says it published records for and the store lacks is
 // degraded with both counts; the connector's finished event sums it up.
 func TestRunWritesTheLoadersCoverage(t *testing.T) {
+	for _, resumed := range []bool{false, true} {
+		t.Run(map[bool]string{false: "from the start", true: "resumed after the first hour"}[resumed], func(t *testing.T) {
+			testRunWritesCoverage(t, resumed)
+		})
+	}
+}
+
+// testRunWritesCoverage: a loader that resumed after an earlier attempt
+// reports its ledger from where it resumed; the connector fills the hours
+// before from the store's counts.
+func testRunWritesCoverage(t *testing.T, resumed bool) {
 	const records = 120 // all in the day's first hour (newFixture)
 	f := newFixture(t, records, 0)
 	day := time.Date(2024, 8, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
-	tr := coverage.NewTracker("BTCUSDT", "api_trades", day, day+3*coverage.HourMs, nil)
+	from := day
+	if resumed {
+		from = day + coverage.HourMs
+	}
+	tr := coverage.NewTracker("BTCUSDT", "api_trades", from, day+3*coverage.HourMs, nil)
 	for i := range int64(records) {
-		tr.Count(day+i, coverage.Archive)
+		tr.Count(day+i, coverage.Archive) // not counted when resumed: before the tracker's range
 	}
 	for i := range int64(5) {
 		tr.Count(day+coverage.HourMs+i, coverage.REST) // the store never got these
@@ -71,8 +86,13 @@ func TestRunWritesTheLoadersCoverage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(hs) != 3 || hs[0].State != coverage.Present || hs[0].Source != "archive" || hs[0].Stored == nil ||
-		*hs[0].Stored != records || hs[0].QueueID != f.cfg.QueueID {
-		t.Errorf("stored ledger %+v, want 3 hours, the first present from the archive with %d stored by %s", hs, records, f.cfg.QueueID)
+	source, reason := "archive", ""
+	if resumed {
+		source, reason = "", coverage.ReasonEarlierRun
+	}
+	if len(hs) != 3 || hs[0].State != coverage.Present || hs[0].Source != source || hs[0].Reason != reason || hs[0].Stored == nil ||
+		*hs[0].Stored != records || hs[0].Records != records || hs[0].QueueID != f.cfg.QueueID {
+		t.Errorf("stored ledger %+v, want 3 hours, the first present (source %q, reason %q) with %d stored by %s",
+			hs, source, reason, records, f.cfg.QueueID)
 	}
 }

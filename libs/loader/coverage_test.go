@@ -77,7 +77,7 @@ func TestHistoryCoverage(t *testing.T) {
 			h := &history{
 				job:  Job{QueueID: "wf-cov-test", Symbols: []string{"BTCUSDT"}, Type: dt, Start: start, End: end, Topic: "wf-cov-test-data"},
 				rest: binance.NewClient(url, binance.ClientOptions{MaxAttempts: 1}), arch: binance.NewArchive(url, &http.Client{}, t.TempDir()),
-				out: newFakeSender(t, 0), concurrency: 2, batchSize: 500, useArchives: true, now: day.Add(72 * time.Hour),
+				out: newFakeSender(t, 0), concurrency: 2, batchSize: 500, useArchives: true, checkEdges: true, now: day.Add(72 * time.Hour),
 				m: newMetrics(prometheus.NewRegistry()), prog: newProgress(start, end, 0), log: zerolog.Nop(),
 			}
 			if err := h.run(context.Background(), nil); err != nil {
@@ -192,7 +192,7 @@ func TestHistoryCrossChecksArchiveWithREST(t *testing.T) {
 	h := &history{
 		job:  Job{QueueID: "wf-cov-test", Symbols: []string{"BTCUSDT"}, Type: dt, Start: start, End: end, Topic: "wf-cov-test-data"},
 		rest: binance.NewClient(srv.URL, binance.ClientOptions{MaxAttempts: 1}), arch: binance.NewArchive(srv.URL, &http.Client{}, t.TempDir()),
-		out: newFakeSender(t, 0), concurrency: 2, batchSize: 500, useArchives: true, now: day.Add(72 * time.Hour),
+		out: newFakeSender(t, 0), concurrency: 2, batchSize: 500, useArchives: true, checkEdges: true, now: day.Add(72 * time.Hour),
 		m: newMetrics(prometheus.NewRegistry()), prog: newProgress(start, end, 0), log: zerolog.Nop(),
 	}
 	if err := h.run(context.Background(), nil); err != nil {

@@ -45,7 +45,7 @@ const fnvOffset = 14695981039346656037
 
 // crossChecked reports whether chunk i of n is compared with REST.
 func (h *history) crossChecked(c chunk, i, n int) bool {
-	return h.job.Type.Kind == APICandles && c.src == fromDayArchive && (i == 0 || i == n-1)
+	return h.checkEdges && h.job.Type.Kind == APICandles && c.src == fromDayArchive && (i == 0 || i == n-1)
 }
 
 // crossCheck fetches chunk c's candles over REST and notes every hour

@@ -24,6 +24,7 @@ type history struct {
 	concurrency int
 	batchSize   int
 	useArchives bool
+	checkEdges  bool // compare edge-day candle archives with REST (crosscheck.go)
 	now         time.Time
 	m           *metrics
 	prog        *progress

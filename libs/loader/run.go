@@ -178,7 +178,7 @@ func runHistory(ctx context.Context, w *worker.Worker, cfg *Config, job Job, cli
 	}
 	h := &history{
 		job: job, rest: client, arch: binance.NewArchive(cfg.ArchiveURL, &http.Client{Timeout: 30 * time.Minute}, cfg.TmpDir).WithMaxBytes(cfg.ArchiveMaxMB << 20),
-		out: w.Producer, concurrency: cfg.Concurrency, batchSize: cfg.BatchSize, useArchives: cfg.Archives,
+		out: w.Producer, concurrency: cfg.Concurrency, batchSize: cfg.BatchSize, useArchives: cfg.Archives, checkEdges: cfg.CrossCheck,
 		now: time.Now(), m: m, prog: prog, log: log,
 	}
 	// The reporter is stopped and waited for before the terminal event, so

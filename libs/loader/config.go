@@ -32,6 +32,7 @@ type Config struct {
 	ArchiveURL string `envconfig:"BINANCE_ARCHIVE_URL" default:"https://data.binance.vision" desc:"Binance bulk archives"`
 
 	Archives      bool          `envconfig:"LOADER_ARCHIVES" default:"true" desc:"take whole days and months from the bulk archives (REST for the edges)"`
+	CrossCheck    bool          `envconfig:"LOADER_CROSS_CHECK" default:"true" desc:"compare the candle archives of the range's first and last day with REST, hour by hour (count and checksum), and mark the hours that disagree degraded in the coverage ledger (a REST request or two per symbol)"`
 	Concurrency   int           `envconfig:"LOADER_CONCURRENCY" default:"4" desc:"chunks downloaded at once"`
 	BatchSize     int           `envconfig:"LOADER_BATCH_SIZE" default:"10000" desc:"records per Kafka send (also the read-back window when resuming)"`
 	Compression   string        `envconfig:"KAFKA_COMPRESSION" default:"none" desc:"data-topic compression: none, gzip, snappy, lz4 or zstd"`

@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/binance"
+	"github.com/streamforge/streamforge/libs/coverage"
 )
 
 // history loads a historical job: per symbol, the planned chunks are
@@ -23,10 +24,30 @@ type history struct {
 	concurrency int
 	batchSize   int
 	useArchives bool
+	checkEdges  bool // compare edge-day candle archives with REST (crosscheck.go)
 	now         time.Time
 	m           *metrics
 	prog        *progress
 	log         zerolog.Logger
+
+	covMu sync.Mutex
+	cov   []coverage.Ledger // the ledgers of the symbols loaded to the end
+}
+
+// ledgers returns the coverage ledgers of the symbols loaded so far, in the
+// job's symbol order.
+func (h *history) ledgers() []coverage.Ledger {
+	h.covMu.Lock()
+	defer h.covMu.Unlock()
+	out := make([]coverage.Ledger, 0, len(h.cov))
+	for _, sym := range h.job.Symbols {
+		for _, l := range h.cov {
+			if l.Symbol == sym {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
 }
 
 // prepared is a chunk ready to be published in order.
@@ -120,6 +141,7 @@ func (h *history) symbol(ctx context.Context, sym string, from int64, sem chan s
 		h.prog.acked(sym, a.records, max(a.last, a.upTo))
 	})
 	defer func() { _ = w.close() }()
+	w.cov = newTracker(sym, h.job.Type, from, end)
 	for i, c := range chunks {
 		var r result
 		select {
@@ -131,16 +153,29 @@ func (h *history) symbol(ctx context.Context, sym string, from int64, sem chan s
 			h.m.chunks.WithLabelValues(c.src.String(), "failed").Inc()
 			return fmt.Errorf("%s %s chunk %s: %w", h.job.Type, c.src, span(c.from, c.to), r.err)
 		}
+		a, check := r.p.(*archived)
+		if check = check && h.crossChecked(c, i, len(chunks)); check {
+			a.sums = hourSums{}
+		}
 		err := r.p.emit(ctx, w)
 		r.p.close()
 		<-ahead
+		if err == nil && check {
+			err = h.crossCheck(ctx, w, c, a.sums)
+		}
 		if err != nil {
 			return fmt.Errorf("%s %s chunk %s: %w", h.job.Type, c.src, span(c.from, c.to), err)
 		}
 		w.complete(c.to)
 		h.m.chunks.WithLabelValues(c.src.String(), "ok").Inc()
 	}
-	return w.close()
+	if err := w.close(); err != nil {
+		return err
+	}
+	h.covMu.Lock()
+	h.cov = append(h.cov, w.cov.Ledger())
+	h.covMu.Unlock()
+	return nil
 }
 
 func span(from, to int64) string {
@@ -206,6 +241,7 @@ type fetched[T any] struct {
 }
 
 func (f *fetched[T]) emit(ctx context.Context, w *symbolWriter) error {
+	w.src = coverage.REST
 	for i := range f.rows {
 		if err := f.emitOne(w, &f.rows[i]); err != nil {
 			return err
@@ -218,12 +254,14 @@ func (f *fetched[T]) close() { f.rows = nil }
 
 // archived is a downloaded archive, parsed while publishing.
 type archived struct {
-	h *history
-	c chunk
-	d *binance.Download
+	h    *history
+	c    chunk
+	d    *binance.Download
+	sums hourSums // when set, every record is summed by hour (crossCheck)
 }
 
 func (a *archived) emit(ctx context.Context, w *symbolWriter) error {
+	w.src = coverage.Archive
 	n := 0
 	add := func(t int64, rec []byte) error {
 		if t < a.c.from || t >= a.c.to {
@@ -233,6 +271,9 @@ func (a *archived) emit(ctx context.Context, w *symbolWriter) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
+		}
+		if a.sums != nil {
+			a.sums.add(t, rec)
 		}
 		return w.record(t, rec)
 	}
@@ -276,6 +317,8 @@ func (f *fallback) emit(ctx context.Context, w *symbolWriter) error {
 		}
 		return nil
 	}
+	// The day's archive is absent: REST stands in for it.
+	noteHours(w.cov, c.from, c.to, coverage.Present, coverage.ReasonArchiveAbsent, "")
 	for from := c.from; from < c.to; {
 		to := min(from+restSpan(h.job.Type), c.to)
 		p, err := h.prepare(ctx, chunk{symbol: c.symbol, from: from, to: to, src: fromREST})

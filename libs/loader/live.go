@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/binance"
+	"github.com/streamforge/streamforge/libs/coverage"
 	"github.com/streamforge/streamforge/libs/telemetry"
 	"github.com/streamforge/streamforge/libs/worker"
 )
@@ -87,6 +88,8 @@ type liveSymbol struct {
 	lastSnap time.Time // last published snapshot
 	lastID   int64     // last aggregate trade id published (or read back from the topic)
 	lastOpen int64     // open time of the last closed candle published (or read back)
+	lastTime int64     // time of the last aggregate trade streamed
+	streamed bool      // a trade was streamed (not only fetched)
 	bookFrom int64     // the last book update id read back from the topic, until the book syncs
 	// lastState is the update id of the last book ticker or partial book
 	// published (or read back from the topic).
@@ -177,6 +180,7 @@ func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client
 			}
 			l.records.Add(int64(a.records))
 		})
+		l.track(ls)
 		l.syms[sym] = ls
 	}
 	ws, err := binance.NewWSClient(binance.WSOptions{
@@ -242,8 +246,9 @@ func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client
 	if ended {
 		finished = func(tctx context.Context) error {
 			total := rs.records + l.records.Load()
-			return w.Events.Finished(tctx, total, fmt.Sprintf("streamed %s %s until %s: %d records (%d in this run)%s",
-				strings.Join(job.Symbols, ","), job.Type, job.End.Format(time.RFC3339), total, l.records.Load(), l.latencySummary()))
+			return w.Events.FinishedWith(tctx, total, fmt.Sprintf("streamed %s %s until %s: %d records (%d in this run)%s",
+				strings.Join(job.Symbols, ","), job.Type, job.End.Format(time.RFC3339), total, l.records.Load(), l.latencySummary()),
+				coverageResult(l.ledgers()))
 		}
 	}
 	log.Info().Int64("records", l.records.Load()).Str("latency", l.latencySummary()).Msg("stream ended")
@@ -394,6 +399,16 @@ func (l *live) trade(a binance.AggTrade, msg binance.WSMessage) error {
 		l.finish(ls)
 		return nil
 	}
+	// What is fetched before the first streamed trade is the range's
+	// catch-up (no hole), or what a relaunched loader missed while it was
+	// not running; later, what a WebSocket gap lost.
+	why := coverage.ReasonWSGap
+	if !ls.streamed {
+		why = ""
+		if ls.lastID > 0 {
+			why = coverage.ReasonLoaderStopped
+		}
+	}
 	if ls.lastID == 0 && !l.job.Start.IsZero() {
 		if err := l.firstTrade(ls, a, msg.Received); err != nil {
 			return err
@@ -403,11 +418,11 @@ func (l *live) trade(a binance.AggTrade, msg binance.WSMessage) error {
 		return nil // already published (an overlap the client did not see)
 	}
 	if ls.lastID > 0 && a.AggID > ls.lastID+1 {
-		if err := l.backfillTrades(ls, ls.lastID+1, a, msg.Received); err != nil {
+		if err := l.backfillTrades(ls, ls.lastID+1, a, msg.Received, why); err != nil {
 			return err
 		}
 	}
-	ls.lastID = a.AggID
+	ls.lastID, ls.lastTime, ls.streamed = a.AggID, a.Time, true
 	return ls.w.live(&a, a.Time, msg.Received)
 }
 
@@ -425,6 +440,7 @@ func (l *live) firstTrade(ls *liveSymbol, a binance.AggTrade, recv time.Time) er
 		g := binance.Gap{Symbol: ls.sym, Time: time.Now().UnixMilli(), From: -1, To: a.AggID - 1,
 			Reason: "trades between the range's start and the first streamed trade not available over REST: " + err.Error()}
 		l.log.Warn().Err(err).Str("symbol", ls.sym).Msg("gap at the start of the range")
+		noteHours(ls.w.cov, l.job.Start.UnixMilli(), a.Time+1, coverage.Degraded, coverage.ReasonWSGap, coverage.BackfillFailed)
 		return ls.w.live(&g, g.Time, recv)
 	case ok && id < a.AggID:
 		ls.lastID = id - 1 // the trade before the range's first
@@ -432,22 +448,33 @@ func (l *live) firstTrade(ls *liveSymbol, a binance.AggTrade, recv time.Time) er
 	return nil
 }
 
-func (l *live) backfillTrades(ls *liveSymbol, from int64, next binance.AggTrade, recv time.Time) error {
+// backfillTrades fetches the trades from id from up to next over REST;
+// why is the hole's reason for the coverage ledger ("": none, the range's
+// catch-up).
+func (l *live) backfillTrades(ls *liveSymbol, from int64, next binance.AggTrade, recv time.Time, why string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	n := 0
+	ls.w.src = coverage.REST
 	err := l.rest.AggTrades(ctx, ls.sym, from, next.Time+1, func(x binance.AggTrade) error {
 		if x.AggID >= next.AggID {
 			return errStopPaging
 		}
 		n++
 		ls.lastID = x.AggID
+		noteGap(ls.w.cov, x.Time, why, true)
 		return ls.w.live(&x, x.Time, recv)
 	})
+	ls.w.src = coverage.Live
 	if errors.Is(err, errStopPaging) {
 		err = nil
 	}
-	if err == nil && ls.lastID == next.AggID-1 {
+	closed := err == nil && ls.lastID == next.AggID-1
+	if !closed && why == "" {
+		why = coverage.ReasonWSGap
+	}
+	noteGap(ls.w.cov, next.Time, why, closed)
+	if closed {
 		l.log.Info().Str("symbol", ls.sym).Int64("from", from).Int("trades", n).Msg("missed trades fetched over REST")
 		return nil
 	}
@@ -508,6 +535,8 @@ func (l *live) completeTrades(ctx context.Context, ls *liveSymbol, start, end in
 			}
 			from = id
 		}
+		ls.w.src = coverage.REST
+		defer func() { ls.w.src = coverage.Live }()
 		return l.rest.AggTrades(ctx, ls.sym, from, end, func(x binance.AggTrade) error {
 			if x.Time < start {
 				return nil
@@ -527,6 +556,7 @@ func (l *live) completeTrades(ctx context.Context, ls *liveSymbol, start, end in
 	g := binance.Gap{Symbol: ls.sym, Time: time.Now().UnixMilli(), From: ls.lastID + 1, To: -1,
 		Reason: "aggregate trades from this id to the end of the time range not available over REST: " + err.Error()}
 	l.log.Warn().Err(err).Str("symbol", ls.sym).Int64("from", g.From).Msg("gap at the end of the range")
+	noteHours(ls.w.cov, max(ls.lastTime, start), end, coverage.Degraded, coverage.ReasonWSGap, coverage.BackfillFailed)
 	return ls.w.live(&g, g.Time, time.Now())
 }
 
@@ -537,6 +567,8 @@ func (l *live) completeCandles(ctx context.Context, ls *liveSymbol) error {
 		return nil
 	}
 	now := time.Now().UnixMilli()
+	ls.w.src = coverage.REST
+	defer func() { ls.w.src = coverage.Live }()
 	err := l.rest.Klines(ctx, ls.sym, iv, from, last+1, func(x binance.Candle) error {
 		if x.CloseTime >= now {
 			return errStopPaging // still open: not final
@@ -557,6 +589,7 @@ func (l *live) completeCandles(ctx context.Context, ls *liveSymbol) error {
 		reason = "candles of the time range not available over REST: " + err.Error()
 	}
 	g := binance.Gap{Symbol: ls.sym, Time: now, From: gapFrom, To: l.job.End.UnixMilli() - 1, Reason: reason}
+	noteHours(ls.w.cov, gapFrom, l.job.End.UnixMilli(), coverage.Degraded, coverage.ReasonWSGap, coverage.BackfillFailed)
 	l.log.Warn().Err(err).Str("symbol", ls.sym).Int64("from", g.From).Msg("gap at the end of the range")
 	return ls.w.live(&g, g.Time, time.Now())
 }
@@ -579,11 +612,15 @@ func (l *live) candle(c binance.Candle, msg binance.WSMessage) error {
 	iv := l.job.Type.Interval
 	if ls.lastOpen > 0 && c.OpenTime > iv.NextOpen(ls.lastOpen) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := l.rest.Klines(ctx, ls.sym, iv, iv.NextOpen(ls.lastOpen), c.OpenTime, func(x binance.Candle) error {
+		gapFrom := iv.NextOpen(ls.lastOpen)
+		ls.w.src = coverage.REST
+		err := l.rest.Klines(ctx, ls.sym, iv, gapFrom, c.OpenTime, func(x binance.Candle) error {
 			ls.lastOpen = x.OpenTime
 			return ls.w.live(&x, x.OpenTime, msg.Received)
 		})
+		ls.w.src = coverage.Live
 		cancel()
+		noteHours(ls.w.cov, gapFrom, c.OpenTime, coverage.Degraded, coverage.ReasonWSGap, backfillOutcome(err == nil))
 		if err != nil {
 			l.m.gaps.WithLabelValues(ls.sym).Inc()
 			g := binance.Gap{Symbol: ls.sym, Time: time.Now().UnixMilli(), From: iv.NextOpen(ls.lastOpen), To: c.OpenTime - 1,
@@ -614,6 +651,9 @@ func (l *live) depth(d binance.BookDiff, msg binance.WSMessage) error {
 		l.log.Warn().Str("symbol", ls.sym).Int64("from", gap.From).Int64("to", gap.To).Bool("reconnected", msg.Reconnected).
 			Msg("depth updates missed: resyncing this symbol")
 		g := gap.Record(d.Time)
+		if ls.w.cov != nil {
+			ls.w.cov.Note(d.Time, coverage.Degraded, coverage.ReasonDepthGap, "")
+		}
 		if err := ls.w.live(&g, g.Time, msg.Received); err != nil {
 			return err
 		}

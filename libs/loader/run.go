@@ -178,7 +178,7 @@ func runHistory(ctx context.Context, w *worker.Worker, cfg *Config, job Job, cli
 	}
 	h := &history{
 		job: job, rest: client, arch: binance.NewArchive(cfg.ArchiveURL, &http.Client{Timeout: 30 * time.Minute}, cfg.TmpDir).WithMaxBytes(cfg.ArchiveMaxMB << 20),
-		out: w.Producer, concurrency: cfg.Concurrency, batchSize: cfg.BatchSize, useArchives: cfg.Archives,
+		out: w.Producer, concurrency: cfg.Concurrency, batchSize: cfg.BatchSize, useArchives: cfg.Archives, checkEdges: cfg.CrossCheck,
 		now: time.Now(), m: m, prog: prog, log: log,
 	}
 	// The reporter is stopped and waited for before the terminal event, so
@@ -202,9 +202,9 @@ func runHistory(ctx context.Context, w *worker.Worker, cfg *Config, job Job, cli
 		d := time.Since(began)
 		log.Info().Int64("records", total).Int64("this_run", prog.records).Dur("took", d).Msg("finished")
 		m.percent.Set(100)
-		return w.Events.Finished(tctx, total, fmt.Sprintf("loaded %s %s %s: %d records (%d in this run, %.0f/s)",
+		return w.Events.FinishedWith(tctx, total, fmt.Sprintf("loaded %s %s %s: %d records (%d in this run, %.0f/s)",
 			strings.Join(job.Symbols, ","), job.Type, span(job.Start.UnixMilli(), job.End.UnixMilli()), total, prog.records,
-			float64(prog.records)/max(d.Seconds(), 1e-3)))
+			float64(prog.records)/max(d.Seconds(), 1e-3)), coverageResult(h.ledgers()))
 	})
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/streamforge/streamforge/libs/binance"
 	"github.com/streamforge/streamforge/libs/bus"
+	"github.com/streamforge/streamforge/libs/coverage"
 )
 
 // Sender hands messages to Kafka and calls done once, when all of them were
@@ -62,6 +63,9 @@ type symbolWriter struct {
 	errMu  sync.Mutex
 	err    error
 	closed bool
+	// cov, when set, counts every record in its hour as coming from src.
+	cov *coverage.Tracker
+	src coverage.Source
 }
 
 func newSymbolWriter(ctx context.Context, out Sender, topic, symbol string, size int, onAck func(ack)) *symbolWriter {
@@ -116,6 +120,9 @@ func (w *symbolWriter) failed() error {
 }
 
 func (w *symbolWriter) added(t int64) error {
+	if w.cov != nil {
+		w.cov.Count(t, w.src)
+	}
 	w.cur.ends = append(w.cur.ends, len(w.cur.buf))
 	w.cur.last = t
 	if len(w.cur.ends) >= w.size {

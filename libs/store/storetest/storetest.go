@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Records/List", testRecordList},
 		{"Records/ListDefaultLimit", testRecordDefaultLimit},
 		{"Records/ListMissingCollection", testRecordListMissing},
+		{"Coverage/WriteRead", testCoverage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -82,6 +82,7 @@ type Summary struct {
 	Stored   map[string]int64 // collection -> documents of the workflow's symbol and range in it
 	Graph    GraphResult
 	Train    TrainResult
+	Coverage []*Coverage // per load step, from GET /api/v1/coverage
 	Took     time.Duration
 }
 
@@ -110,8 +111,13 @@ func Run(ctx context.Context, c *Client, r Request, board *Board, st store.Store
 		return &Summary{Workflow: w, Took: time.Since(start)}, err
 	}
 	s := &Summary{Workflow: final, Stored: map[string]int64{}, Took: time.Since(start)}
+	s.Coverage, err = c.workflowCoverage(ctx, final)
 	if final.State != "finished" {
+		printCoverage(board.Out, s.Coverage) // what was loaded before the failure, when it can be read
 		return s, failure(final)
+	}
+	if err != nil {
+		return s, fmt.Errorf("read the coverage ledger: %w", err)
 	}
 	for _, step := range final.Steps {
 		switch step.Kind {
@@ -198,6 +204,7 @@ func (s *Summary) Print(out io.Writer) {
 			fmt.Fprintf(out, "  %-8s %s\n", k, loc)
 		}
 	}
+	printCoverage(out, s.Coverage)
 }
 
 func acc(s Score) string {

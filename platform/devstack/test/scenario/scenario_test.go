@@ -101,6 +101,7 @@ func testScenario1(t *testing.T, o stack.Options, timeRange string) {
 	if len(sum.Stored) != 2 {
 		t.Errorf("stored collections %v, want candles and trades", sum.Stored)
 	}
+	checkCoverage(t, sum, from, to, out.String())
 	// The graph: a node per candle after the features' warm-up, with the
 	// trade aggregates among the features.
 	g := sum.Graph

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -99,6 +100,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	// the run then ends in an error rather than wait while heartbeats say
 	// it is alive.
 	done := make(chan struct{})
+	var loaderResult json.RawMessage // set before done is closed
 	watchErr := make(chan error, 1)
 	if events != nil {
 		trust := eventTrust(rt.Registry, w.Signing, w.Key, log)
@@ -111,7 +113,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 		}
 		g.Go(func() {
 			loaderDone := make(chan struct{})
-			if err := watchLoader(watch, events, cfg.QueueID, cfg.RunID, trust, log, loaderDone); err != nil {
+			if err := watchLoader(watch, events, cfg.QueueID, cfg.RunID, trust, log, &loaderResult, loaderDone); err != nil {
 				watchErr <- fmt.Errorf("read %s: %w", protocol.TopicEvents, err)
 				return
 			}
@@ -153,10 +155,22 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 		if err != nil {
 			return w.End(ctx, err, nil)
 		}
+		// The ledger, like the count, is written again by a rerun: its
+		// keys are deterministic.
+		cctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		cov, err := storeCoverage(cctx, st, cfg, loaderResult, log)
+		cancel()
+		if err != nil {
+			return w.End(ctx, err, nil)
+		}
 		return w.End(ctx, nil, func(tctx context.Context) error {
 			log.Info().Int64("records", total).Int64("stored_by_this_run", s.written.Load()).Msg("finished")
-			return w.Events.Finished(tctx, total, fmt.Sprintf("%d records of %s %s in %s (this run stored %d)",
-				total, cfg.Symbol, cfg.rangeText(), cfg.CollectionName, s.written.Load()))
+			msg := fmt.Sprintf("%d records of %s %s in %s (this run stored %d)",
+				total, cfg.Symbol, cfg.rangeText(), cfg.CollectionName, s.written.Load())
+			if cov == nil {
+				return w.Events.Finished(tctx, total, msg)
+			}
+			return w.Events.FinishedWith(tctx, total, msg+"; coverage "+cov.text(), cov)
 		})
 	}
 }

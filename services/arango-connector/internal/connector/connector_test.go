@@ -77,6 +77,7 @@ type fixture struct {
 	kafka bus.Config
 	cfg   *connector.Config
 	st    *closingStore
+	path  string // the SQLite store's file
 }
 
 func newFixture(t *testing.T, records int, delay time.Duration) *fixture {
@@ -98,11 +99,12 @@ func newFixture(t *testing.T, records int, delay time.Duration) *fixture {
 		testkit.Publish(t, kafka, cfg.KafkaTopic, "BTCUSDT", map[string]any{
 			"_key": fmt.Sprintf("BTCUSDT-%d", i), "symbol": "BTCUSDT", "time": day + int64(i), "price": 1.5})
 	}
-	sq, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "store.db"))
+	path := filepath.Join(t.TempDir(), "store.db")
+	sq, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{kafka: kafka, cfg: cfg, st: &closingStore{Store: sq, t: t, delay: delay, writing: make(chan struct{})}}
+	return &fixture{kafka: kafka, cfg: cfg, st: &closingStore{Store: sq, t: t, delay: delay, writing: make(chan struct{})}, path: path}
 }
 
 // run runs the connector the way its main does: the store is closed right

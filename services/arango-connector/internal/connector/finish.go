@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -26,13 +27,14 @@ func loaderFinished(ev protocol.Event, queueID, runID string) bool {
 }
 
 // watchLoader reads queue-events until a loader of the task reports finished
-// and then closes done, once the event is one trust accepts (signed with
+// and then sets *result to the event's result (the loader's coverage
+// ledgers) and closes done, once the event is one trust accepts (signed with
 // the task's key). The loader sends finished only after its last record was
 // acknowledged, so the data topic's end offsets read after that cover every
 // record of the task. A finished event loaderFinished refuses is logged, as
 // trust logs and counts the ones it refuses.
 func watchLoader(ctx context.Context, events *bus.Tail, queueID, runID string, trust func(protocol.Event) bool, log zerolog.Logger,
-	done chan<- struct{}) error {
+	result *json.RawMessage, done chan<- struct{}) error {
 	errFound := context.Canceled
 	err := events.Run(ctx, func(_ context.Context, m bus.Message) error {
 		ev, err := protocol.DecodeEvent(m.Value)
@@ -49,6 +51,7 @@ func watchLoader(ctx context.Context, events *bus.Tail, queueID, runID string, t
 			return nil
 		}
 		log.Info().Str("loader", ev.Producer).Str("loader_run_id", ev.RunID).Int64("records", ev.RecordsWritten).Msg("loader finished")
+		*result = ev.Result
 		close(done)
 		return errFound
 	})

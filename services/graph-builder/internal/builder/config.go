@@ -148,6 +148,7 @@ type input struct {
 	symbol     string // upper case, as in the documents
 	candles    bool   // else agg trades
 	interval   string // candles: 5m, 1h, ...
+	typ        string // the data type, as the coverage ledger names it
 }
 
 // parseInputs reads INPUT_COLLECTIONS: collection names as the protocol
@@ -169,7 +170,7 @@ func parseInputs(s string, symbols []string) ([]input, error) {
 			return nil, fmt.Errorf("%q is not <symbol>_<type>_<yyyy_mm_dd>", name)
 		}
 		typ := rest[:len(rest)-11]
-		in := input{collection: name, symbol: strings.ToUpper(sym)}
+		in := input{collection: name, symbol: strings.ToUpper(sym), typ: typ}
 		switch {
 		case strings.HasPrefix(typ, "api_candles_"):
 			in.candles, in.interval = true, strings.TrimPrefix(typ, "api_candles_")

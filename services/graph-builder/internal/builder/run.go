@@ -103,6 +103,11 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 		}
 		expect += n
 	}
+	if cfg.TimeRange != "" {
+		if err := checkHoles(work, st, cfg.inputs, from, to); err != nil {
+			return w.End(ctx, err, nil)
+		}
+	}
 	var read int64
 	ss, err := readSeries(work, st, cfg.inputs, from, to, func(n int64) {
 		m.read.Add(float64(n - read))

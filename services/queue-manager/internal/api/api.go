@@ -68,9 +68,10 @@ type API struct {
 	now  func() time.Time
 	log  zerolog.Logger
 
-	symbols Symbols     // nil: symbols are not checked against the exchange
-	logs    launch.Logs // nil: no step logs
-	purger  Purger      // nil: DELETE cannot purge
+	symbols  Symbols     // nil: symbols are not checked against the exchange
+	logs     launch.Logs // nil: no step logs
+	purger   Purger      // nil: DELETE cannot purge
+	coverage Coverage    // nil: no coverage ledger
 
 	idemMu sync.Mutex // one creation with a key at a time
 	// admission is held shared by every submission and alone by a purge:
@@ -127,6 +128,10 @@ func (a *API) Mount(r chi.Router) {
 		r.With(change...).Post("/{id}/retry", a.retry)
 		r.With(read).Get("/{id}/steps/{step}/logs", a.stepLogs)
 		r.With(read).Get("/{id}/events", a.events)
+	})
+	r.Route("/api/v1/coverage", func(r chi.Router) {
+		r.Use(a.authenticate, a.rateLimit)
+		r.With(require(auth.RoleViewer)).Get("/", a.getCoverage)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "not found", "no route "+r.Method+" "+r.URL.Path, "")

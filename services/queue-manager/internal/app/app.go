@@ -270,6 +270,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 		a.SetSymbols(api.NewSymbolList(cfg.ExchangeURL, cfg.SymbolsTTL, nil))
 	}
 	a.SetPurger(&purger{st: st, art: cfg.ArtifactConfig})
+	a.SetCoverage(coverageReader{st: st})
 	if lg, ok := l.(launch.Logs); ok {
 		a.SetLogs(lg)
 	}

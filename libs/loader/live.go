@@ -86,11 +86,13 @@ type liveSymbol struct {
 	book     *binance.OrderBook
 	lastTry  time.Time // last snapshot attempt while unsynced
 	lastSnap time.Time // last published snapshot
-	lastID   int64     // last aggregate trade id published (or read back from the topic)
-	lastOpen int64     // open time of the last closed candle published (or read back)
-	lastTime int64     // time of the last aggregate trade streamed
-	streamed bool      // a trade was streamed (not only fetched)
-	bookFrom int64     // the last book update id read back from the topic, until the book syncs
+	// lastSnapID is the last update id of the last published snapshot.
+	lastSnapID int64
+	lastID     int64 // last aggregate trade id published (or read back from the topic)
+	lastOpen   int64 // open time of the last closed candle published (or read back)
+	lastTime   int64 // time of the last aggregate trade streamed
+	streamed   bool  // a trade was streamed (not only fetched)
+	bookFrom   int64 // the last book update id read back from the topic, until the book syncs
 	// lastState is the update id of the last book ticker or partial book
 	// published (or read back from the topic).
 	lastState int64
@@ -718,7 +720,7 @@ func (l *live) sync(ls *liveSymbol, recv time.Time) error {
 	// it: a consumer following the same rules rebuilds the loader's book
 	// exactly. (With LOADER_BOOK_DEPTH > 0 the snapshot is cut, and levels
 	// below the cut are known to a consumer only once a diff touches them.)
-	ls.lastSnap = recv
+	ls.lastSnap, ls.lastSnapID = recv, snap.LastUpdateID
 	if d := l.cfg.BookDepth; d > 0 {
 		snap.Bids, snap.Asks = snap.Bids[:min(len(snap.Bids), d)], snap.Asks[:min(len(snap.Asks), d)]
 	}
@@ -733,8 +735,15 @@ func (l *live) sync(ls *liveSymbol, recv time.Time) error {
 	return nil
 }
 
+// publishSnapshot publishes the book, unless it has not moved since the
+// last snapshot: a snapshot's key is its last update id, and the same key
+// again would be one record published twice and stored once (the ledger
+// would count it as lost).
 func (l *live) publishSnapshot(ls *liveSymbol, timeMs int64, recv time.Time) error {
-	ls.lastSnap = recv
 	s := ls.book.Snapshot(l.cfg.BookDepth, timeMs)
+	if s.LastUpdateID == ls.lastSnapID {
+		return nil
+	}
+	ls.lastSnap, ls.lastSnapID = recv, s.LastUpdateID
 	return ls.w.live(&s, s.Time, recv)
 }

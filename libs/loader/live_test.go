@@ -434,6 +434,14 @@ func TestLiveDepth(t *testing.T) {
 	r.feed(depthEvent(snap2+4, snap2+4))
 	want = append(want, diffKey(snap2+4), snapKey(snap2+4))
 
+	// Another interval on, a diff already applied leaves the book where
+	// the last snapshot was: no snapshot of the same key again. The next
+	// one that moves it is published, with its snapshot.
+	r.recv = r.recv.Add(time.Minute)
+	r.feed(depthEvent(snap2+3, snap2+4))
+	r.feed(depthEvent(snap2+5, snap2+5))
+	want = append(want, diffKey(snap2+5), snapKey(snap2+5))
+
 	checkKeys(t, r.keys(), want)
 }
 

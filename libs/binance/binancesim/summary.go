@@ -34,7 +34,7 @@ type daySummary struct {
 func (ds *daySummary) minute(k int) []priceLevel { return ds.levels[ds.start[k]:ds.start[k+1]] }
 
 // genSummary draws the summary of symbol s on day d: the day's aggregate trades spread over the minutes by the
-// intraday pattern with noise, the individual trades in proportion, and per minute three to six levels along the
+// intraday pattern with noise, the individual trades in proportion, and per minute up to six levels along the
 // price path with noise. It costs a few random draws per minute, not per trade.
 func (m *Market) genSummary(s int, d int64) *daySummary {
 	if m.beforeGen != nil {
@@ -81,7 +81,11 @@ func (m *Market) genSummary(s int, d int64) *daySummary {
 		open := math.Exp(path[k]) * tick
 		for j := range nl {
 			frac := float64(j) / float64(max(nl-1, 1))
-			dlp := frac*(path[k+1]-path[k]) + 0.3*minuteSD*r.NormFloat64()
+			noise := 0.3 * minuteSD
+			if j > 0 && j < nl-1 {
+				noise = 0.6 * minuteSD // interior levels make the wicks, as the spread of a minute's many trades did
+			}
+			dlp := frac*(path[k+1]-path[k]) + noise*r.NormFloat64()
 			lw[j] = 0.5 + r.Float64()
 			wsum += lw[j]
 			sum.levels = append(sum.levels, priceLevel{price: max(int64(math.Round(open*expSmall(dlp))), 1) * pScale,

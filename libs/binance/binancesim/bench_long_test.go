@@ -10,8 +10,9 @@ import (
 
 // BenchmarkLongIntervalKlines measures /api/v3/klines for long intervals (rest-api.md "Kline/Candlestick data":
 // 1d, 1w and 1M, a startTime in 2017, up to 1000 candles). "warm" serves days whose whole-day candles are known (the
-// steady state); "cold 1d" serves one day that was never generated per request: a whole-day candle is the
-// aggregate of the day's generated trades, so a range of N uncached days costs N times that.
+// steady state); "cold 1d" serves one day that was never generated per request: a whole-day candle is aggregated
+// from the day's summary (no trade is generated), so a range of N uncached days costs N times that
+// (BenchmarkColdMonthlyKlines measures a whole first request).
 func BenchmarkLongIntervalKlines(b *testing.B) {
 	now := time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC)
 	sim := New(Options{Market: DefaultMarketConfig(1), Clock: func() time.Time { return now }, WeightLimit: 1 << 40})

@@ -157,15 +157,6 @@ func fromTrades(trades []AggTrade, from, to int64) Candle {
 	return c
 }
 
-// minutesOf derives the 1440 one-minute candles of the day starting at base from its trades.
-func minutesOf(trades []AggTrade, base int64) []Candle {
-	out := make([]Candle, minutesDay)
-	for k := range out {
-		out[k] = fromTrades(trades, base+int64(k)*msPerMinute, base+int64(k+1)*msPerMinute-1)
-	}
-	return out
-}
-
 // midPrice returns the simulated price at t rounded to the tick, used for candles without trades.
 func (m *Market) midPrice(s int, t int64) int64 {
 	t = max(t, m.startMs)

@@ -5,7 +5,6 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"time"
 )
@@ -128,7 +127,9 @@ type Market struct {
 	data       map[symDay]*dayData
 	lruOrder   []symDay
 	dayCandles map[symDay]Candle // whole-day candles, small and kept for good
-	// beforeGen, when set (tests), is called before a day's trades are generated.
+	// activity and sqrtActivity tabulate intraday and its square root per minute of the day (hot in generation).
+	activity, sqrtActivity [minutesDay]float64
+	// beforeGen, when set (tests), is called before a day's summary or trades are generated.
 	beforeGen func(s int, d int64)
 }
 
@@ -185,6 +186,10 @@ func NewMarket(cfg MarketConfig) (*Market, error) {
 		return nil, fmt.Errorf("correlation matrix: %w", err)
 	}
 	m.chol = chol
+	for k := range minutesDay {
+		m.activity[k] = intraday(k)
+		m.sqrtActivity[k] = math.Sqrt(m.activity[k])
+	}
 	return m, nil
 }
 
@@ -239,7 +244,12 @@ func (m *Market) rng(labels ...any) *rand.Rand {
 
 func (m *Market) correlated(r *rand.Rand, z []float64) []float64 {
 	n := len(m.chol)
-	raw := make([]float64, n)
+	var buf [16]float64 // on the stack for up to 16 symbols: this runs once per minute of a day
+	raw := buf[:0]
+	if n > len(buf) {
+		raw = make([]float64, 0, n)
+	}
+	raw = raw[:n]
 	for i := range raw {
 		raw[i] = r.NormFloat64()
 	}
@@ -311,7 +321,7 @@ func (m *Market) genPath(d int64) [][]float64 {
 	jumpP := m.cfg.JumpsPerDay / minutesDay
 	for k := range minutesDay {
 		m.correlated(r, z)
-		f := math.Sqrt(intraday(k))
+		f := m.sqrtActivity[k]
 		for s, sc := range m.cfg.Symbols {
 			inc := sc.AnnualVol / math.Sqrt(525600) * f * z[s]
 			if r.Float64() < jumpP {
@@ -327,68 +337,4 @@ func (m *Market) genPath(d int64) [][]float64 {
 		}
 	}
 	return path
-}
-
-// genTrades generates the aggregate trades of symbol s on day d. dayTrades caches them.
-func (m *Market) genTrades(s int, d int64) []AggTrade {
-	if m.beforeGen != nil {
-		m.beforeGen(s, d)
-	}
-	sc := m.cfg.Symbols[s]
-	ds := m.dayAt(d)
-	path := m.dayPath(d)
-	r := m.rng("trades", sc.Symbol, d)
-	n := ds.aggs[s]
-	// Spread n over the minutes by intraday weight with noise; cumulative rounding makes the counts sum to n.
-	weights := make([]float64, minutesDay)
-	total := 0.0
-	for k := range weights {
-		weights[k] = intraday(k) * math.Exp(0.4*r.NormFloat64())
-		total += weights[k]
-	}
-	extra := make([]int32, n)
-	for range ds.trades[s] - n {
-		extra[r.Int64N(n)]++
-	}
-	trades := make([]AggTrade, 0, n)
-	tick := math.Pow10(sc.PriceDecimals)
-	pScale := int64(math.Pow10(8 - sc.PriceDecimals))
-	qScale := int64(math.Pow10(8 - sc.QtyDecimals))
-	minuteSD := sc.AnnualVol / math.Sqrt(525600)
-	cum, prevEnd := 0.0, int64(0)
-	id, tradeID := ds.firstAgg[s], ds.firstTrade[s]
-	offsets := make([]int64, 0, 1024)
-	base := m.startMs + d*msPerDay
-	for k := range minutesDay {
-		cum += weights[k]
-		end := int64(math.Round(float64(n) * cum / total))
-		c := end - prevEnd
-		prevEnd = end
-		offsets = offsets[:0]
-		for range c {
-			offsets = append(offsets, r.Int64N(msPerMinute*1000)) // microseconds into the minute
-		}
-		slices.Sort(offsets)
-		up := path[s][k+1] >= path[s][k]
-		for _, off := range offsets {
-			frac := float64(off) / float64(msPerMinute*1000)
-			lp := path[s][k] + frac*(path[s][k+1]-path[s][k]) + 0.3*minuteSD*r.NormFloat64()
-			price := max(int64(math.Round(math.Exp(lp)*tick)), 1) * pScale
-			units := math.Round(sc.MeanQty * math.Exp(0.9*r.NormFloat64()-0.405) * math.Pow10(sc.QtyDecimals))
-			pBuyerMaker := 0.55
-			if up {
-				pBuyerMaker = 0.45
-			}
-			// Every individual trade of the aggregate gets at least one quantity step (splitQty).
-			parts := 1 + int64(extra[id-ds.firstAgg[s]])
-			t := AggTrade{ID: id, Price: price, Qty: max(int64(units), parts) * qScale, FirstTradeID: tradeID,
-				Time: base + int64(k)*msPerMinute + off/1000, Micros: (base+int64(k)*msPerMinute)*1000 + off,
-				BuyerMaker: r.Float64() < pBuyerMaker}
-			tradeID += 1 + int64(extra[id-ds.firstAgg[s]])
-			t.LastTradeID = tradeID - 1
-			trades = append(trades, t)
-			id++
-		}
-	}
-	return trades
 }

@@ -71,6 +71,7 @@ type API struct {
 	symbols Symbols     // nil: symbols are not checked against the exchange
 	logs    launch.Logs // nil: no step logs
 	purger  Purger      // nil: DELETE cannot purge
+	market  Market      // nil: no market streams
 
 	idemMu sync.Mutex // one creation with a key at a time
 	purged time.Time  // when keys past their TTL were last deleted
@@ -123,6 +124,7 @@ func (a *API) Mount(r chi.Router) {
 		r.With(read).Get("/{id}/steps/{step}/logs", a.stepLogs)
 		r.With(read).Get("/{id}/events", a.events)
 	})
+	r.With(a.authenticate, a.rateLimit, require(auth.RoleViewer)).Get("/api/v1/market/{symbol}/stream", a.marketStream)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "not found", "no route "+r.Method+" "+r.URL.Path, "")
 	})

@@ -75,7 +75,9 @@ func Mount(r chi.Router, s Settings) {
 	csp := policy(s)
 	files := http.StripPrefix(Path, http.FileServerFS(Files()))
 	r.Get("/", func(w http.ResponseWriter, req *http.Request) { http.Redirect(w, req, Path, http.StatusFound) })
-	r.Get("/ui", func(w http.ResponseWriter, req *http.Request) { http.Redirect(w, req, Path, http.StatusMovedPermanently) })
+	r.Get("/ui", func(w http.ResponseWriter, req *http.Request) {
+		http.Redirect(w, req, Path, http.StatusMovedPermanently)
+	})
 	r.Get(Path+"config.json", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")

@@ -101,7 +101,8 @@ export function marketPage(root, sym, signal) {
     const cs = [...candles.values()].sort((p, q) => p.time - q.time);
     if (!cs.length) return;
     const lo = Math.min(...cs.map((c) => c.low)), hi = Math.max(...cs.map((c) => c.high)), vmax = Math.max(...cs.map((c) => c.volume)) || 1;
-    const priceH = ht * 0.75, step = w / CANDLES, bw = Math.max(1, step * 0.7);
+    const slots = Math.max(60, Math.min(CANDLES, cs.length)); // fill the width sooner
+    const priceH = ht * 0.75, step = w / slots, bw = Math.max(1, step * 0.7);
     const y = (p) => 4 + (hi - p) / (hi - lo || 1) * (priceH - 8);
     g.font = '11px system-ui'; g.fillStyle = '#51606f';
     g.fillText(num(hi, 2), 2, 12); g.fillText(num(lo, 2), 2, priceH - 2);

@@ -230,6 +230,15 @@ func (s *Stack) startExchange(o Options) error {
 	return nil
 }
 
+// ConsolePath is where queue-manager serves its web console.
+const ConsolePath = "/ui/"
+
+// Console returns the web console's URL.
+func (s *Stack) Console() string { return s.API + ConsolePath }
+
+// MarketPage returns the URL of the console's market page of symbol.
+func (s *Stack) MarketPage(symbol string) string { return s.Console() + "#/market/" + symbol }
+
 // Market is the simulated market the loaders read (nil when Live): what a
 // test compares the store with.
 func (s *Stack) Market() *binancesim.Market { return s.market }

@@ -66,15 +66,24 @@ func shoot(t *testing.T, ctx context.Context, dir, name string) {
 }
 
 // poll waits until the page's expression is truthy, failing the test
-// with what about names after limit.
+// with what about names after limit. An evaluation that fails (the page
+// navigating away meanwhile, as a login does) is tried again.
 func poll(t *testing.T, ctx context.Context, expr string, limit time.Duration, about string) {
 	t.Helper()
-	pctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	if err := chromedp.Do(pctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(200*time.Millisecond))); err != nil {
-		body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('view').innerText`))
-		t.Fatalf("%s: not seen within %s (%v); the page shows:\n%s", about, limit, err, body)
+	deadline := time.Now().Add(limit)
+	var last error
+	for time.Now().Before(deadline) {
+		ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ok, err := chromedp.Run(ectx, chromedp.Evaluate[bool]("!!(" + expr + ")"))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		last = err
+		time.Sleep(200 * time.Millisecond)
 	}
+	body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	t.Fatalf("%s: not seen within %s (last error: %v); the page shows:\n%s", about, limit, last, body)
 }
 
 func eval[T any](t *testing.T, ctx context.Context, expr string) T {

@@ -175,6 +175,7 @@ lint: vet staticcheck
 	@if command -v yamllint >/dev/null; then yamllint -s . && echo "yamllint: OK"; else echo "yamllint not installed: skipped (CI installs it)"; fi
 	@if command -v promtool >/dev/null; then bash platform/scripts/check-prometheus-rules.sh; else echo "promtool not installed: alert rules unchecked (CI installs Debian's prometheus)"; fi
 	@if command -v lua5.4 >/dev/null; then bash platform/scripts/test-fluentbit-lua.sh; else echo "lua5.4 not installed: Fluent Bit filter test skipped (CI installs it)"; fi
+	bash platform/scripts/vendor-axe.sh --check
 	bash platform/scripts/check-dockerfiles.sh
 	bash platform/scripts/check-ci.sh
 	bash platform/scripts/test-repo-checks.sh

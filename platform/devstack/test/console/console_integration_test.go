@@ -100,6 +100,8 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 // one creates a history workflow whose steps reach finished on its page;
 // on the market page "start live stream" creates the ws workflow, both
 // sides of the book and a moving tape appear, and "stop stream" stops it.
+// axe-core finds no serious or critical accessibility violation on any of
+// the pages.
 func TestConsoleIntegration(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -152,6 +154,7 @@ func TestConsoleIntegration(t *testing.T) {
 		t.Fatalf("%d attempts listed, want one a step at least", n)
 	}
 	shoot(t, b, dir, "workflow.png")
+	accessible(t, b, "workflow")
 	if err := chromedp.Do(b, chromedp.Navigate(s.API+"/ui/#/workflows")); err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +180,7 @@ func TestConsoleIntegration(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second) // a few candles to show
 	shoot(t, b, dir, "market.png")
+	accessible(t, b, "market")
 	wf := eval[string](t, b, `document.querySelector('#m-stats a').textContent`)
 	if err := chromedp.Do(b, chromedp.Click(`#m-stop`)); err != nil {
 		t.Fatal(err)
@@ -198,6 +202,33 @@ func TestConsoleIntegration(t *testing.T) {
 	}
 	poll(t, b, `document.querySelectorAll('#workflows tbody tr[data-id]').length === 2`, 10*time.Second, "both workflows listed")
 	shoot(t, b, dir, "workflows.png")
+	accessible(t, b, "workflows")
+}
+
+// accessible runs axe-core (vendored: platform/scripts/vendor-axe.sh) on
+// the page shown and fails on any serious or critical violation.
+func accessible(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("testdata", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](string(src))); err != nil {
+		t.Fatalf("inject axe-core: %v", err)
+	}
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[string](`axe.run(document, {resultTypes: ['violations']}).then((r) => JSON.stringify(
+		r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+		 .map((v) => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' '))}))))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("axe-core on the %s page: %v", page, err)
+	}
+	var found []map[string]any
+	if err := json.Unmarshal([]byte(out), &found); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range found {
+		t.Errorf("the %s page: accessibility violation %v (%v): %v on %v", page, v["id"], v["impact"], v["help"], v["nodes"])
+	}
 }
 
 func workflowState(t *testing.T, api, id string) string {

@@ -74,7 +74,7 @@ func poll(t *testing.T, ctx context.Context, expr string, limit time.Duration, a
 	var last error
 	for time.Now().Before(deadline) {
 		ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		ok, err := chromedp.Run(ectx, chromedp.Evaluate[bool]("!!(" + expr + ")"))
+		ok, err := chromedp.Run(ectx, chromedp.Evaluate[bool]("!!("+expr+")"))
 		cancel()
 		if err == nil && ok {
 			return

@@ -51,6 +51,10 @@ type Options struct {
 	// TradeRate is BTCUSDT's mean aggregate trades per second in the
 	// simulator (0: the simulator's 2; the others scale with it).
 	TradeRate float64
+	// WSTradeRate, when positive, makes the simulator's every aggTrade
+	// stream carry synthetic trades at this rate per second instead of the
+	// market's (binancesim.WSOptions.Rate), for load tests.
+	WSTradeRate float64
 	// Env is added to queue-manager's environment, which its workers
 	// inherit.
 	Env []string
@@ -218,7 +222,7 @@ func (s *Stack) startExchange(o Options) error {
 			mc.Symbols[i].AggTradesPerSecond *= f
 		}
 	}
-	sim := binancesim.New(binancesim.Options{Market: mc})
+	sim := binancesim.New(binancesim.Options{Market: mc, WS: binancesim.WSOptions{Rate: o.WSTradeRate}})
 	s.market, s.exch = sim.Market(), sim
 	ln, err := net.Listen("tcp", o.ExchangeAddr)
 	if err != nil {

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { os.Exit(stacktest.Main(m, &binDir)) }
 
 // browser starts headless chromium (skipped when it is not installed:
 // .ci/run installs Debian's chromium).
-func browser(t *testing.T, ctx context.Context) context.Context {
+func browser(t *testing.T, ctx context.Context, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	path := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -38,6 +38,7 @@ func browser(t *testing.T, ctx context.Context) context.Context {
 		t.Skip("no chromium on PATH (Debian: apt-get install chromium)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1400, 1000))
+	opts = append(opts, extra...)
 	actx, cancel := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancel)
 	bctx, cancelB := chromedp.NewContext(actx)
@@ -170,7 +171,7 @@ func TestConsoleIntegration(t *testing.T) {
 	}
 	poll(t, b, `document.querySelectorAll('#m-ladder tr.ask').length > 0 && document.querySelectorAll('#m-ladder tr.bid').length > 0`,
 		60*time.Second, "both sides of the book")
-	poll(t, b, `document.querySelectorAll('#m-tape tbody tr').length > 3`, 30*time.Second, "trades on the tape")
+	poll(t, b, `document.querySelectorAll('#m-tape tbody tr:not([hidden])').length > 3`, 30*time.Second, "trades on the tape")
 	first := eval[string](t, b, `document.querySelector('#m-tape tbody tr').innerText`)
 	poll(t, b, fmt.Sprintf(`document.querySelector('#m-tape tbody tr').innerText !== %q`, first), 15*time.Second, "the tape moving")
 	bid := eval[float64](t, b, `parseFloat(document.querySelector('#m-ladder tr.bid td').innerText.replace(/,/g, ''))`)

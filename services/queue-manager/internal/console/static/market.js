@@ -8,6 +8,11 @@ import { h, num, time, toast } from './ui.js';
 
 const LEVELS = 12, TAPE = 30, CANDLES = 120;
 
+// renderMs holds how long the page took to draw each of its last 1,000
+// frames (ms, a ring from renderMs.next): the browser test reads it, and so
+// can anyone in the developer tools.
+const renderMs = globalThis.sfRenderMs = Object.assign(new Float64Array(1000), { next: 0, count: 0 });
+
 export function marketPage(root, sym, signal) {
   const symbol = (sym || localStorage.getItem('sf.market') || 'BTCUSDT').toUpperCase();
   localStorage.setItem('sf.market', symbol);
@@ -30,12 +35,47 @@ export function marketPage(root, sym, signal) {
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Time'), h('th', { class: 'num', scope: 'col' }, 'Price'), h('th', { class: 'num', scope: 'col' }, 'Quantity'))), tape)),
       h('div', { class: 'card' }, h('h2', {}, 'Candles, 1 s'), chart)));
 
+  // Rows are made once and their text changed on each frame: making ~400
+  // elements four times a second is most of what a frame would cost.
+  const cell = (cls) => { const span = h('span'); return [h('td', { class: 'num' }, span), span]; };
+  const ladderRow = () => {
+    const [pt, p] = cell(), [qt, q] = cell(), bar = h('i', { class: 'depth' }), c = h('span');
+    const tr = h('tr', { hidden: true }, pt, qt, h('td', { class: 'num' }, bar, c));
+    return [tr, p, q, c, bar];
+  };
+  const askRows = Array.from({ length: LEVELS }, ladderRow), bidRows = Array.from({ length: LEVELS }, ladderRow);
+  const mid = h('td', { colspan: 3, class: 'muted' });
+  ladder.append(...askRows.map((r) => r[0]), h('tr', {}, mid), ...bidRows.map((r) => r[0]));
+  const tapeRows = Array.from({ length: TAPE }, () => {
+    const a = h('td'), b = h('td', { class: 'num' }), c = h('td', { class: 'num' });
+    return [h('tr', { hidden: true }, a, b, c), a, b, c];
+  });
+  tape.append(...tapeRows.map((r) => r[0]));
+  const statCells = [];
+  const wfLink = h('a', { href: '#/workflows' });
+  function setStats(pairs, wf) {
+    if (!statCells.length) {
+      for (const [k] of pairs) { const b = h('b'); statCells.push(b); stats.append(h('div', {}, h('span', { class: 'muted' }, k), b)); }
+      stats.append(h('div', {}, h('span', { class: 'muted' }, 'Workflow'), h('b', {}, wfLink)));
+    }
+    pairs.forEach(([, v], i) => { statCells[i].textContent = v; });
+    if (wfLink.textContent !== wf) { wfLink.textContent = wf; wfLink.href = `#/workflows/${wf}`; }
+  }
+
   let workflow = '';
   const candles = new Map(); // time -> candle
   const trades = [];
   let frames = 0;
 
   function onFrame(f) {
+    const t0 = performance.now();
+    draw(f);
+    renderMs[renderMs.next] = performance.now() - t0;
+    renderMs.next = (renderMs.next + 1) % renderMs.length;
+    renderMs.count++;
+  }
+
+  function draw(f) {
     frames++;
     workflow = f.workflow || '';
     status.textContent = f.live ? (f.synced ? 'live' : 'live, book re-syncing') : 'no live stream';
@@ -43,22 +83,26 @@ export function marketPage(root, sym, signal) {
     startBtn.hidden = f.live;
     stopBtn.hidden = !f.live;
     if (!f.live) return;
-    stats.replaceChildren(...[
+    setStats([
       ['Mid', num(f.mid, 2)], ['Spread', `${num(f.spread, 2)} (${num(f.mid ? f.spread / f.mid * 1e4 : 0, 2)} bp)`],
       ['Imbalance', num(f.imbalance, 3)], ['Trades/s', num(f.trades_per_sec, 1)], ['Book updates/s', num(f.book_per_sec, 1)],
       ['Trades seen', num(f.trade_count)], ['Gaps / re-syncs', `${f.gaps}${f.last_gap ? ': ' + f.last_gap : ''}`],
-      ['Workflow', h('a', { href: `#/workflows/${f.workflow}` }, f.workflow)],
-    ].map(([k, v]) => h('div', {}, h('span', { class: 'muted' }, k), h('b', {}, v))));
+    ], f.workflow);
     drawLadder(f);
     for (const t of f.trades.slice().reverse()) trades.unshift(t);
     trades.length = Math.min(trades.length, TAPE);
-    tape.replaceChildren(...trades.map((t) => h('tr', { class: t.side === 'buy' ? 'bid' : 'ask' },
-      h('td', {}, time(t.time)), h('td', { class: 'num' }, num(t.price, 2)), h('td', { class: 'num' }, num(t.qty, 4)))));
+    trades.forEach((t, i) => {
+      const [tr, a, b, c] = tapeRows[i];
+      tr.className = t.side === 'buy' ? 'bid' : 'ask';
+      a.textContent = time(t.time); b.textContent = num(t.price, 2); c.textContent = num(t.qty, 4);
+      tr.hidden = false;
+    });
     for (const c of f.candles) candles.set(c.time, c);
     const keys = [...candles.keys()].sort((a, b) => a - b);
     for (const k of keys.slice(0, Math.max(0, keys.length - CANDLES))) candles.delete(k);
     drawCandles();
     root.dataset.frames = frames;
+    root.dataset.tradesPerSec = f.trades_per_sec;
   }
 
   function drawLadder(f) {
@@ -66,17 +110,30 @@ export function marketPage(root, sym, signal) {
     const cum = (ls) => { let s = 0; return ls.map(([p, q]) => [p, q, (s += q)]); };
     const a = cum(asks), b = cum(bids);
     const most = Math.max(a.at(-1)?.[2] || 0, b.at(-1)?.[2] || 0) || 1;
-    const row = (cls) => ([p, q, c]) => h('tr', { class: cls }, h('td', { class: 'num' }, h('span', {}, num(p, 2))), h('td', { class: 'num' }, h('span', {}, num(q, 4))),
-      h('td', { class: 'num' }, h('i', { class: 'depth', style: `width:${(c / most * 100).toFixed(1)}%` }), h('span', {}, num(c, 4))));
-    ladder.replaceChildren(...a.slice().reverse().map(row('ask')),
-      h('tr', {}, h('td', { colspan: 3, class: 'muted' }, `spread ${num(f.spread, 2)} · mid ${num(f.mid, 2)}`)),
-      ...b.map(row('bid')));
+    const fill = (rows, levels, cls) => rows.forEach(([tr, p, q, c, bar], i) => {
+      const l = levels[i];
+      tr.hidden = !l;
+      if (!l) { tr.className = ''; return; }
+      tr.className = cls;
+      p.textContent = num(l[0], 2); q.textContent = num(l[1], 4); c.textContent = num(l[2], 4);
+      bar.style.width = `${(l[2] / most * 100).toFixed(1)}%`;
+    });
+    fill(askRows, askRows.map((_, i) => a[LEVELS - 1 - i]), 'ask'); // the best ask at the bottom, beside the spread
+    fill(bidRows, b, 'bid');
+    mid.textContent = `spread ${num(f.spread, 2)} · mid ${num(f.mid, 2)}`;
     drawDepth(a, b);
   }
 
+  // Canvas sizes come from a ResizeObserver: reading them while drawing
+  // would force a layout after every frame's table updates.
+  const sizes = new Map();
+  const resized = new ResizeObserver((es) => { for (const e of es) sizes.set(e.target, e.contentRect); });
+  resized.observe(chart);
+  resized.observe(depth);
+  signal.addEventListener('abort', () => resized.disconnect(), { once: true });
   function canvas(c) {
-    const r = c.getBoundingClientRect(), dpr = devicePixelRatio || 1;
-    if (c.width !== Math.round(r.width * dpr)) { c.width = Math.round(r.width * dpr); c.height = Math.round(r.height * dpr); }
+    const r = sizes.get(c) || { width: 300, height: 150 }, dpr = devicePixelRatio || 1;
+    if (c.width !== Math.round(r.width * dpr) || c.height !== Math.round(r.height * dpr)) { c.width = Math.round(r.width * dpr); c.height = Math.round(r.height * dpr); }
     const g = c.getContext('2d');
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, r.width, r.height);
@@ -100,7 +157,9 @@ export function marketPage(root, sym, signal) {
     const [g, w, ht] = canvas(chart);
     const cs = [...candles.values()].sort((p, q) => p.time - q.time);
     if (!cs.length) return;
-    const lo = Math.min(...cs.map((c) => c.low)), hi = Math.max(...cs.map((c) => c.high)), vmax = Math.max(...cs.map((c) => c.volume)) || 1;
+    let lo = Infinity, hi = -Infinity, vmax = 0;
+    for (const c of cs) { lo = Math.min(lo, c.low); hi = Math.max(hi, c.high); vmax = Math.max(vmax, c.volume); }
+    vmax ||= 1;
     const slots = Math.max(60, Math.min(CANDLES, cs.length)); // fill the width sooner
     const priceH = ht * 0.75, step = w / slots, bw = Math.max(1, step * 0.7);
     const y = (p) => 4 + (hi - p) / (hi - lo || 1) * (priceH - 8);

@@ -20,8 +20,21 @@ export function bar(pct, label) {
   return h('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100, 'aria-valuenow': Math.round(p), 'aria-label': label || 'progress' }, h('i', { style: `width:${p}%` }));
 }
 
-export const num = (n, d = 0) => (n === undefined || n === null || Number.isNaN(n)) ? '–' : Number(n).toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-export const time = (t) => t ? new Date(t).toLocaleTimeString('en-GB') : '–';
+// One formatter per number of decimals: making one per call (toLocaleString)
+// costs more than the market page's whole frame.
+const formats = [];
+export function num(n, d = 0) {
+  if (n === undefined || n === null || Number.isNaN(n)) return '–';
+  formats[d] ||= new Intl.NumberFormat('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+  return formats[d].format(n);
+}
+const two = (n) => (n < 10 ? '0' : '') + n;
+// time is an epoch ms as the local hh:mm:ss.
+export function time(t) {
+  if (!t) return '–';
+  const d = new Date(t);
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
 export const stamp = (t) => t ? new Date(t).toISOString().replace('T', ' ').slice(0, 19) : '–';
 
 export function duration(s) {

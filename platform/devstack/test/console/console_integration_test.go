@@ -100,7 +100,8 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 // in the "new workflow" form shows the API's error beside the field; a good
 // one creates a history workflow whose steps reach finished on its page;
 // on the market page "start live stream" creates the ws workflow, both
-// sides of the book and a moving tape appear, and "stop stream" stops it.
+// sides of the book and a moving tape appear, a gap in the exchange's
+// depth updates is counted and marked, and "stop stream" stops it.
 // axe-core finds no serious or critical accessibility violation on any of
 // the pages.
 func TestConsoleIntegration(t *testing.T) {
@@ -179,6 +180,13 @@ func TestConsoleIntegration(t *testing.T) {
 	if !(bid > 0 && ask > bid) {
 		t.Fatalf("best bid %v, best ask %v: want a two-sided book with the ask above the bid", bid, ask)
 	}
+	// A gap in the exchange's depth updates: the loader reports it and takes
+	// the book again; the page counts it and marks it on the timeline.
+	if err := s.Simulator().InjectDepthGap("ETHUSDT", 5); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, b, `parseInt(document.getElementById('view').dataset.gaps) > 0 && parseInt(document.getElementById('view').dataset.marks) > 0`,
+		30*time.Second, "the book gap counted and marked")
 	time.Sleep(2 * time.Second) // a few candles to show
 	shoot(t, b, dir, "market.png")
 	accessible(t, b, "market")

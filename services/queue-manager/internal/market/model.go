@@ -25,6 +25,8 @@ const (
 	MaxTrades = 50
 	// KeepCandles is how many 1 s candles the model keeps.
 	KeepCandles = 180
+	// maxMarks bounds the marks one frame carries.
+	maxMarks = 20
 	// rateWindow is the span the rates are averaged over, in seconds.
 	rateWindow = 5
 )
@@ -51,6 +53,14 @@ type Candle struct {
 	Close  float64 `json:"close"`
 	Volume float64 `json:"volume"`
 	Trades int     `json:"trades"`
+}
+
+// Mark is a moment worth marking on the timeline: updates lost (gap) or
+// the book taken again from a snapshot after it (resync).
+type Mark struct {
+	Time   int64  `json:"time"` // epoch ms
+	Kind   string `json:"kind"` // gap or resync
+	Reason string `json:"reason,omitempty"`
 }
 
 // Frame is what one update of the market page shows.
@@ -87,6 +97,8 @@ type Frame struct {
 	// what the last was.
 	Gaps    int64  `json:"gaps"`
 	LastGap string `json:"last_gap,omitempty"`
+	// Marks are the gaps and re-syncs since the last frame, oldest first.
+	Marks []Mark `json:"marks"`
 }
 
 // Model is the market of one symbol as its records tell it. It is not safe
@@ -100,6 +112,7 @@ type Model struct {
 	updateID   int64
 	gaps       int64
 	lastGap    string
+	marks      []Mark // since the last frame, at most maxMarks
 
 	pending    []Trade // since the last frame, oldest first, at most MaxTrades
 	newTrades  int
@@ -155,7 +168,7 @@ func (m *Model) Apply(s Stream, r binance.LiveRecord, now time.Time) {
 		setLevels(m.bids, r.Snapshot.Bids)
 		setLevels(m.asks, r.Snapshot.Asks)
 		if !m.synced && m.updateID != 0 {
-			m.lastGap = "book re-synced from a snapshot"
+			m.mark(r.Snapshot.Time, "resync", "book taken again from a snapshot")
 		}
 		m.synced, m.updateID = true, r.Snapshot.LastUpdateID
 		m.book.add(now)
@@ -167,6 +180,7 @@ func (m *Model) Apply(s Stream, r binance.LiveRecord, now time.Time) {
 		if r.Gap.Reason == "" {
 			m.lastGap = "updates lost"
 		}
+		m.mark(r.Gap.Time, "gap", m.lastGap)
 		if s == Book {
 			m.synced = false
 		}
@@ -214,12 +228,22 @@ func (m *Model) diff(d binance.BookDiff, now time.Time) {
 	case d.FirstUpdateID > m.updateID+1:
 		m.gaps++
 		m.lastGap = "book updates lost between the loader and here"
+		m.mark(d.Time, "gap", m.lastGap)
 		m.synced = false
 		return
 	}
 	setLevels(m.bids, d.Bids)
 	setLevels(m.asks, d.Asks)
 	m.updateID = d.FinalUpdateID
+}
+
+// mark records a moment for the timeline (the newest maxMarks between two
+// frames are kept).
+func (m *Model) mark(at int64, kind, reason string) {
+	if len(m.marks) == maxMarks {
+		m.marks = slices.Delete(m.marks, 0, 1)
+	}
+	m.marks = append(m.marks, Mark{Time: at, Kind: kind, Reason: reason})
 }
 
 // setLevels sets absolute quantities; 0 removes a level.
@@ -273,6 +297,11 @@ func (m *Model) Frame(now time.Time) (f Frame, ok bool) {
 		f.Candles = []Candle{}
 	}
 	m.dirtyFrom, m.sentOnce = 0, true
+	f.Marks = slices.Clone(m.marks)
+	if f.Marks == nil {
+		f.Marks = []Mark{}
+	}
+	m.marks = m.marks[:0]
 	return f, true
 }
 

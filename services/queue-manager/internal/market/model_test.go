@@ -162,3 +162,26 @@ func TestRates(t *testing.T) {
 		t.Fatalf("trades/s %v, want 10", f.TradesPerSec)
 	}
 }
+
+// TestMarks: a gap and the re-sync after it are marked once each, at their
+// times, in the next frame only.
+func TestMarks(t *testing.T) {
+	m := NewModel("BTCUSDT", 1)
+	m.Apply(Book, snapshot(10, []Level{{99, 1}}, []Level{{101, 1}}), t0)
+	m.Frame(t0)
+	lost := diff(14, 15, nil, nil)
+	lost.Diff.Time = 1000
+	m.Apply(Book, lost, t0)
+	again := snapshot(20, []Level{{99, 1}}, []Level{{101, 1}})
+	again.Snapshot.Time = 2000
+	m.Apply(Book, again, t0)
+	f, _ := m.Frame(t0)
+	want := []Mark{{Time: 1000, Kind: "gap", Reason: "book updates lost between the loader and here"}, {Time: 2000, Kind: "resync", Reason: "book taken again from a snapshot"}}
+	if diff := cmp.Diff(want, f.Marks); diff != "" {
+		t.Errorf("marks (-want +got):\n%s", diff)
+	}
+	m.Apply(Trades, trade(1, 0, 1, 1, false), t0)
+	if f, _ := m.Frame(t0); len(f.Marks) != 0 {
+		t.Errorf("marks %v in the frame after: want none", f.Marks)
+	}
+}

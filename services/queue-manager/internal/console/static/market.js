@@ -64,6 +64,7 @@ export function marketPage(root, sym, signal) {
 
   let workflow = '';
   const candles = new Map(); // time -> candle
+  let marks = []; // gaps and re-syncs on the timeline
   const trades = [];
   let frames = 0;
 
@@ -98,11 +99,14 @@ export function marketPage(root, sym, signal) {
       tr.hidden = false;
     });
     for (const c of f.candles) candles.set(c.time, c);
+    if (f.marks.length) marks = marks.concat(f.marks).slice(-50);
     const keys = [...candles.keys()].sort((a, b) => a - b);
     for (const k of keys.slice(0, Math.max(0, keys.length - CANDLES))) candles.delete(k);
     drawCandles();
     root.dataset.frames = frames;
     root.dataset.tradesPerSec = f.trades_per_sec;
+    root.dataset.gaps = f.gaps;
+    root.dataset.marks = marks.length;
   }
 
   function drawLadder(f) {
@@ -145,7 +149,7 @@ export function marketPage(root, sym, signal) {
     if (!a.length || !b.length) return;
     const lo = b.at(-1)[0], hi = a.at(-1)[0], most = Math.max(a.at(-1)[2], b.at(-1)[2]);
     const x = (p) => (p - lo) / (hi - lo || 1) * w, y = (c) => ht - c / most * (ht - 4);
-    for (const [side, color] of [[b, '#0a7a3d'], [a, '#b3261e']]) {
+    for (const [side, color] of [[b, '#06602f'], [a, '#9b1c15']]) {
       g.beginPath(); g.moveTo(x(side[0][0]), ht);
       for (const [p, , c] of side) { g.lineTo(x(p), y(c)); }
       g.lineTo(x(side.at(-1)[0]), ht); g.closePath();
@@ -165,10 +169,23 @@ export function marketPage(root, sym, signal) {
     const y = (p) => 4 + (hi - p) / (hi - lo || 1) * (priceH - 8);
     g.font = '11px system-ui'; g.fillStyle = '#51606f';
     g.fillText(num(hi, 2), 2, 12); g.fillText(num(lo, 2), 2, priceH - 2);
+    // Gaps (red) and re-syncs (amber) as dashed lines at their second.
+    g.save();
+    g.setLineDash([4, 3]);
+    for (const m of marks) {
+      if (m.time < cs[0].time) continue;
+      let i = cs.findIndex((c) => c.time > m.time); // the mark sits before candle i
+      if (i < 0) i = cs.length;
+      const x = w - (cs.length - i) * step;
+      g.strokeStyle = m.kind === 'gap' ? '#9b1c15' : '#8a5a00';
+      g.beginPath(); g.moveTo(x, 0); g.lineTo(x, ht); g.stroke();
+      g.fillStyle = g.strokeStyle; g.fillText(m.kind, x + 2, ht - 2);
+    }
+    g.restore();
     cs.forEach((c, i) => {
       const x = w - (cs.length - i) * step + step / 2;
       const up = c.close >= c.open;
-      g.strokeStyle = g.fillStyle = up ? '#0a7a3d' : '#b3261e';
+      g.strokeStyle = g.fillStyle = up ? '#06602f' : '#9b1c15';
       g.beginPath(); g.moveTo(x, y(c.high)); g.lineTo(x, y(c.low)); g.stroke();
       const top = y(Math.max(c.open, c.close)), bot = y(Math.min(c.open, c.close));
       g.fillRect(x - bw / 2, top, bw, Math.max(1, bot - top));

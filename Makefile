@@ -35,7 +35,7 @@ KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/ov
 # with the race detector; the service end-to-end packages drive binaries
 # built without it, where -race would only slow the harness down.
 IT_PKGS  := libs:./bus/...\ ./objstore/...:-race services/dummy-service:./test/...: services/arango-connector:./test/...: \
-            services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/\ ./internal/api/: \
+            services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/\ ./internal/api/\ ./internal/market/: \
             services/gnn-trainer:./test/...: platform/devstack:./test/scenario/\ ./test/stream/\ ./test/monitoring/\ ./test/chaos/\ ./test/console/:
 
 .PHONY: help

@@ -5,6 +5,7 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/streamforge/streamforge/libs/bus/bustest"
+
 	"github.com/streamforge/streamforge/platform/devstack/internal/stack"
 	"github.com/streamforge/streamforge/platform/devstack/internal/stacktest"
 )
@@ -22,13 +25,15 @@ import (
 // issue's 20,000 trades/s.
 const loadRate = 20000
 
-// TestConsoleMarketLoadIntegration: with the simulator streaming ETHUSDT
-// at 20,000 trades/s into a live workflow, the market page keeps up — the
+// TestRealConsoleMarketLoad: with the simulator streaming ETHUSDT at 20,000
+// trades/s into a live workflow on real Apache Kafka 4.x (make
+// test-integration), the market page keeps up — the
 // p99 of its render time per frame stays under 50 ms — and the tab's
 // JavaScript heap stays flat (after a garbage collection, at most 10 MB
 // more at the end than after warming up). CONSOLE_LOAD_SECONDS sets the
 // measured span (default 30; the issue asks for 60).
-func TestConsoleMarketLoadIntegration(t *testing.T) {
+func TestRealConsoleMarketLoad(t *testing.T) {
+	kafka := bustest.Real(t, false)
 	span := 30 * time.Second
 	if v := os.Getenv("CONSOLE_LOAD_SECONDS"); v != "" {
 		d, err := time.ParseDuration(v + "s")
@@ -39,8 +44,9 @@ func TestConsoleMarketLoadIntegration(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), span+2*time.Minute)
 	defer cancel()
-	s, err := stack.Up(ctx, stack.Options{BinDir: binDir, DataDir: t.TempDir(), APIAddr: stacktest.FreeAddr(t),
-		ExchangeAddr: "127.0.0.1:0", KafkaPort: 0, WSTradeRate: loadRate, Env: []string{"STOP_GRACE=10s"}})
+	s, err := stack.Up(ctx, stack.Options{BinDir: binDir, DataDir: t.TempDir(), APIAddr: stacktest.FreeAddr(t), Kafka: kafka.BootstrapServers,
+		ExchangeAddr: "127.0.0.1:0", WSTradeRate: loadRate,
+		Env: []string{"STOP_GRACE=10s", fmt.Sprintf("EVENTS_GROUP=console-load-%d", time.Now().UnixNano())}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,13 @@ func TestFeedFollowsTheTopics(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	prod, err := bus.NewProducer(b.Config(), bus.ProducerOptions{})
+	testFeed(t, b.Config(), trades, book)
+}
+
+// testFeed runs TestFeedFollowsTheTopics on the broker cfg reaches, whose
+// topics trades and book exist.
+func testFeed(t *testing.T, cfg bus.Config, trades, book string) {
+	prod, err := bus.NewProducer(cfg, bus.ProducerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +55,7 @@ func TestFeedFollowsTheTopics(t *testing.T) {
 
 	var streaming atomic.Bool
 	streaming.Store(true)
-	f := &Feed{Bus: b.Config(), Every: 20 * time.Millisecond, Resolve: 50 * time.Millisecond, Log: zerolog.Nop(),
+	f := &Feed{Bus: cfg, Every: 20 * time.Millisecond, Resolve: 50 * time.Millisecond, Log: zerolog.Nop(),
 		Find: func(context.Context, string) (Live, error) {
 			if !streaming.Load() {
 				return Live{}, nil

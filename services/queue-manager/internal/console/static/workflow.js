@@ -6,6 +6,27 @@ import { h, badge, bar, num, time, stamp, duration, plain, toast } from './ui.js
 const ended = (s) => s === 'finished' || s === 'failed' || s === 'stopped';
 const KEEP_EVENTS = 25;
 
+const pct = (v) => (v === null || v === undefined) ? '–' : `${num(v * 100, 1)} %`;
+
+// result shows a finished step's summary: for a train step the model's
+// test scores beside the baselines' and the verdict, else its plain facts.
+function result(s) {
+  const r = s.result;
+  if (s.kind === 'train' && r.test) {
+    const rows = [['model (' + (r.model || 'gnn') + ')', r.test], ...Object.entries(r.baselines || {})];
+    return h('details', { class: 'meta', open: true }, h('summary', {}, 'Model'),
+      h('table', { class: 'result' },
+        h('thead', {}, h('tr', {}, ['', 'test accuracy', 'macro F1', 'log loss', 'n'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, rows.map(([name, sc]) => h('tr', {}, h('th', { scope: 'row' }, name.replace(/_/g, ' ')),
+          h('td', { class: 'num' }, pct(sc.accuracy)), h('td', { class: 'num' }, pct(sc.macro_f1)), h('td', { class: 'num' }, sc.log_loss === null || sc.log_loss === undefined ? '–' : num(sc.log_loss, 3)), h('td', { class: 'num' }, num(sc.n)))))),
+      h('p', { class: r.beats_baselines ? '' : 'plain' }, r.verdict || ''),
+      h('div', {}, `${r.epochs} epochs (best ${r.best_epoch}) on ${r.graph || 'the graph'}`),
+      Object.entries(r.artifacts || {}).map(([k, v]) => h('div', {}, `${k}: `, h('code', {}, v))));
+  }
+  const facts = Object.entries(r).filter(([, v]) => v !== null && typeof v !== 'object');
+  return facts.length ? h('details', { class: 'meta' }, h('summary', {}, 'Result'), facts.map(([k, v]) => h('div', {}, `${k.replace(/_/g, ' ')}: ${typeof v === 'number' ? num(v, Number.isInteger(v) ? 0 : 3) : v}`))) : '';
+}
+
 export function workflowPage(root, id, signal) {
   let wf = null;
   const events = [];
@@ -56,7 +77,8 @@ export function workflowPage(root, id, signal) {
       s.queue_position ? h('div', { class: 'meta' }, `waiting for a slot: #${s.queue_position} in the queue`) : '',
       s.retry_at ? h('div', { class: 'meta' }, `next attempt at ${time(s.retry_at)}`) : '',
       le ? h('div', { class: 'meta' }, `last event ${le.status} at ${time(le.at)}${le.message ? ': ' + le.message : ''}`) : '',
-      s.error ? h('div', { class: 'plain' }, plain(s.error)) : '');
+      s.error ? h('div', { class: 'plain' }, plain(s.error)) : '',
+      s.result ? result(s) : '');
   }
 
   function note(ev, step, state, detail) {

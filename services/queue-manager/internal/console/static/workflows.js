@@ -42,7 +42,7 @@ export function workflowsPage(root, signal) {
       h('td', {}, (wf.request.types || []).join(', ')),
       h('td', { class: 'num' }, `${done}/${steps.length}`),
       h('td', {}, badge(wf.state)),
-      h('td', {}, bar(pct, `progress of ${wf.id}`)),
+      h('td', {}, wf.request.time_range ? bar(pct, `progress of ${wf.id}`) : h('span', { class: 'muted' }, 'live stream')),
       h('td', {}, stamp(wf.created)),
       h('td', {}, actions(wf)));
     const old = rows.get(wf.id);

@@ -1,9 +1,10 @@
 package binance
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/streamforge/streamforge/libs/binance/internal/exactjson"
 )
 
 // LiveKind is what a live loader's data-topic record is.
@@ -35,7 +36,8 @@ var ErrUnknownRecord = errors.New("not a trade, book snapshot, book diff or gap"
 // the field only that kind has (agg_id, first_update_id, last_update_id,
 // reason): the keys alone are ambiguous, "<SYMBOL>_<n>" being both a
 // trade's and a snapshot's. It returns ErrUnknownRecord, or the JSON error,
-// for anything else.
+// for anything else. Member names must match exactly (exactjson), as for
+// every payload this package decodes.
 func DecodeLive(value []byte) (LiveRecord, error) {
 	var probe struct {
 		AggID         *int64  `json:"agg_id"`
@@ -43,20 +45,20 @@ func DecodeLive(value []byte) (LiveRecord, error) {
 		LastUpdateID  *int64  `json:"last_update_id"`
 		Reason        *string `json:"reason"`
 	}
-	if err := json.Unmarshal(value, &probe); err != nil {
+	if err := exactjson.Unmarshal(value, &probe); err != nil {
 		return LiveRecord{}, fmt.Errorf("decode record: %w", err)
 	}
 	var r LiveRecord
 	var err error
 	switch {
 	case probe.AggID != nil:
-		r.Kind, err = LiveTrade, json.Unmarshal(value, &r.Trade)
+		r.Kind, err = LiveTrade, exactjson.Unmarshal(value, &r.Trade)
 	case probe.FirstUpdateID != nil:
-		r.Kind, err = LiveDiff, json.Unmarshal(value, &r.Diff)
+		r.Kind, err = LiveDiff, exactjson.Unmarshal(value, &r.Diff)
 	case probe.LastUpdateID != nil:
-		r.Kind, err = LiveSnapshot, json.Unmarshal(value, &r.Snapshot)
+		r.Kind, err = LiveSnapshot, exactjson.Unmarshal(value, &r.Snapshot)
 	case probe.Reason != nil:
-		r.Kind, err = LiveGap, json.Unmarshal(value, &r.Gap)
+		r.Kind, err = LiveGap, exactjson.Unmarshal(value, &r.Gap)
 	default:
 		return LiveRecord{}, ErrUnknownRecord
 	}

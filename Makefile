@@ -35,8 +35,8 @@ KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/ov
 # with the race detector; the service end-to-end packages drive binaries
 # built without it, where -race would only slow the harness down.
 IT_PKGS  := libs:./bus/...\ ./objstore/...:-race services/dummy-service:./test/...: services/arango-connector:./test/...: \
-            services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/\ ./internal/api/: \
-            services/gnn-trainer:./test/...: platform/devstack:./test/scenario/\ ./test/stream/\ ./test/monitoring/\ ./test/chaos/:
+            services/loader-producer:./test/...: services/queue-manager:./test/...\ ./internal/launch/kube/\ ./internal/api/\ ./internal/market/: \
+            services/gnn-trainer:./test/...: platform/devstack:./test/scenario/\ ./test/stream/\ ./test/monitoring/\ ./test/chaos/\ ./test/console/:
 
 .PHONY: help
 help:
@@ -175,6 +175,7 @@ lint: vet staticcheck
 	@if command -v yamllint >/dev/null; then yamllint -s . && echo "yamllint: OK"; else echo "yamllint not installed: skipped (CI installs it)"; fi
 	@if command -v promtool >/dev/null; then bash platform/scripts/check-prometheus-rules.sh; else echo "promtool not installed: alert rules unchecked (CI installs Debian's prometheus)"; fi
 	@if command -v lua5.4 >/dev/null; then bash platform/scripts/test-fluentbit-lua.sh; else echo "lua5.4 not installed: Fluent Bit filter test skipped (CI installs it)"; fi
+	bash platform/scripts/vendor-axe.sh --check
 	bash platform/scripts/check-dockerfiles.sh
 	bash platform/scripts/check-ci.sh
 	bash platform/scripts/test-repo-checks.sh

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+
+	"github.com/streamforge/streamforge/platform/devstack/internal/stack"
 )
 
 // nextSteps tells a person who just ran the demo where to go from here:
@@ -20,7 +22,7 @@ func nextSteps(w io.Writer, dataDir, api string) {
 	fmt.Fprintf(w, "\nNext:\n")
 	for _, l := range [][2]string{
 		{notebook, "Scenario 3: are volume and volatility correlated? (on the data just collected)"},
-		{up, fmt.Sprintf("keep the stack running: API %s/api/v1/workflows, OpenAPI %s/openapi.yaml", api, api)},
+		{up, fmt.Sprintf("keep the stack running: console %s%s, API %s/api/v1/workflows, OpenAPI %s/openapi.yaml", api, stack.ConsolePath, api, api)},
 		{"make stream SYMBOL=ETHUSDT", "Scenario 2: a live market, stopped with Ctrl-C"},
 		{clean, "remove the Kafka log, store, artifacts and logs"},
 	} {

@@ -42,9 +42,14 @@ func (f *stackFlags) up(ctx context.Context, stdout io.Writer) (*stack.Stack, er
 	if f.live {
 		src = "Binance (LIVE=1)"
 	}
-	fmt.Fprintf(stdout, "StreamForge local stack\n  Kafka         %s\n  market data   %s\n  queue-manager %s (API: %s/api/v1/workflows, OpenAPI: %s/openapi.yaml)\n  store         %s\n  artifacts     %s\n  logs          %s\n",
-		s.Kafka, src, s.API, s.API, s.API, s.StorePath, s.ArtifactDir, s.LogPath)
+	printStack(stdout, s, src)
 	return s, nil
+}
+
+// printStack says where everything of the stack is, the web console first.
+func printStack(w io.Writer, s *stack.Stack, src string) {
+	fmt.Fprintf(w, "StreamForge local stack\n  console       %s (open it in a browser)\n  Kafka         %s\n  market data   %s\n  queue-manager %s (API: %s/api/v1/workflows, OpenAPI: %s/openapi.yaml)\n  store         %s\n  artifacts     %s\n  logs          %s\n",
+		s.Console(), s.Kafka, src, s.API, s.API, s.API, s.StorePath, s.ArtifactDir, s.LogPath)
 }
 
 // Up runs the local stack until ctx ends (Ctrl-C).

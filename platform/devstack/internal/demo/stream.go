@@ -46,7 +46,7 @@ func Stream(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer s.Close()
-	fmt.Fprintln(stdout)
+	fmt.Fprintf(stdout, "\nthe market in a browser: %s\n\n", s.MarketPage(strings.ToUpper(*symbol)))
 	tty := isTerminal(stdout)
 	res, err := live.Run(ctx, live.Options{
 		Client: &scenario.Client{API: s.API}, Kafka: s.BusConfig(), Symbol: strings.ToUpper(*symbol), Store: *store,

@@ -8,10 +8,6 @@
 package live
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-
 	"github.com/streamforge/streamforge/libs/binance"
 )
 
@@ -41,61 +37,32 @@ func StreamOf(dataType string) (s Stream, ok bool) {
 }
 
 // Kind is what a record is.
-type Kind int
+type Kind = binance.LiveKind
 
 // The record kinds the live loaders publish (libs/binance/records.go).
 const (
-	KindTrade Kind = iota + 1
-	KindSnapshot
-	KindDiff
-	KindGap
+	KindTrade    = binance.LiveTrade
+	KindSnapshot = binance.LiveSnapshot
+	KindDiff     = binance.LiveDiff
+	KindGap      = binance.LiveGap
 )
 
 // Record is one decoded data-topic record; the field its Kind names is set.
 type Record struct {
-	Stream   Stream
-	Kind     Kind
-	Trade    binance.AggTrade
-	Snapshot binance.BookSnapshot
-	Diff     binance.BookDiff
-	Gap      binance.Gap
+	Stream Stream
+	binance.LiveRecord
 }
 
 // ErrUnknownRecord is returned by Decode for a JSON object that is none of
 // the live record kinds.
-var ErrUnknownRecord = errors.New("not a trade, book snapshot, book diff or gap")
+var ErrUnknownRecord = binance.ErrUnknownRecord
 
-// Decode reads one data-topic message value. The kind is told by the field
-// only that kind has (agg_id, first_update_id, last_update_id, reason): the
-// keys alone are ambiguous, "<SYMBOL>_<n>" being both a trade's and a
-// snapshot's. It returns ErrUnknownRecord, or the JSON error, for anything
-// else.
+// Decode reads one data-topic message value of stream s
+// (binance.DecodeLive).
 func Decode(s Stream, value []byte) (Record, error) {
-	var probe struct {
-		AggID         *int64  `json:"agg_id"`
-		FirstUpdateID *int64  `json:"first_update_id"`
-		LastUpdateID  *int64  `json:"last_update_id"`
-		Reason        *string `json:"reason"`
-	}
-	if err := json.Unmarshal(value, &probe); err != nil {
-		return Record{}, fmt.Errorf("decode record: %w", err)
-	}
-	r := Record{Stream: s}
-	var err error
-	switch {
-	case probe.AggID != nil:
-		r.Kind, err = KindTrade, json.Unmarshal(value, &r.Trade)
-	case probe.FirstUpdateID != nil:
-		r.Kind, err = KindDiff, json.Unmarshal(value, &r.Diff)
-	case probe.LastUpdateID != nil:
-		r.Kind, err = KindSnapshot, json.Unmarshal(value, &r.Snapshot)
-	case probe.Reason != nil:
-		r.Kind, err = KindGap, json.Unmarshal(value, &r.Gap)
-	default:
-		return Record{}, ErrUnknownRecord
-	}
+	r, err := binance.DecodeLive(value)
 	if err != nil {
-		return Record{}, fmt.Errorf("decode record: %w", err)
+		return Record{}, err
 	}
-	return r, nil
+	return Record{Stream: s, LiveRecord: r}, nil
 }

@@ -51,6 +51,10 @@ type Options struct {
 	// TradeRate is BTCUSDT's mean aggregate trades per second in the
 	// simulator (0: the simulator's 2; the others scale with it).
 	TradeRate float64
+	// WSTradeRate, when positive, makes the simulator's every aggTrade
+	// stream carry synthetic trades at this rate per second instead of the
+	// market's (binancesim.WSOptions.Rate), for load tests.
+	WSTradeRate float64
 	// Env is added to queue-manager's environment, which its workers
 	// inherit.
 	Env []string
@@ -218,7 +222,7 @@ func (s *Stack) startExchange(o Options) error {
 			mc.Symbols[i].AggTradesPerSecond *= f
 		}
 	}
-	sim := binancesim.New(binancesim.Options{Market: mc})
+	sim := binancesim.New(binancesim.Options{Market: mc, WS: binancesim.WSOptions{Rate: o.WSTradeRate}})
 	s.market, s.exch = sim.Market(), sim
 	ln, err := net.Listen("tcp", o.ExchangeAddr)
 	if err != nil {
@@ -229,6 +233,15 @@ func (s *Stack) startExchange(o Options) error {
 	s.Exchange = "http://" + ln.Addr().String()
 	return nil
 }
+
+// ConsolePath is where queue-manager serves its web console.
+const ConsolePath = "/ui/"
+
+// Console returns the web console's URL.
+func (s *Stack) Console() string { return s.API + ConsolePath }
+
+// MarketPage returns the URL of the console's market page of symbol.
+func (s *Stack) MarketPage(symbol string) string { return s.Console() + "#/market/" + symbol }
 
 // Market is the simulated market the loaders read (nil when Live): what a
 // test compares the store with.

@@ -22,11 +22,13 @@ import (
 	"github.com/streamforge/streamforge/libs/store/storeopen"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/api"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/auth"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/console"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/kube"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch/local"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/lead"
+	"github.com/streamforge/streamforge/services/queue-manager/internal/market"
 )
 
 // Name is the service name.
@@ -86,6 +88,7 @@ type Config struct {
 	SigningFile      string        `envconfig:"MESSAGE_SIGNING_SECRET_FILE" desc:"file holding MESSAGE_SIGNING_SECRET (deploy: the Secret streamforge-signing, which only queue-manager mounts; never the workers' JOB_SECRET)"`
 	ExchangeURL      string        `envconfig:"BINANCE_REST_URL" default:"https://api.binance.com" desc:"the exchange whose /api/v3/exchangeInfo lists the symbols a workflow may name (the loaders' BINANCE_REST_URL); unreachable: symbols are not checked at POST, and a bad one fails its step once"`
 	SymbolsTTL       time.Duration `envconfig:"SYMBOLS_TTL" default:"1h" desc:"how long the exchange's symbol list is kept before it is fetched again; 0: symbols are not checked at POST"`
+	ConsoleClient    string        `envconfig:"CONSOLE_CLIENT_ID" default:"streamforge-console" desc:"AUTH_MODE=oidc: the public OIDC client the web console (/ui/) logs in with (authorization code + PKCE; its redirect URI: <queue-manager URL>/ui/)"`
 	LeaseTTL         time.Duration `envconfig:"ENGINE_LEASE_TTL" default:"15s" desc:"the engine lease in the store: one queue-manager runs the engine, the others serve reads; a leader that cannot renew it stops, another takes it once it lapsed"`
 
 	// STEP_SERVICES, STEP_ARGS, STEP_LIMITS and STEP_DEADLINES as Validate
@@ -274,7 +277,9 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	if lg, ok := l.(launch.Logs); ok {
 		a.SetLogs(lg)
 	}
+	a.SetMarket(&market.Feed{Bus: cfg.Config, Find: a.LiveStreams, Log: rt.Log})
 	a.Mount(rt.Router)
+	console.Mount(rt.Router, console.Settings{Auth: cfg.Mode, Issuer: cfg.IssuerURL, ClientID: cfg.ConsoleClient})
 	rt.Router.Get(SDPath, sdTargets(targets))
 	rt.SetReadyCheck(gate.StoreErr)
 	holder := holderID()

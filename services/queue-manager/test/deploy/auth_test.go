@@ -18,7 +18,7 @@ import (
 // for OIDC tokens (its settings pass the binary's own checks), /metrics is
 // on a port of its own that the Pod declares, the ServiceMonitor scrapes and
 // only the monitoring namespace reaches, and the HTTPRoute publishes
-// neither /metrics nor anything but the API and its document.
+// neither /metrics nor anything but the API, its document and the console.
 func TestIntegrationAPIAsksForTokens(t *testing.T) {
 	forEachOverlay(t, func(t *testing.T, s *launchSetup) {
 		env := s.env
@@ -74,8 +74,8 @@ func TestIntegrationAPIAsksForTokens(t *testing.T) {
 					for _, m := range matches {
 						path, _ := m.(map[string]any)["path"].(map[string]any)
 						v, _ := path["value"].(string)
-						if v != "/api/" && v != "/openapi.yaml" {
-							t.Errorf("HTTPRoute %s publishes %q: only /api/ (behind tokens) and /openapi.yaml", o.GetName(), v)
+						if v != "/api/" && v != "/openapi.yaml" && v != "/ui/" {
+							t.Errorf("HTTPRoute %s publishes %q: only /api/ (behind tokens), /openapi.yaml and the console's static /ui/", o.GetName(), v)
 						}
 					}
 				}

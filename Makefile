@@ -15,6 +15,8 @@
 #   make lint              gofmt, go vet, shellcheck, Dockerfile checks, generated service lists current
 #   make generate          rewrite the service lists generated from libs/protocol/services.go, and docs/configuration.md
 #   make images            container images (needs a Docker engine)
+#   make images-local      the same images without Docker or a registry, imported into the local node's containerd
+#   make node-start        a real one-node Kubernetes cluster (kubelet, containerd) on this machine; make node-stop removes it
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -25,6 +27,7 @@ SERVICES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
 BIN      := $(CURDIR)/bin
 KAFKA    := platform/kafka/kafka.sh
 KUBE     := platform/kube/kube.sh
+NODE     := platform/kube/node.sh
 S3       := platform/s3/s3.sh
 PROM     := platform/prometheus/prometheus.sh
 KEYCLOAK := platform/keycloak/keycloak.sh
@@ -171,7 +174,7 @@ staticcheck: $(STATICCHECK)
 lint: vet staticcheck
 	@out="$$(gofmt -l $(MODULES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@go run ./platform/devstack/cmd/servicelists -check && echo "service lists generated from libs/protocol/services.go: current"
-	@if command -v shellcheck >/dev/null; then shellcheck -x .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/s3/s3.sh platform/prometheus/prometheus.sh platform/keycloak/keycloak.sh platform/scripts/*.sh platform/strimzi/*.sh platform/base/cert/script.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
+	@if command -v shellcheck >/dev/null; then shellcheck -x .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/kube/node.sh platform/kube/images.sh platform/s3/s3.sh platform/prometheus/prometheus.sh platform/keycloak/keycloak.sh platform/scripts/*.sh platform/strimzi/*.sh platform/base/cert/script.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
 	@if command -v yamllint >/dev/null; then yamllint -s . && echo "yamllint: OK"; else echo "yamllint not installed: skipped (CI installs it)"; fi
 	@if command -v promtool >/dev/null; then bash platform/scripts/check-prometheus-rules.sh; else echo "promtool not installed: alert rules unchecked (CI installs Debian's prometheus)"; fi
 	@if command -v lua5.4 >/dev/null; then bash platform/scripts/test-fluentbit-lua.sh; else echo "lua5.4 not installed: Fluent Bit filter test skipped (CI installs it)"; fi
@@ -190,6 +193,19 @@ images:
 	  args=($$(awk -v s="$$s" '$$1 == s { for (i = 2; i <= NF; i++) print "--build-arg", $$i }' services/image-args)); \
 	  docker build -f services/Dockerfile --build-arg SERVICE="$$s" --build-arg VERSION="$$v" "$${args[@]}" -t streamforge/$$s:"$$v" .; done
 	docker build -f platform/Dockerfile --build-arg VERSION="$$(cat platform/VERSION)" -t streamforge/platform-tools:"$$(cat platform/VERSION)" .
+
+# The same images without a Docker engine: each service built as
+# services/Dockerfile builds it, packed with go-containerregistry
+# (platform/devstack/cmd/ociimage) and imported into the node's containerd.
+.PHONY: images-local
+images-local:
+	platform/kube/images.sh
+
+.PHONY: node-start node-stop
+node-start:
+	$(NODE) start
+node-stop:
+	$(NODE) stop
 
 .PHONY: clean
 clean:

@@ -117,7 +117,14 @@ test-integration: build
 	echo "== Scenario 3: the volume/volatility notebook, headless, on what devstack demo collected (a week)"; nbdata=$$(mktemp -d); \
 	$(BIN)/devstack demo --bin-dir $(BIN) --data-dir $$nbdata --kafka-port 0 --api-addr 127.0.0.1:18090 \
 	  --exchange-addr 127.0.0.1:0 --trade-rate 0.5 --time-range 2026-10-01:2026-10-08 --epochs 5 >/dev/null; \
-	platform/scripts/notebook.sh $$nbdata; rm -rf $$nbdata
+	platform/scripts/notebook.sh $$nbdata; rm -rf $$nbdata; \
+	if [[ "$$(id -u)" != 0 ]]; then echo "== real node: skipped (platform/kube/node.sh needs root)"; exit 0; fi; \
+	echo "== Scenario 1 and pod-delete on a real node (kubelet, containerd; the API server with a Job controller this time)"; \
+	trap '$(KAFKA) stop; $(KUBE) stop; $(S3) stop; $(PROM) stop; $(KEYCLOAK) stop; $(NODE) stop' EXIT; \
+	$(KUBE) stop; $(NODE) start; eval "$$($(NODE) env)"; platform/kube/images.sh; \
+	$(KAFKA) stop; KAFKA_NODE_HOST=$$NODE_IP $(KAFKA) start; eval "$$(KAFKA_NODE_HOST=$$NODE_IP $(KAFKA) env)"; \
+	$(S3) stop; S3_HOST=$$NODE_IP $(S3) start; eval "$$(S3_HOST=$$NODE_IP $(S3) env)"; \
+	(cd platform/devstack && go test -tags integration -count=1 -timeout 20m -run 'TestNode' ./test/node/)
 
 .PHONY: bench
 bench:

@@ -33,7 +33,7 @@ PROM     := platform/prometheus/prometheus.sh
 KEYCLOAK := platform/keycloak/keycloak.sh
 export PATH := $(CURDIR)/.cache/bin:$(PATH)
 GO_TEST_FLAGS ?= -race -count=1
-KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/overlays/minimal platform/strimzi platform/rbac deploy/monitoring deploy/logging deploy/argocd deploy/chaos
+KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/overlays/minimal deploy/overlays/node-test platform/strimzi platform/rbac deploy/monitoring deploy/logging deploy/argocd deploy/chaos
 # Integration-tier packages (build tag "integration"). In-process code runs
 # with the race detector; the service end-to-end packages drive binaries
 # built without it, where -race would only slow the harness down.

@@ -205,7 +205,7 @@ func up(ctx context.Context, t *testing.T, e nodeEnv) (*stack.Stack, *sqlite.Sto
 	}
 	for k, v := range qmConfig {
 		switch {
-		case strings.HasPrefix(k, "JOB_"), strings.HasPrefix(k, "STEP_"), k == "EXCHANGE_LOADERS", k == "AUTH_MODE", k == "MESSAGE_SIGNING":
+		case strings.HasPrefix(k, "JOB_"), strings.HasPrefix(k, "STEP_"), k == "EXCHANGE_LOADERS", k == "MESSAGE_SIGNING":
 			env = append(env, k+"="+v)
 		}
 	}

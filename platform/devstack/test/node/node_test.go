@@ -105,7 +105,7 @@ func applyOverlay(ctx context.Context, t *testing.T) map[string]string {
 	dec := yaml.NewDecoder(bytes.NewReader(manifests))
 	for {
 		var obj struct {
-			Kind     string            `yaml:"kind"`
+			Kind     string `yaml:"kind"`
 			Metadata struct{ Name string }
 			Data     map[string]string `yaml:"data"`
 		}
@@ -166,7 +166,7 @@ func storeVolume(ctx context.Context, t *testing.T, dir string) {
 			"capacity":    map[string]string{"storage": "1Gi"},
 			"accessModes": []string{"ReadWriteOnce"}, "storageClassName": "",
 			"persistentVolumeReclaimPolicy": "Retain",
-			"claimRef": map[string]string{"namespace": namespace, "name": "streamforge-store"},
+			"claimRef":                      map[string]string{"namespace": namespace, "name": "streamforge-store"},
 			"hostPath":                      map[string]string{"path": dir, "type": "Directory"},
 		},
 	})

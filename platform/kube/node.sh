@@ -477,6 +477,14 @@ cmd_stop() {
   for pid in $(pgrep -f -- "-address ${CTRD_SOCK}" 2>/dev/null || true); do
     terminate_pid "${pid}" containerd-shim 5
   done
+  # Container processes outlive a killed shim (a crashed run): whatever is
+  # still in the kubelet's cgroups is a container of this node.
+  for pid in $(find /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u); do
+    if kill -KILL "${pid}" 2>/dev/null; then
+      log "stop: killed container process ${pid} left by a crashed run"
+      while kill -0 "${pid}" 2>/dev/null; do sleep 0.1; done
+    fi
+  done
   # Mounts under the node's directories (sandbox network namespaces,
   # overlay root filesystems, Pod volumes), deepest first.
   local m
@@ -486,8 +494,8 @@ cmd_stop() {
   if ip link show "${NODE_BRIDGE}" >/dev/null 2>&1; then
     ip link delete "${NODE_BRIDGE}" && log "stop: removed bridge ${NODE_BRIDGE}"
   fi
-  # The kubelet's cgroups (cgroupfs driver: kubepods in every hierarchy).
   local c
+  # The kubelet's cgroups (cgroupfs driver: kubepods in every hierarchy).
   for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
     if [[ -d "${c}" ]]; then find "${c}" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi
   done

@@ -15,6 +15,8 @@
 #   make lint              gofmt, go vet, shellcheck, Dockerfile checks, generated service lists current
 #   make generate          rewrite the service lists generated from libs/protocol/services.go, and docs/configuration.md
 #   make images            container images (needs a Docker engine)
+#   make images-local      the same images without Docker or a registry, imported into the local node's containerd
+#   make node-start        a real one-node Kubernetes cluster (kubelet, containerd) on this machine; make node-stop removes it
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -25,12 +27,13 @@ SERVICES := $(notdir $(patsubst %/,%,$(wildcard services/*/)))
 BIN      := $(CURDIR)/bin
 KAFKA    := platform/kafka/kafka.sh
 KUBE     := platform/kube/kube.sh
+NODE     := platform/kube/node.sh
 S3       := platform/s3/s3.sh
 PROM     := platform/prometheus/prometheus.sh
 KEYCLOAK := platform/keycloak/keycloak.sh
 export PATH := $(CURDIR)/.cache/bin:$(PATH)
 GO_TEST_FLAGS ?= -race -count=1
-KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/overlays/minimal platform/strimzi platform/rbac deploy/monitoring deploy/logging deploy/argocd deploy/chaos
+KUSTOMIZATIONS := deploy deploy/overlays/lab deploy/overlays/lab-vault deploy/overlays/minimal deploy/overlays/node-test platform/strimzi platform/rbac deploy/monitoring deploy/logging deploy/argocd deploy/chaos
 # Integration-tier packages (build tag "integration"). In-process code runs
 # with the race detector; the service end-to-end packages drive binaries
 # built without it, where -race would only slow the harness down.
@@ -114,7 +117,14 @@ test-integration: build
 	echo "== Scenario 3: the volume/volatility notebook, headless, on what devstack demo collected (a week)"; nbdata=$$(mktemp -d); \
 	$(BIN)/devstack demo --bin-dir $(BIN) --data-dir $$nbdata --kafka-port 0 --api-addr 127.0.0.1:18090 \
 	  --exchange-addr 127.0.0.1:0 --trade-rate 0.5 --time-range 2026-10-01:2026-10-08 --epochs 5 >/dev/null; \
-	platform/scripts/notebook.sh $$nbdata; rm -rf $$nbdata
+	platform/scripts/notebook.sh $$nbdata; rm -rf $$nbdata; \
+	if [[ "$$(id -u)" != 0 ]]; then echo "== real node: skipped (platform/kube/node.sh needs root)"; exit 0; fi; \
+	echo "== Scenario 1 and pod-delete on a real node (kubelet, containerd; the API server with a Job controller this time)"; \
+	trap '$(KAFKA) stop; $(KUBE) stop; $(S3) stop; $(PROM) stop; $(KEYCLOAK) stop; $(NODE) stop' EXIT; \
+	$(KUBE) stop; $(NODE) start; eval "$$($(NODE) env)"; platform/kube/images.sh; \
+	$(KAFKA) stop; KAFKA_NODE_HOST=$$NODE_IP $(KAFKA) start; eval "$$(KAFKA_NODE_HOST=$$NODE_IP $(KAFKA) env)"; \
+	$(S3) stop; S3_HOST=$$NODE_IP $(S3) start; eval "$$(S3_HOST=$$NODE_IP $(S3) env)"; \
+	(cd platform/devstack && go test -tags integration -count=1 -timeout 20m -run 'TestNode' ./test/node/)
 
 .PHONY: bench
 bench:
@@ -171,7 +181,7 @@ staticcheck: $(STATICCHECK)
 lint: vet staticcheck
 	@out="$$(gofmt -l $(MODULES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@go run ./platform/devstack/cmd/servicelists -check && echo "service lists generated from libs/protocol/services.go: current"
-	@if command -v shellcheck >/dev/null; then shellcheck -x .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/s3/s3.sh platform/prometheus/prometheus.sh platform/keycloak/keycloak.sh platform/scripts/*.sh platform/strimzi/*.sh platform/base/cert/script.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
+	@if command -v shellcheck >/dev/null; then shellcheck -x .ci/run platform/kafka/kafka.sh platform/kube/kube.sh platform/kube/node.sh platform/kube/images.sh platform/s3/s3.sh platform/prometheus/prometheus.sh platform/keycloak/keycloak.sh platform/scripts/*.sh platform/strimzi/*.sh platform/base/cert/script.sh; else echo "shellcheck not installed: skipped (CI installs it)"; fi
 	@if command -v yamllint >/dev/null; then yamllint -s . && echo "yamllint: OK"; else echo "yamllint not installed: skipped (CI installs it)"; fi
 	@if command -v promtool >/dev/null; then bash platform/scripts/check-prometheus-rules.sh; else echo "promtool not installed: alert rules unchecked (CI installs Debian's prometheus)"; fi
 	@if command -v lua5.4 >/dev/null; then bash platform/scripts/test-fluentbit-lua.sh; else echo "lua5.4 not installed: Fluent Bit filter test skipped (CI installs it)"; fi
@@ -191,6 +201,19 @@ images:
 	  args=($$(awk -v s="$$s" '$$1 == s { for (i = 2; i <= NF; i++) print "--build-arg", $$i }' services/image-args)); \
 	  docker build -f services/Dockerfile --build-arg SERVICE="$$s" --build-arg VERSION="$$v" "$${args[@]}" -t streamforge/$$s:"$$v" .; done
 	docker build -f platform/Dockerfile --build-arg VERSION="$$(cat platform/VERSION)" -t streamforge/platform-tools:"$$(cat platform/VERSION)" .
+
+# The same images without a Docker engine: each service built as
+# services/Dockerfile builds it, packed with go-containerregistry
+# (platform/devstack/cmd/ociimage) and imported into the node's containerd.
+.PHONY: images-local
+images-local:
+	platform/kube/images.sh
+
+.PHONY: node-start node-stop
+node-start:
+	$(NODE) start
+node-stop:
+	$(NODE) stop
 
 .PHONY: clean
 clean:

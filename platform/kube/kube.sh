@@ -2,8 +2,10 @@
 # A real kube-apiserver (plus etcd) on loopback for StreamForge integration
 # tests. kube-apiserver is built from the k8s.io/kubernetes module through the
 # Go module proxy (a scratch module with replace lines for the staging
-# modules); etcd comes from Debian's etcd-server package. There is no kubelet:
-# Pods never run, so tests move Pod and Job status through the API themselves.
+# modules); etcd comes from Debian's etcd-server package. There is no kubelet
+# here: Pods never run, so tests move Pod and Job status through the API
+# themselves. platform/kube/node.sh adds a real node (kubelet, containerd,
+# scheduler, controller-manager) to this apiserver.
 #
 # Usage: platform/kube/kube.sh {fetch|start|stop|status|env|logs [-f] [etcd|kcm]}
 #   eval "$(platform/kube/kube.sh env)"   # KUBECONFIG and KUBE_IT=1 for the tests
@@ -200,6 +202,14 @@ gen_certs() {
       >"${pki}/apiserver.ext"
     openssl x509 -req -days 365 -in "${pki}/apiserver.csr" -CA "${pki}/ca.crt" -CAkey "${pki}/ca.key" \
       -CAcreateserial -extfile "${pki}/apiserver.ext" -out "${pki}/apiserver.crt"
+    # kube-apiserver's client certificate towards kubelets (logs, exec):
+    # platform/kube/node.sh runs one.
+    openssl req -newkey rsa:2048 -nodes -subj "/O=system:masters/CN=kube-apiserver-kubelet-client" \
+      -keyout "${pki}/kubelet-client.key" -out "${pki}/kubelet-client.csr"
+    printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature,keyEncipherment" \
+      "extendedKeyUsage=clientAuth" >"${pki}/client.ext"
+    openssl x509 -req -days 365 -in "${pki}/kubelet-client.csr" -CA "${pki}/ca.crt" -CAkey "${pki}/ca.key" \
+      -CAcreateserial -extfile "${pki}/client.ext" -out "${pki}/kubelet-client.crt"
     openssl genrsa -out "${pki}/sa.key" 2048
     openssl rsa -in "${pki}/sa.key" -pubout -out "${pki}/sa.pub"
   } >"${RUN_DIR}/openssl.log" 2>&1 || {
@@ -326,7 +336,9 @@ cmd_start() {
     --tls-cert-file="${pki}/apiserver.crt" --tls-private-key-file="${pki}/apiserver.key" \
     --client-ca-file="${pki}/ca.crt" \
     --token-auth-file="${pki}/tokens.csv" \
-    --authorization-mode=RBAC \
+    --authorization-mode=Node,RBAC \
+    --kubelet-client-certificate="${pki}/kubelet-client.crt" --kubelet-client-key="${pki}/kubelet-client.key" \
+    --kubelet-preferred-address-types=InternalIP \
     --service-account-issuer="https://kubernetes.default.svc" \
     --service-account-key-file="${pki}/sa.pub" \
     --service-account-signing-key-file="${pki}/sa.key" \

@@ -31,7 +31,10 @@ CREDS_FILE="${RUN_DIR}/credentials"
 DATA_DIR_FILE="${RUN_DIR}/data-dir"
 
 S3_VERSITYGW_VERSION=${S3_VERSITYGW_VERSION:-v1.8.0}
-S3_HOST=127.0.0.1
+# S3_HOST: the listen address (default 127.0.0.1); the local node's
+# integration tests use its bridge address (platform/kube/node.sh), which
+# both the host and the Pods reach.
+S3_HOST=${S3_HOST:-127.0.0.1}
 S3_PORT=${S3_PORT:-47000}
 S3_BUCKET=${S3_BUCKET:-streamforge-it}
 S3_START_TIMEOUT=${S3_START_TIMEOUT:-30}

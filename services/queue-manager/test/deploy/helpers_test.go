@@ -41,7 +41,7 @@ import (
 
 // Overlays are every kustomization a person may apply; "." is deploy/ itself
 // (the GitOps root, the lab).
-var overlays = []string{".", "overlays/lab", "overlays/lab-vault", "overlays/minimal"}
+var overlays = []string{".", "overlays/lab", "overlays/lab-vault", "overlays/minimal", "overlays/node-test"}
 
 // kustomizeVersion is the version the project pins (newer ones need Go 1.27).
 const kustomizeVersion = "v5.7.1"

@@ -35,6 +35,13 @@ type Config struct {
 	// certificates (Strimzi's cluster CA).
 	KafkaCASecret string `envconfig:"JOB_KAFKA_CA_SECRET" desc:"Secret with the Kafka cluster CA (key ca.crt) mounted read-only in every worker at /etc/streamforge/kafka-ca, with KAFKA_CA_FILE pointing at it; none when empty"`
 
+	// StoreClaim serves the embedded store (SQLite, one file every worker
+	// writes) on a one-node cluster without ArangoDB: the workers share one
+	// volume, as local child processes share the data directory. A claim, not
+	// a hostPath: the namespace's PodSecurity level (restricted) refuses
+	// hostPath volumes in Pods.
+	StoreClaim string `envconfig:"JOB_STORE_CLAIM" desc:"PersistentVolumeClaim mounted read-write at /var/lib/streamforge in every worker, for the embedded SQLite store on a one-node cluster (JOB_CONFIGMAP's STORE_PATH points into it, ARANGO_URL empty); none when empty"`
+
 	NodeSelector   StringMap `envconfig:"JOB_NODE_SELECTOR" default:"streamforge-worker=true" desc:"node labels worker Pods must match, key=value,...; none when set empty"`
 	ServiceAccount string    `envconfig:"JOB_SERVICE_ACCOUNT" desc:"service account of the worker Pods; the namespace's default when empty"`
 	CPURequest     string    `envconfig:"JOB_CPU_REQUEST" default:"100m" desc:"worker container CPU request"`
@@ -74,7 +81,7 @@ func (c *Config) Validate() error {
 	}
 	for _, n := range []struct{ name, value string }{
 		{"JOB_CONFIGMAP", c.ConfigMap}, {"JOB_SECRET", c.Secret}, {"JOB_SERVICE_ACCOUNT", c.ServiceAccount},
-		{"JOB_KAFKA_CA_SECRET", c.KafkaCASecret},
+		{"JOB_KAFKA_CA_SECRET", c.KafkaCASecret}, {"JOB_STORE_CLAIM", c.StoreClaim},
 	} {
 		if n.value == "" {
 			continue

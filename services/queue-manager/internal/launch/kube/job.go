@@ -119,6 +119,12 @@ func buildJob(cfg *Config, s launch.Spec) (*batchv1.Job, error) {
 			Secret: &corev1.SecretVolumeSource{SecretName: cfg.KafkaCASecret, Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}},
 		}})
 	}
+	if cfg.StoreClaim != "" {
+		container.VolumeMounts = append(container.VolumeMounts, corev1.VolumeMount{Name: "store", MountPath: StoreDir})
+		volumes = append(volumes, corev1.Volume{Name: "store", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: cfg.StoreClaim},
+		}})
+	}
 	if cfg.MetricsPort > 0 {
 		container.Ports = []corev1.ContainerPort{{Name: "metrics", ContainerPort: cfg.MetricsPort, Protocol: corev1.ProtocolTCP}}
 	}
@@ -163,6 +169,9 @@ func buildJob(cfg *Config, s launch.Spec) (*batchv1.Job, error) {
 	addSecretEnv(job, s.Secrets)
 	return job, nil
 }
+
+// StoreDir is where JOB_STORE_CLAIM is mounted in every worker.
+const StoreDir = "/var/lib/streamforge"
 
 // KafkaCADir is where JOB_KAFKA_CA_SECRET is mounted in every worker.
 const KafkaCADir = "/etc/streamforge/kafka-ca"

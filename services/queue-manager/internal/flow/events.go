@@ -164,6 +164,28 @@ func (e *Engine) Flowing() {
 	}
 }
 
+// caughtUp starts the silence clock when queue-events has nothing more to
+// deliver: a consumer caught up with the topic's end delivers no batch, so
+// without this a queue-manager whose steps never reported (every Pod
+// refused, every worker dead while it was down) would never judge their
+// silence and they would stay running for ever. Kafka is asked outside the
+// engine's lock, and only until events flow.
+func (e *Engine) caughtUp(ctx context.Context) {
+	e.mu.Lock()
+	ask := e.flowing.IsZero() && e.blind == nil
+	e.mu.Unlock()
+	if !ask {
+		return
+	}
+	offsets, err := e.o.Events.EndOffsets(ctx)
+	if err != nil {
+		return // judgeExits logs the same failure
+	}
+	if ok, err := e.o.Events.CaughtUp(ctx, offsets); err == nil && ok {
+		e.Flowing()
+	}
+}
+
 // EventsHealth tells the engine whether queue-manager can read
 // queue-events (err nil) or not (why). While it cannot, silence is not held
 // against any step (their events may be waiting on the broker) and no step
@@ -221,6 +243,7 @@ func (e *Engine) OnRun(ctx context.Context, st launch.Status) {
 // again, delayed relaunches start, and while the store refuses writes it
 // is probed.
 func (e *Engine) Tick(ctx context.Context) {
+	e.caughtUp(ctx)
 	e.decide(ctx)
 	if e.storeErr.Load() != nil {
 		e.probe(ctx)

@@ -578,7 +578,8 @@ func TestNoHeartbeatTimeoutBeforeEventsFlow(t *testing.T) {
 	}
 	defer st.Close()
 	clk := &clock{t: t0}
-	eng := NewEngine(NewRepo(st), &fakeLauncher{}, &fakePub{}, Options{Now: clk.now, HeartbeatTimeout: 10 * time.Second})
+	log := &fakeLog{end: 10} // ten events the consumer has not read yet
+	eng := NewEngine(NewRepo(st), &fakeLauncher{}, &fakePub{}, Options{Now: clk.now, HeartbeatTimeout: 10 * time.Second, Events: log})
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -596,6 +597,46 @@ func TestNoHeartbeatTimeoutBeforeEventsFlow(t *testing.T) {
 	eng.Tick(context.Background())
 	if got, _ := eng.Get(context.Background(), w.ID); got.Steps[0].State != Pending || len(got.Steps[0].Attempts) != 1 {
 		t.Fatalf("silence after events flow must count: %+v", got.Steps[0])
+	}
+}
+
+// TestSilenceCountsOnceQueueEventsIsReadToItsEnd: a queue-events the
+// consumer has read to its end delivers nothing more, and no step ever
+// reports (its Pods refused, its workers dead while queue-manager was
+// down): silence counts from then all the same, or the steps would stay
+// running for ever.
+func TestSilenceCountsOnceQueueEventsIsReadToItsEnd(t *testing.T) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := &clock{t: t0}
+	log := &fakeLog{end: 10}
+	eng := NewEngine(NewRepo(st), &fakeLauncher{}, &fakePub{}, Options{Now: clk.now, HeartbeatTimeout: 10 * time.Second, Events: log})
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w, err := eng.Submit(context.Background(), fourSteps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Minute)
+	eng.Tick(context.Background())
+	if got, _ := eng.Get(context.Background(), w.ID); got.Steps[0].State != Running {
+		t.Fatalf("a step timed out while queue-events was still being read: %+v", got.Steps[0])
+	}
+	log.set(10, 10) // read to its end; nothing more comes
+	eng.Tick(context.Background())
+	clk.add(9 * time.Second)
+	eng.Tick(context.Background())
+	if got, _ := eng.Get(context.Background(), w.ID); got.Steps[0].State != Running {
+		t.Fatalf("silence counted before a whole heartbeat timeout after the catch-up: %+v", got.Steps[0])
+	}
+	clk.add(2 * time.Second)
+	eng.Tick(context.Background())
+	if got, _ := eng.Get(context.Background(), w.ID); got.Steps[0].State != Pending || len(got.Steps[0].Attempts) != 1 {
+		t.Fatalf("a step that never reported is still %s once queue-events was read to its end and a heartbeat timeout passed", got.Steps[0].State)
 	}
 }
 

@@ -100,7 +100,7 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 // in the "new workflow" form shows the API's error beside the field; a good
 // one creates a history workflow whose steps reach finished on its page;
 // on the market page "start live stream" creates the ws workflow, both
-// sides of the book and a moving tape appear, a gap in the exchange's
+// sides of the book and a moving tape appear, 1 m candles are a click away, a gap in the exchange's
 // depth updates is counted and marked, and "stop stream" stops it.
 // axe-core finds no serious or critical accessibility violation on any of
 // the pages.
@@ -190,6 +190,15 @@ func TestConsoleIntegration(t *testing.T) {
 	time.Sleep(2 * time.Second) // a few candles to show
 	shoot(t, b, dir, "market.png")
 	accessible(t, b, "market")
+	// The same trades as 1 m candles, a click away.
+	if err := chromedp.Do(b, chromedp.Click(`#m-span-1m`)); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, b, `document.getElementById('view').dataset.span === '1m' && parseInt(document.getElementById('view').dataset.candles) > 0`,
+		10*time.Second, "1 m candles shown")
+	if err := chromedp.Do(b, chromedp.Click(`#m-span-1s`)); err != nil {
+		t.Fatal(err)
+	}
 	wf := eval[string](t, b, `document.querySelector('#m-stats a').textContent`)
 	if err := chromedp.Do(b, chromedp.Click(`#m-stop`)); err != nil {
 		t.Fatal(err)

@@ -107,7 +107,7 @@ func (f *Feed) Stream(ctx context.Context, symbol string, send func(Frame) error
 		return true
 	}
 	idle := func() error {
-		return send(Frame{Symbol: symbol, At: time.Now().UnixMilli(), Bids: []Level{}, Asks: []Level{}, Trades: []Trade{}, Candles: []Candle{}, Marks: []Mark{}})
+		return send(Frame{Symbol: symbol, At: time.Now().UnixMilli(), Bids: []Level{}, Asks: []Level{}, Trades: []Trade{}, Candles: []Candle{}, MinuteCandles: []Candle{}, Marks: []Mark{}})
 	}
 	if !find() {
 		return idle()

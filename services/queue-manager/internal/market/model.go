@@ -1,6 +1,6 @@
 // Package market is the console's live market: it follows the data topics
 // of a symbol's running live loaders (ws_trades, ws_orderbook), keeps a
-// local order book, the last trades and 1 s candles, and hands out frames —
+// local order book, the last trades and 1 s and 1 m candles, and hands out frames —
 // the top of the book, the trades since the last frame, the candles that
 // changed, spread, mid, imbalance and rates — a few times a second, however
 // fast the topics are.
@@ -23,8 +23,6 @@ const (
 	// MaxTrades is the most trades one frame carries (the newest); the
 	// rest are only counted.
 	MaxTrades = 50
-	// KeepCandles is how many 1 s candles the model keeps.
-	KeepCandles = 180
 	// maxMarks bounds the marks one frame carries.
 	maxMarks = 20
 	// rateWindow is the span the rates are averaged over, in seconds.
@@ -44,7 +42,7 @@ type Trade struct {
 	Side string `json:"side"`
 }
 
-// Candle is one second of trades.
+// Candle is the trades of one second or one minute.
 type Candle struct {
 	Time   int64   `json:"time"` // its start, epoch ms
 	Open   float64 `json:"open"`
@@ -90,9 +88,11 @@ type Frame struct {
 	// Candles are the 1 s candles that changed since the last frame (all
 	// kept in the first), oldest first: a client replaces those with the
 	// same time.
-	Candles      []Candle `json:"candles"`
-	TradesPerSec float64  `json:"trades_per_sec"`
-	BookPerSec   float64  `json:"book_per_sec"`
+	Candles []Candle `json:"candles"`
+	// MinuteCandles are the 1 m candles that changed, likewise.
+	MinuteCandles []Candle `json:"candles_1m"`
+	TradesPerSec  float64  `json:"trades_per_sec"`
+	BookPerSec    float64  `json:"book_per_sec"`
 	// Gaps counts the gaps (lost updates) and re-syncs seen; LastGap says
 	// what the last was.
 	Gaps    int64  `json:"gaps"`
@@ -117,9 +117,8 @@ type Model struct {
 	pending    []Trade // since the last frame, oldest first, at most MaxTrades
 	newTrades  int
 	tradeCount int64
-	candles    []Candle // oldest first
-	dirtyFrom  int64    // the oldest candle changed since the last frame (0: none)
-	sentOnce   bool
+	seconds    series
+	minutes    series
 
 	trades, book rate
 	changed      bool
@@ -131,7 +130,8 @@ func NewModel(symbol string, depth int) *Model {
 	if depth <= 0 {
 		depth = DefaultDepth
 	}
-	return &Model{symbol: symbol, depth: depth, bids: map[float64]float64{}, asks: map[float64]float64{}, changed: true}
+	return &Model{symbol: symbol, depth: depth, bids: map[float64]float64{}, asks: map[float64]float64{}, changed: true,
+		seconds: series{span: 1000, keep: KeepCandles}, minutes: series{span: 60_000, keep: KeepMinuteCandles}}
 }
 
 // Stream says which loader's topic a record came from: a gap means
@@ -199,25 +199,8 @@ func (m *Model) trade(t binance.AggTrade, now time.Time) {
 	}
 	m.pending = append(m.pending, Trade{ID: t.AggID, Time: t.Time, Price: t.Price, Qty: t.Qty, Side: side})
 	m.trades.add(now)
-	sec := t.Time / 1000 * 1000
-	i, found := slices.BinarySearchFunc(m.candles, sec, func(c Candle, t int64) int { return cmp64(c.Time, t) })
-	if !found {
-		if i == 0 && len(m.candles) >= KeepCandles {
-			return // older than every candle kept
-		}
-		m.candles = slices.Insert(m.candles, i, Candle{Time: sec, Open: t.Price, High: t.Price, Low: t.Price, Close: t.Price})
-		if len(m.candles) > KeepCandles {
-			m.candles = m.candles[len(m.candles)-KeepCandles:]
-			i -= 1
-		}
-	}
-	c := &m.candles[i]
-	c.High, c.Low, c.Close = max(c.High, t.Price), min(c.Low, t.Price), t.Price
-	c.Volume += t.Qty
-	c.Trades++
-	if m.dirtyFrom == 0 || sec < m.dirtyFrom {
-		m.dirtyFrom = sec
-	}
+	m.seconds.add(t.Time, t.Price, t.Qty)
+	m.minutes.add(t.Time, t.Price, t.Qty)
 }
 
 func (m *Model) diff(d binance.BookDiff, now time.Time) {
@@ -288,15 +271,7 @@ func (m *Model) Frame(now time.Time) (f Frame, ok bool) {
 		f.Trades[len(m.pending)-1-i] = t
 	}
 	m.pending, m.newTrades = m.pending[:0], 0
-	for _, c := range m.candles {
-		if !m.sentOnce || (m.dirtyFrom != 0 && c.Time >= m.dirtyFrom) {
-			f.Candles = append(f.Candles, c)
-		}
-	}
-	if f.Candles == nil {
-		f.Candles = []Candle{}
-	}
-	m.dirtyFrom, m.sentOnce = 0, true
+	f.Candles, f.MinuteCandles = m.seconds.changed(), m.minutes.changed()
 	f.Marks = slices.Clone(m.marks)
 	if f.Marks == nil {
 		f.Marks = []Mark{}

@@ -185,3 +185,43 @@ func TestMarks(t *testing.T) {
 		t.Errorf("marks %v in the frame after: want none", f.Marks)
 	}
 }
+
+// TestMinuteCandles: the same trades make 1 m candles beside the 1 s ones,
+// and a frame carries only the minutes that changed.
+func TestMinuteCandles(t *testing.T) {
+	m := NewModel("BTCUSDT", 5)
+	m.Apply(Trades, trade(1, 100, 10, 1, false), t0)
+	m.Apply(Trades, trade(2, 30_000, 12, 2, true), t0)
+	m.Apply(Trades, trade(3, 59_999, 11, 1, false), t0)
+	m.Apply(Trades, trade(4, 60_000, 9, 3, false), t0)
+	f, _ := m.Frame(t0)
+	want := []Candle{
+		{Time: t0.UnixMilli(), Open: 10, High: 12, Low: 10, Close: 11, Volume: 4, Trades: 3},
+		{Time: t0.UnixMilli() + 60_000, Open: 9, High: 9, Low: 9, Close: 9, Volume: 3, Trades: 1},
+	}
+	if diff := cmp.Diff(want, f.MinuteCandles); diff != "" {
+		t.Errorf("1 m candles (-want +got):\n%s", diff)
+	}
+	if len(f.Candles) != 4 {
+		t.Errorf("%d 1 s candles, want 4", len(f.Candles))
+	}
+
+	m.Apply(Trades, trade(5, 61_000, 8, 1, false), t0)
+	f, _ = m.Frame(t0)
+	want = []Candle{{Time: t0.UnixMilli() + 60_000, Open: 9, High: 9, Low: 8, Close: 8, Volume: 4, Trades: 2}}
+	if diff := cmp.Diff(want, f.MinuteCandles); diff != "" {
+		t.Errorf("second frame's 1 m candles (-want +got):\n%s", diff)
+	}
+
+	// Many minutes: at most KeepMinuteCandles are kept, the newest.
+	for i := range int64(KeepMinuteCandles + 10) {
+		m.Apply(Trades, trade(6+i, 120_000+i*60_000, 10, 1, false), t0)
+	}
+	f, _ = m.Frame(t0)
+	if len(f.MinuteCandles) != KeepMinuteCandles {
+		t.Fatalf("%d 1 m candles, want %d", len(f.MinuteCandles), KeepMinuteCandles)
+	}
+	if last := f.MinuteCandles[len(f.MinuteCandles)-1].Time; last != t0.UnixMilli()+120_000+(KeepMinuteCandles+9)*60_000 {
+		t.Errorf("newest 1 m candle at %d, want the last minute", last)
+	}
+}

@@ -1,5 +1,5 @@
 // The market page (Scenario 2): a symbol's live order book ladder with
-// cumulative depth, the trade tape, 1 s candles with volume, spread, mid,
+// cumulative depth, the trade tape, 1 s or 1 m candles with volume, spread, mid,
 // imbalance and rates, from GET /api/v1/market/{symbol}/stream, which
 // queue-manager aggregates and throttles. "Start live stream" creates the
 // ws workflow through the API; "Stop stream" stops it.
@@ -23,7 +23,12 @@ export function marketPage(root, sym, signal) {
   const stats = h('div', { class: 'stats', id: 'm-stats' });
   const ladder = h('tbody');
   const tape = h('tbody');
-  const chart = h('canvas', { id: 'm-candles', role: 'img', 'aria-label': `${symbol} 1 second candles with volume` });
+  const chart = h('canvas', { id: 'm-candles', role: 'img', 'aria-label': `${symbol} candles with volume` });
+  // The span shown: 1 s or 1 m candles (the server sends both).
+  let span = localStorage.getItem('sf.span') === '1m' ? '1m' : '1s';
+  const spanBtns = ['1s', '1m'].map((s) => h('button', { type: 'button', class: 'secondary', id: `m-span-${s}`, 'aria-pressed': String(s === span),
+    onclick: () => { span = s; localStorage.setItem('sf.span', s); for (const b of spanBtns) b.setAttribute('aria-pressed', String(b.id === `m-span-${s}`)); drawCandles(); } },
+  s === '1s' ? '1 s' : '1 m'));
   const depth = h('canvas', { id: 'm-depth', role: 'img', 'aria-label': `${symbol} cumulative depth`, style: 'height:140px' });
   const form = h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); location.hash = `#/market/${input.value.trim().toUpperCase()}`; } },
     h('label', { for: 'm-symbol' }, 'Symbol', input), h('button', { type: 'submit', class: 'secondary' }, 'Watch'), startBtn, stopBtn, status);
@@ -33,7 +38,7 @@ export function marketPage(root, sym, signal) {
         h('thead', {}, h('tr', {}, h('th', { class: 'num', scope: 'col' }, 'Price'), h('th', { class: 'num', scope: 'col' }, 'Quantity'), h('th', { class: 'num', scope: 'col' }, 'Cumulative'))), ladder), depth),
       h('div', { class: 'card tape' }, h('h2', {}, 'Trades'), h('table', { id: 'm-tape' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Time'), h('th', { class: 'num', scope: 'col' }, 'Price'), h('th', { class: 'num', scope: 'col' }, 'Quantity'))), tape)),
-      h('div', { class: 'card' }, h('h2', {}, 'Candles, 1 s'), chart)));
+      h('div', { class: 'card' }, h('div', { class: 'row' }, h('h2', {}, 'Candles'), h('span', { role: 'group', 'aria-label': 'candle span' }, ...spanBtns)), chart)));
 
   // Rows are made once and their text changed on each frame: making ~400
   // elements four times a second is most of what a frame would cost.
@@ -63,7 +68,7 @@ export function marketPage(root, sym, signal) {
   }
 
   let workflow = '';
-  const candles = new Map(); // time -> candle
+  const candles = new Map(), minutes = new Map(); // time -> candle, 1 s and 1 m
   let marks = []; // gaps and re-syncs on the timeline
   const trades = [];
   let frames = 0;
@@ -98,15 +103,22 @@ export function marketPage(root, sym, signal) {
       a.textContent = time(t.time); b.textContent = num(t.price, 2); c.textContent = num(t.qty, 4);
       tr.hidden = false;
     });
-    for (const c of f.candles) candles.set(c.time, c);
+    keep(candles, f.candles);
+    keep(minutes, f.candles_1m || []);
     if (f.marks.length) marks = marks.concat(f.marks).slice(-50);
-    const keys = [...candles.keys()].sort((a, b) => a - b);
-    for (const k of keys.slice(0, Math.max(0, keys.length - CANDLES))) candles.delete(k);
     drawCandles();
     root.dataset.frames = frames;
     root.dataset.tradesPerSec = f.trades_per_sec;
     root.dataset.gaps = f.gaps;
     root.dataset.marks = marks.length;
+  }
+
+  // keep puts a frame's changed candles into m and drops the oldest past CANDLES.
+  function keep(m, cs) {
+    for (const c of cs) m.set(c.time, c);
+    if (m.size <= CANDLES) return;
+    const keys = [...m.keys()].sort((a, b) => a - b);
+    for (const k of keys.slice(0, keys.length - CANDLES)) m.delete(k);
   }
 
   function drawLadder(f) {
@@ -159,7 +171,9 @@ export function marketPage(root, sym, signal) {
 
   function drawCandles() {
     const [g, w, ht] = canvas(chart);
-    const cs = [...candles.values()].sort((p, q) => p.time - q.time);
+    const cs = [...(span === '1m' ? minutes : candles).values()].sort((p, q) => p.time - q.time);
+    root.dataset.span = span;
+    root.dataset.candles = cs.length;
     if (!cs.length) return;
     let lo = Infinity, hi = -Infinity, vmax = 0;
     for (const c of cs) { lo = Math.min(lo, c.low); hi = Math.max(hi, c.high); vmax = Math.max(vmax, c.volume); }

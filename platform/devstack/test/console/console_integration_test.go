@@ -98,7 +98,8 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 
 // TestConsoleIntegration drives the console like a person: a bad request
 // in the "new workflow" form shows the API's error beside the field; a good
-// one creates a history workflow whose steps reach finished on its page;
+// one creates a history workflow whose steps reach finished on its page,
+// and the Data page then counts its collection and shows its day present;
 // on the market page "start live stream" creates the ws workflow, both
 // sides of the book and a moving tape appear, 1 m candles are a click away, a gap in the exchange's
 // depth updates is counted and marked, and "stop stream" stops it.
@@ -161,6 +162,18 @@ func TestConsoleIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	poll(t, b, `document.querySelector('#workflows tbody tr[data-state=finished]')`, 10*time.Second, "the finished workflow in the list")
+
+	// The Data page: the day's collection with its documents counted, and
+	// the day present in the coverage ledger.
+	if err := chromedp.Do(b, chromedp.Navigate(s.API+"/ui/#/data")); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, b, `parseInt(document.querySelector('#d-collections tr[data-name="btcusdt_api_candles_1m_2026_10_01"]')?.dataset.count) > 0`,
+		15*time.Second, "the stored collection counted on the Data page")
+	poll(t, b, `document.querySelector('.cov[data-series="BTCUSDT api_candles_1m"] .strip li[data-day="2026-10-01"][data-state=present]')`,
+		15*time.Second, "2026-10-01 present in the coverage strip")
+	shoot(t, b, dir, "data.png")
+	accessible(t, b, "data")
 
 	// The market: start a live stream from the page, see it, stop it.
 	if err := chromedp.Do(b, chromedp.Navigate(s.API+"/ui/#/market/ETHUSDT")); err != nil {

@@ -72,6 +72,7 @@ type API struct {
 	logs     launch.Logs // nil: no step logs
 	purger   Purger      // nil: DELETE cannot purge
 	coverage Coverage    // nil: no coverage ledger
+	counter  Counter     // nil: no collection counts
 	market   Market      // nil: no market streams
 
 	idemMu sync.Mutex // one creation with a key at a time
@@ -135,6 +136,7 @@ func (a *API) Mount(r chi.Router) {
 		r.With(require(auth.RoleViewer)).Get("/", a.getCoverage)
 	})
 	r.With(a.authenticate, a.rateLimit, require(auth.RoleViewer)).Get("/api/v1/market/{symbol}/stream", a.marketStream)
+	r.With(a.authenticate, a.rateLimit, require(auth.RoleViewer)).Get("/api/v1/collections", a.listCollections)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "not found", "no route "+r.Method+" "+r.URL.Path, "")
 	})

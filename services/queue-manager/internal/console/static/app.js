@@ -1,10 +1,11 @@
 // The console's entry: login (auth.js), then a page per hash route:
-// #/workflows, #/workflows/<id>, #/market[/<SYMBOL>].
+// #/workflows, #/workflows/<id>, #/market[/<SYMBOL>], #/data.
 import { init, user, settings, logout } from './auth.js';
 import { h } from './ui.js';
 import { workflowsPage } from './workflows.js';
 import { workflowPage } from './workflow.js';
 import { marketPage } from './market.js';
+import { dataPage } from './data.js';
 
 const view = document.getElementById('view');
 let current = null; // the AbortController of the page shown
@@ -18,6 +19,7 @@ function route() {
   const signal = current.signal;
   if (page === 'workflows' && arg) workflowPage(view, decodeURIComponent(arg), signal);
   else if (page === 'market') marketPage(view, decodeURIComponent(arg), signal);
+  else if (page === 'data') dataPage(view, signal);
   else workflowsPage(view, signal);
   view.focus({ preventScroll: true });
 }

@@ -55,6 +55,8 @@ type Result struct {
 	Verdict        string            `json:"verdict"`
 	Artifacts      map[string]string `json:"artifacts"`
 	Seconds        float64           `json:"seconds"`
+	// Curve is the per-epoch history, at most MaxCurvePoints of it.
+	Curve []CurvePoint `json:"curve"`
 }
 
 // Run trains on cfg's graph, reporting every epoch on queue-events, and ends
@@ -155,7 +157,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store, 
 	}
 	res := Result{Model: cfg.Model, Graph: cfg.GraphName, Epochs: len(hist.Epochs), BestEpoch: hist.Best, Split: prov.Split,
 		Test: sc.Test, Baselines: map[string]Score{}, BeatsBaselines: beats, Verdict: why, Artifacts: map[string]string{},
-		Seconds: time.Since(start).Seconds()}
+		Seconds: time.Since(start).Seconds(), Curve: curve(hist, MaxCurvePoints)}
 	for name, s := range base {
 		res.Baselines[name] = s.Test
 	}

@@ -73,6 +73,7 @@ type API struct {
 	purger   Purger      // nil: DELETE cannot purge
 	coverage Coverage    // nil: no coverage ledger
 	counter  Counter     // nil: no collection counts
+	graphs   GraphReader // nil: no graph pictures
 	market   Market      // nil: no market streams
 
 	idemMu sync.Mutex // one creation with a key at a time
@@ -130,6 +131,7 @@ func (a *API) Mount(r chi.Router) {
 		r.With(change...).Post("/{id}/retry", a.retry)
 		r.With(read).Get("/{id}/steps/{step}/logs", a.stepLogs)
 		r.With(read).Get("/{id}/events", a.events)
+		r.With(read).Get("/{id}/graph", a.getGraph)
 	})
 	r.Route("/api/v1/coverage", func(r chi.Router) {
 		r.Use(a.authenticate, a.rateLimit)

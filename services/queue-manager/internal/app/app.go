@@ -275,6 +275,7 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	a.SetPurger(&purger{st: st, art: cfg.ArtifactConfig})
 	a.SetCoverage(coverageReader{st: st})
 	a.SetCounter(st)
+	a.SetGraphs(st)
 	if lg, ok := l.(launch.Logs); ok {
 		a.SetLogs(lg)
 	}

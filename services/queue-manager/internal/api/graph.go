@@ -73,7 +73,9 @@ type GraphWindow struct {
 // kept, the one a yet earlier vertex displaces.
 type earliest []GraphVertex
 
-func later(x, y GraphVertex) int { return cmp.Or(cmp.Compare(x.Time, y.Time), cmp.Compare(x.Key, y.Key)) }
+func later(x, y GraphVertex) int {
+	return cmp.Or(cmp.Compare(x.Time, y.Time), cmp.Compare(x.Key, y.Key))
+}
 
 func (h earliest) Len() int           { return len(h) }
 func (h earliest) Less(i, j int) bool { return later(h[i], h[j]) > 0 }

@@ -98,7 +98,9 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 
 // TestConsoleIntegration drives the console like a person: a bad request
 // in the "new workflow" form shows the API's error beside the field; a good
-// one creates a history workflow whose steps reach finished on its page,
+// one creates a history workflow (load, store, graph, train for 5 epochs)
+// whose steps reach finished on its page with the training curve and a
+// window of the graph drawn,
 // and the Data page then counts its collection and shows its day present;
 // on the market page "start live stream" creates the ws workflow, both
 // sides of the book and a moving tape appear, 1 m candles are a click away, a gap in the exchange's
@@ -142,8 +144,10 @@ func TestConsoleIntegration(t *testing.T) {
 		t.Fatalf("the symbols field: aria-invalid %q, want true", got)
 	}
 
-	// A good request: a day of 1 m candles, loaded and stored.
-	if err := chromedp.Do(b, chromedp.SetValue(`#n-symbols`, "BTCUSDT"), chromedp.Click(`#n-submit`)); err != nil {
+	// A good request: a day of 1 m candles, loaded, stored, made a graph
+	// and trained on for a few epochs.
+	if err := chromedp.Do(b, chromedp.SetValue(`#n-symbols`, "BTCUSDT"), chromedp.Click(`#n-step-graph`), chromedp.Click(`#n-step-train`),
+		chromedp.SetValue(`#n-options`, `{"train": {"GNN_EPOCHS": "5"}}`), chromedp.Click(`#n-submit`)); err != nil {
 		t.Fatal(err)
 	}
 	poll(t, b, `document.querySelector('#workflows tbody tr[data-id]')`, 15*time.Second, "the new workflow in the list")
@@ -151,8 +155,13 @@ func TestConsoleIntegration(t *testing.T) {
 	if err := chromedp.Do(b, chromedp.Navigate(s.API+"/ui/#/workflows/"+id)); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, b, `(() => { const s = [...document.querySelectorAll('.step[data-state]')]; return s.length === 2 && s.every((e) => e.dataset.state === 'finished'); })()`,
+	poll(t, b, `(() => { const s = [...document.querySelectorAll('.step[data-state]')]; return s.length === 4 && s.every((e) => e.dataset.state === 'finished'); })()`,
 		90*time.Second, "every step of "+id+" finished")
+	// The train step's curve and a window of the graph, drawn in SVG.
+	poll(t, b, `document.querySelector('#curve path.train')?.getAttribute('d').split('L').length === 5 && document.querySelector('#curve path.val')`,
+		10*time.Second, "the training curve of 5 epochs")
+	poll(t, b, `document.querySelectorAll('#graph circle').length > 10 && document.querySelectorAll('#graph .edge').length > 0`,
+		15*time.Second, "the graph's picture")
 	if n := eval[int](t, b, `document.querySelectorAll('#attempts tbody tr').length`); n < 2 {
 		t.Fatalf("%d attempts listed, want one a step at least", n)
 	}

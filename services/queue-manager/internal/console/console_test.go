@@ -62,8 +62,10 @@ func TestNothingFromElsewhere(t *testing.T) {
 			return err
 		}
 		total += len(b)
+		// The SVG namespace names, it loads nothing (figures.js).
+		text := strings.ReplaceAll(string(b), "'http://www.w3.org/2000/svg'", "")
 		for _, bad := range []string{"http://", "https://", "//cdn", "@import"} {
-			if strings.Contains(string(b), bad) {
+			if strings.Contains(text, bad) {
 				t.Errorf("%s contains %q: the console must not load anything from elsewhere", path, bad)
 			}
 		}

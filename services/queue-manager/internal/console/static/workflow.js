@@ -2,6 +2,7 @@
 // with its outcome and reason, the last events, errors in plain words.
 import { api, follow } from './api.js';
 import { h, badge, bar, num, time, stamp, duration, plain, toast } from './ui.js';
+import { curveChart, graphChart } from './figures.js';
 
 const ended = (s) => s === 'finished' || s === 'failed' || s === 'stopped';
 const KEEP_EVENTS = 25;
@@ -32,10 +33,12 @@ export function workflowPage(root, id, signal) {
   const events = [];
   const head = h('div');
   const dag = h('div', { class: 'dag', id: 'dag', 'aria-label': 'steps' });
+  const figs = h('div', { class: 'figs', id: 'figures' });
+  const drawn = new Map(); // figure -> the step attempt it shows, drawn once
   const attempts = h('tbody');
   const evlist = h('tbody');
   root.append(head,
-    h('h2', {}, 'Steps'), dag,
+    h('h2', {}, 'Steps'), dag, figs,
     h('h2', {}, 'Attempts'), h('div', { class: 'card' }, h('table', { id: 'attempts' },
       h('thead', {}, h('tr', {}, ['Step', 'Attempt', 'Run', 'Started', 'Ended', 'Outcome', 'Reason'].map((t) => h('th', { scope: 'col' }, t)))), attempts)),
     h('h2', {}, 'Last events'), h('div', { class: 'card' }, h('table', { id: 'events' },
@@ -65,6 +68,26 @@ export function workflowPage(root, id, signal) {
     attempts.replaceChildren(...wf.steps.flatMap((s) => (s.attempts || []).map((a) => h('tr', {},
       h('td', {}, s.id), h('td', { class: 'num' }, a.n), h('td', {}, h('code', {}, a.run_id)), h('td', {}, stamp(a.started)), h('td', {}, stamp(a.ended)),
       h('td', {}, a.outcome ? badge(a.outcome) : 'running'), h('td', {}, plain(a.message || a.error || ''))))));
+    figures();
+  }
+
+  // figures draws a finished train step's training curve and a window of
+  // the finished graph step's graph (GET .../graph), each once per result.
+  function figures() {
+    const show = (name, key, make) => {
+      if (drawn.get(name)?.key === key) return;
+      const fig = h('figure', { 'data-fig': name });
+      drawn.get(name)?.fig.remove();
+      drawn.set(name, { key, fig });
+      figs.append(fig);
+      make(fig);
+    };
+    const train = wf.steps.find((s) => s.kind === 'train' && s.state === 'finished' && s.result?.curve?.length);
+    if (train) show('curve', `${train.id}.${train.attempts?.length}`, (fig) => fig.append(curveChart(train.result.curve, train.result.best_epoch) || '', h('figcaption', {}, `${train.id}: loss per epoch`)));
+    const graph = wf.steps.find((s) => s.kind === 'graph' && s.state === 'finished');
+    if (graph) show('graph', `${graph.id}.${graph.attempts?.length}`, (fig) => api(`/api/v1/workflows/${encodeURIComponent(id)}/graph`).then((g) =>
+      fig.append(graphChart(g) || '', h('figcaption', {}, `${g.graph}: ${g.truncated ? `a window of ${g.vertices.length} of ${num(g.nodes)} vertices` : `${num(g.nodes)} vertices`}, ${num(g.edges)} edges`)))
+      .catch((e) => fig.append(h('figcaption', {}, `graph: ${e.message}`))));
   }
 
   function card(s) {

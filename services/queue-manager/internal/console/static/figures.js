@@ -64,12 +64,12 @@ export function graphChart(win) {
   }
   const at = new Map();
   const links = (win.links || []).filter((e) => e.from !== e.to);
-  const GH = series ? 200 : 360;
+  const GH = series ? 220 : 360; // a series leaves 40 px above its points for the arcs
   const kids = [];
   if (series) {
     const t0 = vs[0].time, t1 = Math.max(t0 + 1, vs.at(-1).time);
     const cs = vs.map((v) => v.close), c0 = Math.min(...cs), c1 = Math.max(c0 + 1e-9, ...cs);
-    vs.forEach((v) => at.set(v.key, [L + (v.time - t0) / (t1 - t0) * (W - L - R), GH - B - 8 - (v.close - c0) / (c1 - c0) * (GH - T - B - 16)]));
+    vs.forEach((v) => at.set(v.key, [L + (v.time - t0) / (t1 - t0) * (W - L - R), GH - B - 8 - (v.close - c0) / (c1 - c0) * (GH - T - B - 56)]));
     const base = GH - B;
     kids.push(s('line', { x1: L, y1: base, x2: W - R, y2: base, class: 'axis' }),
       s('text', { x: L, y: base + 16 }, new Date(t0).toISOString().slice(0, 16).replace('T', ' ')),
@@ -78,7 +78,7 @@ export function graphChart(win) {
       const a = at.get(e.from), b = at.get(e.to);
       if (!a || !b) continue;
       const r = Math.abs(b[0] - a[0]) / 2;
-      kids.push(s('path', { d: `M${a[0].toFixed(1)} ${a[1].toFixed(1)}A${r.toFixed(1)} ${Math.min(r, 60).toFixed(1)} 0 0 ${a[0] < b[0] ? 1 : 0} ${b[0].toFixed(1)} ${b[1].toFixed(1)}`, class: 'edge' }));
+      kids.push(s('path', { d: `M${a[0].toFixed(1)} ${a[1].toFixed(1)}A${r.toFixed(1)} ${Math.min(r, 40).toFixed(1)} 0 0 ${a[0] < b[0] ? 1 : 0} ${b[0].toFixed(1)} ${b[1].toFixed(1)}`, class: 'edge' }));
     }
   } else {
     const n = vs.length, cx = W / 2, cy = GH / 2, rad = GH / 2 - 30;

@@ -42,14 +42,16 @@ func (a *API) stepLogs(w http.ResponseWriter, r *http.Request) {
 	}
 	n := len(s.Attempts)
 	q := r.URL.Query()
-	if v := q.Get("attempt"); v != "" {
+	if q.Has("attempt") { // attempt= too: not a number
+		v := q.Get("attempt")
 		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > len(s.Attempts) {
 			problem(w, http.StatusBadRequest, "invalid request", fmt.Sprintf("attempt: want a number from 1 to %d, got %q", len(s.Attempts), v), "attempt")
 			return
 		}
 	}
 	follow := false
-	if v := q.Get("follow"); v != "" {
+	if q.Has("follow") { // follow= too: not a boolean
+		v := q.Get("follow")
 		if follow, err = strconv.ParseBool(v); err != nil {
 			problem(w, http.StatusBadRequest, "invalid request", fmt.Sprintf("follow: want true or false, got %q", v), "follow")
 			return

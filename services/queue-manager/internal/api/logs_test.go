@@ -72,6 +72,8 @@ func TestStepLogsOverHTTP(t *testing.T) {
 		{"load/logs?attempt=1", 200, "loader output"},
 		{"load/logs?attempt=2", 400, "attempt: want a number from 1 to 1"},
 		{"load/logs?follow=maybe", 400, "follow"},
+		{"load/logs?follow=", 400, "follow"},
+		{"load/logs?attempt=", 400, "attempt"},
 		{"dance/logs", 404, "has no step dance (its steps: " + load.ID},
 		{"store/logs", 404, "no logs for run " + w.Steps[1].ID + ".1"},
 		{"graph/logs", 404, "has not been launched yet"},

@@ -32,12 +32,13 @@ type Purged struct {
 // the market data no other workflow uses.
 func (a *API) SetPurger(p Purger) { a.purger = p }
 
-// purgeRequested reads DELETE's purge parameter.
+// purgeRequested reads DELETE's purge parameter (absent: false; purge=
+// with no value is not a boolean).
 func purgeRequested(r *http.Request) (bool, error) {
-	v := r.URL.Query().Get("purge")
-	if v == "" {
+	if !r.URL.Query().Has("purge") {
 		return false, nil
 	}
+	v := r.URL.Query().Get("purge")
 	b, err := strconv.ParseBool(v)
 	if err != nil {
 		return false, fmt.Errorf("purge: want true or false, got %q", v)

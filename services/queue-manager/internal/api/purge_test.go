@@ -59,8 +59,10 @@ func TestDeleteWithPurge(t *testing.T) {
 		t.Fatal(err)
 	}
 	url := srv.URL + "/api/v1/workflows/" + w.ID
-	if resp, body := do(t, "DELETE", url+"?purge=maybe", ""); resp.StatusCode != 400 || !strings.Contains(string(body), "purge") {
-		t.Errorf("purge=maybe: %d %s", resp.StatusCode, body)
+	for _, v := range []string{"maybe", ""} {
+		if resp, body := do(t, "DELETE", url+"?purge="+v, ""); resp.StatusCode != 400 || !strings.Contains(string(body), "purge") {
+			t.Errorf("purge=%s: %d %s, want 400 naming purge", v, resp.StatusCode, body)
+		}
 	}
 	if resp, _ := do(t, "DELETE", url+"?purge=true", ""); resp.StatusCode != 409 || len(p.purged) != 0 {
 		t.Errorf("purge of a running workflow: %d, purged %v", resp.StatusCode, p.purged)

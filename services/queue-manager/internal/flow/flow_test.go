@@ -36,6 +36,9 @@ func TestValidate(t *testing.T) {
 		{Request{Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02"}, "symbols"},
 		{Request{Symbols: []string{"btc"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02"}, "symbols[0]"},
 		{Request{Symbols: []string{"BTCUSDT", "BTCUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02"}, "symbols[1]"},
+		// A name the store would refuse at the first write (its collections
+		// must start with a letter).
+		{Request{Symbols: []string{"BTCUSDT", "1INCHUSDT"}, Types: []string{"api_trades"}, TimeRange: "2024-08-01:2024-08-02"}, "symbols[1]"},
 		{Request{Symbols: []string{"BTCUSDT"}, TimeRange: "2024-08-01:2024-08-02"}, "types"},
 		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_candles_7m"}, TimeRange: "2024-08-01:2024-08-02"}, "types[0]"},
 		{Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"}}, "time_range"},

@@ -82,6 +82,12 @@ func (r *Request) Validate(now time.Time) error {
 		if err := protocol.ValidateSymbol(s); err != nil {
 			return bad(fmt.Sprintf("symbols[%d]", i), "%v", err)
 		}
+		// The store's names derive from the symbol (<symbol>_<type>_<day>)
+		// and must start with a letter: a symbol such as 1INCHUSDT would
+		// be accepted here and refused by the store at its first write.
+		if err := protocol.ValidateCollection(protocol.CollectionName(s, "t", time.Time{})); err != nil {
+			return bad(fmt.Sprintf("symbols[%d]", i), "%s starts with a digit: not supported yet (its store collections, <symbol>_<type>_<day>, must start with a letter)", s)
+		}
 		if seen[s] {
 			return bad(fmt.Sprintf("symbols[%d]", i), "%s is listed twice", s)
 		}

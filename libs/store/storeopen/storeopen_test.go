@@ -17,19 +17,7 @@ import (
 // broken: Open waits, tells why, and opens it once the lock is released.
 func TestOpenWaitsForALockedStore(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
-	db, err := sql.Open("sqlite", "file://"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
+	conn := lock(t, path)
 	var waits []error
 	st, err := Open(context.Background(), store.Config{StorePath: path, BusyTimeout: 10 * time.Millisecond},
 		OnWait(func(err error, _ time.Duration) {
@@ -54,21 +42,9 @@ func TestOpenWaitsForALockedStore(t *testing.T) {
 // error.
 func TestOpenGivesUpWithItsContext(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
-	db, err := sql.Open("sqlite", "file://"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
-		t.Fatal(err)
-	}
+	lock(t, path)
 	ctx, cancel := context.WithCancel(context.Background())
-	_, err = Open(ctx, store.Config{StorePath: path, BusyTimeout: 10 * time.Millisecond},
+	_, err := Open(ctx, store.Config{StorePath: path, BusyTimeout: 10 * time.Millisecond},
 		OnWait(func(error, time.Duration) { cancel() }))
 	if !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("Open after its context ended = %v, want the store's unavailability", err)
@@ -83,4 +59,24 @@ func TestOpenDoesNotWaitForAConfigurationError(t *testing.T) {
 	if err == nil || waited {
 		t.Errorf("Open with a malformed ARANGO_URL = %v (waited %v), want an error at once", err, waited)
 	}
+}
+
+// lock takes the write lock of the SQLite file at path, as another
+// process would, until the test ends or the caller rolls back on conn.
+func lock(t *testing.T, path string) *sql.Conn {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file://"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	conn, err := db.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }

@@ -395,23 +395,11 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	flusher, ok := w.(http.Flusher)
+	flusher, release, ok := a.beginStream(w, r)
 	if !ok {
-		problem(w, http.StatusInternalServerError, "internal error", "streaming unsupported", "")
-		return
-	}
-	release, ok := a.openStream(r)
-	if !ok {
-		tooMany(w, 5*time.Second, fmt.Sprintf("more than the %d event streams a client may hold open", a.limits.Streams))
 		return
 	}
 	defer release()
-	// A stream lasts as long as the workflow: the server's read and write
-	// timeouts are for requests, not for it (an error: a writer without
-	// deadlines, as in tests).
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
 	ch, cancel, live := a.eng.Subscribe(id)
 	defer cancel()
 	if !live { // it ended between the two calls, or long ago
@@ -423,10 +411,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	streamHeader(w)
 	send := func(event string, v any) bool {
 		b, _ := json.Marshal(v)
 		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil {
@@ -465,4 +450,32 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// beginStream readies a Server-Sent Events answer: the writer must flush,
+// the client may hold at most Limits.Streams open (429 beyond), and the
+// server's read and write timeouts, which are for requests, are lifted (an
+// error: a writer without deadlines, as in tests). It answers the refusal
+// itself; release ends the client's stream.
+func (a *API) beginStream(w http.ResponseWriter, r *http.Request) (flusher http.Flusher, release func(), ok bool) {
+	if flusher, ok = w.(http.Flusher); !ok {
+		problem(w, http.StatusInternalServerError, "internal error", "streaming unsupported", "")
+		return nil, nil, false
+	}
+	if release, ok = a.openStream(r); !ok {
+		tooMany(w, 5*time.Second, fmt.Sprintf("more than the %d event streams a client may hold open", a.limits.Streams))
+		return nil, nil, false
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	return flusher, release, true
+}
+
+// streamHeader starts an event stream's 200 answer.
+func streamHeader(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -66,24 +65,12 @@ func (a *API) marketStream(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusBadRequest, "invalid request", "symbol: "+err.Error(), "symbol")
 		return
 	}
-	flusher, ok := w.(http.Flusher)
+	flusher, release, ok := a.beginStream(w, r)
 	if !ok {
-		problem(w, http.StatusInternalServerError, "internal error", "streaming unsupported", "")
-		return
-	}
-	release, ok := a.openStream(r)
-	if !ok {
-		tooMany(w, 5*time.Second, fmt.Sprintf("more than the %d event streams a client may hold open", a.limits.Streams))
 		return
 	}
 	defer release()
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{})
-	_ = rc.SetWriteDeadline(time.Time{})
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
+	streamHeader(w)
 	flusher.Flush()
 	_ = a.market.Stream(r.Context(), symbol, func(f market.Frame) error {
 		b, err := json.Marshal(f)

@@ -360,11 +360,9 @@ cmd_env() {
 }
 
 cmd_logs() {
-  [[ -f "${LOG_FILE}" ]] || die "no log at ${LOG_FILE} (broker never started?)"
-  if [[ "${1:-}" == "-f" ]]; then
-    exec tail -n 100 -F "${LOG_FILE}"
-  fi
-  tail -n "${KAFKA_LOG_LINES:-100}" "${LOG_FILE}"
+  local follow=""
+  [[ "${1:-}" == "-f" ]] && follow=1
+  show_log "${LOG_FILE}" broker "${follow}" "${KAFKA_LOG_LINES:-100}"
 }
 
 usage() {

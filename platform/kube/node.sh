@@ -539,12 +539,7 @@ cmd_logs() {
       *) die "logs: unknown argument ${arg} (use -f, kubelet, containerd, kcm or scheduler)" ;;
     esac
   done
-  local file="${RUN_DIR}/${name}.log"
-  [[ -f "${file}" ]] || die "no log at ${file} (${name} never started?)"
-  if [[ -n "${follow}" ]]; then
-    exec tail -n 100 -F "${file}"
-  fi
-  tail -n "${KUBE_LOG_LINES:-100}" "${file}"
+  show_log "${RUN_DIR}/${name}.log" "${name}" "${follow}" "${KUBE_LOG_LINES:-100}"
 }
 
 usage() {

@@ -177,11 +177,7 @@ cmd_logs() {
       *) die "logs: unknown argument ${arg} (use -f)" ;;
     esac
   done
-  [[ -f "${LOG_FILE}" ]] || die "no log at ${LOG_FILE} (prometheus never started?)"
-  if [[ -n "${follow}" ]]; then
-    exec tail -n 100 -F "${LOG_FILE}"
-  fi
-  tail -n "${PROMETHEUS_LOG_LINES:-100}" "${LOG_FILE}"
+  show_log "${LOG_FILE}" prometheus "${follow}" "${PROMETHEUS_LOG_LINES:-100}"
 }
 
 usage() {

@@ -212,12 +212,7 @@ cmd_logs() {
       *) die "logs: unknown argument ${arg} (use -f)" ;;
     esac
   done
-  local file="${RUN_DIR}/versitygw.log"
-  [[ -f "${file}" ]] || die "no log at ${file} (versitygw never started?)"
-  if [[ -n "${follow}" ]]; then
-    exec tail -n 100 -F "${file}"
-  fi
-  tail -n "${S3_LOG_LINES:-100}" "${file}"
+  show_log "${RUN_DIR}/versitygw.log" versitygw "${follow}" "${S3_LOG_LINES:-100}"
 }
 
 usage() {

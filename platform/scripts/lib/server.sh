@@ -66,6 +66,18 @@ with_lock() {
   "$@"
 }
 
+# show_log FILE NAME FOLLOW LINES: the last LINES lines of a server's log
+# (FOLLOW non-empty: the last 100, then followed), or an error naming NAME
+# when it never started.
+show_log() {
+  local file=$1 name=$2 follow=$3 lines=$4
+  [[ -f "${file}" ]] || die "no log at ${file} (${name} never started?)"
+  if [[ -n "${follow}" ]]; then
+    exec tail -n 100 -F "${file}"
+  fi
+  tail -n "${lines}" "${file}"
+}
+
 server_main() {
   local cmd=${1:-}
   [[ $# -gt 0 ]] && shift

@@ -31,11 +31,11 @@ const loadRate = 20000
 // test-integration), the market page keeps up — at most 2% of its frames
 // take 50 ms or more to render — and the tab's
 // JavaScript heap stays flat (after a garbage collection, at most 10 MB
-// more at the end than after warming up). CONSOLE_LOAD_SECONDS sets the
-// measured span (default 30; the issue asks for 60).
+// more at the end than after warming up) over 60 s (CONSOLE_LOAD_SECONDS
+// sets another span).
 func TestRealConsoleMarketLoad(t *testing.T) {
 	kafka := bustest.Real(t, false)
-	span := 30 * time.Second
+	span := 60 * time.Second
 	if v := os.Getenv("CONSOLE_LOAD_SECONDS"); v != "" {
 		d, err := time.ParseDuration(v + "s")
 		if err != nil {

@@ -319,6 +319,11 @@ func failingStep(t *testing.T, ctx context.Context, p prom, s *stack.Stack, c *s
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every exchange answer takes seconds: no attempt can finish between
+	// two looks for loaders to kill (a day of 5m candles is one request).
+	sim := s.Simulator()
+	sim.Slow(1<<30, 3*time.Second)
+	defer sim.ClearFaults()
 	followed := make(chan error, 1)
 	var final *scenario.Workflow
 	go func() {

@@ -225,3 +225,20 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		t.Errorf("openapi: %d", resp.StatusCode)
 	}
 }
+
+// testEngine is a started engine on an embedded store in the test's
+// temporary directory, with the store and the engine's repository.
+func testEngine(t *testing.T) (*sqlite.Store, *flow.Repo, *flow.Engine) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	repo := flow.NewRepo(st)
+	eng := flow.NewEngine(repo, nopLauncher{}, nopPub{}, flow.Options{})
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return st, repo, eng
+}

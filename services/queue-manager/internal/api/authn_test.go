@@ -48,16 +48,7 @@ var people = tokens{
 // with limits l and the clock now (nil: time.Now).
 func newProtectedServer(t *testing.T, v TokenVerifier, l Limits, now func() time.Time) (*httptest.Server, *flow.Engine) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	repo := flow.NewRepo(st)
-	eng := flow.NewEngine(repo, nopLauncher{}, nopPub{}, flow.Options{})
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	_, repo, eng := testEngine(t)
 	r := chi.NewRouter()
 	New(eng, repo, now, zerolog.Nop()).Protect(v, l).Mount(r)
 	srv := httptest.NewServer(r)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -15,9 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/store"
-	"github.com/streamforge/streamforge/libs/store/sqlite"
 	"github.com/streamforge/streamforge/libs/store/storetest"
-	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 )
 
 // failingCounter answers every count with err.
@@ -29,16 +26,7 @@ func (f failingCounter) Count(context.Context, string) (int64, error) { return 0
 // counter (nil: the store's).
 func newCollectionsServer(t *testing.T, counter Counter) (*httptest.Server, store.Store) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	repo := flow.NewRepo(st)
-	eng := flow.NewEngine(repo, nopLauncher{}, nopPub{}, flow.Options{})
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	st, repo, eng := testEngine(t)
 	if counter == nil {
 		counter = st
 	}

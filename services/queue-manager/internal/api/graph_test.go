@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store"
-	"github.com/streamforge/streamforge/libs/store/sqlite"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 )
 
@@ -37,16 +35,7 @@ func finishStep(t *testing.T, eng *flow.Engine, s *flow.Step, result string) {
 // window of its earliest vertices and the edges between them; problems
 // while there is none to show.
 func TestWorkflowGraph(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	repo := flow.NewRepo(st)
-	eng := flow.NewEngine(repo, nopLauncher{}, nopPub{}, flow.Options{})
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	st, repo, eng := testEngine(t)
 	r := chi.NewRouter()
 	a := New(eng, repo, nil, zerolog.Nop())
 	a.SetGraphs(st)

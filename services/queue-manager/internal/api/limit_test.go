@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +14,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
 
-	"github.com/streamforge/streamforge/libs/store/sqlite"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 )
 
@@ -159,16 +157,7 @@ func TestEventStreamsPerClient(t *testing.T) {
 // An event stream outlives the server's read and write timeouts, which are
 // for requests.
 func TestEventStreamOutlivesTimeouts(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	repo := flow.NewRepo(st)
-	eng := flow.NewEngine(repo, nopLauncher{}, nopPub{}, flow.Options{})
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	_, repo, eng := testEngine(t)
 	r := chi.NewRouter()
 	New(eng, repo, nil, zerolog.Nop()).Mount(r)
 	srv := httptest.NewUnstartedServer(r)

@@ -5,14 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
 
-	"github.com/streamforge/streamforge/libs/store/sqlite"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 )
@@ -32,16 +30,7 @@ func (m memLogs) Logs(_ context.Context, run string, _ bool) (io.ReadCloser, err
 // latest attempt or the one asked for; bad attempts are 400s, unknown
 // steps and runs without logs 404s naming what is there.
 func TestStepLogsOverHTTP(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	repo := flow.NewRepo(st)
-	eng := flow.NewEngine(repo, nopLauncher{}, nopPub{}, flow.Options{})
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	_, repo, eng := testEngine(t)
 	logs := memLogs{}
 	r := chi.NewRouter()
 	a := New(eng, repo, nil, zerolog.Nop())

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/streamforge/streamforge/libs/protocol"
-	"github.com/streamforge/streamforge/libs/store/sqlite"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 )
 
@@ -35,16 +33,7 @@ func (p *recPurger) Purge(_ context.Context, w *flow.Workflow) (Purged, error) {
 // and deletes it (200 with what was removed); a running one is 409 and
 // nothing is purged; a bad purge value is 400.
 func TestDeleteWithPurge(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	repo := flow.NewRepo(st)
-	eng := flow.NewEngine(repo, nopLauncher{}, nopPub{}, flow.Options{})
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	_, repo, eng := testEngine(t)
 	p := &recPurger{}
 	r := chi.NewRouter()
 	a := New(eng, repo, nil, zerolog.Nop())

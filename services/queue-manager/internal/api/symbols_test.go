@@ -1,11 +1,9 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,9 +11,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/rs/zerolog"
-
-	"github.com/streamforge/streamforge/libs/store/sqlite"
-	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 )
 
 // exchange serves an exchangeInfo listing BTCUSDT and ETHUSDT (and a
@@ -86,16 +81,7 @@ func TestUnreachableExchangeAcceptsSymbols(t *testing.T) {
 // against list.
 func serverWithSymbols(t *testing.T, list Symbols) *httptest.Server {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "qm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	repo := flow.NewRepo(st)
-	eng := flow.NewEngine(repo, nopLauncher{}, nopPub{}, flow.Options{})
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	_, repo, eng := testEngine(t)
 	r := chi.NewRouter()
 	a := New(eng, repo, nil, zerolog.Nop())
 	a.SetSymbols(list)

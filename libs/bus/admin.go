@@ -258,14 +258,47 @@ func (a *Admin) via(ctx context.Context, call func(addr net.Addr) error) error {
 }
 
 // metadata reads the metadata of topics through the first bootstrap broker
-// that answers.
-func (a *Admin) metadata(ctx context.Context, topics []string) (md *kafka.MetadataResponse, err error) {
+// that answers. kafka-go's transport answers metadata requests from a cache
+// it refreshes at a random moment within MetadataTTL, so a topic created
+// since the last refresh would look missing for up to that long (a view
+// tailing a loader's new topic saw nothing for ten seconds). A topic the
+// cache does not know is therefore asked of the broker again, on fresh
+// connections, before it is reported missing.
+func (a *Admin) metadata(ctx context.Context, topics []string) (*kafka.MetadataResponse, error) {
+	md, err := a.metadataOnce(ctx, topics)
+	if err != nil || !lacksTopic(md, topics) {
+		return md, err
+	}
+	a.tr.CloseIdleConnections() // the next request starts from the broker's metadata
+	return a.metadataOnce(ctx, topics)
+}
+
+func (a *Admin) metadataOnce(ctx context.Context, topics []string) (md *kafka.MetadataResponse, err error) {
 	err = a.via(ctx, func(addr net.Addr) (err error) {
 		md, err = a.client.Metadata(ctx, &kafka.MetadataRequest{Addr: addr, Topics: topics})
 		return err
 	})
 	return md, err
 }
+
+// lacksTopic reports whether md is missing one of topics or calls it
+// unknown.
+func lacksTopic(md *kafka.MetadataResponse, topics []string) bool {
+	known := map[string]bool{}
+	for _, t := range md.Topics {
+		known[t.Name] = !errors.Is(t.Error, kafka.UnknownTopicOrPartition)
+	}
+	for _, t := range topics {
+		if !known[t] {
+			return true
+		}
+	}
+	return false
+}
+
+// Close releases the admin's connections and its transport's background
+// metadata refresh.
+func (a *Admin) Close() { a.tr.CloseIdleConnections() }
 
 // Partitions returns the number of partitions of topic.
 func (a *Admin) Partitions(ctx context.Context, topic string) (int, error) {

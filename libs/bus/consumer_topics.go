@@ -61,20 +61,13 @@ func (c *Consumer) start(ctx context.Context) (bool, error) {
 	}
 }
 
-// missingTopics returns the topics that do not exist, asking the broker.
-// It uses a transport of its own each time: kafka-go's transport answers
-// metadata requests from a cache it refreshes only every MetadataTTL, which
-// would see a topic created meanwhile up to that much later.
+// missingTopics returns the topics that do not exist, asking the broker
+// (Admin.metadata looks past its transport's cache for a topic it does not
+// know).
 func (c *Consumer) missingTopics(ctx context.Context) ([]string, error) {
-	t, err := c.admin.cfg.transport()
-	if err != nil {
-		return nil, err
-	}
-	defer t.CloseIdleConnections()
 	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(c.admin.cfg.Brokers()...), Transport: t, Timeout: c.admin.cfg.DialTimeout}
-	md, err := client.Metadata(mctx, &kafka.MetadataRequest{Topics: c.opts.Topics})
+	md, err := c.admin.metadata(mctx, c.opts.Topics)
 	if err != nil {
 		return nil, c.admin.explain(err)
 	}
@@ -102,6 +95,7 @@ func (c *Consumer) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.closed = true
+	c.admin.Close()
 	if c.r == nil {
 		return nil
 	}

@@ -40,6 +40,7 @@ func NewTail(ctx context.Context, cfg Config, topic string, since time.Time, m *
 	if err != nil {
 		return nil, err
 	}
+	defer a.Close() // positioning is all it is for
 	d, err := cfg.dialer()
 	if err != nil {
 		return nil, err

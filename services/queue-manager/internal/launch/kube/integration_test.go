@@ -150,13 +150,7 @@ func TestIntegrationWatch(t *testing.T) {
 	t.Run("job failed", func(t *testing.T) {
 		s := itSpec("loader-producer", "a00001.load.1")
 		job := launchPending(s)
-		now := metav1.Now()
-		job.Status.StartTime = &now
-		job.Status.Failed = 1
-		job.Status.Conditions = []batchv1.JobCondition{
-			{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now, LastProbeTime: now},
-			{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now, LastProbeTime: now},
-		}
+		failJob(job, metav1.Now())
 		if _, err := client.BatchV1().Jobs(ns).UpdateStatus(ctx, job, metav1.UpdateOptions{}); err != nil {
 			t.Fatalf("update job status: %v", err)
 		}
@@ -167,14 +161,7 @@ func TestIntegrationWatch(t *testing.T) {
 		s := itSpec("arango-connector", "a00002.store.1")
 		job := launchPending(s)
 		start := metav1.NewTime(time.Now().Add(-time.Minute).Truncate(time.Second))
-		now := metav1.NewTime(time.Now().Truncate(time.Second))
-		job.Status.StartTime = &start
-		job.Status.CompletionTime = &now
-		job.Status.Succeeded = 1
-		job.Status.Conditions = []batchv1.JobCondition{
-			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, Reason: "CompletionsReached", LastTransitionTime: now, LastProbeTime: now},
-			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, Reason: "CompletionsReached", Message: "Reached expected number of succeeded pods", LastTransitionTime: now, LastProbeTime: now},
-		}
+		completeJob(job, start, metav1.NewTime(time.Now().Truncate(time.Second)))
 		if _, err := client.BatchV1().Jobs(ns).UpdateStatus(ctx, job, metav1.UpdateOptions{}); err != nil {
 			t.Fatalf("update job status: %v", err)
 		}

@@ -3,18 +3,14 @@
 package kube
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/streamforge/streamforge/libs/store/sqlite"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 )
@@ -28,22 +24,11 @@ import (
 func TestIntegrationEngineDoesNotRetryARefusedConfiguration(t *testing.T) {
 	client, ns := itClient(t)
 	k := itLauncher(t, client, ns)
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "qm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng := flow.NewEngine(flow.NewRepo(st), k, nopPublisher{}, flow.Options{
+	eng := runEngine(t, k, flow.Options{
 		RetryBase: 10 * time.Millisecond, RetryMax: 20 * time.Millisecond,
 		HeartbeatTimeout: time.Hour, MaxAttempts: 5,
 	})
-	if err := eng.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	eng.Flowing()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go func() { _ = eng.Run(ctx, 50*time.Millisecond) }()
+	ctx := t.Context()
 
 	w, err := eng.Submit(ctx, flow.Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades"},
 		TimeRange: "2024-08-01:2024-08-02", Steps: []string{"load"}})
@@ -60,37 +45,17 @@ func TestIntegrationEngineDoesNotRetryARefusedConfiguration(t *testing.T) {
 			ExitCode: launch.ExitConfig, Reason: "Error", Message: "TIME_RANGE: end before start", StartedAt: now, FinishedAt: now,
 		}},
 	}}})
-	job.Status.StartTime = &now
-	job.Status.Failed = 1
-	job.Status.Conditions = []batchv1.JobCondition{
-		{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now, LastProbeTime: now},
-		{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now, LastProbeTime: now},
-	}
+	failJob(job, now)
 	// The failed Pod alone may already have ended the step, and the engine
 	// removed its Job: the Job controller's verdict then comes too late.
 	if _, err := client.BatchV1().Jobs(ns).UpdateStatus(ctx, job, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got, err := eng.Get(ctx, w.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if flow.Terminal(got.State) {
-			s := got.Steps[0]
-			if got.State != flow.Failed || len(s.Attempts) != 1 {
-				t.Fatalf("workflow %s with attempts %+v, want failed after one attempt", got.State, s.Attempts)
-			}
-			if !strings.Contains(s.Attempts[0].Message, "configuration refused") || !strings.Contains(s.Attempts[0].Message, "TIME_RANGE: end before start") {
-				t.Errorf("attempt 1: %q, want the refused configuration and the container's message", s.Attempts[0].Message)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("workflow still %s: %+v", got.State, got.Steps[0].Attempts)
-		}
-		time.Sleep(50 * time.Millisecond)
+	got := waitEnded(t, eng, w.ID)
+	if s := got.Steps[0]; got.State != flow.Failed || len(s.Attempts) != 1 {
+		t.Fatalf("workflow %s with attempts %+v, want failed after one attempt", got.State, s.Attempts)
+	} else if !strings.Contains(s.Attempts[0].Message, "configuration refused") || !strings.Contains(s.Attempts[0].Message, "TIME_RANGE: end before start") {
+		t.Errorf("attempt 1: %q, want the refused configuration and the container's message", s.Attempts[0].Message)
 	}
 	jobs, err := client.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=streamforge"})
 	if err != nil {

@@ -4,17 +4,14 @@ package kube
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/streamforge/streamforge/libs/store/sqlite"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/flow"
 	"github.com/streamforge/streamforge/services/queue-manager/internal/launch"
 )
@@ -43,13 +40,7 @@ func (t *tee) recorded() []launch.Spec {
 // complete marks the Job finished, as the Job controller would.
 func complete(t *testing.T, k *tee, ns string, job *batchv1.Job) {
 	t.Helper()
-	start := metav1.NewTime(time.Now().Add(-time.Second).Truncate(time.Second))
-	end := metav1.NewTime(time.Now().Truncate(time.Second))
-	job.Status.StartTime, job.Status.CompletionTime, job.Status.Succeeded = &start, &end, 1
-	job.Status.Conditions = []batchv1.JobCondition{
-		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, Reason: "CompletionsReached", LastTransitionTime: end, LastProbeTime: end},
-		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, Reason: "CompletionsReached", LastTransitionTime: end, LastProbeTime: end},
-	}
+	completeJob(job, metav1.NewTime(time.Now().Add(-time.Second).Truncate(time.Second)), metav1.NewTime(time.Now().Truncate(time.Second)))
 	if _, err := k.client.BatchV1().Jobs(ns).UpdateStatus(t.Context(), job, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,19 +57,8 @@ func complete(t *testing.T, k *tee, ns string, job *batchv1.Job) {
 func TestIntegrationScenario1Jobs(t *testing.T) {
 	client, ns := itClient(t)
 	k := &tee{Launcher: itLauncher(t, client, ns)}
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "qm.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	eng := flow.NewEngine(flow.NewRepo(st), k, nopPublisher{}, flow.Options{HeartbeatTimeout: time.Hour, MaxAttempts: 1})
-	if err := eng.Start(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	eng.Flowing()
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go func() { _ = eng.Run(ctx, 50*time.Millisecond) }()
+	eng := runEngine(t, k, flow.Options{HeartbeatTimeout: time.Hour, MaxAttempts: 1})
+	ctx := t.Context()
 
 	w, err := eng.Submit(ctx, flow.Request{Symbols: []string{"BTCUSDT"}, Types: []string{"api_trades", "api_candles_5m"},
 		TimeRange: "2026-10-01:2026-11-01", Steps: []string{"load", "store", "graph", "train"}})

@@ -6,9 +6,12 @@ package stacktest
 import (
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamforge/streamforge/libs/testkit"
+	"github.com/streamforge/streamforge/platform/devstack/internal/scenario"
 	"github.com/streamforge/streamforge/platform/devstack/internal/stack"
 )
 
@@ -37,4 +40,39 @@ func FreeAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// CheckStored fails t unless the summary's stored collections are the
+// BTCUSDT 5-minute candles and trades of timeRange (from:to, days), each
+// holding exactly as many documents as the simulator's s.Market() has. It
+// returns the simulator's number of candles.
+func CheckStored(t *testing.T, s *stack.Stack, sum *scenario.Summary, timeRange string) (candles int) {
+	t.Helper()
+	from, to, ok := strings.Cut(timeRange, ":")
+	start, err1 := time.Parse(time.DateOnly, from)
+	end, err2 := time.Parse(time.DateOnly, to)
+	if !ok || err1 != nil || err2 != nil {
+		t.Fatalf("time range %q is not from:to in days", timeRange)
+	}
+	k, err := s.Market().Candles("BTCUSDT", "5m", start, end.Add(-time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trades, err := s.Market().AggTrades("BTCUSDT", start, end.Add(-time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Stored) != 2 {
+		t.Errorf("stored collections %v, want candles and trades", sum.Stored)
+	}
+	for coll, n := range sum.Stored {
+		want := int64(len(trades))
+		if strings.Contains(coll, "candles") {
+			want = int64(len(k))
+		}
+		if n != want {
+			t.Errorf("%s holds %d documents, the simulator has %d", coll, n, want)
+		}
+	}
+	return len(k)
 }

@@ -240,35 +240,6 @@ func up(ctx context.Context, t *testing.T, e nodeEnv) (*stack.Stack, *sqlite.Sto
 	return s, st
 }
 
-// checkExact fails unless every stored collection holds exactly the
-// simulator's candles or trades of timeRange.
-func checkExact(t *testing.T, s *stack.Stack, sum *scenario.Summary, timeRange string) {
-	t.Helper()
-	r := strings.Split(timeRange, ":")
-	from, _ := time.Parse(time.DateOnly, r[0])
-	to, _ := time.Parse(time.DateOnly, r[1])
-	candles, err := s.Market().Candles("BTCUSDT", "5m", from, to.Add(-time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	trades, err := s.Market().AggTrades("BTCUSDT", from, to.Add(-time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(sum.Stored) != 2 {
-		t.Errorf("stored collections %v, want candles and trades", sum.Stored)
-	}
-	for coll, n := range sum.Stored {
-		want := int64(len(trades))
-		if strings.Contains(coll, "candles") {
-			want = int64(len(candles))
-		}
-		if n != want {
-			t.Errorf("%s holds %d documents, the simulator has %d", coll, n, want)
-		}
-	}
-}
-
 // checkModel fails unless the workflow's model is in the S3 bucket.
 func checkModel(ctx context.Context, t *testing.T, e nodeEnv, sum *scenario.Summary, timeRange string) {
 	t.Helper()
@@ -330,7 +301,7 @@ func TestNodeScenario1(t *testing.T) {
 	}
 	sum.Print(&out)
 	t.Logf("Scenario 1 on Pods (%s): %s\n%s", timeRange, sum.Took.Round(time.Millisecond), out.String())
-	checkExact(t, s, sum, timeRange)
+	stacktest.CheckStored(t, s, sum, timeRange)
 	checkModel(ctx, t, e, sum, timeRange)
 	// Every step ran as a Pod of the node, and each exited 0.
 	kubectl(ctx, t, nil, "-n", namespace, "wait", "--for=condition=complete", "--timeout=120s", "job", "-l", "app.kubernetes.io/managed-by=queue-manager")

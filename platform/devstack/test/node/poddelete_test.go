@@ -12,6 +12,7 @@ import (
 
 	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/platform/devstack/internal/scenario"
+	"github.com/streamforge/streamforge/platform/devstack/internal/stacktest"
 )
 
 // runningPod waits for a Running first-attempt Pod of step and returns its
@@ -87,7 +88,7 @@ func TestNodePodDelete(t *testing.T) {
 	}
 	r.sum.Print(&out)
 	t.Logf("pod-delete on Pods (%s): %s\n%s\n%s", timeRange, r.sum.Took.Round(time.Millisecond), strings.Join(report, "\n"), out.String())
-	checkExact(t, s, r.sum, timeRange)
+	stacktest.CheckStored(t, s, r.sum, timeRange)
 	retried := map[string]bool{}
 	for _, step := range r.sum.Workflow.Steps {
 		if len(step.Attempts) > 1 {

@@ -78,35 +78,16 @@ func testScenario1(t *testing.T, o stack.Options, timeRange string) {
 	t.Logf("\n%s", out.String())
 
 	// The store holds exactly the simulator's candles and trades.
+	candles := stacktest.CheckStored(t, s, sum, timeRange)
 	r := strings.Split(timeRange, ":")
 	from, _ := time.Parse(time.DateOnly, r[0])
 	to, _ := time.Parse(time.DateOnly, r[1])
-	candles, err := s.Market().Candles("BTCUSDT", "5m", from, to.Add(-time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	trades, err := s.Market().AggTrades("BTCUSDT", from, to.Add(-time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for coll, n := range sum.Stored {
-		want := int64(len(trades))
-		if strings.Contains(coll, "candles") {
-			want = int64(len(candles))
-		}
-		if n != want {
-			t.Errorf("%s holds %d documents, the simulator has %d", coll, n, want)
-		}
-	}
-	if len(sum.Stored) != 2 {
-		t.Errorf("stored collections %v, want candles and trades", sum.Stored)
-	}
 	checkCoverage(t, sum, from, to, out.String())
 	// The graph: a node per candle after the features' warm-up, with the
 	// trade aggregates among the features.
 	g := sum.Graph
-	if g.Kind != "visibility" || g.Nodes < len(candles)-13 || g.Nodes > len(candles) || g.Edges < g.Nodes {
-		t.Errorf("graph %+v for %d candles", g, len(candles))
+	if g.Kind != "visibility" || g.Nodes < candles-13 || g.Nodes > candles || g.Edges < g.Nodes {
+		t.Errorf("graph %+v for %d candles", g, candles)
 	}
 	if !strings.Contains(strings.Join(g.Features, ","), "trade_imbalance") {
 		t.Errorf("graph features %v lack the agg-trade aggregates", g.Features)

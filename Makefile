@@ -188,6 +188,7 @@ lint: vet staticcheck
 	bash platform/scripts/vendor-axe.sh --check
 	bash platform/scripts/check-dockerfiles.sh
 	bash platform/scripts/check-ci.sh
+	bash platform/scripts/check-ports.sh
 	bash platform/scripts/test-repo-checks.sh
 	@if command -v kustomize >/dev/null; then for d in $(KUSTOMIZATIONS); do kustomize build $$d >/dev/null || { echo "kustomize build $$d failed"; exit 1; }; done; echo "kustomize build $(KUSTOMIZATIONS): OK"; else echo "kustomize not installed: skipped (.ci/run installs it)"; fi
 	@if command -v hadolint >/dev/null; then hadolint services/Dockerfile platform/Dockerfile .devcontainer/Dockerfile && echo "hadolint: OK"; else echo "hadolint not installed: skipped (.ci/run installs it)"; fi

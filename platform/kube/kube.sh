@@ -12,9 +12,9 @@
 #
 # Environment:
 #   KUBE_VERSION            k8s.io/kubernetes version to build (default v1.37.2)
-#   KUBE_PORT               kube-apiserver secure port (default 46443)
-#   ETCD_PORT               etcd client port (default 42379)
-#   ETCD_PEER_PORT          etcd peer port (default 42380)
+#   KUBE_PORT               kube-apiserver secure port (default 26443)
+#   ETCD_PORT               etcd client port (default 22379)
+#   ETCD_PEER_PORT          etcd peer port (default 22380)
 #   KUBE_CONTROLLER_MANAGER 1 to also build and run kube-controller-manager
 #                           (Job controller, garbage collector, namespace
 #                           controller). Off by default: tests that set Job
@@ -39,9 +39,9 @@ KUBECONFIG_FILE="${RUN_DIR}/kubeconfig"
 
 KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
 KUBE_HOST=127.0.0.1
-KUBE_PORT=${KUBE_PORT:-46443}
-ETCD_PORT=${ETCD_PORT:-42379}
-ETCD_PEER_PORT=${ETCD_PEER_PORT:-42380}
+KUBE_PORT=${KUBE_PORT:-26443}
+ETCD_PORT=${ETCD_PORT:-22379}
+ETCD_PEER_PORT=${ETCD_PEER_PORT:-22380}
 KUBE_CONTROLLER_MANAGER=${KUBE_CONTROLLER_MANAGER:-0}
 KUBE_START_TIMEOUT=${KUBE_START_TIMEOUT:-90}
 KUBE_STOP_TIMEOUT=${KUBE_STOP_TIMEOUT:-30}

@@ -12,9 +12,9 @@
 #   eval "$(platform/prometheus/prometheus.sh env)"   # PROMETHEUS_IT_* for the tests
 #
 # Environment:
-#   PROMETHEUS_PORT        listen port on 127.0.0.1 (default 39090)
+#   PROMETHEUS_PORT        listen port on 127.0.0.1 (default 29090)
 #   PROMETHEUS_SD_ADDR     queue-manager's address the discovery asks
-#                          (default 127.0.0.1:39080): the tests start their
+#                          (default 127.0.0.1:29080): the tests start their
 #                          stack's queue-manager there
 #   PROMETHEUS_INTERVAL    scrape and evaluation interval (default 1s)
 #   PROMETHEUS_HOME        cache directory (default <repo>/.cache/prometheus)
@@ -40,8 +40,8 @@ LOG_FILE="${RUN_DIR}/prometheus.log"
 RULES_DIR="${RUN_DIR}/rules"
 
 PROMETHEUS_HOST=127.0.0.1
-PROMETHEUS_PORT=${PROMETHEUS_PORT:-39090}
-PROMETHEUS_SD_ADDR=${PROMETHEUS_SD_ADDR:-127.0.0.1:39080}
+PROMETHEUS_PORT=${PROMETHEUS_PORT:-29090}
+PROMETHEUS_SD_ADDR=${PROMETHEUS_SD_ADDR:-127.0.0.1:29080}
 PROMETHEUS_INTERVAL=${PROMETHEUS_INTERVAL:-1s}
 PROMETHEUS_BIN=${PROMETHEUS_BIN:-prometheus}
 PROMETHEUS_START_TIMEOUT=${PROMETHEUS_START_TIMEOUT:-30}

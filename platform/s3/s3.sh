@@ -8,7 +8,7 @@
 #
 # Environment:
 #   S3_VERSITYGW_VERSION  github.com/versity/versitygw version (default v1.8.0)
-#   S3_PORT               listen port on 127.0.0.1 (default 47000)
+#   S3_PORT               listen port on 127.0.0.1 (default 27100)
 #   S3_BUCKET             bucket the tests use, printed by env (default streamforge-it)
 #   S3_ACCESS_KEY         root access key (default: random per start)
 #   S3_SECRET_KEY         root secret key (default: random per start)
@@ -35,7 +35,7 @@ S3_VERSITYGW_VERSION=${S3_VERSITYGW_VERSION:-v1.8.0}
 # integration tests use its bridge address (platform/kube/node.sh), which
 # both the host and the Pods reach.
 S3_HOST=${S3_HOST:-127.0.0.1}
-S3_PORT=${S3_PORT:-47000}
+S3_PORT=${S3_PORT:-27100}
 S3_BUCKET=${S3_BUCKET:-streamforge-it}
 S3_START_TIMEOUT=${S3_START_TIMEOUT:-30}
 S3_STOP_TIMEOUT=${S3_STOP_TIMEOUT:-15}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Self-test of check-dockerfiles.sh and check-ci.sh: each runs on a copy of
+# Self-test of check-dockerfiles.sh, check-ci.sh and check-ports.sh: each runs on a copy of
 # the files it reads, first as they are (it must pass), then once per case
 # with one thing broken (it must fail and name that thing). A check that
 # stops catching what it is for fails here.
@@ -11,10 +11,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 tmp=$(mktemp -d)
 trap 'rm -rf "${tmp}"' EXIT
 
-# The files the two checks read, as git knows them plus any not yet added.
+# The files the checks read, as git knows them plus any not yet added.
 mapfile -t files < <(git ls-files -co --exclude-standard -- \
   go.work Makefile .gitlab-ci.yml .gitlab platform/.gitlab-ci.yml platform/Dockerfile platform/VERSION \
-  platform/scripts/check-dockerfiles.sh platform/scripts/check-ci.sh .devcontainer/Dockerfile \
+  platform/scripts/check-dockerfiles.sh platform/scripts/check-ci.sh platform/scripts/check-ports.sh \
+  'platform/*/*.sh' .devcontainer/Dockerfile \
   services/Dockerfile services/image-args 'services/*/VERSION' 'services/*/go.mod' 'services/*/go.sum' \
   'services/*/cmd/*/main.go')
 
@@ -43,6 +44,11 @@ check() {
 
 check as-is-dockerfiles check-dockerfiles.sh ""
 check as-is-ci check-ci.sh ""
+check as-is-ports check-ports.sh ""
+check ephemeral-port check-ports.sh "default port 39092 is in the ephemeral range" \
+  "sed -i 's/KAFKA_PORT:-21092/KAFKA_PORT:-39092/' platform/kafka/kafka.sh"
+check ephemeral-addr check-ports.sh "default port 39080 is in the ephemeral range" \
+  "sed -i 's/PROMETHEUS_SD_ADDR:-127.0.0.1:29080/PROMETHEUS_SD_ADDR:-127.0.0.1:39080/' platform/prometheus/prometheus.sh"
 
 check no-version check-dockerfiles.sh "missing services/gnn-trainer/VERSION" \
   "rm services/gnn-trainer/VERSION"

@@ -127,11 +127,7 @@ func (f *Feed) Stream(ctx context.Context, symbol string, send func(Frame) error
 			}
 		case now := <-tick.C:
 			mu.Lock()
-			fr, changed := model.Frame(now)
-			if !changed && now.Sub(last) >= quiet {
-				model.changed = true
-				fr, changed = model.Frame(now)
-			}
+			fr, changed := model.FrameFor(&model.own, now, now.Sub(last) >= quiet)
 			fr.Live, fr.Workflow = cur.Workflow != "", cur.Workflow
 			mu.Unlock()
 			if !changed {

@@ -29,7 +29,7 @@ type testBroker struct {
 	refuse    atomic.Bool
 }
 
-func newTestBroker(t *testing.T, topics ...string) *testBroker {
+func newTestBroker(t testing.TB, topics ...string) *testBroker {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topics...))
 	if err != nil {
@@ -68,7 +68,7 @@ func (b *testBroker) positioned(topics ...string) int {
 	return n
 }
 
-func (b *testBroker) publish(t *testing.T, ctx context.Context, topic string, vs ...any) {
+func (b *testBroker) publish(t testing.TB, ctx context.Context, topic string, vs ...any) {
 	t.Helper()
 	msgs := make([]bus.Message, len(vs))
 	for i, v := range vs {
@@ -111,7 +111,7 @@ type client struct {
 // called with each frame before it is handed on.
 func watch(ctx context.Context, f *Feed, send func(Frame)) *client {
 	ctx, cancel := context.WithCancel(ctx)
-	c := &client{frames: make(chan Frame, 100_000), done: make(chan error, 1), stop: cancel}
+	c := &client{frames: make(chan Frame, 1024), done: make(chan error, 1), stop: cancel}
 	go func() {
 		c.done <- f.Stream(ctx, "ETHUSDT", func(fr Frame) error {
 			if send != nil {
@@ -128,7 +128,7 @@ func watch(ctx context.Context, f *Feed, send func(Frame)) *client {
 }
 
 // until returns the first frame ok accepts.
-func (c *client) until(t *testing.T, ctx context.Context, what string, ok func(Frame) bool) Frame {
+func (c *client) until(t testing.TB, ctx context.Context, what string, ok func(Frame) bool) Frame {
 	t.Helper()
 	var last Frame
 	for {
@@ -144,7 +144,7 @@ func (c *client) until(t *testing.T, ctx context.Context, what string, ok func(F
 }
 
 // leave stops the client and waits for its Stream to return.
-func (c *client) leave(t *testing.T) {
+func (c *client) leave(t testing.TB) {
 	t.Helper()
 	c.stop()
 	if err := <-c.done; err != nil {
@@ -235,7 +235,7 @@ func TestHubLateJoiner(t *testing.T) {
 	defer f.Close()
 
 	early := watch(ctx, f, nil)
-	var candles map[int64]Candle = map[int64]Candle{}
+	candles := map[int64]Candle{}
 	early.until(t, ctx, "the book and every trade", func(fr Frame) bool {
 		for _, c := range fr.Candles {
 			candles[c.Time] = c

@@ -6,7 +6,8 @@
 // fast the topics are.
 //
 // The Model is pure (records and the time in, frames out); Feed tails
-// Kafka into it.
+// Kafka into it, one Model per live stream of a symbol shared by all its
+// clients (hub.go).
 package market
 
 import (
@@ -81,7 +82,8 @@ type Frame struct {
 	Mid       float64 `json:"mid"`
 	Imbalance float64 `json:"imbalance"`
 	// Trades are the trades since the last frame, newest first (at most
-	// MaxTrades); NewTrades counts them all.
+	// MaxTrades); NewTrades counts them all (in a first frame, all since
+	// the model's first), TradeCount every trade the model took.
 	Trades     []Trade `json:"trades"`
 	NewTrades  int     `json:"new_trades"`
 	TradeCount int64   `json:"trade_count"`

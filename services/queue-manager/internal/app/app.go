@@ -279,7 +279,9 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config) error {
 	if lg, ok := l.(launch.Logs); ok {
 		a.SetLogs(lg)
 	}
-	a.SetMarket(&market.Feed{Bus: cfg.Config, Find: a.LiveStreams, Log: rt.Log})
+	feed := &market.Feed{Bus: cfg.Config, Find: a.LiveStreams, Metrics: market.NewMetrics(rt.Registry), Log: rt.Log}
+	defer feed.Close()
+	a.SetMarket(feed)
 	a.Mount(rt.Router)
 	console.Mount(rt.Router, console.Settings{Auth: cfg.Mode, Issuer: cfg.IssuerURL, ClientID: cfg.ConsoleClient})
 	rt.Router.Get(SDPath, sdTargets(targets))

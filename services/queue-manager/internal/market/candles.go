@@ -10,25 +10,29 @@ const (
 	KeepMinuteCandles = 120
 )
 
-// series is the candles of one span built from trades, oldest first, and
-// which of them changed since the last frame.
+// series is the candles of one span built from trades, oldest first, each
+// stamped with the model's revision of its last change.
 type series struct {
-	span      int64 // ms
-	keep      int
-	candles   []Candle
-	dirtyFrom int64 // the oldest candle changed since the last frame (0: none)
-	sentOnce  bool
+	span    int64 // ms
+	keep    int
+	candles []keptCandle
 }
 
-// add puts a trade at ms (epoch) into its candle.
-func (s *series) add(ms int64, price, qty float64) {
+type keptCandle struct {
+	Candle
+	rev int64
+}
+
+// add puts a trade at ms (epoch) into its candle at the model's revision
+// rev.
+func (s *series) add(rev, ms int64, price, qty float64) {
 	start := ms - ms%s.span
-	i, found := slices.BinarySearchFunc(s.candles, start, func(c Candle, t int64) int { return cmp64(c.Time, t) })
+	i, found := slices.BinarySearchFunc(s.candles, start, func(c keptCandle, t int64) int { return cmp64(c.Time, t) })
 	if !found {
 		if i == 0 && len(s.candles) >= s.keep {
 			return // older than every candle kept
 		}
-		s.candles = slices.Insert(s.candles, i, Candle{Time: start, Open: price, High: price, Low: price, Close: price})
+		s.candles = slices.Insert(s.candles, i, keptCandle{Candle: Candle{Time: start, Open: price, High: price, Low: price, Close: price}})
 		if len(s.candles) > s.keep {
 			s.candles = s.candles[len(s.candles)-s.keep:]
 			i--
@@ -38,20 +42,17 @@ func (s *series) add(ms int64, price, qty float64) {
 	c.High, c.Low, c.Close = max(c.High, price), min(c.Low, price), price
 	c.Volume += qty
 	c.Trades++
-	if s.dirtyFrom == 0 || start < s.dirtyFrom {
-		s.dirtyFrom = start
-	}
+	c.rev = rev
 }
 
-// changed returns the candles changed since the last call (all kept on the
-// first), oldest first, never nil.
-func (s *series) changed() []Candle {
+// since returns the candles changed after revision rev (all kept for 0),
+// oldest first, never nil.
+func (s *series) since(rev int64) []Candle {
 	out := []Candle{}
 	for _, c := range s.candles {
-		if !s.sentOnce || (s.dirtyFrom != 0 && c.Time >= s.dirtyFrom) {
-			out = append(out, c)
+		if c.rev > rev {
+			out = append(out, c.Candle)
 		}
 	}
-	s.dirtyFrom, s.sentOnce = 0, true
 	return out
 }

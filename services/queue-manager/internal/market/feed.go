@@ -8,7 +8,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/streamforge/streamforge/libs/binance"
 	"github.com/streamforge/streamforge/libs/bus"
 )
 
@@ -24,7 +23,9 @@ func (l Live) same(o Live) bool { return l.Workflow == o.Workflow && maps.Equal(
 // Finder returns what streams symbol now (the zero Live when nothing does).
 type Finder func(ctx context.Context, symbol string) (Live, error)
 
-// Feed follows a symbol's live topics and sends frames.
+// Feed follows a symbol's live topics and sends frames. The clients of
+// one live stream share one set of topic readers (a hub, hub.go): each
+// record is decoded once however many watch. Close it when done.
 type Feed struct {
 	// Bus reaches the data topics.
 	Bus bus.Config
@@ -34,12 +35,23 @@ type Feed struct {
 	// Every is the time between frames (default 250 ms: four a second,
 	// whatever the topics' rate); Resolve between Find calls (default 2 s).
 	Every, Resolve time.Duration
+	// Linger is how long the readers of a symbol outlive its last client
+	// (DefaultLinger when not positive): a page reloaded does not read the
+	// topics again.
+	Linger time.Duration
 	// Depth is the book levels a side (DefaultDepth when not positive).
 	Depth int
-	Log   zerolog.Logger
+	// Metrics counts hubs, clients and records decoded (nil: unregistered).
+	Metrics *Metrics
+	Log     zerolog.Logger
+
+	mu     sync.Mutex
+	hubs   map[string]*hub // by hubKey
+	closed bool
+	wg     sync.WaitGroup // the hubs' readers
 }
 
-// Lookbacks: how far back a feed starts reading. The book needs its last
+// Lookbacks: how far back a hub starts reading. The book needs its last
 // snapshot (the loaders publish one every LOADER_SNAPSHOT_INTERVAL, 1 m by
 // default); the trades fill the first candles.
 const (
@@ -52,9 +64,11 @@ const (
 
 // Stream sends symbol's frames to send while a workflow streams it, until
 // ctx ends (nil) or send fails (its error). A frame goes out when something
-// changed, at most every Every, and at least every 2 s. When nothing
-// streams the symbol, at the start or once its stream ended, one frame with
-// Live false is sent and Stream returns nil: a client asks again later.
+// changed, at most every Every, and at least every 2 s; the first carries
+// the book and every candle the symbol's hub holds. When nothing streams
+// the symbol, at the start or once its stream ended, one frame with Live
+// false is sent and Stream returns nil: a client asks again later. A
+// Stream that is slow to send holds up no other.
 func (f *Feed) Stream(ctx context.Context, symbol string, send func(Frame) error) error {
 	every, resolve := f.Every, f.Resolve
 	if every <= 0 {
@@ -64,34 +78,16 @@ func (f *Feed) Stream(ctx context.Context, symbol string, send func(Frame) error
 		resolve = 2 * time.Second
 	}
 	var (
-		mu    sync.Mutex
-		model = NewModel(symbol, f.Depth)
-		cur   Live
-		stop  = func() {}
+		h   *hub
+		cur Cursor // where this client stands in h's model
 	)
-	defer func() { stop() }()
-	follow := func(l Live) {
-		stop()
-		mu.Lock()
-		model, cur = NewModel(symbol, f.Depth), l
-		m := model
-		mu.Unlock()
-		tctx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		for topic, s := range l.Topics {
-			wg.Go(func() {
-				f.tail(tctx, topic, s, func(r binance.LiveRecord) {
-					mu.Lock()
-					if m == model { // records of a stream no longer followed are dropped
-						m.Apply(s, r, time.Now())
-					}
-					mu.Unlock()
-				})
-			})
+	defer func() {
+		if h != nil {
+			f.leave(h)
 		}
-		stop = func() { cancel(); wg.Wait() }
-	}
-	// find follows what streams symbol now; false when nothing does.
+	}()
+	// find joins the hub of what streams symbol now; false when nothing
+	// does.
 	find := func() bool {
 		l, err := f.Find(ctx, symbol)
 		if err != nil {
@@ -101,14 +97,18 @@ func (f *Feed) Stream(ctx context.Context, symbol string, send func(Frame) error
 		if l.Workflow == "" {
 			return false
 		}
-		if !l.same(cur) {
-			follow(l)
+		if h == nil || !l.same(h.live) {
+			if h != nil {
+				f.leave(h)
+			}
+			h, cur = f.join(symbol, l), Cursor{}
 		}
 		return true
 	}
-	idle := func() error {
-		return send(Frame{Symbol: symbol, At: time.Now().UnixMilli(), Bids: []Level{}, Asks: []Level{}, Trades: []Trade{}, Candles: []Candle{}, MinuteCandles: []Candle{}, Marks: []Mark{}})
+	empty := func(now time.Time) Frame {
+		return Frame{Symbol: symbol, At: now.UnixMilli(), Bids: []Level{}, Asks: []Level{}, Trades: []Trade{}, Candles: []Candle{}, MinuteCandles: []Candle{}, Marks: []Mark{}}
 	}
+	idle := func() error { return send(empty(time.Now())) }
 	if !find() {
 		return idle()
 	}
@@ -126,15 +126,16 @@ func (f *Feed) Stream(ctx context.Context, symbol string, send func(Frame) error
 				return idle()
 			}
 		case now := <-tick.C:
-			mu.Lock()
-			fr, changed := model.Frame(now)
-			if !changed && now.Sub(last) >= quiet {
-				model.changed = true
-				fr, changed = model.Frame(now)
-			}
-			fr.Live, fr.Workflow = cur.Workflow != "", cur.Workflow
-			mu.Unlock()
-			if !changed {
+			var fr Frame
+			if h != nil {
+				var changed bool
+				if fr, changed = h.frame(&cur, now, now.Sub(last) >= quiet); !changed {
+					continue
+				}
+				fr.Live, fr.Workflow = true, h.live.Workflow
+			} else if now.Sub(last) >= quiet { // the finder failed so far: nothing to show but the time
+				fr = empty(now)
+			} else {
 				continue
 			}
 			last = now
@@ -142,40 +143,5 @@ func (f *Feed) Stream(ctx context.Context, symbol string, send func(Frame) error
 				return err
 			}
 		}
-	}
-}
-
-// tail reads topic from a little before now into apply until ctx ends; a
-// topic not created yet (its loader starting) is waited for.
-func (f *Feed) tail(ctx context.Context, topic string, s Stream, apply func(binance.LiveRecord)) {
-	since := time.Now().Add(-tradeLookback)
-	if s == Book {
-		since = time.Now().Add(-bookLookback)
-	}
-	var t *bus.Tail
-	for {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		var err error
-		t, err = bus.NewTail(pctx, f.Bus, topic, since, nil)
-		cancel()
-		if err == nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-	defer func() { _ = t.Close() }()
-	err := t.Run(ctx, func(_ context.Context, m bus.Message) error {
-		r, err := binance.DecodeLive(m.Value)
-		if err == nil {
-			apply(r)
-		}
-		return nil
-	})
-	if err != nil {
-		f.Log.Warn().Err(err).Str("topic", topic).Msg("live topic not read")
 	}
 }

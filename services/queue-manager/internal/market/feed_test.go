@@ -62,6 +62,7 @@ func testFeed(t *testing.T, cfg bus.Config, trades, book string) {
 			}
 			return Live{Workflow: "wf-1", Topics: map[string]Stream{trades: Trades, book: Book}}, nil
 		}}
+	defer f.Close()
 	var last Frame
 	done := make(chan error, 1)
 	frames := make(chan Frame, 1000)

@@ -6,7 +6,8 @@
 // fast the topics are.
 //
 // The Model is pure (records and the time in, frames out); Feed tails
-// Kafka into it.
+// Kafka into it, one Model per live stream of a symbol shared by all its
+// clients (hub.go).
 package market
 
 import (
@@ -81,7 +82,8 @@ type Frame struct {
 	Mid       float64 `json:"mid"`
 	Imbalance float64 `json:"imbalance"`
 	// Trades are the trades since the last frame, newest first (at most
-	// MaxTrades); NewTrades counts them all.
+	// MaxTrades); NewTrades counts them all (in a first frame, all since
+	// the model's first), TradeCount every trade the model took.
 	Trades     []Trade `json:"trades"`
 	NewTrades  int     `json:"new_trades"`
 	TradeCount int64   `json:"trade_count"`
@@ -101,8 +103,11 @@ type Frame struct {
 	Marks []Mark `json:"marks"`
 }
 
-// Model is the market of one symbol as its records tell it. It is not safe
-// for concurrent use.
+// Model is the market of one symbol as its records tell it. Many readers
+// can take frames of one Model, each with its own Cursor (FrameFor): a
+// record is applied once and stamped with the model's revision, and a
+// reader's frame carries what was stamped after its last one. It is not
+// safe for concurrent use.
 type Model struct {
 	symbol string
 	depth  int
@@ -112,16 +117,35 @@ type Model struct {
 	updateID   int64
 	gaps       int64
 	lastGap    string
-	marks      []Mark // since the last frame, at most maxMarks
 
-	pending    []Trade // since the last frame, oldest first, at most MaxTrades
-	newTrades  int
-	tradeCount int64
-	seconds    series
-	minutes    series
+	// rev counts the records applied; bookRev is the rev of the last change
+	// to the levels, top the levels sent for it (built once per change,
+	// whoever reads it first).
+	rev, bookRev int64
+	top          bookTop
+	marks        ring[Mark]  // the newest maxMarks
+	recent       ring[Trade] // the newest MaxTrades
+	tradeCount   int64
+	seconds      series
+	minutes      series
 
 	trades, book rate
-	changed      bool
+	own          Cursor // Frame's
+}
+
+// Cursor is where one reader of a Model stands: what its last frame
+// carried. The zero Cursor has seen nothing, so its first frame carries
+// all that is kept: every candle, the newest trades and marks, the book.
+type Cursor struct {
+	rev, trades int64
+	started     bool
+}
+
+// bookTop is the levels and figures of a frame for one state of the book.
+type bookTop struct {
+	rev                    int64 // bookRev they were built for (-1: none yet)
+	bids, asks             []Level
+	spread, mid, imbalance float64
 }
 
 // NewModel returns the empty market of symbol whose frames carry depth
@@ -130,7 +154,8 @@ func NewModel(symbol string, depth int) *Model {
 	if depth <= 0 {
 		depth = DefaultDepth
 	}
-	return &Model{symbol: symbol, depth: depth, bids: map[float64]float64{}, asks: map[float64]float64{}, changed: true,
+	return &Model{symbol: symbol, depth: depth, bids: map[float64]float64{}, asks: map[float64]float64{}, top: bookTop{rev: -1},
+		marks: newRing[Mark](maxMarks), recent: newRing[Trade](MaxTrades),
 		seconds: series{span: 1000, keep: KeepCandles}, minutes: series{span: 60_000, keep: KeepMinuteCandles}}
 }
 
@@ -158,7 +183,7 @@ func StreamOf(dataType string) (s Stream, ok bool) {
 
 // Apply takes one record of stream s received at now.
 func (m *Model) Apply(s Stream, r binance.LiveRecord, now time.Time) {
-	m.changed = true
+	m.rev++
 	switch r.Kind {
 	case binance.LiveTrade:
 		m.trade(r.Trade, now)
@@ -171,6 +196,7 @@ func (m *Model) Apply(s Stream, r binance.LiveRecord, now time.Time) {
 			m.mark(r.Snapshot.Time, "resync", "book taken again from a snapshot")
 		}
 		m.synced, m.updateID = true, r.Snapshot.LastUpdateID
+		m.bookRev = m.rev
 		m.book.add(now)
 	case binance.LiveDiff:
 		m.diff(r.Diff, now)
@@ -189,18 +215,14 @@ func (m *Model) Apply(s Stream, r binance.LiveRecord, now time.Time) {
 
 func (m *Model) trade(t binance.AggTrade, now time.Time) {
 	m.tradeCount++
-	m.newTrades++
 	side := "buy"
 	if t.BuyerMaker { // the maker bought: the taker sold
 		side = "sell"
 	}
-	if len(m.pending) == MaxTrades {
-		m.pending = slices.Delete(m.pending, 0, 1)
-	}
-	m.pending = append(m.pending, Trade{ID: t.AggID, Time: t.Time, Price: t.Price, Qty: t.Qty, Side: side})
+	m.recent.add(m.rev, Trade{ID: t.AggID, Time: t.Time, Price: t.Price, Qty: t.Qty, Side: side})
 	m.trades.add(now)
-	m.seconds.add(t.Time, t.Price, t.Qty)
-	m.minutes.add(t.Time, t.Price, t.Qty)
+	m.seconds.add(m.rev, t.Time, t.Price, t.Qty)
+	m.minutes.add(m.rev, t.Time, t.Price, t.Qty)
 }
 
 func (m *Model) diff(d binance.BookDiff, now time.Time) {
@@ -217,16 +239,12 @@ func (m *Model) diff(d binance.BookDiff, now time.Time) {
 	}
 	setLevels(m.bids, d.Bids)
 	setLevels(m.asks, d.Asks)
-	m.updateID = d.FinalUpdateID
+	m.updateID, m.bookRev = d.FinalUpdateID, m.rev
 }
 
-// mark records a moment for the timeline (the newest maxMarks between two
-// frames are kept).
+// mark records a moment for the timeline (the newest maxMarks are kept).
 func (m *Model) mark(at int64, kind, reason string) {
-	if len(m.marks) == maxMarks {
-		m.marks = slices.Delete(m.marks, 0, 1)
-	}
-	m.marks = append(m.marks, Mark{Time: at, Kind: kind, Reason: reason})
+	m.marks.add(m.rev, Mark{Time: at, Kind: kind, Reason: reason})
 }
 
 // setLevels sets absolute quantities; 0 removes a level.
@@ -241,43 +259,55 @@ func setLevels(side map[float64]float64, ls []Level) {
 }
 
 // Frame returns what changed since the last frame, at now; ok is false when
-// nothing did (rates aside), so a quiet market sends nothing.
-func (m *Model) Frame(now time.Time) (f Frame, ok bool) {
-	if !m.changed {
+// nothing did (rates aside), so a quiet market sends nothing. It is
+// FrameFor with the model's own cursor.
+func (m *Model) Frame(now time.Time) (f Frame, ok bool) { return m.FrameFor(&m.own, now, false) }
+
+// FrameFor returns what changed since c's last frame, at now, and moves c
+// on; ok is false when nothing did (rates aside) unless force is set. The
+// first frame of a cursor is always made.
+func (m *Model) FrameFor(c *Cursor, now time.Time, force bool) (f Frame, ok bool) {
+	if c.started && c.rev == m.rev && !force {
 		return Frame{}, false
 	}
-	m.changed = false
+	t := m.bookTop()
 	f = Frame{Symbol: m.symbol, At: now.UnixMilli(), Synced: m.synced, Gaps: m.gaps, LastGap: m.lastGap,
-		NewTrades: m.newTrades, TradeCount: m.tradeCount,
+		Bids: t.bids, Asks: t.asks, Spread: t.spread, Mid: t.mid, Imbalance: t.imbalance,
+		NewTrades: int(m.tradeCount - c.trades), TradeCount: m.tradeCount,
 		TradesPerSec: m.trades.perSecond(now), BookPerSec: m.book.perSecond(now)}
-	f.Bids = top(m.bids, m.depth, func(a, b float64) bool { return a > b })
-	f.Asks = top(m.asks, m.depth, func(a, b float64) bool { return a < b })
-	if len(f.Bids) > 0 && len(f.Asks) > 0 {
-		f.Spread = f.Asks[0][0] - f.Bids[0][0]
-		f.Mid = (f.Asks[0][0] + f.Bids[0][0]) / 2
+	f.Trades = m.recent.since(c.rev)
+	slices.Reverse(f.Trades) // newest first
+	f.Candles, f.MinuteCandles = m.seconds.since(c.rev), m.minutes.since(c.rev)
+	f.Marks = m.marks.since(c.rev)
+	c.rev, c.trades, c.started = m.rev, m.tradeCount, true
+	return f, true
+}
+
+// bookTop returns the frame's levels for the book as it is, built once per
+// change of the book. Frames share the slices: nobody writes to them.
+func (m *Model) bookTop() bookTop {
+	if m.top.rev == m.bookRev {
+		return m.top
+	}
+	t := bookTop{rev: m.bookRev}
+	t.bids = slices.Clip(top(m.bids, m.depth, func(a, b float64) bool { return a > b }))
+	t.asks = slices.Clip(top(m.asks, m.depth, func(a, b float64) bool { return a < b }))
+	if len(t.bids) > 0 && len(t.asks) > 0 {
+		t.spread = t.asks[0][0] - t.bids[0][0]
+		t.mid = (t.asks[0][0] + t.bids[0][0]) / 2
 		var bq, aq float64
-		for _, l := range f.Bids {
+		for _, l := range t.bids {
 			bq += l[1]
 		}
-		for _, l := range f.Asks {
+		for _, l := range t.asks {
 			aq += l[1]
 		}
 		if bq+aq > 0 {
-			f.Imbalance = (bq - aq) / (bq + aq)
+			t.imbalance = (bq - aq) / (bq + aq)
 		}
 	}
-	f.Trades = make([]Trade, len(m.pending))
-	for i, t := range m.pending {
-		f.Trades[len(m.pending)-1-i] = t
-	}
-	m.pending, m.newTrades = m.pending[:0], 0
-	f.Candles, f.MinuteCandles = m.seconds.changed(), m.minutes.changed()
-	f.Marks = slices.Clone(m.marks)
-	if f.Marks == nil {
-		f.Marks = []Mark{}
-	}
-	m.marks = m.marks[:0]
-	return f, true
+	m.top = t
+	return t
 }
 
 // top returns the n best levels of a side, best first.

@@ -108,6 +108,9 @@ func (f *Feed) join(symbol string, l Live) *hub {
 	}
 	f.wg.Go(func() {
 		readers.Wait()
+		for topic := range l.Topics { // a workflow's topics are not read again: no series left behind
+			m.decoded.DeleteLabelValues(topic)
+		}
 		m.hubs.Dec()
 		log.Info().Msg("market hub stopped")
 	})

@@ -306,6 +306,9 @@ func TestHubStopsWithTheLastClient(t *testing.T) {
 		}
 		other.leave(t)
 		waitFor(t, ctx, "the readers stopped after the last client left", func() bool { return testutil.ToFloat64(m.hubs) == 0 })
+		if n := testutil.CollectAndCount(m.decoded); n != 0 {
+			t.Errorf("%d records-decoded series left after the hub stopped, want none (a series per workflow topic for good)", n)
+		}
 		before := b.positioned(trades1, book1)
 		next := watch(ctx, f, nil)
 		next.until(t, ctx, "the book and every trade from new readers", seesAll(n))

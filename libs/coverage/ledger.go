@@ -1,8 +1,9 @@
 package coverage
 
 // Ledger is one symbol's and data type's ledger as a loader reports it in
-// its finished event's result: consecutive hours from From, run-length
-// encoded into spans of the same verdict.
+// its finished event's result (or a stopped live stream's interrupted
+// event's): consecutive hours from From, run-length encoded into spans of
+// the same verdict.
 type Ledger struct {
 	Symbol string `json:"symbol"`
 	Type   string `json:"type"`
@@ -40,8 +41,8 @@ func (l Ledger) Hours() []Hour {
 	return out
 }
 
-// Result is the part of a loader's finished-event result that carries its
-// ledgers.
+// Result is the part of a loader's finished (or interrupted) event's result
+// that carries its ledgers.
 type Result struct {
 	Coverage []Ledger `json:"coverage,omitempty"`
 }

@@ -5,7 +5,9 @@
 // The ledger is written in two steps. A loader keeps a Ledger per symbol
 // while it publishes (every record counted in its hour with its source,
 // every known hole noted with its reason) and sends the ledgers in its
-// finished event's result ("coverage": []Ledger). The connector that stores
+// finished event's result ("coverage": []Ledger); a live stream stopped
+// before its range's end, or without one, sends them in its interrupted
+// event's result, ending at the stop (Tracker.Stop). The connector that stores
 // the loader's records, once it has stored all of them, checks each hour's
 // count against the store (a disagreement makes the hour degraded) and
 // writes one document per hour into the store's Collection, keyed

@@ -1,8 +1,9 @@
 package coverage
 
 // Ledger is one symbol's and data type's ledger as a loader reports it in
-// its finished event's result: consecutive hours from From, run-length
-// encoded into spans of the same verdict.
+// its finished event's result (or a stopped live stream's interrupted
+// event's): consecutive hours from From, run-length encoded into spans of
+// the same verdict.
 type Ledger struct {
 	Symbol string `json:"symbol"`
 	Type   string `json:"type"`
@@ -40,8 +41,8 @@ func (l Ledger) Hours() []Hour {
 	return out
 }
 
-// Result is the part of a loader's finished-event result that carries its
-// ledgers.
+// Result is the part of a loader's finished (or interrupted) event's result
+// that carries its ledgers.
 type Result struct {
 	Coverage []Ledger `json:"coverage,omitempty"`
 }
@@ -57,6 +58,7 @@ type Tracker struct {
 	symbol, typ string
 	from, to    int64 // the range, epoch ms; to 0 while unknown (a live stream without an end)
 	first       int64 // the first hour's start
+	last        int64 // the latest record counted, epoch ms
 	hours       []acc
 	expect      Expect
 }
@@ -88,6 +90,29 @@ func (t *Tracker) End(to int64) {
 	t.grow(to - 1)
 }
 
+// Stop ends the range at ms (epoch ms): a stream stopped before its range's
+// end, or one without an end, covers the hours up to the stop, the stop's
+// own hour partial (an expected count counts up to ms), and none after it,
+// whatever End had set. A record counted at or after ms (an exchange clock
+// ahead of the local one) moves the stop just after it.
+func (t *Tracker) Stop(ms int64) {
+	if t.last >= ms {
+		ms = t.last + 1
+	}
+	if t.to > 0 && ms >= t.to {
+		return
+	}
+	if ms <= t.from {
+		t.to, t.hours = t.from, nil // stopped before the range began: no hour
+		return
+	}
+	t.to = ms
+	if keep := int((Floor(ms-1)-t.first)/HourMs) + 1; len(t.hours) > keep {
+		t.hours = t.hours[:keep]
+	}
+	t.grow(ms - 1)
+}
+
 func (t *Tracker) grow(ms int64) int {
 	if ms < t.from || (t.to > 0 && ms >= t.to) {
 		return -1
@@ -103,6 +128,7 @@ func (t *Tracker) grow(ms int64) int {
 // counted.
 func (t *Tracker) Count(ms int64, src Source) {
 	if i := t.grow(ms); i >= 0 {
+		t.last = max(t.last, ms)
 		t.hours[i].n++
 		t.hours[i].src |= sourceBit(src)
 	}

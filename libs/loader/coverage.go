@@ -10,8 +10,10 @@ import (
 // The loader keeps one coverage.Tracker per symbol in its symbolWriter:
 // every record the writer takes is counted in its hour with the source the
 // writer is set to (w.src), and the places that find a hole note it. The
-// ledgers go into the finished event's result (coverageResult); the
-// connector checks them against the store and writes them (libs/coverage).
+// ledgers go into the finished event's result (coverageResult), and, for a
+// live stream stopped before its range's end or without one, into the
+// interrupted event's, ending at the stop (stoppedLedgers); the connector
+// checks them against the store and writes them (libs/coverage).
 
 // newTracker returns the tracker of sym over [from, to) (epoch ms; to 0: an
 // unbounded stream). Candles have an expected count per hour: the candles
@@ -48,7 +50,8 @@ func noteHours(cov *coverage.Tracker, from, to int64, st coverage.State, reason,
 	}
 }
 
-// coverageResult is the finished event's result: the symbols' ledgers.
+// coverageResult is the finished (or a stopped stream's interrupted)
+// event's result: the symbols' ledgers.
 func coverageResult(ledgers []coverage.Ledger) coverage.Result {
 	return coverage.Result{Coverage: ledgers}
 }
@@ -96,4 +99,22 @@ func (l *live) ledgers() []coverage.Ledger {
 		ls.mu.Unlock()
 	}
 	return out
+}
+
+// stoppedLedgers returns the symbols' ledgers of a stream stopped at now,
+// each ending at the stop: the stop's hour partial, none after it (a
+// range's later hours are not missing, they were never streamed). Candles
+// end at the open of the candle open at the stop, which is not final.
+func (l *live) stoppedLedgers(now time.Time) []coverage.Ledger {
+	stop := now.UnixMilli()
+	if l.job.Type.Kind == WSCandles {
+		stop = l.job.Type.Interval.Floor(stop)
+	}
+	for _, sym := range l.job.Symbols {
+		ls := l.syms[sym]
+		ls.mu.Lock()
+		ls.w.cov.Stop(stop)
+		ls.mu.Unlock()
+	}
+	return l.ledgers()
 }

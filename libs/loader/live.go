@@ -254,7 +254,14 @@ func runLive(ctx context.Context, w *worker.Worker, cfg *Config, job Job, client
 		}
 	}
 	log.Info().Int64("records", l.records.Load()).Str("latency", l.latencySummary()).Msg("stream ended")
-	return w.End(ctx, err, finished)
+	// A stream stopped before its range's end (or without one) reports its
+	// ledger too, up to the stop: its holes are recorded like a finished
+	// one's.
+	var interrupted any
+	if !ended {
+		interrupted = coverageResult(l.stoppedLedgers(time.Now()))
+	}
+	return w.EndWith(ctx, err, finished, interrupted)
 }
 
 // latencySummary describes the receipt-to-acknowledgement times.

@@ -60,7 +60,9 @@ type Event struct {
 	ETASeconds float64 `json:"eta_seconds,omitempty"`
 	// Result is a JSON object summing up what a finished worker made, for
 	// people and dashboards: a graph's size and degrees, a model's metrics
-	// beside its baselines, where its artifacts are.
+	// beside its baselines, where its artifacts are. An interrupted worker
+	// may send one too, for what it made before the stop (a live stream's
+	// coverage ledger up to it).
 	Result json.RawMessage `json:"result,omitempty"`
 	// RunID names the run (attempt) of the worker that sent the event, as
 	// given in RUN_ID or the start command's run_id; queue-manager ignores

@@ -223,6 +223,9 @@ func TestEventValidate(t *testing.T) {
 		{"valid result", func(e *protocol.Event) {
 			e.Status, e.Finished, e.Result = protocol.StatusFinished, true, json.RawMessage(`{"nodes":8928,"edges":{"n":1}}`)
 		}, ""},
+		{"valid result of an interrupted worker", func(e *protocol.Event) {
+			e.Status, e.Finished, e.Result = protocol.StatusInterrupted, true, json.RawMessage(`{"coverage":[{"symbol":"BTCUSDT","spans":[]}]}`)
+		}, ""},
 		{"result not an object", func(e *protocol.Event) { e.Result = json.RawMessage(`[1,2]`) }, "result"},
 		{"result a string", func(e *protocol.Event) { e.Result = json.RawMessage(`"done"`) }, "result"},
 	}

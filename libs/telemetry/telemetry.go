@@ -172,20 +172,43 @@ func (e *Emitter) Finished(ctx context.Context, records int64, msg string) error
 // worker made (see protocol.Event.Result). It returns an error when result
 // does not encode to a JSON object, before anything is sent.
 func (e *Emitter) FinishedWith(ctx context.Context, records int64, msg string, result any) error {
-	raw, err := json.Marshal(result)
+	raw, err := encodeResult(result)
 	if err != nil {
-		return fmt.Errorf("encode result: %w", err)
-	}
-	if len(raw) == 0 || raw[0] != '{' {
-		return fmt.Errorf("encode result: want a JSON object, got %.20s", raw)
+		return err
 	}
 	e.records.Store(records)
 	return e.send(ctx, protocol.Event{Status: protocol.StatusFinished, Message: msg, RecordsWritten: records, Result: raw})
 }
 
+// encodeResult encodes a terminal event's result, which must be a JSON
+// object.
+func encodeResult(result any) (json.RawMessage, error) {
+	raw, err := json.Marshal(result)
+	if err != nil {
+		return nil, fmt.Errorf("encode result: %w", err)
+	}
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, fmt.Errorf("encode result: want a JSON object, got %.20s", raw)
+	}
+	return raw, nil
+}
+
 // Interrupted reports that the worker stopped on request before finishing.
 func (e *Emitter) Interrupted(ctx context.Context, msg string) error {
 	return e.send(ctx, protocol.Event{Status: protocol.StatusInterrupted, Message: msg, RecordsWritten: e.records.Load()})
+}
+
+// InterruptedWith is Interrupted with a result, a JSON object like
+// FinishedWith's: what the worker made before it was stopped (a live
+// loader's coverage ledger up to the stop, the connector's summary of the
+// ledger it wrote). It returns an error when result does not encode to a
+// JSON object, before anything is sent.
+func (e *Emitter) InterruptedWith(ctx context.Context, msg string, result any) error {
+	raw, err := encodeResult(result)
+	if err != nil {
+		return err
+	}
+	return e.send(ctx, protocol.Event{Status: protocol.StatusInterrupted, Message: msg, RecordsWritten: e.records.Load(), Result: raw})
 }
 
 // Error reports cause. A fatal error ends the worker's life (finished=true);

@@ -273,6 +273,14 @@ func (w *Worker) Started(ctx context.Context, msg string) error {
 //
 // Terminal events are sent even when ctx was cancelled by a signal.
 func (w *Worker) End(ctx context.Context, jobErr error, finished func(ctx context.Context) error) error {
+	return w.EndWith(ctx, jobErr, finished, nil)
+}
+
+// EndWith is End whose interrupted event carries interrupted as its result
+// (a JSON object: what the job made before it was stopped, see
+// telemetry.Emitter.InterruptedWith); nil sends none, as End does. The
+// error and finished cases ignore it.
+func (w *Worker) EndWith(ctx context.Context, jobErr error, finished func(ctx context.Context) error, interrupted any) error {
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	stopped, why := w.Stopped()
@@ -288,8 +296,11 @@ func (w *Worker) End(ctx context.Context, jobErr error, finished func(ctx contex
 		if !stopped {
 			why = "stopped"
 		}
-		w.Log.Info().Int64("records", w.Events.Records()).Str("reason", why).Msg("interrupted")
-		return w.Events.Interrupted(tctx, why)
+		w.Log.Info().Int64("records", w.Events.Records()).Str("reason", why).Bool("result", interrupted != nil).Msg("interrupted")
+		if interrupted == nil {
+			return w.Events.Interrupted(tctx, why)
+		}
+		return w.Events.InterruptedWith(tctx, why, interrupted)
 	}
 }
 

@@ -98,6 +98,21 @@ func TestEndSendsTheTerminalEventThatFits(t *testing.T) {
 			t.Errorf("interrupted event = %+v", e)
 		}
 	})
+	t.Run("stop with a result", func(t *testing.T) {
+		w := start(t, cfg, ctx)
+		ev := testkit.WatchEvents(t, cfg, w.Task.QueueID)
+		stop, _ := json.Marshal(protocol.Command{Command: protocol.CommandStop, QueueID: w.Task.QueueID, Timestamp: protocol.Timestamp(time.Now())})
+		if err := w.Producer.Publish(ctx, protocol.TopicControl, []byte(w.Task.QueueID), stop); err != nil {
+			t.Fatal(err)
+		}
+		<-w.Work().Done()
+		if err := w.EndWith(ctx, nil, nil, map[string]int{"hours": 2}); err != nil {
+			t.Fatalf("EndWith after stop = %v, want nil", err)
+		}
+		if e := ev.WaitFor(t, protocol.StatusInterrupted, 10*time.Second); e.Message != protocol.ReasonStopRequested || string(e.Result) != `{"hours":2}` {
+			t.Errorf("interrupted event = %+v, result %s; want the stop's reason and the result", e, e.Result)
+		}
+	})
 }
 
 func TestStartFailsFastOnWrongPassword(t *testing.T) {

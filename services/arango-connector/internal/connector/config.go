@@ -42,6 +42,7 @@ type Config struct {
 	ControlLookback   time.Duration `envconfig:"CONTROL_LOOKBACK" default:"24h" desc:"how far back in queue-control and queue-events to look at start"`
 	CreateTopics      bool          `envconfig:"KAFKA_CREATE_TOPICS" default:"false" desc:"create the dead-letter topic (and the data topic) when missing"`
 	StartWait         time.Duration `envconfig:"KAFKA_START_WAIT" default:"3m" desc:"how long the start waits for Kafka to answer and its topics to have leaders; wrong credentials, denied access and TLS errors fail at once"`
+	StopDrain         time.Duration `envconfig:"CONNECTOR_STOP_DRAIN" default:"20s" desc:"on a stop command, longest wait for the loader's end (finished, or stopped with its coverage ledger), for everything it wrote to be stored and for its ledger to be written before the interrupted event; 0 ends at once (a signal always does)"`
 	Follow            bool          `envconfig:"CONNECTOR_FOLLOW" default:"false" desc:"never finish on the loader's finished event: keep consuming until stopped (live streams)"`
 	worker.SigningSettings
 
@@ -119,6 +120,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StartWait < 0 {
 		errs = append(errs, fmt.Errorf("KAFKA_START_WAIT: must not be negative, got %s", c.StartWait))
+	}
+	if c.StopDrain < 0 {
+		errs = append(errs, fmt.Errorf("CONNECTOR_STOP_DRAIN: must not be negative, got %s", c.StopDrain))
 	}
 	errs = append(errs, c.SigningSettings.Validate())
 	return errors.Join(errs...)

@@ -82,10 +82,13 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 
 	// Every goroutine Run starts is ended and waited for by stopAll before
 	// the terminal event, and so before the caller closes the store: the
-	// consumer's last batch is written (or abandoned) first.
+	// consumer's last batch is written (or abandoned) first. The consumer
+	// and the loader watcher run under ctx, not work: a stop command ends
+	// work, and they go on while the run drains (a signal ends ctx, and
+	// them at once).
 	work := w.Work()
-	consume, stopConsume := context.WithCancel(work)
-	watch, stopWatch := context.WithCancel(work)
+	consume, stopConsume := context.WithCancel(ctx)
+	watch, stopWatch := context.WithCancel(ctx)
 	lagCtx, stopLag := context.WithCancel(context.WithoutCancel(ctx))
 	var g sync.WaitGroup
 	stopAll := func() { stopConsume(); stopWatch(); stopLag(); g.Wait() }
@@ -94,14 +97,15 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 	g.Go(func() { runErr <- cons.Run(consume, s.handle) })
 	g.Go(func() { trackLag(lagCtx, w.Admin, cfg.Group, cfg.KafkaTopic, m, 5*time.Second) })
 
-	// done is closed once the loader finished and everything it wrote is
-	// stored; watchErr says why that can no longer be learnt (queue-events
-	// or the data topic's offsets unreadable for longer than the ride-out):
-	// the run then ends in an error rather than wait while heartbeats say
-	// it is alive.
-	done := make(chan struct{})
-	var loaderResult json.RawMessage // set before done is closed
+	// ends holds the latest terminal event of a load run (finished, or
+	// interrupted by a stop command); watchErr says why that can no
+	// longer be learnt (queue-events unreadable for longer than the
+	// ride-out), and caught whether everything the finished loader wrote
+	// is stored: the run then ends in an error rather than wait while
+	// heartbeats say it is alive.
+	ends := make(chan protocol.Event, 1)
 	watchErr := make(chan error, 1)
+	caught := make(chan error, 1)
 	if events != nil {
 		trust := eventTrust(rt.Registry, w.Signing, w.Key, log)
 		events.OnError = func(partition int, err error) {
@@ -112,67 +116,100 @@ func Run(ctx context.Context, rt *service.Runtime, cfg *Config, st store.Store) 
 			}
 		}
 		g.Go(func() {
-			loaderDone := make(chan struct{})
-			if err := watchLoader(watch, events, cfg.QueueID, cfg.RunID, trust, log, &loaderResult, loaderDone); err != nil {
+			err := watchLoader(watch, events, cfg.QueueID, cfg.RunID, trust, log, func(ev protocol.Event) {
+				select { // only the latest counts
+				case <-ends:
+				default:
+				}
+				ends <- ev
+			})
+			if err != nil {
 				watchErr <- fmt.Errorf("read %s: %w", protocol.TopicEvents, err)
-				return
-			}
-			select {
-			case <-loaderDone:
-			default:
-				return
-			}
-			switch err := caughtUp(watch, w.Admin, cfg.Group, cfg.KafkaTopic, m, log, worker.DefaultRideOut); {
-			case err == nil:
-				close(done)
-			case watch.Err() == nil:
-				watchErr <- fmt.Errorf("wait until everything the loader wrote is stored: %w", err)
 			}
 		})
 	}
 
-	select {
-	case err := <-runErr:
-		// The consumer ends by itself only on a failure or when work was
-		// stopped; End tells the two apart.
-		stopAll()
-		return w.End(ctx, err, nil)
-	case err := <-watchErr:
-		stopAll()
-		return w.End(ctx, err, nil)
-	case <-done:
-		stopConsume()
-		err := <-runErr
-		stopAll()
-		if err != nil {
+	var loader *protocol.Event // the load run's terminal event, once received
+	for {
+		select {
+		case err := <-runErr:
+			// The consumer ends by itself only on a failure or when ctx
+			// was cancelled by a signal; End tells the two apart.
+			stopAll()
 			return w.End(ctx, err, nil)
-		}
-		// A count that fails ends the run in an error: queue-manager runs it
-		// again, and the records it stored stay (upserts are idempotent).
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		total, err := cfg.ownRecords(cctx, st)
-		cancel()
-		if err != nil {
+		case err := <-watchErr:
+			stopAll()
 			return w.End(ctx, err, nil)
-		}
-		// The ledger, like the count, is written again by a rerun: its
-		// keys are deterministic.
-		cctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		cov, err := storeCoverage(cctx, st, cfg, loaderResult, log)
-		cancel()
-		if err != nil {
-			return w.End(ctx, err, nil)
-		}
-		return w.End(ctx, nil, func(tctx context.Context) error {
-			log.Info().Int64("records", total).Int64("stored_by_this_run", s.written.Load()).Msg("finished")
-			msg := fmt.Sprintf("%d records of %s %s in %s (this run stored %d)",
-				total, cfg.Symbol, cfg.rangeText(), cfg.CollectionName, s.written.Load())
-			if cov == nil {
-				return w.Events.Finished(tctx, total, msg)
+		case ev := <-ends:
+			loader = &ev
+			if ev.Status != protocol.StatusFinished {
+				continue // stopped: this run ends on its own stop command (draining then)
 			}
-			return w.Events.FinishedWith(tctx, total, msg+"; coverage "+cov.text(), cov)
-		})
+			g.Go(func() {
+				caught <- caughtUp(watch, w.Admin, cfg.Group, cfg.KafkaTopic, m, log, worker.DefaultRideOut)
+			})
+		case err := <-caught:
+			if err != nil {
+				if watch.Err() != nil {
+					continue // a signal: runErr or work says so
+				}
+				stopAll()
+				return w.End(ctx, fmt.Errorf("wait until everything the loader wrote is stored: %w", err), nil)
+			}
+			return finish(ctx, w, cfg, st, s, loader.Result, stopConsume, runErr, stopAll, log)
+		case <-work.Done():
+			var cov *coverageResult
+			if _, why := w.Stopped(); why == protocol.ReasonStopRequested {
+				d := &drainer{cfg: cfg, st: st, k: w.Admin, m: m, log: log, ends: ends, runErr: runErr, watchErr: watchErr,
+					loader: loader, follow: events == nil}
+				cov = d.drain(ctx)
+			}
+			stopAll()
+			if cov == nil {
+				return w.End(ctx, nil, nil)
+			}
+			return w.EndWith(ctx, nil, nil, cov)
+		}
 	}
+}
+
+// finish ends a run whose loader finished once everything it wrote is
+// stored: the consumer is stopped after its last batch, the task's records
+// are counted and the loader's ledger (in its finished event's result) is
+// written.
+func finish(ctx context.Context, w *worker.Worker, cfg *Config, st store.Store, s *sink, loaderResult json.RawMessage,
+	stopConsume func(), runErr <-chan error, stopAll func(), log zerolog.Logger) error {
+	stopConsume()
+	err := <-runErr
+	stopAll()
+	if err != nil {
+		return w.End(ctx, err, nil)
+	}
+	// A count that fails ends the run in an error: queue-manager runs it
+	// again, and the records it stored stay (upserts are idempotent).
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	total, err := cfg.ownRecords(cctx, st)
+	cancel()
+	if err != nil {
+		return w.End(ctx, err, nil)
+	}
+	// The ledger, like the count, is written again by a rerun: its
+	// keys are deterministic.
+	cctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	cov, err := storeCoverage(cctx, st, cfg, loaderResult, log)
+	cancel()
+	if err != nil {
+		return w.End(ctx, err, nil)
+	}
+	return w.End(ctx, nil, func(tctx context.Context) error {
+		log.Info().Int64("records", total).Int64("stored_by_this_run", s.written.Load()).Msg("finished")
+		msg := fmt.Sprintf("%d records of %s %s in %s (this run stored %d)",
+			total, cfg.Symbol, cfg.rangeText(), cfg.CollectionName, s.written.Load())
+		if cov == nil {
+			return w.Events.Finished(tctx, total, msg)
+		}
+		return w.Events.FinishedWith(tctx, total, msg+"; coverage "+cov.text(), cov)
+	})
 }
 
 func closeLogged(log zerolog.Logger, what string, close func() error) {

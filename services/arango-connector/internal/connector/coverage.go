@@ -14,8 +14,9 @@ import (
 	"github.com/streamforge/streamforge/libs/store"
 )
 
-// coverageResult is what the connector's finished event reports of the
-// coverage ledger it wrote: the verdicts of the task's hours and its holes.
+// coverageResult is what the connector's finished event (or its
+// interrupted one, after a drain) reports of the coverage ledger it wrote:
+// the verdicts of the task's hours and its holes.
 type coverageResult struct {
 	Coverage coverage.Summary `json:"coverage"`
 	Holes    []string         `json:"holes,omitempty"`
@@ -30,7 +31,7 @@ func (c *coverageResult) text() string {
 }
 
 // storeCoverage writes the ledgers of the task's symbols that the loader
-// reported in its finished event's result (loaderResult) into the store's
+// reported in its terminal event's result (loaderResult) into the store's
 // coverage collection, each hour checked against the store first: an
 // hour whose records the store holds fewer of than the loader published
 // is degraded, with both counts. It returns nil, nil when the loader

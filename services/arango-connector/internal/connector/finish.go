@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -21,24 +20,48 @@ import (
 // no run or another step's, would end the store before the real loader is
 // done.
 func loaderFinished(ev protocol.Event, queueID, runID string) bool {
-	return ev.QueueID == queueID && ev.Status == protocol.StatusFinished && ev.Finished &&
-		protocol.TelemetryService(ev.Producer) != Name &&
-		(runID == "" || protocol.IsRunOf(ev.RunID, queueID, protocol.StepLoad))
+	return ev.QueueID == queueID && ev.Status == protocol.StatusFinished && ev.Finished && ofLoadRun(ev, runID)
 }
 
-// watchLoader reads queue-events until a loader of the task reports finished
-// and then sets *result to the event's result (the loader's coverage
-// ledgers) and closes done, once the event is one trust accepts (signed with
-// the task's key). The loader sends finished only after its last record was
-// acknowledged, so the data topic's end offsets read after that cover every
-// record of the task. A finished event loaderFinished refuses is logged, as
-// trust logs and counts the ones it refuses.
+// loaderStopped reports whether ev says a loader of queueID stopped on a
+// stop command (a stop is final for the task: no run of it follows), with
+// the checks of loaderFinished. A loader interrupted by a signal is not
+// stopped: queue-manager relaunches it.
+func loaderStopped(ev protocol.Event, queueID, runID string) bool {
+	return ev.QueueID == queueID && ev.Status == protocol.StatusInterrupted && ev.Finished &&
+		ev.Message == protocol.ReasonStopRequested && ofLoadRun(ev, runID)
+}
+
+// ofLoadRun reports whether ev comes from a loader: not a connector, and,
+// for a connector of a workflow (runID set), from a run of the task's load
+// step.
+func ofLoadRun(ev protocol.Event, runID string) bool {
+	return protocol.TelemetryService(ev.Producer) != Name && (runID == "" || protocol.IsRunOf(ev.RunID, ev.QueueID, protocol.StepLoad))
+}
+
+// watchLoader reads queue-events and calls ended with every terminal
+// event of a loader of the task that trust accepts (signed with the task's
+// key): a stop-requested interrupted event (loaderStopped), and a finished
+// one (loaderFinished), after which it returns nil. Its result carries the
+// loader's coverage ledgers. The loader sends its terminal event only after
+// its last record was acknowledged, so the data topic's end offsets read
+// after that cover every record of the task. A finished event
+// loaderFinished refuses is logged, as trust logs and counts the ones it
+// refuses.
 func watchLoader(ctx context.Context, events *bus.Tail, queueID, runID string, trust func(protocol.Event) bool, log zerolog.Logger,
-	result *json.RawMessage, done chan<- struct{}) error {
+	ended func(protocol.Event)) error {
 	errFound := context.Canceled
 	err := events.Run(ctx, func(_ context.Context, m bus.Message) error {
 		ev, err := protocol.DecodeEvent(m.Value)
-		if err != nil || ev.QueueID != queueID || ev.Status != protocol.StatusFinished {
+		if err != nil || ev.QueueID != queueID || (ev.Status != protocol.StatusFinished && ev.Status != protocol.StatusInterrupted) {
+			return nil
+		}
+		if ev.Status == protocol.StatusInterrupted {
+			if loaderStopped(ev, queueID, runID) && trust(ev) {
+				log.Info().Str("loader", ev.Producer).Str("loader_run_id", ev.RunID).Int64("records", ev.RecordsWritten).
+					Bool("ledger", len(ev.Result) > 0).Msg("loader stopped")
+				ended(ev)
+			}
 			return nil
 		}
 		if !loaderFinished(ev, queueID, runID) {
@@ -51,8 +74,7 @@ func watchLoader(ctx context.Context, events *bus.Tail, queueID, runID string, t
 			return nil
 		}
 		log.Info().Str("loader", ev.Producer).Str("loader_run_id", ev.RunID).Int64("records", ev.RecordsWritten).Msg("loader finished")
-		*result = ev.Result
-		close(done)
+		ended(ev)
 		return errFound
 	})
 	if err == errFound {

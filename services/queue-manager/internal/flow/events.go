@@ -92,6 +92,13 @@ func (e *Engine) applyLocked(ctx context.Context, ev protocol.Event) {
 	case ev.Status == protocol.StatusError:
 		s.Error = ev.Error // reported, the worker goes on
 	case ev.Status == protocol.StatusInterrupted:
+		stopped := s.State == Stopping || w.State == Stopping || ev.Message == protocol.ReasonStopRequested
+		if stopped && len(ev.Result) > 0 {
+			// What the step made before the stop: a stopped live
+			// stream's coverage ledger (loader) and the summary of the
+			// ledger stored (connector).
+			s.Result = ev.Result
+		}
 		switch {
 		case s.State == Stopping || w.State == Stopping:
 			e.endAttempt(s, Stopped, ev.Message)

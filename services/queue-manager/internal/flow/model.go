@@ -251,7 +251,8 @@ type Step struct {
 	// retried: only the later ones count against MaxAttempts.
 	RetryFrom int `json:"retry_from,omitempty"`
 	// Result is the finished event's summary (graph size, model metrics,
-	// artifact locations), as the worker sent it.
+	// artifact locations), as the worker sent it; for a stopped step, its
+	// interrupted event's, when it sent one (a live stream's coverage).
 	Result json.RawMessage `json:"result,omitempty"`
 }
 

@@ -275,6 +275,16 @@ func (s *Stack) waitReady(ctx context.Context, limit time.Duration) error {
 	}
 }
 
+// LogTail returns the last n bytes of the stack's log ("" when it cannot
+// be read): what a failed test shows.
+func (s *Stack) LogTail(n int) string {
+	b, err := os.ReadFile(s.LogPath)
+	if err != nil {
+		return ""
+	}
+	return string(b[max(0, len(b)-n):])
+}
+
 // Close stops queue-manager (SIGTERM, then SIGKILL after 20 s), the
 // simulator and the broker.
 func (s *Stack) Close() {

@@ -4,6 +4,7 @@
 package stacktest
 
 import (
+	"context"
 	"net"
 	"path/filepath"
 	"strings"
@@ -75,4 +76,22 @@ func CheckStored(t *testing.T, s *stack.Stack, sum *scenario.Summary, timeRange 
 		}
 	}
 	return len(k)
+}
+
+// Up starts the stack o describes for t, failing t when it does not start.
+// When t ends the stack is closed, after the last 6 KiB of its log are
+// logged if t failed.
+func Up(t *testing.T, ctx context.Context, o stack.Options) *stack.Stack {
+	t.Helper()
+	s, err := stack.Up(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("stack log (last 6 KiB):\n%s", s.LogTail(6<<10))
+		}
+		s.Close()
+	})
+	return s
 }

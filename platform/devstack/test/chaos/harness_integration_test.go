@@ -76,18 +76,7 @@ func newRun(t *testing.T, c *bustest.Cluster, name string, env ...string) *run {
 		ExchangeAddr: "127.0.0.1:0", TradeRate: tradeRate(),
 		Env: append([]string{fmt.Sprintf("EVENTS_GROUP=chaos-%d", time.Now().UnixNano()), "STEP_HEARTBEAT_TIMEOUT=60s",
 			"STEP_RETRY_BASE=500ms", "STEP_RETRY_MAX=2s", "HEARTBEAT_INTERVAL=1s", "PROGRESS_INTERVAL=200ms"}, env...)}
-	s, err := stack.Up(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(s.LogPath); err == nil {
-				t.Logf("stack log (last 6 KiB):\n%s", b[max(0, len(b)-6144):])
-			}
-		}
-		s.Close()
-	})
+	s := stacktest.Up(t, ctx, o)
 	r := &run{t: t, c: c, s: s, client: &scenario.Client{API: s.API}, f: &figures{Name: name}, source: map[int64]bool{}}
 	tr, err := protocol.ParseTimeRange(timeRange)
 	if err != nil {

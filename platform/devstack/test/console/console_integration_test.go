@@ -110,19 +110,8 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 func TestConsoleIntegration(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	s, err := stack.Up(ctx, stack.Options{BinDir: binDir, DataDir: t.TempDir(), APIAddr: stacktest.FreeAddr(t),
+	s := stacktest.Up(t, ctx, stack.Options{BinDir: binDir, DataDir: t.TempDir(), APIAddr: stacktest.FreeAddr(t),
 		ExchangeAddr: "127.0.0.1:0", KafkaPort: 0, TradeRate: 20, Env: []string{"STOP_GRACE=10s"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	defer func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(s.LogPath); err == nil {
-				t.Logf("stack log (last 4 KiB):\n%s", b[max(0, len(b)-4096):])
-			}
-		}
-	}()
 	b := browser(t, ctx)
 	dir := shots(t)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

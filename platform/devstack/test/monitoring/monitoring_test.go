@@ -162,20 +162,9 @@ func TestRealPrometheusDashboardsAndAlerts(t *testing.T) {
 	// silence alert must fire first), failed attempts are retried at once,
 	// and the engine lease outlasts the store lock of the faults (a leader
 	// that cannot renew its lease stops).
-	s, err := stack.Up(ctx, stack.Options{BinDir: binDir, DataDir: t.TempDir(), APIAddr: sdAddr, TradeRate: 0.5,
+	s := stacktest.Up(t, ctx, stack.Options{BinDir: binDir, DataDir: t.TempDir(), APIAddr: sdAddr, TradeRate: 0.5,
 		Env: []string{"HEARTBEAT_INTERVAL=2s", "PROGRESS_INTERVAL=1s", "STEP_HEARTBEAT_TIMEOUT=90s",
 			"STEP_RETRY_BASE=200ms", "STEP_RETRY_MAX=500ms", "ENGINE_LEASE_TTL=120s", fmt.Sprintf("EVENTS_GROUP=monitoring-%d", time.Now().UnixNano())}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(s.LogPath); err == nil {
-				t.Logf("stack log (last 3 KiB):\n%s", b[max(0, len(b)-3072):])
-			}
-		}
-		s.Close()
-	})
 	c := &scenario.Client{API: s.API}
 	// Before the stack was up queue-manager was absent, rightly.
 	p.waitAlert(t, ctx, "StreamforgeQueueManagerAbsent", false, 30*time.Second)

@@ -217,9 +217,7 @@ func up(ctx context.Context, t *testing.T, e nodeEnv) (*stack.Stack, *sqlite.Sto
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			if b, err := os.ReadFile(s.LogPath); err == nil {
-				t.Logf("stack log (last 6 KiB):\n%s", b[max(0, len(b)-6144):])
-			}
+			t.Logf("stack log (last 6 KiB):\n%s", s.LogTail(6<<10))
 			t.Logf("pods:\n%s", kubectl(context.Background(), t, nil, "-n", namespace, "get", "pods", "-o", "wide"))
 		}
 		s.Close()

@@ -38,18 +38,7 @@ func up(t *testing.T, ctx context.Context, o stack.Options) (*stack.Stack, *sqli
 	// A group of its own, unless the test names one (the one its Kafka
 	// user may join).
 	o.Env = append([]string{fmt.Sprintf("EVENTS_GROUP=scenario-%d", time.Now().UnixNano()), "STEP_HEARTBEAT_TIMEOUT=60s"}, o.Env...)
-	s, err := stack.Up(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(s.LogPath); err == nil {
-				t.Logf("stack log (last 4 KiB):\n%s", b[max(0, len(b)-4096):])
-			}
-		}
-		s.Close()
-	})
+	s := stacktest.Up(t, ctx, o)
 	st, err := sqlite.Open(ctx, s.StorePath)
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -24,18 +23,7 @@ func testBookStates(t *testing.T, o stack.Options) {
 	defer cancel()
 	o.BinDir, o.DataDir, o.APIAddr, o.TradeRate = binDir, t.TempDir(), stacktest.FreeAddr(t), 10
 	o.Env = append(o.Env, fmt.Sprintf("EVENTS_GROUP=books-%d", time.Now().UnixNano()))
-	s, err := stack.Up(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	defer func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(s.LogPath); err == nil {
-				t.Logf("stack log (last 4 KiB):\n%s", b[max(0, len(b)-4096):])
-			}
-		}
-	}()
+	s := stacktest.Up(t, ctx, o)
 	start := time.Now().Add(4 * time.Second).Truncate(time.Second)
 	end := start.Add(6 * time.Second)
 	c := &scenario.Client{API: s.API}

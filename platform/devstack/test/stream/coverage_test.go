@@ -3,7 +3,6 @@ package stream
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -27,18 +26,7 @@ func TestEmbeddedLiveGapCoverage(t *testing.T) {
 	o := stack.Options{KafkaPort: 0, ExchangeAddr: "127.0.0.1:0", BinDir: binDir, DataDir: t.TempDir(),
 		APIAddr: stacktest.FreeAddr(t), TradeRate: 50,
 		Env: []string{fmt.Sprintf("EVENTS_GROUP=gap-%d", time.Now().UnixNano())}}
-	s, err := stack.Up(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	defer func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(s.LogPath); err == nil {
-				t.Logf("stack log (last 4 KiB):\n%s", b[max(0, len(b)-4096):])
-			}
-		}
-	}()
+	s := stacktest.Up(t, ctx, o)
 	c := &scenario.Client{API: s.API}
 	start := time.Now().UTC().Add(3 * time.Second).Truncate(time.Second)
 	end := start.Add(12 * time.Second)

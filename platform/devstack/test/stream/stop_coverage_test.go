@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -27,18 +26,7 @@ func TestEmbeddedStoppedStreamCoverage(t *testing.T) {
 	o := stack.Options{KafkaPort: 0, ExchangeAddr: "127.0.0.1:0", BinDir: binDir, DataDir: t.TempDir(),
 		APIAddr: stacktest.FreeAddr(t), TradeRate: 50,
 		Env: []string{fmt.Sprintf("EVENTS_GROUP=stopcov-%d", time.Now().UnixNano())}}
-	s, err := stack.Up(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	defer func() {
-		if t.Failed() {
-			if b, err := os.ReadFile(s.LogPath); err == nil {
-				t.Logf("stack log (last 4 KiB):\n%s", b[max(0, len(b)-4096):])
-			}
-		}
-	}()
+	s := stacktest.Up(t, ctx, o)
 	c := &scenario.Client{API: s.API}
 	began := time.Now().UTC()
 	w, err := c.Submit(ctx, scenario.Request{Symbols: []string{symbol}, Types: []string{"ws_trades"}, Steps: []string{"load", "store"}})

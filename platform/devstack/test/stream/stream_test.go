@@ -37,20 +37,9 @@ func testStream(t *testing.T, o stack.Options) {
 	defer cancel()
 	o.BinDir, o.DataDir, o.APIAddr, o.TradeRate = binDir, t.TempDir(), stacktest.FreeAddr(t), 10
 	o.Env = append(o.Env, fmt.Sprintf("EVENTS_GROUP=stream-%d", time.Now().UnixNano()))
-	s, err := stack.Up(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := stacktest.Up(t, ctx, o)
 	var out bytes.Buffer
-	defer func() {
-		t.Logf("devstack stream output:\n%s", out.String())
-		if t.Failed() {
-			if b, err := os.ReadFile(s.LogPath); err == nil {
-				t.Logf("stack log (last 4 KiB):\n%s", b[max(0, len(b)-4096):])
-			}
-		}
-	}()
+	defer func() { t.Logf("devstack stream output:\n%s", out.String()) }()
 
 	res, err := live.Run(ctx, live.Options{Client: &scenario.Client{API: s.API}, Kafka: s.BusConfig(), Symbol: symbol,
 		Duration: 10 * time.Second, Keep: 20, Screen: &live.Screen{Out: &out, Symbol: symbol}})

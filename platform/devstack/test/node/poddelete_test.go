@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,10 +17,13 @@ import (
 )
 
 // runningPod waits for a Running first-attempt Pod of step and returns its
-// name and queue_id label.
-func runningPod(ctx context.Context, t *testing.T, step string) (name, queueID string) {
+// name and queue_id label; it fails at once when the workflow ended first.
+func runningPod(ctx context.Context, t *testing.T, step string, ended *atomic.Bool) (name, queueID string) {
 	t.Helper()
 	for ctx.Err() == nil {
+		if ended.Load() {
+			t.Fatalf("the workflow ended before a first-attempt %s Pod was seen running", step)
+		}
 		out := kubectl(ctx, t, nil, "-n", namespace, "get", "pods", "-l", "step="+step+",attempt=1",
 			"--field-selector=status.phase=Running",
 			"-o", `jsonpath={range .items[*]}{.metadata.name} {.metadata.labels.queue_id}{"\n"}{end}`)
@@ -60,28 +64,37 @@ func TestNodePodDelete(t *testing.T) {
 	defer cancel()
 	s, st := up(ctx, t, e)
 
-	// Two weeks: loaders and connectors run long enough to be caught.
+	// Two weeks, and the exchange answers each request in a second until
+	// both Pods were deleted: the loaders (and the connectors, which wait
+	// for them) run long enough to be caught. Without the delay a loader
+	// with its data at hand finished within the seconds a relaunch and a
+	// kubectl take, and the connector Pod was gone before it was looked
+	// for.
 	const timeRange = "2026-09-10:2026-09-24"
+	s.Simulator().Slow(1<<30, time.Second)
 	type result struct {
 		sum *scenario.Summary
 		err error
 	}
 	done := make(chan result, 1)
+	var ended atomic.Bool
 	var out bytes.Buffer
 	go func() {
 		req := scenario.TrainRequest("BTCUSDT", timeRange, map[string]string{"GNN_EPOCHS": "5"})
 		sum, err := scenario.Run(ctx, &scenario.Client{API: s.API}, req, &scenario.Board{Out: &out, Every: time.Second}, st)
+		ended.Store(true)
 		done <- result{sum, err}
 	}()
 
 	var report []string
 	for _, step := range []string{protocol.StepLoad, protocol.StepStore} {
-		pod, queueID := runningPod(ctx, t, step)
+		pod, queueID := runningPod(ctx, t, step, &ended)
 		deleted := time.Now()
 		kubectl(ctx, t, nil, "-n", namespace, "delete", "pod", pod, "--wait=false")
 		took := relaunched(ctx, t, queueID, step, deleted)
 		report = append(report, fmt.Sprintf("%s Pod %s deleted: attempt 2 running after %s", step, pod, took.Round(time.Millisecond)))
 	}
+	s.Simulator().ClearFaults()
 	r := <-done
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, out.String())

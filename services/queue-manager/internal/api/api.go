@@ -371,7 +371,7 @@ func (a *API) stop(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) remove(w http.ResponseWriter, r *http.Request) {
-	if purge, err := purgeRequested(r); err != nil || purge {
+	if purge, err := queryBool(r, "purge"); err != nil || purge {
 		if err != nil {
 			problem(w, http.StatusBadRequest, "invalid request", err.Error(), "purge")
 			return

@@ -49,13 +49,10 @@ func (a *API) stepLogs(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	follow := false
-	if q.Has("follow") { // follow= too: not a boolean
-		v := q.Get("follow")
-		if follow, err = strconv.ParseBool(v); err != nil {
-			problem(w, http.StatusBadRequest, "invalid request", fmt.Sprintf("follow: want true or false, got %q", v), "follow")
-			return
-		}
+	follow, err := queryBool(r, "follow")
+	if err != nil {
+		problem(w, http.StatusBadRequest, "invalid request", err.Error(), "follow")
+		return
 	}
 	run := s.Attempts[n-1].RunID
 	if a.logs == nil {

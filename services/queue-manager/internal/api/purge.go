@@ -32,16 +32,16 @@ type Purged struct {
 // the market data no other workflow uses.
 func (a *API) SetPurger(p Purger) { a.purger = p }
 
-// purgeRequested reads DELETE's purge parameter (absent: false; purge=
-// with no value is not a boolean).
-func purgeRequested(r *http.Request) (bool, error) {
-	if !r.URL.Query().Has("purge") {
+// queryBool reads the boolean query parameter name: false when absent, an
+// error naming it when it is not a boolean (name= with no value included).
+func queryBool(r *http.Request, name string) (bool, error) {
+	q := r.URL.Query()
+	if !q.Has(name) {
 		return false, nil
 	}
-	v := r.URL.Query().Get("purge")
-	b, err := strconv.ParseBool(v)
+	b, err := strconv.ParseBool(q.Get(name))
 	if err != nil {
-		return false, fmt.Errorf("purge: want true or false, got %q", v)
+		return false, fmt.Errorf("%s: want true or false, got %q", name, q.Get(name))
 	}
 	return b, nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/testkit"
 	"github.com/streamforge/streamforge/platform/devstack/internal/scenario"
 	"github.com/streamforge/streamforge/platform/devstack/internal/stack"
@@ -44,22 +45,20 @@ func FreeAddr(t testing.TB) string {
 }
 
 // CheckStored fails t unless the summary's stored collections are the
-// BTCUSDT 5-minute candles and trades of timeRange (from:to, days), each
+// BTCUSDT 5-minute candles and trades of timeRange, each
 // holding exactly as many documents as the simulator's s.Market() has. It
 // returns the simulator's number of candles.
 func CheckStored(t *testing.T, s *stack.Stack, sum *scenario.Summary, timeRange string) (candles int) {
 	t.Helper()
-	from, to, ok := strings.Cut(timeRange, ":")
-	start, err1 := time.Parse(time.DateOnly, from)
-	end, err2 := time.Parse(time.DateOnly, to)
-	if !ok || err1 != nil || err2 != nil {
-		t.Fatalf("time range %q is not from:to in days", timeRange)
-	}
-	k, err := s.Market().Candles("BTCUSDT", "5m", start, end.Add(-time.Millisecond))
+	r, err := protocol.ParseTimeRange(timeRange)
 	if err != nil {
 		t.Fatal(err)
 	}
-	trades, err := s.Market().AggTrades("BTCUSDT", start, end.Add(-time.Millisecond))
+	k, err := s.Market().Candles("BTCUSDT", "5m", r.Start, r.End.Add(-time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trades, err := s.Market().AggTrades("BTCUSDT", r.Start, r.End.Add(-time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamforge/streamforge/libs/protocol"
 	"github.com/streamforge/streamforge/libs/store/sqlite"
 	"github.com/streamforge/streamforge/platform/devstack/internal/scenario"
 	"github.com/streamforge/streamforge/platform/devstack/internal/stack"
@@ -68,10 +69,11 @@ func testScenario1(t *testing.T, o stack.Options, timeRange string) {
 
 	// The store holds exactly the simulator's candles and trades.
 	candles := stacktest.CheckStored(t, s, sum, timeRange)
-	r := strings.Split(timeRange, ":")
-	from, _ := time.Parse(time.DateOnly, r[0])
-	to, _ := time.Parse(time.DateOnly, r[1])
-	checkCoverage(t, sum, from, to, out.String())
+	r, err := protocol.ParseTimeRange(timeRange)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCoverage(t, sum, r.Start, r.End, out.String())
 	// The graph: a node per candle after the features' warm-up, with the
 	// trade aggregates among the features.
 	g := sum.Graph
